@@ -1,0 +1,17 @@
+"""boto3 clients, made once per process and reused across invocations."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+# Lambda's SDK retries with standard mode; a local endpoint (AWS_ENDPOINT_URL) is honoured by boto3 itself.
+_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=50)
+
+
+@cache
+def dynamodb() -> Any:
+    return boto3.client("dynamodb", config=_CONFIG)

@@ -1,0 +1,24 @@
+"""Domain errors; the API layer turns each into whisperer's status code and body."""
+
+from __future__ import annotations
+
+
+class WebhookError(Exception):
+    """Base of the errors a client can cause."""
+
+
+class NotFound(WebhookError):
+    """No such object for this owner (another owner's objects are not found either)."""
+
+
+class DuplicateHook(WebhookError):
+    """The owner already has a hook for this target_url and event_type."""
+
+
+class InvalidField(WebhookError):
+    """A value that is well-formed but not acceptable, named by its field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message

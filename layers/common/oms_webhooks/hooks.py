@@ -1,0 +1,154 @@
+"""A hook: one owner's subscription of one URL to one OMS event type."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from oms_webhooks.catalog import canonical_event_type
+from oms_webhooks.countdown import RetryCountdownConfig, default_countdown
+from oms_webhooks.signing import RESERVED_HEADERS
+
+MAX_TARGET_URL_LENGTH = 2048
+MAX_SECRET_KEY_LENGTH = 256
+MAX_HEADERS = 20
+MAX_HEADERS_BYTES = 8192
+
+# RFC 9110 token characters; anything else could split or smuggle a header.
+_HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,128}$")
+_HEADER_VALUE_FORBIDDEN = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def _event_type(value: str) -> str:
+    canonical = canonical_event_type(value)
+    if canonical is None:
+        raise ValueError(f'"{value}" is not a valid choice.')
+    return canonical
+
+
+def _target_url(value: str) -> str:
+    if len(value) > MAX_TARGET_URL_LENGTH:
+        raise ValueError(f"Ensure this field has no more than {MAX_TARGET_URL_LENGTH} characters.")
+    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
+        raise ValueError("Enter a valid URL: whitespace and control characters are not allowed.")
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError as exc:
+        raise ValueError(f"Enter a valid URL: {exc}.") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("Enter a valid URL: an absolute http or https URL is required.")
+    return value
+
+
+def _additional_headers(value: dict[str, str]) -> dict[str, str]:
+    if len(value) > MAX_HEADERS:
+        raise ValueError(f"Ensure there are no more than {MAX_HEADERS} headers.")
+    size = 0
+    for name, header_value in value.items():
+        if not _HEADER_NAME.match(name):
+            raise ValueError(f'"{name}" is not a valid header name.')
+        if name.lower() in RESERVED_HEADERS:
+            raise ValueError(f'"{name}" is set by the service and cannot be overridden.')
+        if _HEADER_VALUE_FORBIDDEN.search(header_value):
+            raise ValueError(f'The value of "{name}" contains a line break or control character.')
+        size += len(name.encode()) + len(header_value.encode())
+    if size > MAX_HEADERS_BYTES:
+        raise ValueError(f"Headers may not exceed {MAX_HEADERS_BYTES} bytes in total.")
+    return value
+
+
+class HookPatch(BaseModel):
+    """What a client may change; every field optional (PATCH)."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    event_type: str | None = None
+    target_url: str | None = None
+    retry_countdown_config: RetryCountdownConfig | None = None
+    additional_headers: dict[str, str] | None = None
+    secret_key: Annotated[str, Field(max_length=MAX_SECRET_KEY_LENGTH)] | None = None
+    is_active: bool | None = None
+
+    @field_validator("event_type", "target_url", "is_active", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("This field may not be null.")
+        return value
+
+    @field_validator("event_type")
+    @classmethod
+    def _check_event_type(cls, value: str) -> str:
+        return _event_type(value)
+
+    @field_validator("target_url")
+    @classmethod
+    def _check_target_url(cls, value: str) -> str:
+        return _target_url(value)
+
+    @field_validator("additional_headers")
+    @classmethod
+    def _check_headers(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        return None if value is None else _additional_headers(value)
+
+
+class HookIn(HookPatch):
+    """A whole hook as a client writes it (POST, PUT)."""
+
+    event_type: str
+    target_url: str
+
+
+class Hook(BaseModel):
+    """A stored hook. `secret_key` never leaves the service: see `public()`."""
+
+    id: int
+    owner: str
+    event_type: str
+    target_url: str
+    retry_countdown_config: RetryCountdownConfig = Field(default_factory=default_countdown)
+    additional_headers: dict[str, str] = Field(default_factory=dict)
+    secret_key: str | None = None
+    is_active: bool = True
+    created_date: datetime
+    modified_date: datetime
+
+    def changed(self, patch: HookPatch) -> Hook:
+        """Apply a client's changes; fields it sent as null fall back to their defaults."""
+        updates: dict[str, Any] = {}
+        for name in patch.model_fields_set:
+            value = getattr(patch, name)
+            if value is None:  # only the optional fields may be null: back to their defaults
+                value = Hook.model_fields[name].get_default(call_default_factory=True)
+            updates[name] = value
+        if updates.get("secret_key") == "":
+            updates["secret_key"] = None
+        return self.model_copy(update={**updates, "modified_date": now()})
+
+    def public(self) -> dict[str, Any]:
+        """The hook as the API shows it: whisperer's fields, with the secret replaced by whether one is set."""
+        return {
+            "id": self.id,
+            "event_type": self.event_type,
+            "target_url": self.target_url,
+            "retry_countdown_config": self.retry_countdown_config.model_dump(exclude_none=True),
+            "additional_headers": self.additional_headers,
+            "secret_key_set": bool(self.secret_key),
+            "is_active": self.is_active,
+            "created_date": iso(self.created_date),
+            "modified_date": iso(self.modified_date),
+        }
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(moment: datetime) -> str:
+    """Django REST framework's datetime format, so clients parse it as before."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -1,0 +1,70 @@
+"""Subscribing, changing and unsubscribing hooks: the rules of whisperer's hook API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from oms_webhooks.catalog import EVENT_TYPES, canonical_event_type
+from oms_webhooks.errors import InvalidField
+from oms_webhooks.hook_store import HookStore
+from oms_webhooks.hooks import Hook, HookIn, HookPatch, now
+from oms_webhooks.pagination import Page, decode_cursor, encode_cursor, page_size
+
+
+@dataclass
+class HookFilters:
+    target_url: str | None = None
+    event_type: str | None = None
+    is_active: bool | None = None
+
+    def as_conditions(self) -> dict[str, Any]:
+        conditions: dict[str, Any] = {}
+        if self.target_url is not None:
+            conditions["target_url"] = self.target_url
+        if self.event_type is not None:
+            canonical = canonical_event_type(self.event_type)
+            if canonical is None:
+                raise InvalidField("event_type", f'"{self.event_type}" is not a valid choice.')
+            conditions["event_type"] = canonical
+        if self.is_active is not None:
+            conditions["is_active"] = self.is_active
+        return conditions
+
+
+class Subscriptions:
+    def __init__(self, store: HookStore) -> None:
+        self.store = store
+
+    def create(self, owner: str, data: HookIn) -> Hook:
+        moment = now()
+        fields = {name: getattr(data, name) for name in data.model_fields_set if getattr(data, name) is not None}
+        if not fields.get("secret_key"):
+            fields.pop("secret_key", None)
+        hook = Hook(id=self.store.next_id(), owner=owner, created_date=moment, modified_date=moment, **fields)
+        self.store.add(hook)
+        return hook
+
+    def find(self, owner: str, filters: HookFilters, limit: int | None, cursor: str | None) -> Page[Hook]:
+        start = decode_cursor(cursor)
+        hooks, last = self.store.query_owner(
+            owner, filters.as_conditions(), page_size(limit), start.get("sk") if start else None
+        )
+        return Page(hooks, encode_cursor({"sk": last}) if last else None)
+
+    def get(self, owner: str, hook_id: int) -> Hook:
+        return self.store.get(owner, hook_id)
+
+    def update(self, owner: str, hook_id: int, patch: HookPatch) -> Hook:
+        """PATCH, and PUT too: as in DRF, fields a PUT leaves out keep their value (the secret included)."""
+        old = self.store.get(owner, hook_id)
+        new = old.changed(patch)
+        self.store.replace(old, new)
+        return new
+
+    def delete(self, owner: str, hook_id: int) -> None:
+        self.store.delete(self.store.get(owner, hook_id))
+
+    @staticmethod
+    def registry() -> list[str]:
+        return list(EVENT_TYPES)

@@ -1,0 +1,86 @@
+"""`oms-webhooks`: the local stack and the day-to-day commands, against the local stack or a deployed one."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+
+from oms_webhooks_cli.endpoint import find_target
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "run", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.run(args) or 0)
+    except (LookupError, ValueError) as exc:
+        print(f"oms-webhooks: {exc}", file=sys.stderr)
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="oms-webhooks", description=__doc__)
+    parser.add_argument(
+        "--stack-name",
+        default=os.environ.get("OMS_WEBHOOKS_STACK"),
+        help="a deployed CloudFormation stack to talk to (default: the running local stack)",
+    )
+    commands = parser.add_subparsers(title="commands")
+
+    local = commands.add_parser("local", help="run the local stack in the foreground (Ctrl-C stops it)")
+    local.add_argument("--host", default="127.0.0.1")
+    local.add_argument("--aws-port", type=int, default=int(os.environ.get("OMS_WEBHOOKS_AWS_PORT", "4566")))
+    local.add_argument("--api-port", type=int, default=int(os.environ.get("OMS_WEBHOOKS_API_PORT", "3000")))
+    local.set_defaults(run=_local)
+
+    token = commands.add_parser("token", help="API tokens").add_subparsers(title="token commands")
+    create = token.add_parser("create", help="create a token for an owner and print it (shown only once)")
+    create.add_argument("--owner", required=True)
+    create.add_argument("--label", default="")
+    create.set_defaults(run=_token_create)
+    return parser
+
+
+def _local(args: argparse.Namespace) -> int:
+    from oms_webhooks_cli.local.stack import LocalStack
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's own access log is noise here
+    stack = LocalStack(args.host, args.aws_port, args.api_port)
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    stack.start()
+    print(f"AWS endpoint (moto): {stack.aws_endpoint}", file=sys.stderr)
+    print(f"API:                 {stack.api_url}/whisperer/hooks/", file=sys.stderr)
+    print("Loopback targets are allowed on this local stack (never on a deployed one).", file=sys.stderr)
+    print("Ready. Ctrl-C stops.", file=sys.stderr, flush=True)
+    try:
+        while not stopping.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stack.stop()
+        print("Stopped.", file=sys.stderr)
+    return 0
+
+
+def _token_create(args: argparse.Namespace) -> int:
+    from oms_webhooks.tokens import TokenStore
+
+    target = find_target(args.stack_name)
+    store = TokenStore(target.output("TokensTableName"), client=target.client("dynamodb"))
+    print(store.create(args.owner, args.label))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,170 @@
+"""Reads template.yaml so the local stack is wired exactly as the deployed one: tables, functions, routes."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE_PATH = PROJECT_ROOT / "template.yaml"
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """YAML with CloudFormation's short tags (!Ref, !GetAtt, !Sub ...) read as their long forms."""
+
+
+def _cfn_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+        if suffix == "GetAtt":
+            value = str(value).split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {name: value}
+
+
+_CfnLoader.add_multi_constructor("!", _cfn_tag)
+
+
+@dataclass
+class Route:
+    method: str  # "ANY" or an HTTP method
+    path: str  # API Gateway resource path, e.g. /whisperer/{proxy+}
+    function: str  # logical id
+
+    def pattern(self) -> re.Pattern[str]:
+        regex = re.sub(r"\\\{[^/]+?\\\+\\\}", r"(?P<proxy>.+)", re.escape(self.path))
+        regex = re.sub(r"\\\{([^/]+?)\\\}", r"(?P<\1>[^/]+)", regex)
+        return re.compile(f"^{regex}$")
+
+
+@dataclass
+class Function:
+    logical_id: str
+    code_uri: Path
+    handler: str
+    timeout: int
+    memory: int
+    environment: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Authorizer:
+    function: str
+    header: str
+    validation: re.Pattern[str] | None
+
+
+class Template:
+    def __init__(self, path: Path = TEMPLATE_PATH, stack_name: str = "oms-webhooks-local") -> None:
+        self.path = path
+        self.stack_name = stack_name
+        self.doc: dict[str, Any] = yaml.load(path.read_text(), Loader=_CfnLoader)
+        self.resources: dict[str, Any] = self.doc.get("Resources", {})
+        self.parameters = {name: str(spec.get("Default", "")) for name, spec in self.doc.get("Parameters", {}).items()}
+
+    def physical_name(self, logical_id: str) -> str:
+        """What `Ref` returns locally; CloudFormation generates similar names when deployed."""
+        return f"{self.stack_name}-{logical_id}"
+
+    def of_type(self, kind: str) -> dict[str, dict[str, Any]]:
+        return {lid: res for lid, res in self.resources.items() if res.get("Type") == kind}
+
+    def resolve(self, value: Any) -> Any:
+        """Evaluate the intrinsic functions the template uses, with local names for resources."""
+        if isinstance(value, list):
+            return [self.resolve(v) for v in value]
+        if not isinstance(value, dict):
+            return value
+        if set(value) == {"Ref"}:
+            ref = value["Ref"]
+            if ref in self.parameters:
+                return self.parameters[ref]
+            if ref in self.resources:
+                return self.physical_name(ref)
+            return {"AWS::Region": "us-east-1", "AWS::AccountId": "123456789012"}.get(ref, ref)
+        if set(value) == {"Fn::GetAtt"}:
+            logical_id, attribute = value["Fn::GetAtt"]
+            return f"arn:local:{logical_id}:{attribute}"
+        if set(value) == {"Fn::Sub"}:
+            text = value["Fn::Sub"]
+            return re.sub(r"\$\{([^}]+)\}", lambda m: str(self.resolve({"Ref": m.group(1)})), text)
+        return {k: self.resolve(v) for k, v in value.items()}
+
+    def functions(self) -> dict[str, Function]:
+        defaults = self.doc.get("Globals", {}).get("Function", {})
+        base_env = defaults.get("Environment", {}).get("Variables", {})
+        found = {}
+        for lid, res in self.of_type("AWS::Serverless::Function").items():
+            props = res.get("Properties", {})
+            env = {**base_env, **props.get("Environment", {}).get("Variables", {})}
+            found[lid] = Function(
+                logical_id=lid,
+                code_uri=self.path.parent / props["CodeUri"],
+                handler=props.get("Handler", defaults.get("Handler", "app.lambda_handler")),
+                timeout=int(props.get("Timeout", defaults.get("Timeout", 3))),
+                memory=int(props.get("MemorySize", defaults.get("MemorySize", 128))),
+                environment={k: str(self.resolve(v)) for k, v in env.items()},
+            )
+        return found
+
+    def routes(self) -> list[Route]:
+        found = []
+        for lid, res in self.of_type("AWS::Serverless::Function").items():
+            for event in res.get("Properties", {}).get("Events", {}).values():
+                if event.get("Type") == "Api":
+                    props = event["Properties"]
+                    found.append(Route(props["Method"].upper(), props["Path"], lid))
+        # API Gateway prefers the most specific resource; a greedy {proxy+} comes last.
+        return sorted(found, key=lambda r: ("+}" in r.path, -len(r.path)))
+
+    def api(self) -> dict[str, Any]:
+        apis = self.of_type("AWS::Serverless::Api")
+        if len(apis) != 1:
+            raise ValueError(f"expected one AWS::Serverless::Api in {self.path}, found {len(apis)}")
+        return next(iter(apis.values()))["Properties"]
+
+    def authorizer(self) -> Authorizer | None:
+        auth = self.api().get("Auth", {})
+        name = auth.get("DefaultAuthorizer")
+        if not name:
+            return None
+        spec = auth["Authorizers"][name]
+        identity = spec.get("Identity", {})
+        expression = identity.get("ValidationExpression")
+        return Authorizer(
+            function=spec["FunctionArn"]["Fn::GetAtt"][0],
+            header=identity.get("Header", "Authorization"),
+            validation=re.compile(expression) if expression else None,
+        )
+
+    def gateway_response(self, kind: str) -> tuple[int, str] | None:
+        spec = self.api().get("GatewayResponses", {}).get(kind)
+        if not spec:
+            return None
+        return int(spec.get("StatusCode", 401)), spec.get("ResponseTemplates", {}).get("application/json", "")
+
+    def tables(self) -> dict[str, dict[str, Any]]:
+        """Logical id → CreateTable arguments, straight from each AWS::DynamoDB::Table."""
+        found = {}
+        for lid, res in self.of_type("AWS::DynamoDB::Table").items():
+            props = self.resolve(res["Properties"])
+            args: dict[str, Any] = {
+                "TableName": props.get("TableName", self.physical_name(lid)),
+                "AttributeDefinitions": props["AttributeDefinitions"],
+                "KeySchema": props["KeySchema"],
+                "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
+            }
+            if "GlobalSecondaryIndexes" in props:
+                args["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+            if "TimeToLiveSpecification" in props:
+                args["_ttl"] = props["TimeToLiveSpecification"]
+            found[lid] = args
+        return found
