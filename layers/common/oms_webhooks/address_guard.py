@@ -50,13 +50,16 @@ class ForbiddenAddress(Exception):
     """A target host is, or resolves to, an address deliveries must not reach."""
 
     def __init__(self, host: str, address: str) -> None:
+        super().__init__(host, address)  # args kept as given, so the error pickles
         self.host = host
         self.address = address
-        super().__init__(f"refusing to connect to {host!r}: {address} is not a public address")
+
+    def __str__(self) -> str:
+        return f"refusing to connect to {self.host!r}: {self.address} is not a public address"
 
 
-# Blocks that are not public although some Python versions' `is_global` says they are.
-# From the IANA IPv4/IPv6 special-purpose address registries.
+# Non-public blocks from the IANA special-purpose registries, listed here as well because
+# `is_global` differs between Python releases (3.11 calls 192.0.0.8, fec0::/10 and ff0e::1 global).
 _IPV4_NON_PUBLIC = tuple(
     ipaddress.IPv4Network(net)
     for net in (
@@ -86,7 +89,6 @@ _IPV6_NON_PUBLIC = tuple(
         "3fff::/20",  # documentation
     )
 )
-_IPV4_MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 # Embedded IPv4 behind a translator is judged without the loopback allowance: it is not our loopback.
 _STRICT = AddressPolicy()
@@ -211,7 +213,8 @@ def resolve_checked(
         except (ValueError, IndexError, TypeError):
             raise ForbiddenAddress(host, repr(sockaddr)) from None
         if is_forbidden(address, policy):
-            raise ForbiddenAddress(host, str(address))
+            shown = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
+            raise ForbiddenAddress(host, str(shown or address))
     return entries
 
 

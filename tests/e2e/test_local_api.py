@@ -1,0 +1,83 @@
+"""The curl walk-through of the README, over real HTTP against `oms-webhooks local`."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from pathlib import Path
+
+import requests
+
+from tests.e2e.conftest import LocalStackProcess, start_local_stack, stop_local_stack
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Token {token}"}
+
+
+def test_token_create_prints_the_token_alone(local_stack: LocalStackProcess) -> None:
+    done = local_stack.cli("token", "create", "--owner", "acme")
+    assert re.fullmatch(r"[0-9a-f]{40}\n", done.stdout)
+    assert done.stderr == ""
+
+
+def test_token_create_refuses_a_bad_owner_name(local_stack: LocalStackProcess) -> None:
+    done = local_stack.cli("token", "create", "--owner", "#counter", check=False)
+    assert done.returncode == 1
+    assert "invalid owner" in done.stderr
+    assert done.stdout == ""
+
+
+def test_the_walkthrough(local_stack: LocalStackProcess, http: requests.Session) -> None:
+    token = local_stack.token(f"shop-{uuid.uuid4().hex[:8]}")
+    base = f"{local_stack.api_url}/whisperer/hooks/"
+    hook = {"event_type": "package.created", "target_url": "http://127.0.0.1:8000/webhooks", "secret_key": "s"}
+
+    created = http.post(base, json=hook, headers=auth(token))
+    assert created.status_code == 201
+    hook_id = created.json()["id"]
+
+    listed = http.get(base, headers=auth(token))
+    assert listed.status_code == 200
+    assert [h["id"] for h in listed.json()["results"]] == [hook_id]
+    assert listed.json()["next"] is None
+
+    one = http.get(f"{base}{hook_id}/", headers=auth(token))
+    assert one.status_code == 200 and one.json()["secret_key_set"] is True and "secret_key" not in one.json()
+    assert http.get(f"{base}{hook_id}", headers=auth(token)).json() == one.json()
+
+    patched = http.patch(f"{base}{hook_id}/", json={"is_active": False}, headers=auth(token))
+    assert patched.status_code == 200 and patched.json()["is_active"] is False
+
+    duplicate = http.post(base.rstrip("/"), json=hook, headers=auth(token))
+    assert duplicate.status_code == 406
+    assert duplicate.json() == {"code": "webhook_100_2", "en": "Webhook already registered"}
+
+    bad = http.post(base, json={**hook, "retry_countdown_config": {"choice": "x"}}, headers=auth(token))
+    assert bad.status_code == 400
+    assert bad.json() == {"retry_countdown_config": {"choice": ['"x" is not a valid choice.']}}
+
+    assert http.get(base).status_code == 401
+    assert http.get(base, headers=auth("0" * 40)).status_code == 401
+
+    stranger = local_stack.token(f"other-{uuid.uuid4().hex[:8]}")
+    assert http.get(f"{base}{hook_id}/", headers=auth(stranger)).status_code == 404
+
+    assert http.delete(f"{base}{hook_id}/", headers=auth(token)).status_code == 204
+    assert http.get(f"{base}{hook_id}/", headers=auth(token)).status_code == 404
+
+
+def test_stack_logs_each_request(local_stack: LocalStackProcess, http: requests.Session) -> None:
+    http.get(f"{local_stack.api_url}/whisperer/hooks/registry/")
+    log = (local_stack.home / "stack.log").read_text()
+    assert "GET /whisperer/hooks/registry/ -> 401" in log
+
+
+def test_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
+    stack = start_local_stack(tmp_path)
+    assert requests.get(f"{stack.api_url}/whisperer/hooks/", timeout=5).status_code == 401
+    assert stop_local_stack(stack) == 0
+    assert "Stopped." in (tmp_path / "stack.log").read_text()
+    assert not (tmp_path / "local.json").exists()
+    done = stack.cli("token", "create", "--owner", "acme", check=False)
+    assert done.returncode == 1 and "no local stack is running" in done.stderr

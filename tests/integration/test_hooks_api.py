@@ -1,0 +1,276 @@
+"""The hooks API in-process on moto, through the local gateway and the real authorizer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+import pytest
+from oms_webhooks.catalog import EVENT_TYPES
+
+from tests.conftest import Caller
+
+HOOK = {"event_type": "package.created", "target_url": "http://127.0.0.1:9000/hooks"}
+
+
+def test_create_returns_201_with_the_hook_and_never_the_secret(call: Caller) -> None:
+    answer = call("POST", "/whisperer/hooks/", {**HOOK, "secret_key": "s3cr3t", "additional_headers": {"X-Env": "t"}})
+    assert answer.status == 201
+    hook = answer.json()
+    assert hook["event_type"] == "package.created"
+    assert hook["target_url"] == HOOK["target_url"]
+    assert hook["retry_countdown_config"] == {
+        "choice": "exponential",
+        "kwargs": {"base": 2, "factor": 1},
+        "max_retries": 10,
+    }
+    assert hook["additional_headers"] == {"X-Env": "t"}
+    assert hook["is_active"] is True
+    assert hook["secret_key_set"] is True
+    assert "secret_key" not in hook
+    assert b"s3cr3t" not in answer.body
+    assert isinstance(hook["id"], int)
+    assert hook["created_date"].endswith("Z")
+
+
+def test_dashed_alias_is_read_as_the_dotted_event_type(call: Caller) -> None:
+    answer = call("POST", "/whisperer/hooks", {**HOOK, "event_type": "package-status-packed"})
+    assert answer.status == 201
+    assert answer.json()["event_type"] == "package.status.packed"
+
+
+def test_duplicate_is_406_with_whispers_code(call: Caller) -> None:
+    assert call("POST", "/whisperer/hooks/", HOOK).status == 201
+    again = call("POST", "/whisperer/hooks/", {**HOOK, "event_type": "package-created"})
+    assert again.status == 406
+    assert again.json() == {"code": "webhook_100_2", "en": "Webhook already registered"}
+
+
+def test_same_target_for_another_owner_is_not_a_duplicate(call: Caller, new_token: Callable[[], str]) -> None:
+    assert call("POST", "/whisperer/hooks/", HOOK).status == 201
+    assert call("POST", "/whisperer/hooks/", HOOK, token=new_token()).status == 201
+
+
+@pytest.mark.parametrize(
+    ("body", "errors"),
+    [
+        (
+            {**HOOK, "retry_countdown_config": {"choice": "x"}},
+            {"retry_countdown_config": {"choice": ['"x" is not a valid choice.']}},
+        ),
+        (
+            {**HOOK, "retry_countdown_config": {"kwargs": {}}},
+            {"retry_countdown_config": {"choice": ["This field is required."]}},
+        ),
+        (
+            {**HOOK, "retry_countdown_config": {"choice": "fixed", "kwargs": {}}},
+            {"retry_countdown_config": {"kwargs": {"seconds": ["This field is required."]}}},
+        ),
+        (
+            {**HOOK, "retry_countdown_config": {"choice": "fixed", "kwargs": {"seconds": -1}}},
+            {"retry_countdown_config": {"kwargs": {"seconds": ["Input should be greater than or equal to 0"]}}},
+        ),
+        (
+            {**HOOK, "retry_countdown_config": {"choice": "fixed", "kwargs": {"seconds": "2"}}},
+            {"retry_countdown_config": {"kwargs": {"seconds": ["A valid number is required."]}}},
+        ),
+        (
+            {**HOOK, "retry_countdown_config": {"choice": "linear", "kwargs": {"base": 1, "step": 2}}},
+            {"retry_countdown_config": {"kwargs": {"step": ["Unexpected field."]}}},
+        ),
+        (
+            {**HOOK, "retry_countdown_config": {"choice": "exponential", "kwargs": {"base": 2, "factor": 0.5}}},
+            {"retry_countdown_config": {"kwargs": {"factor": ["Input should be greater than or equal to 1"]}}},
+        ),
+        (
+            {**HOOK, "retry_countdown_config": {"choice": "random", "kwargs": {"min_value": 5, "max_value": 5}}},
+            {"retry_countdown_config": {"kwargs": ["min_value must be less than max_value."]}},
+        ),
+        (
+            {**HOOK, "retry_countdown_config": {"choice": "fixed", "kwargs": {"seconds": 1}, "max_retries": 51}},
+            {"retry_countdown_config": {"max_retries": ["Input should be less than or equal to 50"]}},
+        ),
+        ({**HOOK, "event_type": "order.created"}, {"event_type": ['"order.created" is not a valid choice.']}),
+        ({"target_url": "http://a.example/"}, {"event_type": ["This field is required."]}),
+        (
+            {**HOOK, "target_url": "ftp://a.example/"},
+            {"target_url": ["Enter a valid URL: an absolute http or https URL is required."]},
+        ),
+        (
+            {**HOOK, "target_url": "/relative"},
+            {"target_url": ["Enter a valid URL: an absolute http or https URL is required."]},
+        ),
+        (
+            {**HOOK, "target_url": "http://a.example/" + "x" * 2048},
+            {"target_url": ["Ensure this field has no more than 2048 characters."]},
+        ),
+        ({**HOOK, "target_url": 5}, {"target_url": ["Not a valid string."]}),
+        (
+            {**HOOK, "additional_headers": {"Webhook-Signature": "v1,forged"}},
+            {"additional_headers": ['"Webhook-Signature" is set by the service and cannot be overridden.']},
+        ),
+        (
+            {**HOOK, "additional_headers": {"X-A": "ok\r\nX-Injected: 1"}},
+            {"additional_headers": ['The value of "X-A" contains a line break or control character.']},
+        ),
+        (
+            {**HOOK, "additional_headers": {"Bad Name": "v"}},
+            {"additional_headers": ['"Bad Name" is not a valid header name.']},
+        ),
+        ({**HOOK, "additional_headers": {"X-A": 1}}, {"additional_headers": {"X-A": ["Not a valid string."]}}),
+        (
+            {**HOOK, "additional_headers": {f"X-{i}": "v" for i in range(21)}},
+            {"additional_headers": ["Ensure there are no more than 20 headers."]},
+        ),
+        ({**HOOK, "secret_key": "k" * 257}, {"secret_key": ["String should have at most 256 characters"]}),
+        ({**HOOK, "is_active": "yes"}, {"is_active": ["Must be a valid boolean."]}),
+        ({**HOOK, "owner": "someone-else"}, {"owner": ["Unexpected field."]}),
+    ],
+)
+def test_invalid_hooks_get_400_naming_the_field(call: Caller, body: dict, errors: dict) -> None:
+    answer = call("POST", "/whisperer/hooks/", body)
+    assert answer.status == 400, answer.body
+    assert answer.json() == errors
+
+
+@pytest.mark.parametrize(
+    ("raw", "content_type", "status", "text"),
+    [
+        (b"{bad", "application/json", 400, b"JSON parse error"),
+        (b"[1, 2]", "application/json", 400, b"Expected a dictionary"),
+        (b'"text"', "application/json", 400, b"Expected a dictionary"),
+        (b"event_type=package.created", "application/x-www-form-urlencoded", 415, b"Unsupported media type"),
+        (b'{"a": "' + b"x" * 70_000 + b'"}', "application/json", 413, b"larger than 65536 bytes"),
+    ],
+)
+def test_malformed_bodies_get_a_clear_4xx(
+    call: Caller, raw: bytes, content_type: str, status: int, text: bytes
+) -> None:
+    answer = call("POST", "/whisperer/hooks/", raw=raw, headers={"Content-Type": content_type})
+    assert answer.status == status
+    assert text in answer.body
+
+
+def test_list_pages_by_cursor_and_filters(call: Caller) -> None:
+    for i in range(7):
+        event_type = "package.created" if i % 2 == 0 else "shipment.created"
+        created = call("POST", "/whisperer/hooks/", {"event_type": event_type, "target_url": f"http://r.test/{i}"})
+        assert created.status == 201
+    seen: list[int] = []
+    path = "/whisperer/hooks/?limit=3"
+    pages = 0
+    while path:
+        answer = call("GET", path)
+        assert answer.status == 200
+        page = answer.json()
+        seen += [hook["id"] for hook in page["results"]]
+        pages += 1
+        if page["next"]:
+            assert page["next"].startswith("https://api.test/whisperer/hooks/?limit=3&cursor=")
+            parts = urlsplit(page["next"])
+            path = f"{parts.path}?{parts.query}"
+        else:
+            path = ""
+    assert pages == 3
+    assert len(seen) == 7
+    assert seen == sorted(seen)
+
+    packages = call("GET", "/whisperer/hooks/?event_type=package-created&limit=2").json()
+    assert [h["event_type"] for h in packages["results"]] == ["package.created"] * 2
+    assert packages["next"] is not None
+    rest = call("GET", urlsplit(packages["next"]).path + "?" + urlsplit(packages["next"]).query).json()
+    assert len(rest["results"]) == 2 and rest["next"] is None
+
+    assert [h["target_url"] for h in call("GET", "/whisperer/hooks?target_url=http://r.test/3").json()["results"]] == [
+        "http://r.test/3"
+    ]
+
+
+def test_list_filters_by_is_active_and_rejects_bad_parameters(call: Caller) -> None:
+    hook = call("POST", "/whisperer/hooks/", HOOK).json()
+    call("POST", "/whisperer/hooks/", {**HOOK, "target_url": "http://r.test/other"})
+    assert call("PATCH", f"/whisperer/hooks/{hook['id']}/", {"is_active": False}).status == 200
+    inactive = call("GET", "/whisperer/hooks/?is_active=false").json()["results"]
+    assert [h["id"] for h in inactive] == [hook["id"]]
+    assert len(call("GET", "/whisperer/hooks/?is_active=true").json()["results"]) == 1
+    assert call("GET", "/whisperer/hooks/?limit=abc").json() == {"limit": ["A valid integer is required."]}
+    assert call("GET", "/whisperer/hooks/?limit=0").status == 400
+    assert call("GET", "/whisperer/hooks/?cursor=not-a-cursor").json() == {"cursor": ["Invalid cursor."]}
+    assert call("GET", "/whisperer/hooks/?event_type=nope").json() == {"event_type": ['"nope" is not a valid choice.']}
+
+
+def test_retrieve_patch_put_delete(call: Caller) -> None:
+    hook = call("POST", "/whisperer/hooks/", {**HOOK, "secret_key": "keep-me"}).json()
+    url = f"/whisperer/hooks/{hook['id']}/"
+    assert call("GET", url).json() == hook
+    assert call("GET", url.rstrip("/")).json() == hook
+
+    patched = call("PATCH", url, {"retry_countdown_config": {"choice": "fixed", "kwargs": {"seconds": 2}}}).json()
+    assert patched["retry_countdown_config"] == {"choice": "fixed", "kwargs": {"seconds": 2}, "max_retries": 10}
+    assert patched["target_url"] == hook["target_url"]
+    assert patched["modified_date"] > hook["modified_date"]
+
+    replaced = call("PUT", url, {"event_type": "shipment.created", "target_url": "http://r.test/new"})
+    assert replaced.status == 200
+    assert replaced.json()["event_type"] == "shipment.created"
+    assert replaced.json()["secret_key_set"] is True  # a PUT that leaves the write-only secret out keeps it
+    assert call("PUT", url, {"event_type": "shipment.created"}).json() == {"target_url": ["This field is required."]}
+    assert call("PATCH", url, {"event_type": None}).json() == {"event_type": ["This field may not be null."]}
+    assert call("PATCH", url, {"secret_key": None}).json()["secret_key_set"] is False
+
+    # the old (event_type, target_url) is free again; the new one is taken
+    assert call("POST", "/whisperer/hooks/", HOOK).status == 201
+    taken = call("POST", "/whisperer/hooks/", {"event_type": "shipment.created", "target_url": "http://r.test/new"})
+    assert taken.status == 406
+
+    assert call("DELETE", url).status == 204
+    assert call("GET", url).status == 404
+    assert call("DELETE", url).status == 404
+    assert (
+        call("POST", "/whisperer/hooks/", {"event_type": "shipment.created", "target_url": "http://r.test/new"}).status
+        == 201
+    )
+
+
+def test_patch_onto_an_existing_subscription_is_406(call: Caller) -> None:
+    call("POST", "/whisperer/hooks/", HOOK)
+    other = call("POST", "/whisperer/hooks/", {**HOOK, "target_url": "http://r.test/b"}).json()
+    answer = call("PATCH", f"/whisperer/hooks/{other['id']}/", {"target_url": HOOK["target_url"]})
+    assert answer.status == 406
+    assert call("GET", f"/whisperer/hooks/{other['id']}/").json()["target_url"] == "http://r.test/b"
+
+
+def test_another_owners_hook_is_404_everywhere(call: Caller, new_token: Callable[[], str]) -> None:
+    hook = call("POST", "/whisperer/hooks/", HOOK).json()
+    stranger = new_token()
+    url = f"/whisperer/hooks/{hook['id']}/"
+    for method, body in [("GET", None), ("PATCH", {"is_active": False}), ("PUT", HOOK), ("DELETE", None)]:
+        answer = call(method, url, body, token=stranger)
+        assert answer.status == 404, method
+        assert answer.json() == {"detail": "Not found."}
+    assert call("GET", "/whisperer/hooks/", token=stranger).json()["results"] == []
+    assert call("GET", url).json()["is_active"] is True
+
+
+@pytest.mark.parametrize("hook_id", ["abc", "-1", "1.5", "99999999999999"])
+def test_ids_that_name_no_hook_are_404(call: Caller, hook_id: str) -> None:
+    assert call("GET", f"/whisperer/hooks/{hook_id}/").status == 404
+
+
+@pytest.mark.parametrize("header", [None, "Token", "Token nope", "Bearer abc", "Token abc def"])
+def test_missing_or_bad_token_is_401(call: Caller, gateway, header: str | None) -> None:  # type: ignore[no-untyped-def]
+    headers = {"Authorization": header} if header else {}
+    status, _, body = gateway.handle("GET", "/whisperer/hooks/", headers, b"")
+    assert status == 401
+    assert b"Authentication credentials" in body
+
+
+def test_registry_lists_the_catalog(call: Caller) -> None:
+    for path in ("/whisperer/hooks/registry/", "/whisperer/hooks/registry"):
+        answer = call("GET", path)
+        assert answer.status == 200
+        assert answer.json() == list(EVENT_TYPES)
+
+
+def test_unknown_routes_are_404(call: Caller) -> None:
+    assert call("GET", "/whisperer/nothing/").status == 404

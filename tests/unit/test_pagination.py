@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+import pytest
+from oms_webhooks.errors import InvalidField
+from oms_webhooks.pagination import MAX_LIMIT, decode_cursor, encode_cursor, page_size
+
+
+def test_cursor_round_trips_and_is_url_safe() -> None:
+    cursor = encode_cursor({"sk": "HOOK#000000000042"})
+    assert set(cursor) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+    assert decode_cursor(cursor) == {"sk": "HOOK#000000000042"}
+
+
+@pytest.mark.parametrize("cursor", ["%%%", "bm90IGpzb24", "WzFd", "eyJzayI6IDF9"])
+def test_garbage_cursors_are_a_field_error(cursor: str) -> None:
+    with pytest.raises(InvalidField) as raised:
+        decode_cursor(cursor)
+    assert raised.value.field == "cursor"
+
+
+def test_page_size_defaults_clamps_and_refuses() -> None:
+    assert page_size(None) == 50
+    assert page_size(10_000) == MAX_LIMIT
+    with pytest.raises(InvalidField):
+        page_size(0)
