@@ -25,6 +25,7 @@ class Target:
 
     outputs: dict[str, str]
     aws_endpoint: str | None = None
+    stack_name: str | None = None
 
     def client(self, service: str) -> Any:
         if self.aws_endpoint:
@@ -47,7 +48,7 @@ def find_target(stack_name: str | None = None) -> Target:
     """A named stack is looked up on AWS; otherwise the local stack started by `oms-webhooks local`."""
     if stack_name:
         stacks = boto3.client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"]
-        return Target({o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])})
+        return Target({o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}, stack_name=stack_name)
     path = state_file()
     if not path.exists():
         raise LookupError(
@@ -55,4 +56,4 @@ def find_target(stack_name: str | None = None) -> Target:
             "or name a deployed stack with --stack-name"
         )
     state = json.loads(path.read_text())
-    return Target(state["outputs"], state["aws_endpoint"])
+    return Target(state["outputs"], state["aws_endpoint"], state["stack_name"])

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import logging
 import os
 import signal
 import sys
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 
 from oms_webhooks_cli.endpoint import find_target
 
@@ -41,6 +44,14 @@ def _parser() -> argparse.ArgumentParser:
     local.add_argument("--api-port", type=int, default=int(os.environ.get("OMS_WEBHOOKS_API_PORT", "3000")))
     local.set_defaults(run=_local)
 
+    invoke = commands.add_parser(
+        "invoke",
+        help="run one template function on an event file against the local stack (sam local invoke, no Docker)",
+    )
+    invoke.add_argument("function", help="the function's logical id in template.yaml, e.g. ApiFunction")
+    invoke.add_argument("-e", "--event", required=True, help="an event file, e.g. events/api/hooks-list.json")
+    invoke.set_defaults(run=_invoke)
+
     token = commands.add_parser("token", help="API tokens").add_subparsers(title="token commands")
     create = token.add_parser("create", help="create a token for an owner and print it (shown only once)")
     create.add_argument("--owner", required=True)
@@ -71,6 +82,16 @@ def _local(args: argparse.Namespace) -> int:
         stack.stop()
         print("Stopped.", file=sys.stderr)
     return 0
+
+
+def _invoke(args: argparse.Namespace) -> int:
+    from oms_webhooks_cli.local.invoke import invoke_locally
+
+    event = json.loads(Path(args.event).read_text())
+    with contextlib.redirect_stdout(sys.stderr):  # the function's logs go to stderr, its answer alone to stdout
+        succeeded, result = invoke_locally(args.function, event, find_target(args.stack_name))
+    print(json.dumps(result, indent=2, default=str))
+    return 0 if succeeded else 1
 
 
 def _token_create(args: argparse.Namespace) -> int:

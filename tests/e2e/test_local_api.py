@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from pathlib import Path
@@ -9,6 +10,8 @@ from pathlib import Path
 import requests
 
 from tests.e2e.conftest import LocalStackProcess, start_local_stack, stop_local_stack
+
+EVENTS = Path(__file__).resolve().parents[2] / "events"
 
 
 def auth(token: str) -> dict[str, str]:
@@ -81,3 +84,19 @@ def test_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     assert not (tmp_path / "local.json").exists()
     done = stack.cli("token", "create", "--owner", "acme", check=False)
     assert done.returncode == 1 and "no local stack is running" in done.stderr
+
+
+def test_invoke_runs_a_function_on_an_event_file(local_stack: LocalStackProcess) -> None:
+    done = local_stack.cli("invoke", "ApiFunction", "-e", str(EVENTS / "api" / "hooks-registry.json"))
+    answer = json.loads(done.stdout)
+    assert answer["statusCode"] == 200
+    assert "package.created" in json.loads(answer["body"])
+
+    refused = local_stack.cli(
+        "invoke", "AuthorizerFunction", "-e", str(EVENTS / "authorizer" / "token-unknown.json"), check=False
+    )
+    assert refused.returncode == 1
+    assert json.loads(refused.stdout)["errorMessage"] == "Unauthorized"
+
+    unknown = local_stack.cli("invoke", "NoSuchFunction", "-e", str(EVENTS / "api" / "hooks-list.json"), check=False)
+    assert unknown.returncode == 1 and "no function 'NoSuchFunction'" in unknown.stderr

@@ -96,6 +96,7 @@ class LocalStack:
         path.parent.mkdir(parents=True, exist_ok=True)
         state = {
             "pid": os.getpid(),
+            "stack_name": self.template.stack_name,
             "aws_endpoint": self.aws_endpoint,
             "api_url": self.api_url,
             "outputs": self.outputs,

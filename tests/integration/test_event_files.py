@@ -1,0 +1,90 @@
+"""Every file in events/ runs through its function in-process, as `oms-webhooks invoke` runs it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from oms_webhooks.settings import settings
+from oms_webhooks.tokens import token_hash
+
+from oms_webhooks_cli.local.lambdas import LocalFunction
+
+EVENTS = Path(__file__).resolve().parents[2] / "events"
+# Which function each folder of events/ is for; a new folder must be added here (the last test checks).
+FUNCTION_FOR = {"api": "ApiFunction", "authorizer": "AuthorizerFunction"}
+PENDING = {"eventbridge"}  # the Dispatcher's samples; fed to it by tests/integration/test_dispatch_events.py
+
+API_STATUS = {
+    "hooks-create": 201,
+    "hooks-create-invalid": 400,
+    "hooks-list": 200,
+    "hooks-registry": 200,
+    "hooks-retrieve": 200,
+    "hooks-update": 200,
+    "hooks-replace": 200,
+    "hooks-delete": 204,
+}
+
+
+def load(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+@pytest.fixture(scope="module")
+def events_owner_hook(deployed: dict[str, LocalFunction]) -> int:
+    """The sample events act as `events-owner` on hook 1: make that hook exist, owned by them."""
+    api = deployed["ApiFunction"]
+    created = api.invoke(load(EVENTS / "api" / "hooks-create.json"))
+    assert created["statusCode"] == 201, created
+    return int(json.loads(created["body"])["id"])
+
+
+def test_every_api_event(deployed: dict[str, LocalFunction], events_owner_hook: int) -> None:
+    api = deployed["ApiFunction"]
+    files = sorted((EVENTS / "api").glob("*.json"))
+    assert {f.stem for f in files} == set(API_STATUS)
+    order = [
+        "hooks-create-invalid",
+        "hooks-list",
+        "hooks-registry",
+        "hooks-retrieve",
+        "hooks-update",
+        "hooks-replace",
+        "hooks-delete",
+    ]
+    for name in order:
+        event = load(EVENTS / "api" / f"{name}.json")
+        event = json.loads(json.dumps(event).replace("/hooks/1/", f"/hooks/{events_owner_hook}/"))
+        answer = api.invoke(event)
+        assert answer["statusCode"] == API_STATUS[name], (name, answer)
+        if answer["statusCode"] != 204:
+            json.loads(answer["body"])
+    again = api.invoke(load(EVENTS / "api" / "hooks-create.json"))
+    assert again["statusCode"] == 201  # the sample hook was deleted above, so it may be created anew
+
+
+def test_every_authorizer_event(deployed: dict[str, LocalFunction]) -> None:
+    from oms_webhooks.aws import dynamodb
+
+    valid = load(EVENTS / "authorizer" / "token-valid.json")
+    token = valid["authorizationToken"].removeprefix("Token ")
+    dynamodb().put_item(
+        TableName=settings().tokens_table,
+        Item={"token_hash": {"S": token_hash(token)}, "owner": {"S": "events-owner"}, "created_date": {"S": "-"}},
+    )
+    policy = deployed["AuthorizerFunction"].invoke(valid)
+    assert policy["principalId"] == "events-owner"
+    assert policy["context"] == {"owner": "events-owner"}
+    [statement] = policy["policyDocument"]["Statement"]
+    assert statement["Effect"] == "Allow"
+    assert statement["Resource"] == ["arn:aws:execute-api:eu-central-1:123456789012:abc123/prod/*/*"]
+
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
+        deployed["AuthorizerFunction"].invoke(load(EVENTS / "authorizer" / "token-unknown.json"))
+
+
+def test_every_events_folder_is_exercised() -> None:
+    folders = {p.name for p in EVENTS.iterdir() if p.is_dir()}
+    assert folders == set(FUNCTION_FOR) | PENDING
