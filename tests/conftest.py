@@ -15,7 +15,7 @@ from moto.server import ThreadedMotoServer
 
 from oms_webhooks_cli.local.gateway import Gateway
 from oms_webhooks_cli.local.lambdas import LocalFunction
-from oms_webhooks_cli.local.stack import LOCAL_CREDENTIALS
+from oms_webhooks_cli.local.stack import LOCAL_CREDENTIALS, create_resources
 from oms_webhooks_cli.template import Template
 
 
@@ -38,17 +38,14 @@ def aws_endpoint() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def template() -> Template:
-    return Template(stack_name=f"test-{uuid.uuid4().hex[:8]}")
+def template(aws_endpoint: str) -> Template:
+    return Template(stack_name=f"test-{uuid.uuid4().hex[:8]}", aws_endpoint=aws_endpoint)
 
 
 @pytest.fixture(scope="session")
 def deployed(aws_endpoint: str, template: Template) -> dict[str, LocalFunction]:
     """The template's tables on moto and its functions with their environment, as the local stack wires them."""
-    client = boto3.client("dynamodb")
-    for args in template.tables().values():
-        args.pop("_ttl", None)
-        client.create_table(**args)
+    create_resources(template, boto3.client)
     functions = {lid: LocalFunction(spec) for lid, spec in template.functions().items()}
     for function in functions.values():
         os.environ.update(function.spec.environment)

@@ -1,6 +1,7 @@
-"""The whisperer REST API: hooks today, hook_events with delivery. Thin: parse, call the core, shape the answer."""
+"""The whisperer REST API: hooks and hook_events. Thin: parse, call the core, shape the answer."""
 
 import json
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -10,13 +11,17 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from oms_webhooks.errors import DuplicateHook, InvalidField, NotFound
+from oms_webhooks.delivery_log import DeliveryFilters, DeliveryLog
+from oms_webhooks.delivery_store import DeliveryStore
+from oms_webhooks.errors import AlreadyDelivered, DuplicateHook, InvalidField, NotFound, StillRetrying
 from oms_webhooks.field_errors import field_errors
 from oms_webhooks.hook_store import HookStore
 from oms_webhooks.hooks import HookIn, HookPatch
 from oms_webhooks.pagination import Page
 from oms_webhooks.settings import settings
 from oms_webhooks.subscriptions import HookFilters, Subscriptions
+from oms_webhooks.wiring import address_policy, sender
+from pydantic import BaseModel, ConfigDict
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -25,7 +30,11 @@ app = APIGatewayRestResolver(enable_validation=True)
 
 
 def subscriptions() -> Subscriptions:
-    return Subscriptions(HookStore(settings().hooks_table))
+    return Subscriptions(HookStore(settings().hooks_table), address_policy())
+
+
+def delivery_log() -> DeliveryLog:
+    return DeliveryLog(DeliveryStore(settings().deliveries_table), HookStore(settings().hooks_table), sender())
 
 
 def owner() -> str:
@@ -94,6 +103,51 @@ def delete_hook(hook_id: str) -> Response[Any]:
     return Response(status_code=204)
 
 
+@app.get("/whisperer/hook_events")
+def list_deliveries(
+    limit: Annotated[int | None, Query()] = None,
+    cursor: Annotated[str | None, Query()] = None,
+    webhook: Annotated[int | None, Query()] = None,
+    event_type: Annotated[str | None, Query()] = None,
+    delivered: Annotated[bool | None, Query()] = None,
+    response_http_status: Annotated[int | None, Query()] = None,
+    created_date__gte: Annotated[datetime | None, Query()] = None,
+    created_date__lte: Annotated[datetime | None, Query()] = None,
+) -> Response[Any]:
+    filters = DeliveryFilters(
+        webhook, event_type, delivered, response_http_status, aware(created_date__gte), aware(created_date__lte)
+    )
+    result = delivery_log().find(owner(), filters, limit, cursor)
+    return answer(200, page(result, [delivery.public() for delivery in result.items]))
+
+
+@app.get("/whisperer/hook_events/<uuid>")
+def get_delivery(uuid: str) -> Response[Any]:
+    return answer(200, delivery_log().get(owner(), uuid).public())
+
+
+class RetryRequest(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+    force: bool = False
+
+
+@app.post("/whisperer/hook_events/<uuid>/retry")
+def retry_delivery(uuid: str, request: Annotated[RetryRequest | None, Body()] = None) -> Response[Any]:
+    delivery, result = delivery_log().retry(owner(), uuid, force=bool(request and request.force))
+    outcome = {
+        "response_status": result.status_code,
+        "response_content": delivery.response_content,
+        "delivered": delivery.delivered,
+        "response_time": result.duration,
+    }
+    return answer(200 if delivery.delivered else 406, outcome)
+
+
+def aware(moment: datetime | None) -> datetime | None:
+    """A filter date without a zone is read as UTC, as Django does with USE_TZ."""
+    return moment.replace(tzinfo=UTC) if moment and moment.tzinfo is None else moment
+
+
 def hook_number(hook_id: str) -> int:
     """Hook ids are integers; anything else names no hook."""
     if not hook_id.isdecimal() or len(hook_id) > 12:
@@ -114,6 +168,16 @@ def invalid_field(error: InvalidField) -> Response[Any]:
 @app.exception_handler(NotFound)
 def not_found(error: NotFound) -> Response[Any]:
     return answer(404, {"detail": "Not found."})
+
+
+@app.exception_handler(AlreadyDelivered)
+def already_delivered(error: AlreadyDelivered) -> Response[Any]:
+    return answer(406, {"code": "event_100_3", "en": "Event already delivered"})
+
+
+@app.exception_handler(StillRetrying)
+def still_retrying(error: StillRetrying) -> Response[Any]:
+    return answer(406, {"code": "event_100_6", "en": "Event is still being retried; send force to retry now"})
 
 
 @app.exception_handler(DuplicateHook)

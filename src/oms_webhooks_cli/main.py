@@ -52,6 +52,11 @@ def _parser() -> argparse.ArgumentParser:
     invoke.add_argument("-e", "--event", required=True, help="an event file, e.g. events/api/hooks-list.json")
     invoke.set_defaults(run=_invoke)
 
+    publish = commands.add_parser("publish", help="publish an OMS event to the bus, as the OMS does")
+    publish.add_argument("event_type", help="a catalog event type, e.g. package.created")
+    publish.add_argument("--payload", required=True, help="the payload as JSON, or @file.json")
+    publish.set_defaults(run=_publish)
+
     token = commands.add_parser("token", help="API tokens").add_subparsers(title="token commands")
     create = token.add_parser("create", help="create a token for an owner and print it (shown only once)")
     create.add_argument("--owner", required=True)
@@ -92,6 +97,35 @@ def _invoke(args: argparse.Namespace) -> int:
         succeeded, result = invoke_locally(args.function, event, find_target(args.stack_name))
     print(json.dumps(result, indent=2, default=str))
     return 0 if succeeded else 1
+
+
+def _publish(args: argparse.Namespace) -> int:
+    from oms_webhooks.catalog import canonical_event_type
+
+    event_type = canonical_event_type(args.event_type)
+    if event_type is None:
+        raise ValueError(f"unknown event type {args.event_type!r}; see `GET /whisperer/hooks/registry/`")
+    text = Path(args.payload[1:]).read_text() if args.payload.startswith("@") else args.payload
+    try:
+        payload = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"--payload is not valid JSON: {exc}") from None
+    target = find_target(args.stack_name)
+    answer = target.client("events").put_events(
+        Entries=[
+            {
+                "EventBusName": target.output("EventBusName"),
+                "Source": target.output("EventSource"),
+                "DetailType": event_type,
+                "Detail": json.dumps({"payload": payload}),
+            }
+        ]
+    )
+    entry = answer["Entries"][0]
+    if answer.get("FailedEntryCount") or "EventId" not in entry:
+        raise ValueError(f"EventBridge refused the event: {entry.get('ErrorCode')} {entry.get('ErrorMessage')}")
+    print(entry["EventId"])
+    return 0
 
 
 def _token_create(args: argparse.Namespace) -> int:

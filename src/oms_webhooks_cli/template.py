@@ -11,6 +11,7 @@ import yaml
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = PROJECT_ROOT / "template.yaml"
+REGION, ACCOUNT = "us-east-1", "123456789012"  # moto's defaults
 
 
 class _CfnLoader(yaml.SafeLoader):
@@ -63,16 +64,35 @@ class Authorizer:
 
 
 class Template:
-    def __init__(self, path: Path = TEMPLATE_PATH, stack_name: str = "oms-webhooks-local") -> None:
+    def __init__(
+        self, path: Path = TEMPLATE_PATH, stack_name: str = "oms-webhooks-local", aws_endpoint: str = ""
+    ) -> None:
         self.path = path
         self.stack_name = stack_name
+        self.aws_endpoint = aws_endpoint  # queue URLs point at it
         self.doc: dict[str, Any] = yaml.load(path.read_text(), Loader=_CfnLoader)
         self.resources: dict[str, Any] = self.doc.get("Resources", {})
         self.parameters = {name: str(spec.get("Default", "")) for name, spec in self.doc.get("Parameters", {}).items()}
 
     def physical_name(self, logical_id: str) -> str:
-        """What `Ref` returns locally; CloudFormation generates similar names when deployed."""
+        """A resource's name: the one the template gives, else one like CloudFormation generates."""
+        props = self.resources.get(logical_id, {}).get("Properties", {})
+        for key in ("Name", "TableName", "QueueName"):
+            if key in props:
+                return str(self.resolve(props[key]))
         return f"{self.stack_name}-{logical_id}"
+
+    def _ref(self, logical_id: str) -> str:
+        if self.resources[logical_id].get("Type") == "AWS::SQS::Queue":
+            return f"{self.aws_endpoint}/{ACCOUNT}/{self.physical_name(logical_id)}"
+        return self.physical_name(logical_id)
+
+    def _get_att(self, logical_id: str, attribute: str) -> str:
+        kind = self.resources.get(logical_id, {}).get("Type", "")
+        name = self.physical_name(logical_id)
+        if kind == "AWS::SQS::Queue":
+            return name if attribute == "QueueName" else f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}"
+        return f"arn:local:{logical_id}:{attribute}"
 
     def of_type(self, kind: str) -> dict[str, dict[str, Any]]:
         return {lid: res for lid, res in self.resources.items() if res.get("Type") == kind}
@@ -88,11 +108,11 @@ class Template:
             if ref in self.parameters:
                 return self.parameters[ref]
             if ref in self.resources:
-                return self.physical_name(ref)
-            return {"AWS::Region": "us-east-1", "AWS::AccountId": "123456789012"}.get(ref, ref)
+                return self._ref(ref)
+            return {"AWS::Region": REGION, "AWS::AccountId": ACCOUNT}.get(ref, ref)
         if set(value) == {"Fn::GetAtt"}:
             logical_id, attribute = value["Fn::GetAtt"]
-            return f"arn:local:{logical_id}:{attribute}"
+            return self._get_att(logical_id, attribute)
         if set(value) == {"Fn::Sub"}:
             text = value["Fn::Sub"]
             return re.sub(r"\$\{([^}]+)\}", lambda m: str(self.resolve({"Ref": m.group(1)})), text)
@@ -150,6 +170,20 @@ class Template:
         if not spec:
             return None
         return int(spec.get("StatusCode", 401)), spec.get("ResponseTemplates", {}).get("application/json", "")
+
+    def triggers(self, kind: str) -> list[tuple[str, str, dict[str, Any]]]:
+        """(function, event name, resolved properties) for each event source of one type, e.g. EventBridgeRule."""
+        found = []
+        for lid, res in self.of_type("AWS::Serverless::Function").items():
+            for name, event in res.get("Properties", {}).get("Events", {}).items():
+                if event.get("Type") == kind:
+                    found.append((lid, name, self.resolve(event.get("Properties", {}))))
+        return found
+
+    def queues(self) -> dict[str, dict[str, Any]]:
+        """Logical id → resolved properties of each AWS::SQS::Queue, dead-letter queues first."""
+        queues = {lid: self.resolve(res.get("Properties", {})) for lid, res in self.of_type("AWS::SQS::Queue").items()}
+        return dict(sorted(queues.items(), key=lambda item: "RedrivePolicy" in item[1]))
 
     def tables(self) -> dict[str, dict[str, Any]]:
         """Logical id → CreateTable arguments, straight from each AWS::DynamoDB::Table."""

@@ -9,9 +9,14 @@ import boto3
 from botocore.config import Config
 
 # Lambda's SDK retries with standard mode; a local endpoint (AWS_ENDPOINT_URL) is honoured by boto3 itself.
-_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=50)
+CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=50)
 
 
 @cache
 def dynamodb() -> Any:
-    return boto3.client("dynamodb", config=_CONFIG)
+    return boto3.client("dynamodb", config=CONFIG)
+
+
+@cache
+def sqs() -> Any:
+    return boto3.client("sqs", config=CONFIG)

@@ -22,3 +22,11 @@ class InvalidField(WebhookError):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+
+
+class AlreadyDelivered(WebhookError):
+    """A manual retry of a delivery that already succeeded (whisperer's event_100_3)."""
+
+
+class StillRetrying(WebhookError):
+    """A manual retry, unforced, of a delivery whose scheduled retries are still running (event_100_6)."""

@@ -18,7 +18,7 @@ from pydantic import TypeAdapter
 from oms_webhooks.aws import dynamodb
 from oms_webhooks.countdown import RetryCountdownConfig
 from oms_webhooks.errors import DuplicateHook, NotFound
-from oms_webhooks.hooks import Hook
+from oms_webhooks.hooks import Hook, now
 
 ACTIVE_INDEX = "ActiveByEventType"
 _COUNTER_OWNER = "#counter"  # owner names never start with '#'
@@ -94,6 +94,19 @@ class HookStore:
                 {"Delete": self._key(hook.owner, unique_sk(hook.event_type, hook.target_url))},
             ]
         )
+
+    def deactivate(self, hook: Hook) -> None:
+        """A subscriber answered 410 Gone: stop sending it anything until its owner turns it back on."""
+        try:
+            self.client.update_item(
+                **self._key(hook.owner, hook_sk(hook.id)),
+                UpdateExpression="SET is_active = :false, modified_date = :now REMOVE active_event_type",
+                ConditionExpression="attribute_exists(sk)",
+                ExpressionAttributeValues={":false": {"BOOL": False}, ":now": {"S": now().isoformat()}},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise  # a hook deleted meanwhile needs no deactivating
 
     def query_owner(
         self, owner: str, filters: dict[str, Any], limit: int, after: str | None

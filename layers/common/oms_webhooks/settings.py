@@ -16,14 +16,25 @@ class Settings:
     hooks_table: str
     tokens_table: str
     deliveries_table: str
+    retry_queue_url: str
     allow_loopback_targets: bool
+    connect_timeout: float
+    total_timeout: float
+    dispatch_concurrency: int
+    retention_days: int
 
 
 @cache
 def settings() -> Settings:
+    env = os.environ.get
     return Settings(
-        hooks_table=os.environ.get("HOOKS_TABLE", ""),
-        tokens_table=os.environ.get("TOKENS_TABLE", ""),
-        deliveries_table=os.environ.get("DELIVERIES_TABLE", ""),
+        hooks_table=env("HOOKS_TABLE", ""),
+        tokens_table=env("TOKENS_TABLE", ""),
+        deliveries_table=env("DELIVERIES_TABLE", ""),
+        retry_queue_url=env("RETRY_QUEUE_URL", ""),
         allow_loopback_targets=_flag("ALLOW_LOOPBACK_TARGETS"),
+        connect_timeout=float(env("DELIVERY_CONNECT_TIMEOUT", "5")),
+        total_timeout=float(env("DELIVERY_TOTAL_TIMEOUT", "15")),
+        dispatch_concurrency=int(env("DISPATCH_CONCURRENCY", "64")),
+        retention_days=int(env("DELIVERY_RETENTION_DAYS", "90")),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from oms_webhooks.address_guard import AddressPolicy, ForbiddenAddress, check_literal_target
 from oms_webhooks.catalog import EVENT_TYPES, canonical_event_type
 from oms_webhooks.errors import InvalidField
 from oms_webhooks.hook_store import HookStore
@@ -33,15 +34,25 @@ class HookFilters:
 
 
 class Subscriptions:
-    def __init__(self, store: HookStore) -> None:
+    def __init__(self, store: HookStore, policy: AddressPolicy) -> None:
         self.store = store
+        self.policy = policy
+
+    def _check_target(self, hook: Hook) -> None:
+        """A literal non-public address can be refused now; names are checked again when dialled."""
+        try:
+            check_literal_target(hook.target_url, self.policy)
+        except ForbiddenAddress as refused:
+            raise InvalidField("target_url", f"{refused.address} is not a public address.") from None
 
     def create(self, owner: str, data: HookIn) -> Hook:
         moment = now()
         fields = {name: getattr(data, name) for name in data.model_fields_set if getattr(data, name) is not None}
         if not fields.get("secret_key"):
             fields.pop("secret_key", None)
-        hook = Hook(id=self.store.next_id(), owner=owner, created_date=moment, modified_date=moment, **fields)
+        hook = Hook(id=0, owner=owner, created_date=moment, modified_date=moment, **fields)
+        self._check_target(hook)
+        hook = hook.model_copy(update={"id": self.store.next_id()})
         self.store.add(hook)
         return hook
 
@@ -59,6 +70,7 @@ class Subscriptions:
         """PATCH, and PUT too: as in DRF, fields a PUT leaves out keep their value (the secret included)."""
         old = self.store.get(owner, hook_id)
         new = old.changed(patch)
+        self._check_target(new)
         self.store.replace(old, new)
         return new
 

@@ -1,4 +1,4 @@
-"""The whole local stack: moto as the AWS endpoint, the template's tables, and the API gateway in front."""
+"""The whole local stack: moto as the AWS endpoint, the template's resources and triggers, the API in front."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -14,26 +15,30 @@ from moto.server import ThreadedMotoServer
 from oms_webhooks_cli.endpoint import state_file
 from oms_webhooks_cli.local.gateway import Gateway, GatewayServer
 from oms_webhooks_cli.local.lambdas import LocalFunction
-from oms_webhooks_cli.template import Template
+from oms_webhooks_cli.local.triggers import Poller, eventbridge_rule, sqs_event_source
+from oms_webhooks_cli.template import REGION, Template
 
 log = logging.getLogger("oms_webhooks.local")
 
 LOCAL_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "local",
     "AWS_SECRET_ACCESS_KEY": "local",
-    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_DEFAULT_REGION": REGION,
 }
 LOCAL_OVERRIDES = {"ALLOW_LOOPBACK_TARGETS": "true"}  # a receiver on 127.0.0.1 is the point of local runs
+QUEUE_ATTRIBUTES = ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds", "ReceiveMessageWaitTimeSeconds")
 
 
 class LocalStack:
     def __init__(self, host: str = "127.0.0.1", aws_port: int = 4566, api_port: int = 3000) -> None:
         self.host = host
-        self.template = Template()
         self.moto = ThreadedMotoServer(ip_address=host, port=aws_port, verbose=False)
         self.api_port = api_port
         self.api: GatewayServer | None = None
+        self.template = Template()
         self.outputs: dict[str, str] = {}
+        self.pollers: list[Poller] = []
+        self.stopping = threading.Event()
 
     @property
     def aws_endpoint(self) -> str:
@@ -45,33 +50,44 @@ class LocalStack:
         assert self.api is not None
         return f"http://{self.host}:{self.api.server_address[1]}"
 
+    def aws(self, service: str) -> Any:
+        return boto3.client(service, endpoint_url=self.aws_endpoint, region_name=REGION)
+
     def start(self) -> None:
         self.moto.start()
         os.environ.update({**LOCAL_CREDENTIALS, "AWS_ENDPOINT_URL": self.aws_endpoint})
-        self._create_tables()
+        self.template = Template(aws_endpoint=self.aws_endpoint)
+        create_resources(self.template, self.aws)
         functions = {lid: LocalFunction(spec) for lid, spec in self.template.functions().items()}
         os.environ.update(self._environment(functions))
+        self.pollers = [
+            *(
+                eventbridge_rule(functions[fn], name, props, self.aws, self.stopping)
+                for fn, name, props in self.template.triggers("EventBridgeRule")
+            ),
+            *(
+                sqs_event_source(functions[fn], props, self.aws, self.stopping)
+                for fn, _, props in self.template.triggers("SQS")
+            ),
+        ]
+        for poller in self.pollers:
+            poller.start()
         self.api = GatewayServer((self.host, self.api_port), Gateway(self.template, functions))
         threading.Thread(target=self.api.serve_forever, name="local-api", daemon=True).start()
         self.outputs = self._outputs()
         self._write_state()
 
     def stop(self) -> None:
+        self.stopping.set()
         if self.api:
             self.api.shutdown()
             self.api.server_close()
+        for poller in self.pollers:
+            poller.join(timeout=5)
         self.moto.stop()
         path = state_file()
         if path.exists() and json.loads(path.read_text()).get("pid") == os.getpid():
             path.unlink()
-
-    def _create_tables(self) -> None:
-        client = boto3.client("dynamodb", endpoint_url=self.aws_endpoint)
-        for args in self.template.tables().values():
-            ttl = args.pop("_ttl", None)
-            client.create_table(**args)
-            if ttl and ttl.get("Enabled"):
-                client.update_time_to_live(TableName=args["TableName"], TimeToLiveSpecification=ttl)
 
     def _environment(self, functions: dict[str, LocalFunction]) -> dict[str, str]:
         """One process hosts every function, so their template environments must agree."""
@@ -84,10 +100,9 @@ class LocalStack:
         return {**merged, **LOCAL_OVERRIDES}
 
     def _outputs(self) -> dict[str, str]:
-        outputs: dict[str, str] = {}
-        for name, spec in self.template.doc.get("Outputs", {}).items():
-            value: Any = self.template.resolve(spec["Value"])
-            outputs[name] = str(value)
+        outputs = {
+            name: str(self.template.resolve(spec["Value"])) for name, spec in self.template.doc["Outputs"].items()
+        }
         outputs["ApiUrl"] = f"{self.api_url}/"
         return outputs
 
@@ -104,3 +119,20 @@ class LocalStack:
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(state, indent=2))
         tmp.replace(path)
+
+
+def create_resources(template: Template, aws: Callable[[str], Any]) -> None:
+    """The template's tables, queues and buses on the local endpoint, as CloudFormation would create them."""
+    dynamodb, sqs, events = aws("dynamodb"), aws("sqs"), aws("events")
+    for args in template.tables().values():
+        ttl = args.pop("_ttl", None)
+        dynamodb.create_table(**args)
+        if ttl and ttl.get("Enabled"):
+            dynamodb.update_time_to_live(TableName=args["TableName"], TimeToLiveSpecification=ttl)
+    for lid, props in template.queues().items():
+        attributes = {k: str(props[k]) for k in QUEUE_ATTRIBUTES if k in props}
+        if "RedrivePolicy" in props:
+            attributes["RedrivePolicy"] = json.dumps(props["RedrivePolicy"])
+        sqs.create_queue(QueueName=template.physical_name(lid), Attributes=attributes)
+    for lid in template.of_type("AWS::Events::EventBus"):
+        events.create_event_bus(Name=template.physical_name(lid))

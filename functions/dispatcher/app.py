@@ -1,0 +1,27 @@
+"""EventBridge → every active hook of the event's type. Thin: parse the envelope, dispatch, report."""
+
+from dataclasses import asdict
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from oms_webhooks.oms_event import MalformedEvent, OmsEvent
+from oms_webhooks.wiring import dispatcher
+
+logger = Logger()
+
+
+@logger.inject_lambda_context(clear_state=True)
+@event_source(data_class=EventBridgeEvent)
+def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
+    try:
+        oms_event = OmsEvent.from_eventbridge(event.raw_event)
+    except MalformedEvent as bad:
+        # Retrying cannot fix it: log it with what identifies it, and let the rest of the stream flow.
+        logger.error("Malformed event dropped", extra={"reason": str(bad), "event_id": event.raw_event.get("id")})
+        return {"accepted": False, "reason": str(bad)}
+    logger.append_keys(event_id=oms_event.id, event_type=oms_event.event_type)
+    report = dispatcher().dispatch(oms_event)
+    logger.info("Event dispatched", extra=asdict(report))
+    return {"accepted": True, **asdict(report)}

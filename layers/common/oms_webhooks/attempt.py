@@ -1,0 +1,45 @@
+"""One attempt at one delivery: the signed POST and its record. Shared by dispatch, retries and manual retry."""
+
+from __future__ import annotations
+
+import time
+
+from oms_webhooks.deliveries import Attempt, Delivery
+from oms_webhooks.hooks import Hook
+from oms_webhooks.sender import USER_AGENT, Sender, SendResult
+from oms_webhooks.signing import signature_headers
+
+
+def delivery_headers(delivery: Delivery, hook: Hook, body: bytes) -> dict[str, str]:
+    """The hook's own headers first, so the service's headers (signatures above all) always win."""
+    headers = dict(hook.additional_headers)
+    headers.update(
+        {"Content-Type": "application/json", "User-Agent": USER_AGENT, "X-Whisperer-Event": delivery.event_type}
+    )
+    if hook.secret_key:
+        headers.update(signature_headers(body, hook.secret_key, delivery.uuid, int(time.time())))
+    return headers
+
+
+def attempt_delivery(delivery: Delivery, hook: Hook, sender: Sender, manual: bool = False) -> SendResult:
+    body = delivery.body()
+    result = sender.post(hook.target_url, body, delivery_headers(delivery, hook, body))
+    delivery.record(
+        Attempt(
+            at=result.started,
+            status_code=result.status_code,
+            error=result.error or _failure(result),
+            duration=result.duration,
+            manual=manual,
+        ),
+        result.content,
+    )
+    return result
+
+
+def _failure(result: SendResult) -> str | None:
+    if result.succeeded or result.status_code is None:
+        return None
+    if 300 <= result.status_code < 400:
+        return f"HTTP {result.status_code}: redirects are not followed"
+    return f"HTTP {result.status_code}"

@@ -1,0 +1,106 @@
+"""A delivery: one OMS event sent to one hook, with every attempt it took."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from oms_webhooks.hooks import iso
+
+# Fixed forever: delivery uuids derive from it, so a re-delivered event maps onto the same deliveries.
+_NAMESPACE = uuid.UUID("5b0f7c64-1d2e-4c4a-9a53-6f2b1f0e8d31")
+
+Status = Literal["pending", "retrying", "delivered", "failed"]
+
+
+def delivery_id(event_id: str, hook_id: int) -> str:
+    """Deterministic per (event, hook), so the same EventBridge event twice sends nothing twice."""
+    return uuid.uuid5(_NAMESPACE, f"{event_id}:{hook_id}").hex
+
+
+def request_body(event_type: str, delivery_uuid: str, payload: Any) -> bytes:
+    """Exactly whisperer's body; these bytes are what is signed and sent."""
+    envelope = {"event": {"type": event_type, "uuid": delivery_uuid}, "payload": payload}
+    return json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+class Attempt(BaseModel):
+    at: datetime
+    status_code: int | None = None
+    error: str | None = None
+    duration: float  # seconds
+    manual: bool = False
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "at": iso(self.at),
+            "status_code": self.status_code,
+            "error": self.error,
+            "duration": round(self.duration, 6),
+            "manual": self.manual,
+        }
+
+
+class Delivery(BaseModel):
+    uuid: str
+    owner: str
+    webhook: int
+    event_id: str
+    event_type: str
+    request_payload: Any
+    target_url: str
+    status: Status = "pending"
+    retry_count: int = 0
+    response_http_status: int | None = None
+    response_content: str | None = None
+    response_time: float | None = None
+    next_attempt_at: datetime | None = None
+    attempts: list[Attempt] = Field(default_factory=list)
+    created_date: datetime
+    modified_date: datetime
+    expires_at: int = 0  # epoch seconds; DynamoDB's TTL removes the record after it
+
+    @property
+    def delivered(self) -> bool:
+        return self.status == "delivered"
+
+    def body(self) -> bytes:
+        return request_body(self.event_type, self.uuid, self.request_payload)
+
+    def record(self, attempt: Attempt, response_content: str | None) -> None:
+        """Keep the attempt and make the latest one the delivery's response, as whisperer shows it."""
+        self.attempts.append(attempt)
+        self.response_http_status = attempt.status_code
+        self.response_content = response_content if response_content is not None else attempt.error
+        self.response_time = attempt.duration
+        self.modified_date = attempt.at + timedelta(seconds=attempt.duration)
+        if attempt.succeeded:
+            self.status = "delivered"
+            self.next_attempt_at = None
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "uuid": self.uuid,
+            "webhook": self.webhook,
+            "event_type": self.event_type,
+            "request_payload": json.loads(self.body()),
+            "response_http_status": self.response_http_status,
+            "response_content": self.response_content,
+            "response_time": self.response_time,
+            "delivered": self.delivered,
+            "retry_count": self.retry_count,
+            "request_datetimes": [iso(a.at) for a in self.attempts],
+            "status": self.status,
+            "next_attempt_at": iso(self.next_attempt_at) if self.next_attempt_at else None,
+            "attempts": [a.public() for a in self.attempts],
+            "created_date": iso(self.created_date),
+            "modified_date": iso(self.modified_date),
+        }

@@ -1,0 +1,256 @@
+"""DynamoDB access for deliveries (the `hook_events` log) and for the claims that make dispatch idempotent.
+
+Keys: `uuid` (a delivery's 32-hex uuid, or `EVENT#<event id>` for a claim). Deliveries carry `owner` and
+`created_sk` (`<created iso>#<uuid>`), the keys of the sparse `ByOwner` index the API lists from.
+`expires_at` is the table's TTL attribute.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any, Literal
+
+from botocore.exceptions import ClientError
+
+from oms_webhooks.aws import dynamodb
+from oms_webhooks.deliveries import Attempt, Delivery
+from oms_webhooks.errors import NotFound
+from oms_webhooks.hooks import iso
+
+OWNER_INDEX = "ByOwner"
+BATCH_WRITE_SIZE = 25  # DynamoDB's limit per BatchWriteItem
+BATCH_GET_SIZE = 100  # and per BatchGetItem
+
+ClaimState = Literal["new", "resumed", "running", "done"]
+
+
+class DeliveryStore:
+    def __init__(self, table: str, client: Any = None) -> None:
+        self.table = table
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        return self._client or dynamodb()
+
+    # --- event claims -------------------------------------------------------------------------
+
+    def claim_event(self, event_id: str, stale_after: float, expires_at: int) -> ClaimState:
+        """`new` for a first dispatch, `resumed` when a crashed one left it unfinished, else who has it."""
+        now = time.time()
+        try:
+            self.client.put_item(
+                TableName=self.table,
+                Item={
+                    "uuid": {"S": f"EVENT#{event_id}"},
+                    "state": {"S": "running"},
+                    "claimed_at": {"N": repr(now)},
+                    "expires_at": {"N": str(expires_at)},
+                },
+                ConditionExpression="attribute_not_exists(#u)",
+                ExpressionAttributeNames={"#u": "uuid"},
+            )
+            return "new"
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key={"uuid": {"S": f"EVENT#{event_id}"}},
+                UpdateExpression="SET claimed_at = :now",
+                ConditionExpression="#s = :running AND claimed_at < :stale",
+                ExpressionAttributeNames={"#s": "state"},
+                ExpressionAttributeValues={
+                    ":now": {"N": repr(now)},
+                    ":running": {"S": "running"},
+                    ":stale": {"N": repr(now - stale_after)},
+                },
+            )
+            return "resumed"
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+        answer = self.client.get_item(
+            TableName=self.table, Key={"uuid": {"S": f"EVENT#{event_id}"}}, ConsistentRead=True
+        )
+        return "done" if answer.get("Item", {}).get("state", {}).get("S") == "done" else "running"
+
+    def finish_event(self, event_id: str) -> None:
+        self.client.update_item(
+            TableName=self.table,
+            Key={"uuid": {"S": f"EVENT#{event_id}"}},
+            UpdateExpression="SET #s = :done",
+            ExpressionAttributeNames={"#s": "state"},
+            ExpressionAttributeValues={":done": {"S": "done"}},
+        )
+
+    def existing(self, uuids: Sequence[str]) -> set[str]:
+        """Which of these deliveries are already recorded (used only when resuming a crashed dispatch)."""
+        found: set[str] = set()
+        for start in range(0, len(uuids), BATCH_GET_SIZE):
+            keys: list[dict[str, Any]] = [{"uuid": {"S": u}} for u in uuids[start : start + BATCH_GET_SIZE]]
+            request = {
+                self.table: {"Keys": keys, "ProjectionExpression": "#u", "ExpressionAttributeNames": {"#u": "uuid"}}
+            }
+            for attempt in range(8):
+                answer = self.client.batch_get_item(RequestItems=request)
+                found.update(item["uuid"]["S"] for item in answer["Responses"].get(self.table, []))
+                request = answer.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+                time.sleep(0.05 * 2**attempt)
+        return found
+
+    # --- deliveries ---------------------------------------------------------------------------
+
+    def save_many(self, deliveries: Iterable[Delivery]) -> int:
+        """Writes in batches of 25, retrying what DynamoDB leaves unprocessed; returns the calls made."""
+        items = [{"PutRequest": {"Item": _to_item(d)}} for d in deliveries]
+        calls = 0
+        for start in range(0, len(items), BATCH_WRITE_SIZE):
+            request = {self.table: items[start : start + BATCH_WRITE_SIZE]}
+            for attempt in range(10):
+                calls += 1
+                answer = self.client.batch_write_item(RequestItems=request)
+                request = answer.get("UnprocessedItems") or {}
+                if not request:
+                    break
+                time.sleep(min(1.0, 0.05 * 2**attempt))
+            else:
+                raise RuntimeError(f"DynamoDB left {len(request[self.table])} delivery records unwritten")
+        return calls
+
+    def save(self, delivery: Delivery) -> None:
+        self.client.put_item(TableName=self.table, Item=_to_item(delivery))
+
+    def get(self, uuid: str, owner: str | None = None) -> Delivery:
+        """One delivery; with `owner`, another owner's delivery is not found either."""
+        answer = self.client.get_item(TableName=self.table, Key={"uuid": {"S": uuid}}, ConsistentRead=True)
+        item = answer.get("Item")
+        if not item or "owner" not in item or (owner is not None and item["owner"]["S"] != owner):
+            raise NotFound(uuid)
+        return _from_item(item)
+
+    def query_owner(
+        self,
+        owner: str,
+        filters: dict[str, Any],
+        created_from: datetime | None,
+        created_to: datetime | None,
+        limit: int,
+        after: str | None,
+    ) -> tuple[list[Delivery], str | None]:
+        """One page of an owner's deliveries, newest first, and the sort key to continue after."""
+        names = {"#o": "owner"}
+        values: dict[str, Any] = {":o": {"S": owner}}
+        key = "#o = :o"
+        low = iso(created_from) if created_from else None
+        high = iso(created_to) + "#~" if created_to else None
+        if low or high:
+            names["#c"] = "created_sk"
+        if low and high:
+            key += " AND #c BETWEEN :lo AND :hi"
+            values[":lo"], values[":hi"] = {"S": low}, {"S": high}
+        elif low:
+            key += " AND #c >= :lo"
+            values[":lo"] = {"S": low}
+        elif high:
+            key += " AND #c <= :hi"
+            values[":hi"] = {"S": high}
+        conditions = []
+        for name, value in filters.items():
+            names[f"#{name}"] = name
+            values[f":{name}"] = _attribute(value)
+            conditions.append(f"#{name} = :{name}")
+        request: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": OWNER_INDEX,
+            "KeyConditionExpression": key,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+            "ScanIndexForward": False,
+            "Limit": limit + 1 if not conditions else max(limit * 2, 100),
+        }
+        if conditions:
+            request["FilterExpression"] = " AND ".join(conditions)
+        found: list[Delivery] = []
+        start: dict[str, Any] | None = None
+        if after:
+            start = {"owner": {"S": owner}, "created_sk": {"S": after}, "uuid": {"S": after.rpartition("#")[2]}}
+        while True:
+            if start:
+                request["ExclusiveStartKey"] = start
+            answer = self.client.query(**request)
+            found.extend(_from_item(item) for item in answer.get("Items", []))
+            start = answer.get("LastEvaluatedKey")
+            if len(found) > limit:
+                return found[:limit], _created_sk(found[limit - 1])
+            if not start:
+                return found, None
+
+
+def _attribute(value: Any) -> dict[str, Any]:
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, int):
+        return {"N": str(value)}
+    return {"S": str(value)}
+
+
+def _created_sk(delivery: Delivery) -> str:
+    return f"{iso(delivery.created_date)}#{delivery.uuid}"
+
+
+def _to_item(delivery: Delivery) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "uuid": {"S": delivery.uuid},
+        "owner": {"S": delivery.owner},
+        "created_sk": {"S": _created_sk(delivery)},
+        "webhook": {"N": str(delivery.webhook)},
+        "event_id": {"S": delivery.event_id},
+        "event_type": {"S": delivery.event_type},
+        "target_url": {"S": delivery.target_url},
+        "request_payload": {"S": json.dumps(delivery.request_payload, ensure_ascii=False)},
+        "status": {"S": delivery.status},
+        "delivered": {"BOOL": delivery.delivered},
+        "retry_count": {"N": str(delivery.retry_count)},
+        "attempts": {"S": json.dumps([a.model_dump(mode="json") for a in delivery.attempts])},
+        "created_date": {"S": delivery.created_date.isoformat()},
+        "modified_date": {"S": delivery.modified_date.isoformat()},
+        "expires_at": {"N": str(delivery.expires_at)},
+    }
+    if delivery.response_http_status is not None:
+        item["response_http_status"] = {"N": str(delivery.response_http_status)}
+    if delivery.response_content is not None:
+        item["response_content"] = {"S": delivery.response_content}
+    if delivery.response_time is not None:
+        item["response_time"] = {"N": repr(delivery.response_time)}
+    if delivery.next_attempt_at is not None:
+        item["next_attempt_at"] = {"S": delivery.next_attempt_at.isoformat()}
+    return item
+
+
+def _from_item(item: dict[str, Any]) -> Delivery:
+    return Delivery(
+        uuid=item["uuid"]["S"],
+        owner=item["owner"]["S"],
+        webhook=int(item["webhook"]["N"]),
+        event_id=item["event_id"]["S"],
+        event_type=item["event_type"]["S"],
+        target_url=item["target_url"]["S"],
+        request_payload=json.loads(item["request_payload"]["S"]),
+        status=item["status"]["S"],
+        retry_count=int(item["retry_count"]["N"]),
+        response_http_status=int(item["response_http_status"]["N"]) if "response_http_status" in item else None,
+        response_content=item.get("response_content", {}).get("S"),
+        response_time=float(item["response_time"]["N"]) if "response_time" in item else None,
+        next_attempt_at=datetime.fromisoformat(item["next_attempt_at"]["S"]) if "next_attempt_at" in item else None,
+        attempts=[Attempt.model_validate(a) for a in json.loads(item["attempts"]["S"])],
+        created_date=datetime.fromisoformat(item["created_date"]["S"]),
+        modified_date=datetime.fromisoformat(item["modified_date"]["S"]),
+        expires_at=int(item["expires_at"]["N"]),
+    )

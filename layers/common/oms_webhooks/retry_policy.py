@@ -1,0 +1,37 @@
+"""When a failed delivery is tried again, or given up: the hook's countdown, Retry-After, 410 Gone."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from oms_webhooks.deliveries import Delivery
+from oms_webhooks.hooks import Hook
+from oms_webhooks.sender import SendResult
+
+MAX_RETRY_AFTER_SECONDS = 3600  # a subscriber may slow us down, but not park a delivery for days
+
+
+def next_wait(hook: Hook, delivery: Delivery, result: SendResult) -> float | None:
+    """Seconds until the next retry, or None when this delivery is finished trying."""
+    if result.status_code == 410 or delivery.retry_count >= hook.retry_countdown_config.max_retries:
+        return None
+    wait = hook.retry_countdown_config.wait(delivery.retry_count)
+    if result.retry_after is not None:
+        wait = max(wait, min(result.retry_after, MAX_RETRY_AFTER_SECONDS))
+    return wait
+
+
+def settle(hook: Hook, delivery: Delivery, result: SendResult) -> float | None:
+    """Mark a delivery after an attempt: delivered, retrying (returns the wait) or failed for good."""
+    if result.succeeded:
+        delivery.status = "delivered"
+        delivery.next_attempt_at = None
+        return None
+    wait = next_wait(hook, delivery, result)
+    if wait is None:
+        delivery.status = "failed"
+        delivery.next_attempt_at = None
+        return None
+    delivery.status = "retrying"
+    delivery.next_attempt_at = delivery.modified_date + timedelta(seconds=wait)
+    return wait

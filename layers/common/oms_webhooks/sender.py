@@ -1,0 +1,109 @@
+"""The outbound HTTP path: one POST per attempt, pooled keep-alive connections, bounded in time and size."""
+
+from __future__ import annotations
+
+import socket
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+import urllib3
+from urllib3.exceptions import HTTPError, LocationParseError
+
+from oms_webhooks.address_guard import AddressPolicy, ForbiddenAddress, Resolver, guarded_pool_manager
+
+USER_AGENT = "OMS-Webhooks/1.0 (whisperer-compatible)"
+RESPONSE_CONTENT_LIMIT = 1024  # bytes of a subscriber's answer kept with the attempt
+
+
+@dataclass(frozen=True)
+class SendResult:
+    started: datetime
+    duration: float  # seconds
+    status_code: int | None = None
+    content: str | None = None
+    error: str | None = None
+    retry_after: float | None = None  # seconds, when a 429/503 said when to come back
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+class Sender:
+    """Thread-safe; share one per process so connections to a subscriber are reused across deliveries."""
+
+    def __init__(
+        self,
+        policy: AddressPolicy,
+        connect_timeout: float = 5.0,
+        total_timeout: float = 15.0,
+        connections_per_host: int = 32,
+        resolver: Resolver = socket.getaddrinfo,
+    ) -> None:
+        self.timeout = urllib3.Timeout(connect=connect_timeout, total=total_timeout)
+        self.pool = guarded_pool_manager(
+            policy, resolver=resolver, num_pools=256, maxsize=connections_per_host, block=False
+        )
+
+    def post(self, url: str, body: bytes, headers: dict[str, str]) -> SendResult:
+        started = datetime.now(UTC)
+        clock = time.perf_counter()
+        try:
+            response = self.pool.request(
+                "POST",
+                url,
+                body=body,
+                headers=headers,
+                timeout=self.timeout,
+                retries=False,
+                redirect=False,  # a 3xx is a failed attempt, never followed
+                preload_content=False,
+            )
+        except ForbiddenAddress as refused:
+            return SendResult(started, time.perf_counter() - clock, error=f"Refused: {refused}")
+        except (HTTPError, LocationParseError, OSError) as failed:
+            return SendResult(started, time.perf_counter() - clock, error=_describe(failed))
+        try:
+            raw = response.read(RESPONSE_CONTENT_LIMIT + 1, decode_content=False)
+        except (HTTPError, OSError) as failed:
+            response.close()
+            response.release_conn()
+            return SendResult(
+                started, time.perf_counter() - clock, status_code=response.status, error=_describe(failed)
+            )
+        if len(raw) > RESPONSE_CONTENT_LIMIT:  # the rest is not read: this connection cannot be reused
+            response.close()
+        response.release_conn()
+        return SendResult(
+            started,
+            time.perf_counter() - clock,
+            status_code=response.status,
+            content=raw[:RESPONSE_CONTENT_LIMIT].decode("utf-8", errors="replace"),
+            retry_after=_retry_after(response.status, response.headers.get("Retry-After")),
+        )
+
+
+def _describe(error: BaseException) -> str:
+    reason = getattr(error, "reason", None) or error
+    text = str(reason)
+    if "Connection refused" in text:
+        return "Connection refused"
+    name = type(reason).__name__
+    return f"{name}: {text}"[:RESPONSE_CONTENT_LIMIT]
+
+
+def _retry_after(status: int, value: str | None) -> float | None:
+    if status not in (429, 503) or not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return max(0.0, (moment - datetime.now(UTC)).total_seconds())

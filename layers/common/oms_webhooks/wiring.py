@@ -1,0 +1,41 @@
+"""The core's parts assembled from settings, once per process, so warm invocations reuse pools and clients."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from oms_webhooks.address_guard import AddressPolicy
+from oms_webhooks.delivery_store import DeliveryStore
+from oms_webhooks.dispatch import Dispatcher
+from oms_webhooks.hook_store import HookStore
+from oms_webhooks.retry_queue import RetryQueue
+from oms_webhooks.sender import Sender
+from oms_webhooks.settings import settings
+
+
+def address_policy() -> AddressPolicy:
+    return AddressPolicy(allow_loopback=settings().allow_loopback_targets)
+
+
+@cache
+def sender() -> Sender:
+    config = settings()
+    return Sender(
+        address_policy(),
+        connect_timeout=config.connect_timeout,
+        total_timeout=config.total_timeout,
+        connections_per_host=config.dispatch_concurrency,
+    )
+
+
+@cache
+def dispatcher() -> Dispatcher:
+    config = settings()
+    return Dispatcher(
+        hooks=HookStore(config.hooks_table),
+        deliveries=DeliveryStore(config.deliveries_table),
+        sender=sender(),
+        retries=RetryQueue(config.retry_queue_url),
+        workers=config.dispatch_concurrency,
+        retention_days=config.retention_days,
+    )

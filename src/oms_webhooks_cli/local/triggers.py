@@ -1,0 +1,148 @@
+"""Event sources as Lambda runs them, for the local stack: EventBridge rules and SQS event source mappings.
+
+moto cannot invoke a Lambda from a rule, so each rule targets a tap queue that a poller drains into the
+function, one event per invocation, retried on failure like an asynchronous invocation.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from oms_webhooks_cli.local.lambdas import LocalFunction
+from oms_webhooks_cli.template import ACCOUNT, REGION
+
+log = logging.getLogger("oms_webhooks.local.triggers")
+
+TAP_VISIBILITY_SECONDS = 5  # how soon a failed asynchronous invocation is tried again
+TAP_MAX_RECEIVES = 3  # Lambda's async invocation: the first try and two retries
+
+
+class Poller(threading.Thread):
+    """Drains one queue into one function until stopped; a failed message stays for SQS to show it again."""
+
+    def __init__(
+        self,
+        name: str,
+        sqs: Any,
+        queue_url: str,
+        handle: Callable[[list[dict[str, Any]]], set[str]],
+        batch_size: int,
+        wait_seconds: int,
+        stopping: threading.Event,
+    ) -> None:
+        super().__init__(name=name, daemon=True)
+        self.sqs, self.queue_url, self.handle = sqs, queue_url, handle
+        self.batch_size, self.wait_seconds, self.stopping = batch_size, wait_seconds, stopping
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                messages = self.sqs.receive_message(
+                    QueueUrl=self.queue_url,
+                    MaxNumberOfMessages=self.batch_size,
+                    WaitTimeSeconds=self.wait_seconds,
+                    AttributeNames=["All"],
+                    MessageAttributeNames=["All"],
+                ).get("Messages", [])
+            except Exception:
+                if self.stopping.is_set():
+                    return
+                log.exception("%s: cannot receive from %s", self.name, self.queue_url)
+                time.sleep(1)
+                continue
+            if not messages:
+                if not self.wait_seconds:
+                    self.stopping.wait(0.05)
+                continue
+            failed = self.handle(messages)
+            done = [m for m in messages if m["MessageId"] not in failed]
+            if done:
+                self.sqs.delete_message_batch(
+                    QueueUrl=self.queue_url,
+                    Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
+                )
+
+
+def eventbridge_rule(
+    function: LocalFunction, rule: str, props: dict[str, Any], aws: Callable[[str], Any], stopping: threading.Event
+) -> Poller:
+    """Creates the rule on its bus with a tap queue as target, and the poller that invokes the function."""
+    events, sqs = aws("events"), aws("sqs")
+    bus = props.get("EventBusName", "default")
+    name = f"{function.spec.logical_id}-{rule}"
+    dlq_url = sqs.create_queue(QueueName=f"{name}-failed")["QueueUrl"]
+    tap_url = sqs.create_queue(
+        QueueName=f"{name}-tap",
+        Attributes={
+            "VisibilityTimeout": str(TAP_VISIBILITY_SECONDS),
+            "RedrivePolicy": json.dumps(
+                {"deadLetterTargetArn": _queue_arn(f"{name}-failed"), "maxReceiveCount": TAP_MAX_RECEIVES}
+            ),
+        },
+    )["QueueUrl"]
+    events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps(props["Pattern"]), State="ENABLED")
+    events.put_targets(Rule=name, EventBusName=bus, Targets=[{"Id": "tap", "Arn": _queue_arn(f"{name}-tap")}])
+    log.info("rule %s on bus %s -> %s (failures kept in %s)", name, bus, function.spec.logical_id, dlq_url)
+
+    def invoke_each(messages: list[dict[str, Any]]) -> set[str]:
+        failed = set()
+        for message in messages:
+            try:
+                function.invoke(json.loads(message["Body"]))
+            except Exception:
+                log.exception("%s failed on event; it will be retried", function.spec.logical_id)
+                failed.add(message["MessageId"])
+        return failed
+
+    return Poller(f"rule-{name}", sqs, tap_url, invoke_each, 10, 1, stopping)
+
+
+def sqs_event_source(
+    function: LocalFunction, props: dict[str, Any], aws: Callable[[str], Any], stopping: threading.Event
+) -> Poller:
+    """Lambda's SQS event source mapping: batches, and ReportBatchItemFailures honoured."""
+    sqs = aws("sqs")
+    queue_url = sqs.get_queue_url(QueueName=_queue_name(props["Queue"]))["QueueUrl"]
+    report_failures = "ReportBatchItemFailures" in props.get("FunctionResponseTypes", [])
+
+    def invoke_batch(messages: list[dict[str, Any]]) -> set[str]:
+        event = {"Records": [_sqs_record(m, props["Queue"]) for m in messages]}
+        try:
+            answer = function.invoke(event)
+        except Exception:
+            log.exception("%s raised; the whole batch returns to the queue", function.spec.logical_id)
+            return {m["MessageId"] for m in messages}
+        if report_failures and isinstance(answer, dict):
+            return {f["itemIdentifier"] for f in answer.get("batchItemFailures", [])}
+        return set()
+
+    return Poller(
+        f"sqs-{function.spec.logical_id}", sqs, queue_url, invoke_batch, int(props.get("BatchSize", 10)), 0, stopping
+    )
+
+
+def _sqs_record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": message.get("Attributes", {}),
+        "messageAttributes": message.get("MessageAttributes", {}),
+        "md5OfBody": message.get("MD5OfBody", ""),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": REGION,
+    }
+
+
+def _queue_arn(name: str) -> str:
+    return f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}"
+
+
+def _queue_name(arn: str) -> str:
+    return arn.rsplit(":", 1)[1]
