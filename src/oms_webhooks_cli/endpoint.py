@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ class Target:
     outputs: dict[str, str]
     aws_endpoint: str | None = None
     stack_name: str | None = None
+    parameters: dict[str, str] = field(default_factory=dict)  # the local stack's template parameter overrides
 
     def client(self, service: str) -> Any:
         if self.aws_endpoint:
@@ -56,4 +57,4 @@ def find_target(stack_name: str | None = None) -> Target:
             "or name a deployed stack with --stack-name"
         )
     state = json.loads(path.read_text())
-    return Target(state["outputs"], state["aws_endpoint"], state["stack_name"])
+    return Target(state["outputs"], state["aws_endpoint"], state["stack_name"], state.get("parameters", {}))

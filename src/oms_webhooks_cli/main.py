@@ -42,6 +42,13 @@ def _parser() -> argparse.ArgumentParser:
     local.add_argument("--host", default="127.0.0.1")
     local.add_argument("--aws-port", type=int, default=int(os.environ.get("OMS_WEBHOOKS_AWS_PORT", "4566")))
     local.add_argument("--api-port", type=int, default=int(os.environ.get("OMS_WEBHOOKS_API_PORT", "3000")))
+    local.add_argument(
+        "--parameter-overrides",
+        nargs="*",
+        default=[],
+        metavar="KEY=VALUE",
+        help="template parameters, as for sam deploy, e.g. DeliveryTotalTimeout=3",
+    )
     local.set_defaults(run=_local)
 
     invoke = commands.add_parser(
@@ -70,7 +77,10 @@ def _local(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's own access log is noise here
-    stack = LocalStack(args.host, args.aws_port, args.api_port)
+    overrides = dict(item.split("=", 1) for item in args.parameter_overrides if "=" in item)
+    if len(overrides) != len(args.parameter_overrides):
+        raise ValueError("--parameter-overrides takes KEY=VALUE pairs")
+    stack = LocalStack(args.host, args.aws_port, args.api_port, overrides)
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     stack.start()

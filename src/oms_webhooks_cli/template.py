@@ -65,7 +65,11 @@ class Authorizer:
 
 class Template:
     def __init__(
-        self, path: Path = TEMPLATE_PATH, stack_name: str = "oms-webhooks-local", aws_endpoint: str = ""
+        self,
+        path: Path = TEMPLATE_PATH,
+        stack_name: str = "oms-webhooks-local",
+        aws_endpoint: str = "",
+        parameters: dict[str, str] | None = None,
     ) -> None:
         self.path = path
         self.stack_name = stack_name
@@ -73,6 +77,10 @@ class Template:
         self.doc: dict[str, Any] = yaml.load(path.read_text(), Loader=_CfnLoader)
         self.resources: dict[str, Any] = self.doc.get("Resources", {})
         self.parameters = {name: str(spec.get("Default", "")) for name, spec in self.doc.get("Parameters", {}).items()}
+        unknown = set(parameters or {}) - set(self.parameters)
+        if unknown:
+            raise ValueError(f"template.yaml has no parameter {', '.join(sorted(unknown))}")
+        self.parameters.update(parameters or {})
 
     def physical_name(self, logical_id: str) -> str:
         """A resource's name: the one the template gives, else one like CloudFormation generates."""

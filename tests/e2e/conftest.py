@@ -8,12 +8,17 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import boto3
 import pytest
 import requests
+
+from tests.receiver import Receiver
 
 CLI = str(Path(sys.executable).with_name("oms-webhooks"))
 
@@ -37,11 +42,16 @@ class LocalStackProcess:
         return self.cli("token", "create", "--owner", owner).stdout.strip()
 
 
+# Short delivery timeouts, so tests of hanging receivers finish quickly; everything else as deployed.
+TEST_PARAMETERS = ["DeliveryConnectTimeout=1", "DeliveryTotalTimeout=2"]
+
+
 def start_local_stack(home: Path) -> LocalStackProcess:
     env = {**os.environ, "OMS_WEBHOOKS_HOME": str(home), "OMS_WEBHOOKS_AWS_PORT": "0", "OMS_WEBHOOKS_API_PORT": "0"}
     env.pop("AWS_ENDPOINT_URL", None)
     log = (home / "stack.log").open("w")
-    process = subprocess.Popen([CLI, "local"], env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
+    command = [CLI, "local", "--parameter-overrides", *TEST_PARAMETERS]
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
     state = home / "local.json"
     deadline = time.monotonic() + 60
     while not state.exists():
@@ -70,3 +80,74 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
 def http() -> Iterator[requests.Session]:
     with requests.Session() as session:
         yield session
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    receiver = Receiver()
+    yield receiver
+    receiver.stop()
+
+
+class Client:
+    """One owner talking to the local stack: the API over HTTP, and the bus as the OMS publishes."""
+
+    def __init__(self, stack: LocalStackProcess, http: requests.Session) -> None:
+        self.stack = stack
+        self.http = http
+        self.token = stack.token(f"owner-{uuid.uuid4().hex[:10]}")
+        self.http.headers["Authorization"] = f"Token {self.token}"
+        self.events = boto3.client(
+            "events",
+            endpoint_url=stack.aws_endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
+
+    def url(self, path: str) -> str:
+        return f"{self.stack.api_url}/whisperer/{path}"
+
+    def subscribe(self, target_url: str, event_type: str = "package.created", **fields: Any) -> dict[str, Any]:
+        answer = self.http.post(self.url("hooks/"), json={"event_type": event_type, "target_url": target_url, **fields})
+        assert answer.status_code == 201, answer.text
+        return dict(answer.json())
+
+    def publish(self, event_type: str, payload: Any) -> str:
+        answer = self.events.put_events(
+            Entries=[
+                {
+                    "EventBusName": self.stack.outputs["EventBusName"],
+                    "Source": "oms",
+                    "DetailType": event_type,
+                    "Detail": json.dumps({"payload": payload}),
+                }
+            ]
+        )
+        return str(answer["Entries"][0]["EventId"])
+
+    def deliveries(self, **filters: Any) -> list[dict[str, Any]]:
+        answer = self.http.get(self.url("hook_events/"), params=filters)
+        assert answer.status_code == 200, answer.text
+        return list(answer.json()["results"])
+
+    def delivery(self, uuid: str) -> dict[str, Any]:
+        answer = self.http.get(self.url(f"hook_events/{uuid}/"))
+        assert answer.status_code == 200, answer.text
+        return dict(answer.json())
+
+    def wait_for_delivery(self, hook_id: int, done: Any, timeout: float = 15.0) -> dict[str, Any]:
+        """Polls the log until the hook's (only) delivery satisfies `done`; bounded by time."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.deliveries(webhook=hook_id)
+            if found and done(found[0]):
+                return found[0]
+            if time.monotonic() > deadline:
+                raise AssertionError(f"delivery of hook {hook_id} not done in {timeout} s: {found}")
+            time.sleep(0.1)
+
+
+@pytest.fixture
+def client(local_stack: LocalStackProcess, http: requests.Session) -> Client:
+    return Client(local_stack, http)

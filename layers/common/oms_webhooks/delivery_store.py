@@ -124,6 +124,27 @@ class DeliveryStore:
                 raise RuntimeError(f"DynamoDB left {len(request[self.table])} delivery records unwritten")
         return calls
 
+    def claim_retry(self, uuid: str, retries_made: int) -> bool:
+        """Counts the next retry before it is sent, so two copies of one message cannot both send it."""
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key={"uuid": {"S": uuid}},
+                UpdateExpression="SET retry_count = :next",
+                ConditionExpression="retry_count = :made AND #s = :retrying",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={
+                    ":made": {"N": str(retries_made)},
+                    ":next": {"N": str(retries_made + 1)},
+                    ":retrying": {"S": "retrying"},
+                },
+            )
+            return True
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+
     def save(self, delivery: Delivery) -> None:
         self.client.put_item(TableName=self.table, Item=_to_item(delivery))
 

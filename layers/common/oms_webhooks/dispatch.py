@@ -92,11 +92,7 @@ class Dispatcher:
         if not batch:
             return
         self.deliveries.save_many(delivery for _, delivery, _ in batch)
-        retries = [
-            RetryMessage(delivery.uuid, delivery.retry_count + 1, time.time() + wait)
-            for _, delivery, wait in batch
-            if wait is not None
-        ]
+        retries = [RetryMessage(delivery.uuid, time.time() + wait) for _, delivery, wait in batch if wait is not None]
         self.retries.schedule(retries)
         for hook, delivery, _ in batch:
             if delivery.status == "delivered":

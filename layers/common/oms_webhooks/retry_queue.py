@@ -16,19 +16,18 @@ SEND_BATCH_SIZE = 10  # SQS SendMessageBatch limit
 
 @dataclass(frozen=True)
 class RetryMessage:
-    """Which delivery, which retry it is for (so stale duplicates are ignored), and when it is due."""
+    """Names a delivery to retry; the delivery record, not the message, says when and how often."""
 
     uuid: str
-    retry: int
-    due: float  # epoch seconds
+    due: float  # epoch seconds; only sets the first DelaySeconds
 
     def to_json(self) -> str:
-        return json.dumps({"uuid": self.uuid, "retry": self.retry, "due": self.due})
+        return json.dumps({"uuid": self.uuid, "due": self.due})
 
     @classmethod
     def from_json(cls, body: str) -> RetryMessage:
         data = json.loads(body)
-        return cls(str(data["uuid"]), int(data["retry"]), float(data["due"]))
+        return cls(str(data["uuid"]), float(data.get("due", 0)))
 
 
 class RetryQueue:

@@ -43,6 +43,7 @@ class Sender:
         resolver: Resolver = socket.getaddrinfo,
     ) -> None:
         self.timeout = urllib3.Timeout(connect=connect_timeout, total=total_timeout)
+        self.total_timeout = total_timeout
         self.pool = guarded_pool_manager(
             policy, resolver=resolver, num_pools=256, maxsize=connections_per_host, block=False
         )
@@ -66,7 +67,7 @@ class Sender:
         except (HTTPError, LocationParseError, OSError) as failed:
             return SendResult(started, time.perf_counter() - clock, error=_describe(failed))
         try:
-            raw = response.read(RESPONSE_CONTENT_LIMIT + 1, decode_content=False)
+            raw = _read_capped(response, clock + self.total_timeout)
         except (HTTPError, OSError) as failed:
             response.close()
             response.release_conn()
@@ -85,6 +86,28 @@ class Sender:
         )
 
 
+def _read_capped(response: urllib3.BaseHTTPResponse, deadline: float) -> bytes:
+    """Up to RESPONSE_CONTENT_LIMIT + 1 bytes of the body, by `deadline` (a perf_counter() time) at the latest.
+
+    One read() of that size would wait for every byte, each within the read timeout: a body trickled
+    a byte at a time would hold the attempt far beyond total_timeout. So read what has arrived, and
+    give each wait only the time left.
+    """
+    raw = b""
+    while len(raw) <= RESPONSE_CONTENT_LIMIT:
+        left = deadline - time.perf_counter()
+        if left <= 0:
+            raise TimeoutError("Read timed out. (total timeout reached while reading the answer)")
+        sock = getattr(response.connection, "sock", None)
+        if sock is not None:
+            sock.settimeout(left)
+        chunk = response.read1(RESPONSE_CONTENT_LIMIT + 1 - len(raw), decode_content=False)
+        if not chunk:
+            break
+        raw += chunk
+    return raw
+
+
 def _describe(error: BaseException) -> str:
     reason = getattr(error, "reason", None) or error
     text = str(reason)
@@ -98,7 +121,7 @@ def _retry_after(status: int, value: str | None) -> float | None:
     if status not in (429, 503) or not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # str.isdigit() also takes "²", which float() rejects
         return float(value)
     try:
         moment = parsedate_to_datetime(value)

@@ -22,6 +22,7 @@ class Settings:
     total_timeout: float
     dispatch_concurrency: int
     retention_days: int
+    retry_resend_after_receives: int
 
 
 @cache
@@ -37,4 +38,5 @@ def settings() -> Settings:
         total_timeout=float(env("DELIVERY_TOTAL_TIMEOUT", "15")),
         dispatch_concurrency=int(env("DISPATCH_CONCURRENCY", "64")),
         retention_days=int(env("DELIVERY_RETENTION_DAYS", "90")),
+        retry_resend_after_receives=int(env("RETRY_RESEND_AFTER_RECEIVES", "15")),
     )

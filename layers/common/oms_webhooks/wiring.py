@@ -8,6 +8,7 @@ from oms_webhooks.address_guard import AddressPolicy
 from oms_webhooks.delivery_store import DeliveryStore
 from oms_webhooks.dispatch import Dispatcher
 from oms_webhooks.hook_store import HookStore
+from oms_webhooks.retries import Retrier
 from oms_webhooks.retry_queue import RetryQueue
 from oms_webhooks.sender import Sender
 from oms_webhooks.settings import settings
@@ -38,4 +39,16 @@ def dispatcher() -> Dispatcher:
         retries=RetryQueue(config.retry_queue_url),
         workers=config.dispatch_concurrency,
         retention_days=config.retention_days,
+    )
+
+
+@cache
+def retrier() -> Retrier:
+    config = settings()
+    return Retrier(
+        hooks=HookStore(config.hooks_table),
+        deliveries=DeliveryStore(config.deliveries_table),
+        sender=sender(),
+        queue=RetryQueue(config.retry_queue_url),
+        resend_after_receives=config.retry_resend_after_receives,
     )

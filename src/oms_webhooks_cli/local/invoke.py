@@ -16,7 +16,7 @@ def invoke_locally(function: str, event: dict[str, Any], target: Target) -> tupl
     """Runs the handler in this process with its template environment; (succeeded, result or Lambda's error shape)."""
     if not target.aws_endpoint or not target.stack_name:
         raise LookupError("invoking in-process needs the local stack; for a deployed stack use `sam remote invoke`")
-    template = Template(stack_name=target.stack_name, aws_endpoint=target.aws_endpoint)
+    template = Template(stack_name=target.stack_name, aws_endpoint=target.aws_endpoint, parameters=target.parameters)
     functions = template.functions()
     if function not in functions:
         raise LookupError(f"no function {function!r} in template.yaml (there are: {', '.join(sorted(functions))})")

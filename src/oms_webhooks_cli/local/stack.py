@@ -30,12 +30,19 @@ QUEUE_ATTRIBUTES = ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds
 
 
 class LocalStack:
-    def __init__(self, host: str = "127.0.0.1", aws_port: int = 4566, api_port: int = 3000) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        aws_port: int = 4566,
+        api_port: int = 3000,
+        parameters: dict[str, str] | None = None,
+    ) -> None:
         self.host = host
+        self.parameters = parameters or {}
         self.moto = ThreadedMotoServer(ip_address=host, port=aws_port, verbose=False)
         self.api_port = api_port
         self.api: GatewayServer | None = None
-        self.template = Template()
+        self.template = Template(parameters=self.parameters)
         self.outputs: dict[str, str] = {}
         self.pollers: list[Poller] = []
         self.stopping = threading.Event()
@@ -56,7 +63,7 @@ class LocalStack:
     def start(self) -> None:
         self.moto.start()
         os.environ.update({**LOCAL_CREDENTIALS, "AWS_ENDPOINT_URL": self.aws_endpoint})
-        self.template = Template(aws_endpoint=self.aws_endpoint)
+        self.template = Template(aws_endpoint=self.aws_endpoint, parameters=self.parameters)
         create_resources(self.template, self.aws)
         functions = {lid: LocalFunction(spec) for lid, spec in self.template.functions().items()}
         os.environ.update(self._environment(functions))
@@ -112,6 +119,7 @@ class LocalStack:
         state = {
             "pid": os.getpid(),
             "stack_name": self.template.stack_name,
+            "parameters": self.parameters,
             "aws_endpoint": self.aws_endpoint,
             "api_url": self.api_url,
             "outputs": self.outputs,

@@ -1,0 +1,110 @@
+"""The retrier's rules: a retry message comes back when due, is attempted once, then hidden for the next wait.
+
+The delivery record is the truth (status, retry_count, next_attempt_at); a message only names the delivery.
+A message is hidden with ChangeMessageVisibility while its wait fits in SQS's 12-hour visibility limit and
+its receive count stays clear of the queue's maxReceiveCount; otherwise it is sent anew and this one dropped.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+from aws_lambda_powertools import Logger
+
+from oms_webhooks.attempt import attempt_delivery
+from oms_webhooks.deliveries import Attempt, Delivery
+from oms_webhooks.delivery_store import DeliveryStore
+from oms_webhooks.errors import NotFound
+from oms_webhooks.hook_store import HookStore
+from oms_webhooks.hooks import now
+from oms_webhooks.retry_policy import settle
+from oms_webhooks.retry_queue import RetryMessage, RetryQueue
+from oms_webhooks.sender import Sender
+
+logger = Logger(child=True)
+
+MAX_VISIBILITY_SECONDS = 12 * 3600 - 300  # SQS allows 12 h; keep a margin for the time already spent
+EARLY_TOLERANCE_SECONDS = 0.25  # a message this close to its due time is attempted now
+FAULT_BACKOFF_SECONDS = 5  # how soon a message whose processing failed is seen again
+
+Outcome = Literal["done", "later"]
+
+
+@dataclass
+class Retrier:
+    hooks: HookStore
+    deliveries: DeliveryStore
+    sender: Sender
+    queue: RetryQueue
+    resend_after_receives: int = 15  # below the queue's maxReceiveCount, which is left for crashes
+
+    def handle_safely(self, message: RetryMessage, receipt_handle: str, receive_count: int) -> Outcome:
+        """As `handle`, but a fault brings the message back in seconds rather than after the queue's visibility."""
+        try:
+            return self.handle(message, receipt_handle, receive_count)
+        except Exception:
+            logger.exception("Retry failed; the message comes back shortly", extra={"uuid": message.uuid})
+            try:
+                self.queue.hide(receipt_handle, FAULT_BACKOFF_SECONDS)
+            except Exception:
+                logger.exception("Could not shorten the message's visibility either")
+            raise
+
+    def handle(self, message: RetryMessage, receipt_handle: str, receive_count: int) -> Outcome:
+        """`done`: delete the message. `later`: it has been hidden (or replaced) until the next attempt is due."""
+        try:
+            delivery = self.deliveries.get(message.uuid)
+        except NotFound:
+            logger.warning(
+                "Retry for a delivery with no record (expired or never written)", extra={"uuid": message.uuid}
+            )
+            return "done"
+        if delivery.status not in ("pending", "retrying"):
+            return "done"  # delivered or failed meanwhile (a manual retry, a duplicate message)
+        due = delivery.next_attempt_at.timestamp() if delivery.next_attempt_at else 0.0
+        if due - time.time() > EARLY_TOLERANCE_SECONDS:
+            return self._wait(delivery, due, receipt_handle, receive_count)
+        return self._attempt(delivery, receipt_handle, receive_count)
+
+    def _attempt(self, delivery: Delivery, receipt_handle: str, receive_count: int) -> Outcome:
+        if not self.deliveries.claim_retry(delivery.uuid, delivery.retry_count):
+            return "done"  # another copy of this message took this retry
+        delivery.retry_count += 1
+        try:
+            hook = self.hooks.get(delivery.owner, delivery.webhook)
+        except NotFound:
+            hook = None
+        if hook is None or not hook.is_active:
+            reason = "the hook was deleted" if hook is None else "the hook is inactive"
+            delivery.record(Attempt(at=now(), error=f"Not sent: {reason}", duration=0.0), None)
+            delivery.status, delivery.next_attempt_at = "failed", None
+            self.deliveries.save(delivery)
+            return "done"
+        result = attempt_delivery(delivery, hook, self.sender)
+        wait = settle(hook, delivery, result)
+        if result.status_code == 410:
+            self.hooks.deactivate(hook)
+        self.deliveries.save(delivery)
+        logger.info(
+            "Retry attempted",
+            extra={
+                "uuid": delivery.uuid,
+                "hook_id": hook.id,
+                "retry_count": delivery.retry_count,
+                "status": delivery.status,
+                "response_http_status": result.status_code,
+            },
+        )
+        if wait is None:
+            return "done"
+        return self._wait(delivery, time.time() + wait, receipt_handle, receive_count)
+
+    def _wait(self, delivery: Delivery, due: float, receipt_handle: str, receive_count: int) -> Outcome:
+        wait = max(0.0, due - time.time())
+        if wait <= MAX_VISIBILITY_SECONDS and receive_count < self.resend_after_receives:
+            self.queue.hide(receipt_handle, wait)
+            return "later"
+        self.queue.schedule([RetryMessage(delivery.uuid, due)])  # a fresh message: new budget, new count
+        return "done"

@@ -1,0 +1,99 @@
+"""A real subscriber for tests: an HTTP server on 127.0.0.1 that records every request and answers as scripted."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int = 200
+    body: bytes = b"ok"
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    hang: bool = False  # accept, read the request, then never answer (until the receiver stops)
+
+
+@dataclass(frozen=True)
+class Received:
+    at: float  # time.time() when the request arrived
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+class Receiver:
+    def __init__(self) -> None:
+        self.received: dict[str, list[Received]] = defaultdict(list)
+        self.scripts: dict[str, list[Answer]] = {}
+        self.changed = threading.Condition()
+        self.stopping = threading.Event()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def port(self) -> int:
+        return int(self.server.server_address[1])
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def script(self, path: str, *answers: Answer) -> str:
+        """Answers for `path`, in turn; the last one repeats. Returns the path's URL."""
+        self.scripts[path] = list(answers)
+        return self.url(path)
+
+    def answer_for(self, path: str) -> Answer:
+        script = self.scripts.get(path) or [Answer()]
+        count = len(self.received[path])
+        return script[min(count - 1, len(script) - 1)]
+
+    def wait_for(self, path: str, count: int, timeout: float = 10.0) -> list[Received]:
+        deadline = time.monotonic() + timeout
+        with self.changed:
+            while len(self.received[path]) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self.changed.wait(left)
+            return list(self.received[path])
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _handler(receiver: Receiver) -> Any:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            with receiver.changed:
+                receiver.received[self.path].append(Received(time.time(), self.path, dict(self.headers.items()), body))
+                answer = receiver.answer_for(self.path)
+                receiver.changed.notify_all()
+            if answer.hang:
+                receiver.stopping.wait(60)
+                return
+            if answer.delay:
+                time.sleep(answer.delay)
+            self.send_response(answer.status)
+            for name, value in answer.headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(answer.body)))
+            self.end_headers()
+            self.wfile.write(answer.body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    return Handler
