@@ -9,6 +9,7 @@ import socket
 import time
 from pathlib import Path
 
+import requests
 from standardwebhooks.webhooks import Webhook
 
 from tests.e2e.conftest import Client, LocalStackProcess
@@ -146,7 +147,7 @@ def test_delivery_log_filters_and_owner_scope(
     assert client.http.get(client.url("hook_events/"), params={"delivered": "maybe"}).status_code == 400
 
     uuid = client.deliveries()[0]["uuid"]
-    stranger = Client(local_stack, __import__("requests").Session())
+    stranger = Client(local_stack, requests.Session())
     assert stranger.deliveries() == []
     assert stranger.http.get(stranger.url(f"hook_events/{uuid}/")).status_code == 404
     assert stranger.http.post(stranger.url(f"hook_events/{uuid}/retry/"), json={}).status_code == 404
