@@ -13,8 +13,12 @@ from oms_webhooks_cli.local.lambdas import LocalFunction
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 # Which function each folder of events/ is for; a new folder must be added here (the last test checks).
-FUNCTION_FOR = {"api": "ApiFunction", "authorizer": "AuthorizerFunction"}
-PENDING = {"eventbridge"}  # the Dispatcher's samples; fed to it by tests/integration/test_dispatch_events.py
+FUNCTION_FOR = {
+    "api": "ApiFunction",
+    "authorizer": "AuthorizerFunction",
+    "eventbridge": "DispatcherFunction",  # each sample goes through it in test_dispatch.py, with receivers
+    "sqs": "RetrierFunction",
+}
 
 API_STATUS = {
     "hooks-create": 201,
@@ -87,4 +91,11 @@ def test_every_authorizer_event(deployed: dict[str, LocalFunction]) -> None:
 
 def test_every_events_folder_is_exercised() -> None:
     folders = {p.name for p in EVENTS.iterdir() if p.is_dir()}
-    assert folders == set(FUNCTION_FOR) | PENDING
+    assert folders == set(FUNCTION_FOR)
+
+
+def test_every_retrier_event(deployed: dict[str, LocalFunction], caplog: pytest.LogCaptureFixture) -> None:
+    """The sample names a delivery this stack never made: acknowledged (not retried forever) and logged."""
+    answer = deployed["RetrierFunction"].invoke(load(EVENTS / "sqs" / "retry-batch.json"))
+    assert answer == {"batchItemFailures": []}
+    assert "No record for this retry (expired or never written)" in caplog.messages

@@ -57,9 +57,7 @@ class Retrier:
         try:
             delivery = self.deliveries.get(message.uuid)
         except NotFound:
-            logger.warning(
-                "Retry for a delivery with no record (expired or never written)", extra={"uuid": message.uuid}
-            )
+            logger.warning("No record for this retry (expired or never written)", extra={"uuid": message.uuid})
             return "done"
         if delivery.status not in ("pending", "retrying"):
             return "done"  # delivered or failed meanwhile (a manual retry, a duplicate message)

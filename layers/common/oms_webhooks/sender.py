@@ -66,13 +66,20 @@ class Sender:
             return SendResult(started, time.perf_counter() - clock, error=f"Refused: {refused}")
         except (HTTPError, LocationParseError, OSError) as failed:
             return SendResult(started, time.perf_counter() - clock, error=_describe(failed))
+        raw = bytearray()
+        retry_after = _retry_after(response.status, response.headers.get("Retry-After"))
         try:
-            raw = _read_capped(response, clock + self.total_timeout)
-        except (HTTPError, OSError) as failed:
+            _read_capped(response, clock + self.total_timeout, raw)
+        except (HTTPError, OSError) as failed:  # the answer's status stands; keep what came of its body
             response.close()
             response.release_conn()
             return SendResult(
-                started, time.perf_counter() - clock, status_code=response.status, error=_describe(failed)
+                started,
+                time.perf_counter() - clock,
+                status_code=response.status,
+                content=_text(raw) if raw else None,
+                error=_describe(failed),
+                retry_after=retry_after,
             )
         if len(raw) > RESPONSE_CONTENT_LIMIT:  # the rest is not read: this connection cannot be reused
             response.close()
@@ -81,19 +88,18 @@ class Sender:
             started,
             time.perf_counter() - clock,
             status_code=response.status,
-            content=raw[:RESPONSE_CONTENT_LIMIT].decode("utf-8", errors="replace"),
-            retry_after=_retry_after(response.status, response.headers.get("Retry-After")),
+            content=_text(raw),
+            retry_after=retry_after,
         )
 
 
-def _read_capped(response: urllib3.BaseHTTPResponse, deadline: float) -> bytes:
-    """Up to RESPONSE_CONTENT_LIMIT + 1 bytes of the body, by `deadline` (a perf_counter() time) at the latest.
+def _read_capped(response: urllib3.BaseHTTPResponse, deadline: float, raw: bytearray) -> None:
+    """Read into `raw` up to RESPONSE_CONTENT_LIMIT + 1 bytes of the body, by `deadline` (perf_counter()) at the latest.
 
     One read() of that size would wait for every byte, each within the read timeout: a body trickled
     a byte at a time would hold the attempt far beyond total_timeout. So read what has arrived, and
-    give each wait only the time left.
+    give each wait only the time left. A body shorter than its Content-Length raises, as it should.
     """
-    raw = b""
     while len(raw) <= RESPONSE_CONTENT_LIMIT:
         left = deadline - time.perf_counter()
         if left <= 0:
@@ -103,9 +109,12 @@ def _read_capped(response: urllib3.BaseHTTPResponse, deadline: float) -> bytes:
             sock.settimeout(left)
         chunk = response.read1(RESPONSE_CONTENT_LIMIT + 1 - len(raw), decode_content=False)
         if not chunk:
-            break
+            return
         raw += chunk
-    return raw
+
+
+def _text(raw: bytearray) -> str:
+    return bytes(raw[:RESPONSE_CONTENT_LIMIT]).decode("utf-8", errors="replace")
 
 
 def _describe(error: BaseException) -> str:

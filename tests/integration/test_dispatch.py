@@ -1,0 +1,211 @@
+"""The dispatcher in-process on moto with real receivers: idempotency, crash recovery, the address guard."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from oms_webhooks.address_guard import AddressPolicy
+from oms_webhooks.delivery_store import DeliveryStore
+from oms_webhooks.dispatch import Dispatcher, DispatchInProgress
+from oms_webhooks.hook_store import HookStore
+from oms_webhooks.hooks import HookIn
+from oms_webhooks.oms_event import OmsEvent
+from oms_webhooks.retry_queue import RetryQueue
+from oms_webhooks.sender import Sender
+from oms_webhooks.settings import settings
+from oms_webhooks.subscriptions import Subscriptions
+
+from oms_webhooks_cli.local.lambdas import LocalFunction
+from tests.receiver import Receiver
+
+EVENTS = Path(__file__).resolve().parents[2] / "events" / "eventbridge"
+NO_RETRIES = {"choice": "fixed", "kwargs": {"seconds": 1}, "max_retries": 0}
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    receiver = Receiver()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture
+def event_type(deployed: dict[str, LocalFunction]) -> str:
+    """Hooks here subscribe to a type no other test in this process publishes, so fan-outs stay ours."""
+    return "stock_location.updated"
+
+
+def subscribe(owner: str, url: str, event_type: str, **fields: Any) -> int:
+    store = HookStore(settings().hooks_table)
+    data = HookIn.model_validate({"event_type": event_type, "target_url": url, **fields})
+    return Subscriptions(store, AddressPolicy(allow_loopback=True)).create(owner, data).id
+
+
+def unsubscribe_all(owner: str) -> None:
+    store = HookStore(settings().hooks_table)
+    subscriptions = Subscriptions(store, AddressPolicy(allow_loopback=True))
+    for hook in store.query_owner(owner, {}, 500, None)[0]:
+        subscriptions.delete(owner, hook.id)
+
+
+def dispatcher(sender: Sender | None = None, deliveries: DeliveryStore | None = None) -> Dispatcher:
+    config = settings()
+    return Dispatcher(
+        hooks=HookStore(config.hooks_table),
+        deliveries=deliveries or DeliveryStore(config.deliveries_table),
+        sender=sender or Sender(AddressPolicy(allow_loopback=True), connect_timeout=1, total_timeout=2),
+        retries=RetryQueue(config.retry_queue_url),
+        workers=8,
+    )
+
+
+def event(event_type: str) -> OmsEvent:
+    return OmsEvent(str(uuid.uuid4()), event_type, {"id": 1, "name": "Store"})
+
+
+@pytest.fixture
+def owner() -> Iterator[str]:
+    name = f"owner-{uuid.uuid4().hex[:10]}"
+    yield name
+    unsubscribe_all(name)
+
+
+def test_the_same_event_twice_sends_nothing_twice(owner: str, event_type: str, receiver: Receiver) -> None:
+    for i in range(3):
+        subscribe(owner, receiver.url(f"/r{i}"), event_type)
+    published = event(event_type)
+    first = dispatcher().dispatch(published)
+    assert (first.hooks, first.delivered, first.duplicate) == (3, 3, False)
+    second = dispatcher().dispatch(published)
+    assert second.duplicate is True and second.delivered == 0
+    assert [len(receiver.received[f"/r{i}"]) for i in range(3)] == [1, 1, 1]
+
+
+def test_an_event_being_dispatched_elsewhere_is_retried_later(owner: str, event_type: str) -> None:
+    published = event(event_type)
+    store = DeliveryStore(settings().deliveries_table)
+    assert store.claim_event(published.id, stale_after=900, expires_at=0) == "new"
+    with pytest.raises(DispatchInProgress):
+        dispatcher().dispatch(published)
+
+
+class CrashAfterFirstBatch(DeliveryStore):
+    """DynamoDB going away half-way through a fan-out: the second batch of records is never written."""
+
+    def __init__(self, table: str) -> None:
+        super().__init__(table)
+        self.batches = 0
+
+    def save_many(self, deliveries: Any) -> int:
+        self.batches += 1
+        if self.batches > 1:
+            raise ConnectionError("DynamoDB unreachable")
+        return super().save_many(deliveries)
+
+
+def test_a_crashed_fan_out_resumes_without_resending_what_it_recorded(
+    owner: str, event_type: str, receiver: Receiver
+) -> None:
+    for i in range(30):
+        subscribe(owner, receiver.url(f"/c{i}"), event_type)
+    published = event(event_type)
+    with pytest.raises(ConnectionError):
+        dispatcher(deliveries=CrashAfterFirstBatch(settings().deliveries_table)).dispatch(published)
+
+    resumed = dispatcher()
+    resumed.stale_after = 0  # the crashed run's claim is stale at once, as after the function's timeout
+    report = resumed.dispatch(published)
+    assert report.skipped == 25 and report.delivered == 5
+    counts = [len(receiver.received[f"/c{i}"]) for i in range(30)]
+    assert all(count >= 1 for count in counts)  # nothing lost
+    assert counts.count(1) >= 25  # recorded deliveries were not sent again; at most the unrecorded 5 were
+    assert dispatcher().dispatch(published).duplicate is True
+
+
+def test_delivery_time_guard_refuses_private_resolutions_before_connecting(
+    owner: str, event_type: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dialled: list[Any] = []
+    real_connect = socket.socket.connect
+
+    def spy(self: socket.socket, address: Any) -> Any:
+        dialled.append(address)
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", spy)
+    answers = {"internal.test": "10.0.0.5", "metadata.test": "169.254.169.254", "mapped.test": "::ffff:10.0.0.1"}
+
+    def resolver(host: str, port: int, family: int = 0, kind: int = 0, *rest: Any) -> list[Any]:
+        ip = answers[host]
+        fam = socket.AF_INET6 if ":" in ip else socket.AF_INET
+        return [(fam, socket.SOCK_STREAM, 6, "", (ip, port) if fam == socket.AF_INET else (ip, port, 0, 0))]
+
+    hooks = {
+        host: subscribe(owner, f"http://{host}:8080/hook", event_type, retry_countdown_config=NO_RETRIES)
+        for host in answers
+    }
+    sender = Sender(AddressPolicy(allow_loopback=False), connect_timeout=1, total_timeout=2, resolver=resolver)
+    report = dispatcher(sender=sender).dispatch(event(event_type))
+    assert report.failed == 3 and report.delivered == 0
+    assert [address for address in dialled if address[1] == 8080] == []  # only moto (127.0.0.1) was dialled
+    assert all(address[0] == "127.0.0.1" for address in dialled)
+    store = DeliveryStore(settings().deliveries_table)
+    for host, hook_id in hooks.items():
+        [record] = store.query_owner(owner, {"webhook": hook_id}, None, None, 10, None)[0]
+        assert record.status == "failed"
+        assert record.attempts[0].error.startswith("Refused:"), record.attempts[0].error
+        assert answers[host].split(":")[-1] in record.attempts[0].error
+
+
+def test_every_eventbridge_sample_goes_through_the_dispatcher(
+    deployed: dict[str, LocalFunction], owner: str, receiver: Receiver
+) -> None:
+    files = sorted(EVENTS.glob("*.json"))
+    assert len(files) == 18
+    for path in files:
+        sample = json.loads(path.read_text())
+        subscribe(owner, receiver.url(f"/{sample['detail-type']}"), sample["detail-type"])
+    for path in files:
+        sample = json.loads(path.read_text())
+        sample["id"] = str(uuid.uuid4())  # fresh, so other runs' claims don't apply
+        answer = deployed["DispatcherFunction"].invoke(sample)
+        assert answer["accepted"] is True and answer["delivered"] >= 1, (path.name, answer)
+        [request] = receiver.wait_for(f"/{sample['detail-type']}", 1, timeout=5)
+        assert json.loads(request.body)["payload"] == sample["detail"]["payload"]
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        {"id": "x1", "detail-type": "package.created"},
+        {"id": "x2", "detail-type": "package.created", "detail": {"payload": "text"}},
+        {"id": "x3", "detail-type": "order.created", "detail": {"payload": {}}},
+        {"id": "x4", "detail-type": 5, "detail": {"payload": {}}},
+        {"detail-type": "package.created", "detail": {"payload": {}}},
+        {"id": "x5", "detail-type": "package.created", "detail": {"payload": {"blob": "x" * 300_000}}},
+    ],
+)
+def test_malformed_events_are_dropped_with_a_reason_not_raised(
+    deployed: dict[str, LocalFunction], broken: dict, caplog: pytest.LogCaptureFixture
+) -> None:
+    answer = deployed["DispatcherFunction"].invoke(broken)
+    assert answer["accepted"] is False and answer["reason"]
+    assert "Malformed event dropped" in caplog.messages
+
+
+def test_one_dispatcher_serves_concurrent_events(owner: str, event_type: str, receiver: Receiver) -> None:
+    subscribe(owner, receiver.url("/many"), event_type)
+    shared = dispatcher()
+    threads = [threading.Thread(target=shared.dispatch, args=(event(event_type),)) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=20)
+    assert len(receiver.wait_for("/many", 10, timeout=5)) == 10

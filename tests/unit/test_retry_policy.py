@@ -1,0 +1,85 @@
+"""When a failed attempt is tried again: countdown, retry limit, Retry-After, 410 Gone."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from oms_webhooks.deliveries import Delivery
+from oms_webhooks.hooks import Hook
+from oms_webhooks.retry_policy import MAX_RETRY_AFTER_SECONDS, settle
+from oms_webhooks.sender import SendResult
+
+T0 = datetime(2026, 1, 7, 10, 0, tzinfo=UTC)
+
+
+def hook(config: dict) -> Hook:
+    return Hook.model_validate(
+        {
+            "id": 1,
+            "owner": "o",
+            "event_type": "package.created",
+            "target_url": "http://r.test/",
+            "retry_countdown_config": config,
+            "created_date": T0,
+            "modified_date": T0,
+        }
+    )
+
+
+def delivery(retries_made: int = 0) -> Delivery:
+    return Delivery(
+        uuid="u" * 32,
+        owner="o",
+        webhook=1,
+        event_id="e",
+        event_type="package.created",
+        request_payload={},
+        target_url="http://r.test/",
+        retry_count=retries_made,
+        created_date=T0,
+        modified_date=T0,
+    )
+
+
+def result(status: int | None = 500, retry_after: float | None = None) -> SendResult:
+    return SendResult(T0, 0.1, status_code=status, retry_after=retry_after)
+
+
+def test_a_success_is_delivered_with_nothing_scheduled() -> None:
+    d = delivery()
+    assert settle(hook({"choice": "fixed", "kwargs": {"seconds": 5}}), d, result(204)) is None
+    assert d.status == "delivered" and d.next_attempt_at is None
+
+
+@pytest.mark.parametrize(("retries_made", "wait"), [(0, 1), (1, 2), (2, 4), (3, 8)])
+def test_a_failure_waits_by_the_countdown_of_retries_made(retries_made: int, wait: float) -> None:
+    d = delivery(retries_made)
+    assert settle(hook({"choice": "exponential", "kwargs": {"base": 2}}), d, result()) == wait
+    assert d.status == "retrying"
+    assert d.next_attempt_at == T0 + timedelta(seconds=wait)
+
+
+def test_after_max_retries_it_is_failed() -> None:
+    d = delivery(retries_made=3)
+    assert settle(hook({"choice": "fixed", "kwargs": {"seconds": 1}, "max_retries": 3}), d, result()) is None
+    assert d.status == "failed" and d.next_attempt_at is None
+
+
+def test_default_limit_is_ten_retries() -> None:
+    config = {"choice": "fixed", "kwargs": {"seconds": 1}}
+    assert settle(hook(config), delivery(9), result()) == 1
+    assert settle(hook(config), delivery(10), result()) is None
+
+
+def test_retry_after_is_never_undercut_and_is_capped() -> None:
+    config = {"choice": "fixed", "kwargs": {"seconds": 5}}
+    assert settle(hook(config), delivery(), result(429, retry_after=30)) == 30
+    assert settle(hook(config), delivery(), result(503, retry_after=1)) == 5
+    assert settle(hook(config), delivery(), result(429, retry_after=10**7)) == MAX_RETRY_AFTER_SECONDS
+
+
+def test_410_gone_is_failed_at_once() -> None:
+    d = delivery()
+    assert settle(hook({"choice": "fixed", "kwargs": {"seconds": 1}}), d, result(410)) is None
+    assert d.status == "failed"
