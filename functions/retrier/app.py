@@ -1,9 +1,10 @@
 """SQS retry queue → one more attempt per due delivery, with partial batch responses. Thin: the rules are core."""
 
+import asyncio
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import AsyncBatchProcessor, EventType, async_process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -11,22 +12,25 @@ from oms_webhooks.retry_queue import RetryMessage
 from oms_webhooks.wiring import retrier
 
 logger = Logger()
+# Records run concurrently, so one hanging subscriber does not hold up the batch's other retries.
 # Every record "failing" is normal here (all hidden until due), not an error of the whole batch.
-processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 class NotYetDue(Exception):
     """Leaves the message on the queue, hidden until its delivery's next attempt."""
 
 
-def record_handler(record: SQSRecord) -> None:
+async def record_handler(record: SQSRecord) -> None:
     message = RetryMessage.from_json(record.body)
-    logger.append_keys(delivery_uuid=message.uuid)
     receives = int(record.attributes.approximate_receive_count or 1)
-    if retrier().handle_safely(message, record.receipt_handle, receives) == "later":
+    outcome = await asyncio.to_thread(retrier().handle_safely, message, record.receipt_handle, receives)
+    if outcome == "later":
         raise NotYetDue(message.uuid)
 
 
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    return async_process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

@@ -113,6 +113,10 @@ class Client:
         assert answer.status_code == 201, answer.text
         return dict(answer.json())
 
+    def unsubscribe_all(self) -> None:
+        for hook in self.http.get(self.url("hooks/"), params={"limit": 500}).json()["results"]:
+            self.http.delete(self.url(f"hooks/{hook['id']}/"))
+
     def publish(self, event_type: str, payload: Any) -> str:
         answer = self.events.put_events(
             Entries=[
@@ -149,5 +153,8 @@ class Client:
 
 
 @pytest.fixture
-def client(local_stack: LocalStackProcess, http: requests.Session) -> Client:
-    return Client(local_stack, http)
+def client(local_stack: LocalStackProcess, http: requests.Session) -> Iterator[Client]:
+    """An owner for one test; its hooks are deleted afterwards so later events don't reach dead receivers."""
+    client = Client(local_stack, http)
+    yield client
+    client.unsubscribe_all()
