@@ -73,3 +73,61 @@ def test_a_fault_mid_batch_loses_nothing(
         time.sleep(0.1)
     assert sorted((r.status, r.retry_count) for r in records) == [("delivered", 1)] * 4
     unsubscribe_all(owner)
+
+
+def test_waits_beyond_the_visibility_limit_or_many_receives_go_to_a_fresh_message(
+    deployed: dict[str, LocalFunction],
+) -> None:
+    from datetime import timedelta
+
+    from oms_webhooks.address_guard import AddressPolicy
+    from oms_webhooks.deliveries import Delivery
+    from oms_webhooks.hook_store import HookStore
+    from oms_webhooks.hooks import now
+    from oms_webhooks.retries import Retrier
+    from oms_webhooks.retry_queue import RetryMessage, RetryQueue
+    from oms_webhooks.sender import Sender
+
+    config = settings()
+    sqs = boto3.client("sqs")
+    queue_url = sqs.create_queue(QueueName=f"resend-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    store = DeliveryStore(config.deliveries_table)
+    retrier = Retrier(HookStore(config.hooks_table), store, Sender(AddressPolicy()), RetryQueue(queue_url))
+
+    def retrying(due_in: float) -> Delivery:
+        moment = now()
+        delivery = Delivery(
+            uuid=uuid.uuid4().hex,
+            owner="o",
+            webhook=1,
+            event_id="e",
+            event_type="package.created",
+            request_payload={},
+            target_url="http://r.test/",
+            status="retrying",
+            retry_count=1,
+            next_attempt_at=moment + timedelta(seconds=due_in),
+            created_date=moment,
+            modified_date=moment,
+        )
+        store.save(delivery)
+        return delivery
+
+    def take() -> dict[str, Any]:
+        sqs.send_message(QueueUrl=queue_url, MessageBody=RetryMessage("x", 0).to_json())
+        [message] = sqs.receive_message(QueueUrl=queue_url, AttributeNames=["All"])["Messages"]
+        return message
+
+    far = retrying(due_in=13 * 3600)
+    handle = take()["ReceiptHandle"]
+    assert retrier.handle(RetryMessage(far.uuid, 0), handle, receive_count=1) == "done"
+    near = retrying(due_in=60)
+    handle = take()["ReceiptHandle"]
+    assert retrier.handle(RetryMessage(near.uuid, 0), handle, receive_count=15) == "done"
+    soon = retrying(due_in=60)
+    handle = take()["ReceiptHandle"]
+    assert retrier.handle(RetryMessage(soon.uuid, 0), handle, receive_count=2) == "later"  # hidden, not re-sent
+
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
+    assert int(attributes["ApproximateNumberOfMessagesDelayed"]) == 2  # the two fresh messages, delayed
+    assert int(attributes["ApproximateNumberOfMessagesNotVisible"]) == 3  # the three taken, still hidden
