@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 import pytest
 from oms_webhooks.catalog import EVENT_TYPES
 
+from oms_webhooks_cli.local.gateway import Gateway
 from tests.conftest import Caller
 
 HOOK = {"event_type": "package.created", "target_url": "http://127.0.0.1:9000/hooks"}
@@ -258,7 +259,7 @@ def test_ids_that_name_no_hook_are_404(call: Caller, hook_id: str) -> None:
 
 
 @pytest.mark.parametrize("header", [None, "Token", "Token nope", "Bearer abc", "Token abc def"])
-def test_missing_or_bad_token_is_401(call: Caller, gateway, header: str | None) -> None:  # type: ignore[no-untyped-def]
+def test_missing_or_bad_token_is_401(gateway: Gateway, header: str | None) -> None:
     headers = {"Authorization": header} if header else {}
     status, _, body = gateway.handle("GET", "/whisperer/hooks/", headers, b"")
     assert status == 401
