@@ -43,7 +43,7 @@ def test_lists_and_fan_out_use_queries(operations: list[str]) -> None:
     assert len(page.items) == 5 and page.cursor
     rest = subscriptions.find(owner, HookFilters(), limit=50, cursor=page.cursor)
     assert len(rest.items) == 7
-    assert len(list(store.active_hooks("shipment.cancelled"))) >= 12
+    assert sum(len(page) for page in store.active_hooks("shipment.cancelled")) >= 12
     DeliveryStore(settings().deliveries_table).query_owner(owner, {"delivered": True}, None, None, 10, None)
 
     assert operations and set(operations) == {"Query"}

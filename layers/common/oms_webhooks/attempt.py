@@ -5,12 +5,12 @@ from __future__ import annotations
 import time
 
 from oms_webhooks.deliveries import Attempt, Delivery
-from oms_webhooks.hooks import Hook
+from oms_webhooks.hooks import HookTarget
 from oms_webhooks.sender import USER_AGENT, Sender, SendResult
 from oms_webhooks.signing import signature_headers
 
 
-def delivery_headers(delivery: Delivery, hook: Hook, body: bytes) -> dict[str, str]:
+def delivery_headers(delivery: Delivery, hook: HookTarget, body: bytes) -> dict[str, str]:
     """The hook's own headers first, so the service's headers (signatures above all) always win."""
     headers = dict(hook.additional_headers)
     headers.update(
@@ -21,7 +21,7 @@ def delivery_headers(delivery: Delivery, hook: Hook, body: bytes) -> dict[str, s
     return headers
 
 
-def attempt_delivery(delivery: Delivery, hook: Hook, sender: Sender, manual: bool = False) -> SendResult:
+def attempt_delivery(delivery: Delivery, hook: HookTarget, sender: Sender, manual: bool = False) -> SendResult:
     body = delivery.body()
     result = sender.post(hook.target_url, body, delivery_headers(delivery, hook, body))
     delivery.record(

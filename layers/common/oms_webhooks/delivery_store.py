@@ -11,7 +11,7 @@ import json
 import time
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -23,8 +23,6 @@ from oms_webhooks.hooks import iso
 OWNER_INDEX = "ByOwner"
 BATCH_WRITE_SIZE = 25  # DynamoDB's limit per BatchWriteItem
 BATCH_GET_SIZE = 100  # and per BatchGetItem
-
-ClaimState = Literal["new", "resumed", "running", "done"]
 
 
 class DeliveryStore:
@@ -38,54 +36,42 @@ class DeliveryStore:
 
     # --- event claims -------------------------------------------------------------------------
 
-    def claim_event(self, event_id: str, stale_after: float, expires_at: int) -> ClaimState:
-        """`new` for a first dispatch, `resumed` when a crashed one left it unfinished, else who has it."""
+    def claim_event(self, event_id: str, expires_at: int) -> float | None:
+        """None when this is the event's first dispatch; else how many seconds ago an earlier run claimed it."""
         now = time.time()
         try:
             self.client.put_item(
                 TableName=self.table,
                 Item={
                     "uuid": {"S": f"EVENT#{event_id}"},
-                    "state": {"S": "running"},
                     "claimed_at": {"N": repr(now)},
                     "expires_at": {"N": str(expires_at)},
                 },
                 ConditionExpression="attribute_not_exists(#u)",
                 ExpressionAttributeNames={"#u": "uuid"},
             )
-            return "new"
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
-        try:
-            self.client.update_item(
-                TableName=self.table,
-                Key={"uuid": {"S": f"EVENT#{event_id}"}},
-                UpdateExpression="SET claimed_at = :now",
-                ConditionExpression="#s = :running AND claimed_at < :stale",
-                ExpressionAttributeNames={"#s": "state"},
-                ExpressionAttributeValues={
-                    ":now": {"N": repr(now)},
-                    ":running": {"S": "running"},
-                    ":stale": {"N": repr(now - stale_after)},
-                },
-            )
-            return "resumed"
+            return None
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
         answer = self.client.get_item(
             TableName=self.table, Key={"uuid": {"S": f"EVENT#{event_id}"}}, ConsistentRead=True
         )
-        return "done" if answer.get("Item", {}).get("state", {}).get("S") == "done" else "running"
+        return now - float(answer.get("Item", {}).get("claimed_at", {}).get("N", "0"))
 
-    def finish_event(self, event_id: str) -> None:
+    def reclaim_event(self, event_id: str) -> None:
+        self._set_claimed_at(event_id, time.time())
+
+    def release_event(self, event_id: str) -> None:
+        """A run that failed says so, so that the next run resumes at once instead of waiting it out."""
+        self._set_claimed_at(event_id, 0.0)
+
+    def _set_claimed_at(self, event_id: str, moment: float) -> None:
         self.client.update_item(
             TableName=self.table,
             Key={"uuid": {"S": f"EVENT#{event_id}"}},
-            UpdateExpression="SET #s = :done",
-            ExpressionAttributeNames={"#s": "state"},
-            ExpressionAttributeValues={":done": {"S": "done"}},
+            UpdateExpression="SET claimed_at = :t",
+            ExpressionAttributeValues={":t": {"N": repr(moment)}},
         )
 
     def existing(self, uuids: Sequence[str]) -> set[str]:

@@ -2,14 +2,18 @@
 
 Keys: `owner` (partition) and `sk` (`HOOK#<id>` or `UNIQUE#<digest>`). Active hooks also carry
 `active_event_type`, the partition key of the sparse `ActiveByEventType` index that the dispatcher queries.
+That index projects only `dispatch`, a compact JSON of what a delivery needs, so a fan-out reads small
+items: fewer 1 MB pages per Query and less to parse.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from collections.abc import Iterator
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -18,10 +22,11 @@ from pydantic import TypeAdapter
 from oms_webhooks.aws import dynamodb
 from oms_webhooks.countdown import RetryCountdownConfig
 from oms_webhooks.errors import DuplicateHook, NotFound
-from oms_webhooks.hooks import Hook, now
+from oms_webhooks.hooks import Hook, HookTarget, now
 
 ACTIVE_INDEX = "ActiveByEventType"
 _COUNTER_OWNER = "#counter"  # owner names never start with '#'
+_VERSION_OWNER = "#version"  # one item per event type: its active hooks' version
 _HOOK_PREFIX = "HOOK#"
 _COUNTDOWN = TypeAdapter(RetryCountdownConfig)
 
@@ -70,7 +75,8 @@ class HookStore:
             [
                 {"Put": {**self._put_hook(hook), "ConditionExpression": "attribute_not_exists(sk)"}},
                 {"Put": self._put_unique(hook)},
-            ]
+            ],
+            hook.event_type,
         )
 
     def replace(self, old: Hook, new: Hook) -> None:
@@ -80,7 +86,7 @@ class HookStore:
         if unique_sk(new.event_type, new.target_url) != old_unique:
             writes.append({"Delete": self._key(old.owner, old_unique)})
             writes.append({"Put": self._put_unique(new)})
-        self._transact(writes)
+        self._transact(writes, old.event_type, new.event_type)
 
     def delete(self, hook: Hook) -> None:
         self._transact(
@@ -92,21 +98,29 @@ class HookStore:
                     }
                 },
                 {"Delete": self._key(hook.owner, unique_sk(hook.event_type, hook.target_url))},
-            ]
+            ],
+            hook.event_type,
         )
 
-    def deactivate(self, hook: Hook) -> None:
+    def deactivate(self, hook: HookTarget) -> None:
         """A subscriber answered 410 Gone: stop sending it anything until its owner turns it back on."""
-        try:
-            self.client.update_item(
-                **self._key(hook.owner, hook_sk(hook.id)),
-                UpdateExpression="SET is_active = :false, modified_date = :now REMOVE active_event_type",
-                ConditionExpression="attribute_exists(sk)",
-                ExpressionAttributeValues={":false": {"BOOL": False}, ":now": {"S": now().isoformat()}},
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise  # a hook deleted meanwhile needs no deactivating
+        update = {
+            **self._key(hook.owner, hook_sk(hook.id)),
+            "UpdateExpression": "SET is_active = :false, modified_date = :now REMOVE active_event_type, dispatch",
+            "ConditionExpression": "attribute_exists(sk)",
+            "ExpressionAttributeValues": {":false": {"BOOL": False}, ":now": {"S": now().isoformat()}},
+        }
+        with contextlib.suppress(NotFound):  # a hook deleted meanwhile needs no deactivating
+            self._transact([{"Update": update}], hook.event_type)
+
+    def active_version(self, event_type: str) -> int:
+        """Changes whenever an active hook of this type may have changed: a cached list is good while it holds."""
+        answer = self.client.get_item(
+            TableName=self.table,
+            Key={"owner": {"S": _VERSION_OWNER}, "sk": {"S": event_type}},
+            ConsistentRead=True,
+        )
+        return int(answer.get("Item", {}).get("v", {}).get("N", "0"))
 
     def query_owner(
         self, owner: str, filters: dict[str, Any], limit: int, after: str | None
@@ -141,8 +155,8 @@ class HookStore:
             if not start:
                 return hooks, None
 
-    def active_hooks(self, event_type: str) -> Iterator[Hook]:
-        """Every active hook of an event type, page by page from the sparse index."""
+    def active_hooks(self, event_type: str) -> Iterator[list[HookTarget]]:
+        """Every active hook of an event type, a page (a Query call) at a time, from the sparse index."""
         paginator = self.client.get_paginator("query")
         pages = paginator.paginate(
             TableName=self.table,
@@ -151,12 +165,22 @@ class HookStore:
             ExpressionAttributeValues={":t": {"S": event_type}},
         )
         for page in pages:
-            for item in page.get("Items", []):
-                yield _from_item(item)
+            yield [_from_dispatch_card(event_type, item["dispatch"]["S"]) for item in page.get("Items", [])]
 
-    def _transact(self, writes: list[dict[str, Any]]) -> None:
+    def _transact(self, writes: list[dict[str, Any]], *event_types: str) -> None:
+        """Writes hook items and bumps their event types' versions, all or nothing."""
+        bumps = [
+            {
+                "Update": {
+                    **self._key(_VERSION_OWNER, event_type),
+                    "UpdateExpression": "ADD v :one",
+                    "ExpressionAttributeValues": {":one": {"N": "1"}},
+                }
+            }
+            for event_type in dict.fromkeys(event_types)
+        ]
         try:
-            self.client.transact_write_items(TransactItems=writes)
+            self.client.transact_write_items(TransactItems=writes + bumps)
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "TransactionCanceledException":
                 raise
@@ -202,7 +226,41 @@ def _to_item(hook: Hook) -> dict[str, Any]:
         item["secret_key"] = {"S": hook.secret_key}
     if hook.is_active:
         item["active_event_type"] = {"S": hook.event_type}
+        item["dispatch"] = {"S": _dispatch_card(hook)}
     return item
+
+
+def _dispatch_card(hook: Hook) -> str:
+    card = {
+        "id": hook.id,
+        "owner": hook.owner,
+        "url": hook.target_url,
+        "cfg": hook.retry_countdown_config.model_dump_json(),
+        "hdr": hook.additional_headers,
+        "sec": hook.secret_key,
+    }
+    return json.dumps(card, separators=(",", ":"), ensure_ascii=False)
+
+
+@lru_cache(maxsize=1024)
+def _countdown(config_json: str) -> RetryCountdownConfig:
+    """Most hooks share a handful of configs: parse each once per process."""
+    return _COUNTDOWN.validate_json(config_json)
+
+
+def _from_dispatch_card(event_type: str, raw: str) -> HookTarget:
+    card = json.loads(raw)
+    # Built without re-validation: every field was validated when the hook was written.
+    return HookTarget.model_construct(
+        id=card["id"],
+        owner=card["owner"],
+        event_type=event_type,
+        target_url=card["url"],
+        retry_countdown_config=_countdown(card["cfg"]),
+        additional_headers=card["hdr"],
+        secret_key=card["sec"],
+        is_active=True,
+    )
 
 
 def _from_item(item: dict[str, Any]) -> Hook:

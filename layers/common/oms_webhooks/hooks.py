@@ -104,8 +104,8 @@ class HookIn(HookPatch):
     target_url: str
 
 
-class Hook(BaseModel):
-    """A stored hook. `secret_key` never leaves the service: see `public()`."""
+class HookTarget(BaseModel):
+    """What a delivery needs of a hook: where, how to sign, how to retry. The dispatcher reads only this."""
 
     id: int
     owner: str
@@ -115,6 +115,11 @@ class Hook(BaseModel):
     additional_headers: dict[str, str] = Field(default_factory=dict)
     secret_key: str | None = None
     is_active: bool = True
+
+
+class Hook(HookTarget):
+    """A stored hook. `secret_key` never leaves the service: see `public()`."""
+
     created_date: datetime
     modified_date: datetime
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from oms_webhooks.deliveries import Delivery
-from oms_webhooks.hooks import Hook
+from oms_webhooks.hooks import HookTarget
 from oms_webhooks.sender import SendResult
 
 MAX_RETRY_AFTER_SECONDS = 3600  # a subscriber may slow us down, but not park a delivery for days
 
 
-def next_wait(hook: Hook, delivery: Delivery, result: SendResult) -> float | None:
+def next_wait(hook: HookTarget, delivery: Delivery, result: SendResult) -> float | None:
     """Seconds until the next retry, or None when this delivery is finished trying."""
     if result.status_code == 410 or delivery.retry_count >= hook.retry_countdown_config.max_retries:
         return None
@@ -21,7 +21,7 @@ def next_wait(hook: Hook, delivery: Delivery, result: SendResult) -> float | Non
     return wait
 
 
-def settle(hook: Hook, delivery: Delivery, result: SendResult) -> float | None:
+def settle(hook: HookTarget, delivery: Delivery, result: SendResult) -> float | None:
     """Mark a delivery after an attempt: delivered, retrying (returns the wait) or failed for good."""
     if result.succeeded:
         delivery.status = "delivered"
