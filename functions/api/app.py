@@ -11,6 +11,8 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, ConfigDict
+
 from oms_webhooks.delivery_log import DeliveryFilters, DeliveryLog
 from oms_webhooks.delivery_store import DeliveryStore
 from oms_webhooks.errors import AlreadyDelivered, DuplicateHook, InvalidField, NotFound, StillRetrying
@@ -21,7 +23,6 @@ from oms_webhooks.pagination import Page
 from oms_webhooks.settings import settings
 from oms_webhooks.subscriptions import HookFilters, Subscriptions
 from oms_webhooks.wiring import address_policy, sender
-from pydantic import BaseModel, ConfigDict
 
 MAX_BODY_BYTES = 64 * 1024
 

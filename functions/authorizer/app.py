@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
     APIGatewayAuthorizerTokenEvent,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from oms_webhooks.settings import settings
 from oms_webhooks.tokens import TokenStore
 

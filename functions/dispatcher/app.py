@@ -6,6 +6,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from oms_webhooks.oms_event import MalformedEvent, OmsEvent
 from oms_webhooks.wiring import dispatcher
 

@@ -8,7 +8,8 @@ from aws_lambda_powertools.utilities.batch import AsyncBatchProcessor, EventType
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from oms_webhooks.retry_queue import RetryMessage
+
+from oms_webhooks.queues import RetryMessage
 from oms_webhooks.wiring import retrier
 
 logger = Logger()

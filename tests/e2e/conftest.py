@@ -42,8 +42,9 @@ class LocalStackProcess:
         return self.cli("token", "create", "--owner", owner).stdout.strip()
 
 
-# Short delivery timeouts, so tests of hanging receivers finish quickly; everything else as deployed.
-TEST_PARAMETERS = ["DeliveryConnectTimeout=1", "DeliveryTotalTimeout=2"]
+# Short delivery timeouts, so tests of hanging receivers finish quickly, and small fan-out batches, so a
+# test with a few dozen hooks splits; everything else as deployed.
+TEST_PARAMETERS = ["DeliveryConnectTimeout=1", "DeliveryTotalTimeout=2", "FanoutBatchSize=25"]
 
 
 def start_local_stack(home: Path) -> LocalStackProcess:

@@ -156,3 +156,17 @@ def test_delivery_log_filters_and_owner_scope(
 def max_retries_config() -> dict:
     """Fail at once, no retries, so the first attempt is the whole story."""
     return {"retry_countdown_config": {"choice": "fixed", "kwargs": {"seconds": 1}, "max_retries": 0}}
+
+
+def test_a_fan_out_larger_than_a_batch_is_split_and_delivered_once(client: Client, receiver: Receiver) -> None:
+    hooks = [client.subscribe(receiver.script(f"/many/{i}"), event_type="shipment.status.updated") for i in range(60)]
+    started = time.time()
+    client.publish("shipment.status.updated", {"id": 77})  # the stack runs with FanoutBatchSize=25: 3 batches
+    for i in range(60):
+        assert len(receiver.wait_for(f"/many/{i}", 1, timeout=10)) == 1
+    assert time.time() - started < 10
+    time.sleep(0.5)
+    assert all(len(receiver.received[f"/many/{i}"]) == 1 for i in range(60))
+    assert len({json.loads(receiver.received[f"/many/{i}"][0].body)["event"]["uuid"] for i in range(60)}) == 60
+    assert all(d["delivered"] for d in client.deliveries(event_type="shipment.status.updated", limit=100))
+    assert len(hooks) == 60

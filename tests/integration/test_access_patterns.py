@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+
 from oms_webhooks.address_guard import AddressPolicy
 from oms_webhooks.aws import dynamodb
 from oms_webhooks.delivery_store import DeliveryStore
@@ -13,7 +14,6 @@ from oms_webhooks.hook_store import HookStore
 from oms_webhooks.hooks import HookIn
 from oms_webhooks.settings import settings
 from oms_webhooks.subscriptions import HookFilters, Subscriptions
-
 from oms_webhooks_cli.local.lambdas import LocalFunction
 
 

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
+
 from oms_webhooks.settings import settings
 from oms_webhooks.tokens import token_hash
-
 from oms_webhooks_cli.local.lambdas import LocalFunction
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"

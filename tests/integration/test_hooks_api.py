@@ -6,8 +6,8 @@ from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import pytest
-from oms_webhooks.catalog import EVENT_TYPES
 
+from oms_webhooks.catalog import EVENT_TYPES
 from oms_webhooks_cli.local.gateway import Gateway
 from tests.conftest import Caller
 

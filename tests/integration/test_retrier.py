@@ -10,10 +10,10 @@ from typing import Any
 
 import boto3
 import pytest
+
 from oms_webhooks.delivery_store import DeliveryStore
 from oms_webhooks.oms_event import OmsEvent
 from oms_webhooks.settings import settings
-
 from oms_webhooks_cli.local.lambdas import LocalFunction
 from oms_webhooks_cli.local.triggers import sqs_event_source
 from oms_webhooks_cli.template import Template
@@ -31,7 +31,7 @@ def receiver() -> Iterator[Receiver]:
 @pytest.fixture
 def retrier_running(deployed: dict[str, LocalFunction], template: Template) -> Iterator[None]:
     stopping = threading.Event()
-    [(_, _, props)] = template.triggers("SQS")
+    [props] = [props for function, _, props in template.triggers("SQS") if function == "RetrierFunction"]
     poller = sqs_event_source(deployed["RetrierFunction"], props, boto3.client, stopping)
     poller.start()
     yield
@@ -84,8 +84,8 @@ def test_waits_beyond_the_visibility_limit_or_many_receives_go_to_a_fresh_messag
     from oms_webhooks.deliveries import Delivery
     from oms_webhooks.hook_store import HookStore
     from oms_webhooks.hooks import now
+    from oms_webhooks.queues import RetryMessage, RetryQueue
     from oms_webhooks.retries import Retrier
-    from oms_webhooks.retry_queue import RetryMessage, RetryQueue
     from oms_webhooks.sender import Sender
 
     config = settings()

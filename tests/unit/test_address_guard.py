@@ -22,6 +22,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from pytest_httpserver import HTTPServer
+from urllib3.exceptions import NewConnectionError, SSLError
+
 from oms_webhooks.address_guard import (
     AddressPolicy,
     AddrInfo,
@@ -36,8 +39,6 @@ from oms_webhooks.address_guard import (
     literal_address,
     resolve_checked,
 )
-from pytest_httpserver import HTTPServer
-from urllib3.exceptions import NewConnectionError, SSLError
 
 STRICT = AddressPolicy()
 LOCAL_DEV = AddressPolicy(allow_loopback=True)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+
 from oms_webhooks.catalog import EVENT_TYPES, canonical_event_type
 
 

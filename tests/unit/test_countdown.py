@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from oms_webhooks.countdown import MAX_COUNTDOWN_SECONDS, RetryCountdownConfig, default_countdown
 from pydantic import TypeAdapter, ValidationError
+
+from oms_webhooks.countdown import MAX_COUNTDOWN_SECONDS, RetryCountdownConfig, default_countdown
 
 CONFIG = TypeAdapter(RetryCountdownConfig)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from oms_webhooks.deliveries import delivery_id, request_body
 from oms_webhooks.oms_event import MalformedEvent, OmsEvent
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+
 from oms_webhooks.errors import InvalidField
 from oms_webhooks.pagination import MAX_LIMIT, decode_cursor, encode_cursor, page_size
 

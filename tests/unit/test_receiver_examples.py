@@ -25,6 +25,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+
 from oms_webhooks.deliveries import delivery_id, request_body
 from oms_webhooks.signing import signature_headers
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from oms_webhooks.deliveries import Delivery
 from oms_webhooks.hooks import Hook
 from oms_webhooks.retry_policy import MAX_RETRY_AFTER_SECONDS, settle

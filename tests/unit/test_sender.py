@@ -19,10 +19,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from oms_webhooks.address_guard import AddressPolicy
-from oms_webhooks.sender import RESPONSE_CONTENT_LIMIT, Sender, SendResult, _retry_after
 from pytest_httpserver import HTTPServer
 from werkzeug import Response
+
+from oms_webhooks.address_guard import AddressPolicy
+from oms_webhooks.sender import RESPONSE_CONTENT_LIMIT, Sender, SendResult, _retry_after
 
 LOCAL_DEV = AddressPolicy(allow_loopback=True)
 CONNECT_TIMEOUT = 0.5

@@ -59,6 +59,23 @@ class DeliveryStore:
         )
         return now - float(answer.get("Item", {}).get("claimed_at", {}).get("N", "0"))
 
+    def store_event_payload(self, event_id: str, payload: Any) -> None:
+        """Kept with the event's claim for the invocations that deliver its fan-out batches."""
+        self.client.update_item(
+            TableName=self.table,
+            Key={"uuid": {"S": f"EVENT#{event_id}"}},
+            UpdateExpression="SET payload = :p",
+            ExpressionAttributeValues={":p": {"S": json.dumps(payload, ensure_ascii=False)}},
+        )
+
+    def event_payload(self, event_id: str) -> Any:
+        answer = self.client.get_item(
+            TableName=self.table, Key={"uuid": {"S": f"EVENT#{event_id}"}}, ConsistentRead=True
+        )
+        if "payload" not in answer.get("Item", {}):
+            raise NotFound(f"the payload of event {event_id}")
+        return json.loads(answer["Item"]["payload"]["S"])
+
     def reclaim_event(self, event_id: str) -> None:
         self._set_claimed_at(event_id, time.time())
 

@@ -3,13 +3,16 @@
 Idempotent per (event, hook): the first run claims the event with one conditional write; a later run of
 the same event (a duplicate from EventBridge, or a retry after a crash) looks up which deliveries are
 already recorded and sends only the others.
+
+More hooks than one invocation should serve (`batch_size`) are split into batches of hook ids on the
+fan-out queue; each batch is dispatched the same way by its own invocation, claimed on its own.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
@@ -20,8 +23,8 @@ from oms_webhooks.hook_cache import ActiveHooks
 from oms_webhooks.hook_store import HookStore
 from oms_webhooks.hooks import HookTarget, now
 from oms_webhooks.oms_event import OmsEvent
+from oms_webhooks.queues import FanoutBatch, FanoutQueue, RetryMessage, RetryQueue
 from oms_webhooks.retry_policy import settle
-from oms_webhooks.retry_queue import RetryMessage, RetryQueue
 from oms_webhooks.sender import Sender
 
 WRITERS = 4  # record batches written at once, beside the sends
@@ -42,6 +45,7 @@ class DispatchReport:
     skipped: int = 0  # already recorded by an earlier run of the same event
     duplicate: bool = False
     deactivated: list[int] = field(default_factory=list)
+    batches: int = 0  # fan-out batches queued for other invocations
 
 
 Pending = tuple[HookTarget, Delivery]
@@ -56,6 +60,8 @@ class Dispatcher:
     workers: int = 64
     retention_days: int = 90
     stale_after: float = 330.0  # seconds: longer than the function's timeout, so an older claim is a dead run
+    fanout: FanoutQueue | None = None
+    batch_size: int = 1000  # hooks one invocation delivers; more are split over the fan-out queue
 
     def __post_init__(self) -> None:
         self.pool = ThreadPoolExecutor(self.workers, thread_name_prefix="deliver")
@@ -64,22 +70,52 @@ class Dispatcher:
         self.active = ActiveHooks(self.hooks)
 
     def dispatch(self, event: OmsEvent) -> DispatchReport:
-        report = DispatchReport(event.id, event.event_type)
-        age = self.deliveries.claim_event(event.id, self._expires_at())
-        try:
-            if age is None:
-                self.deliver(self._pending(event, self.active.pages(event.event_type), report), report)
+        """An event from the bus: every active hook of its type, here or split over the fan-out queue."""
+
+        def run(report: DispatchReport, age: float | None) -> None:
+            hooks = [hook for page in self.active.pages(event.event_type) for hook in page]
+            if self.fanout is not None and len(hooks) > self.batch_size:
+                self._split(event, hooks, report)  # again on a re-run: each batch has its own claim
+            elif age is None:
+                self.deliver(self._pending(event, [hooks], report), report)
             else:
-                self._dispatch_again(event, age, report)
+                self._dispatch_again(event.id, event, [hooks], age, report)
+
+        return self._claimed(event.id, event, run)
+
+    def dispatch_batch(self, batch: FanoutBatch) -> DispatchReport:
+        """One batch of a split fan-out, claimed apart from the event and from the other batches."""
+        event = OmsEvent(batch.event_id, batch.event_type, self.deliveries.event_payload(batch.event_id))
+        claim = f"{batch.event_id}#{batch.first_id}-{batch.last_id}"
+
+        def run(report: DispatchReport, age: float | None) -> None:
+            pages = self.hooks.active_range(batch.event_type, batch.first_id, batch.last_id)
+            if age is None:
+                self.deliver(self._pending(event, pages, report), report)
+            else:
+                self._dispatch_again(claim, event, pages, age, report)
+
+        return self._claimed(claim, event, run)
+
+    def _claimed(
+        self, claim: str, event: OmsEvent, run: Callable[[DispatchReport, float | None], None]
+    ) -> DispatchReport:
+        """Runs `run` with the claim's age: None for the first run, else seconds since the earlier one."""
+        report = DispatchReport(event.id, event.event_type)
+        age = self.deliveries.claim_event(claim, self._expires_at())
+        try:
+            run(report, age)
         except DispatchInProgress:
             raise
         except BaseException:
-            self.deliveries.release_event(event.id)  # the retry of this invocation resumes at once
+            self.deliveries.release_event(claim)  # the retry of this invocation resumes at once
             raise
         return report
 
-    def _dispatch_again(self, event: OmsEvent, age: float, report: DispatchReport) -> None:
-        pending = list(self._pending(event, self.active.pages(event.event_type), report))
+    def _dispatch_again(
+        self, claim: str, event: OmsEvent, pages: Iterable[list[HookTarget]], age: float, report: DispatchReport
+    ) -> None:
+        pending = list(self._pending(event, pages, report))
         done = self.deliveries.existing([delivery.uuid for _, delivery in pending])
         report.skipped = len(done)
         todo = [(hook, delivery) for hook, delivery in pending if delivery.uuid not in done]
@@ -87,9 +123,21 @@ class Dispatcher:
             report.duplicate = True
             return
         if age < self.stale_after:
-            raise DispatchInProgress(event.id)
-        self.deliveries.reclaim_event(event.id)
+            raise DispatchInProgress(claim)
+        self.deliveries.reclaim_event(claim)
         self.deliver(todo, report)
+
+    def _split(self, event: OmsEvent, hooks: list[HookTarget], report: DispatchReport) -> None:
+        """Hooks come in id order from the index, so each batch is a contiguous range of ids."""
+        assert self.fanout is not None
+        self.deliveries.store_event_payload(event.id, event.payload)
+        batches = [
+            FanoutBatch(event.id, event.event_type, chunk[0].id, chunk[-1].id)
+            for chunk in (hooks[i : i + self.batch_size] for i in range(0, len(hooks), self.batch_size))
+        ]
+        self.fanout.split(batches)
+        report.hooks = len(hooks)
+        report.batches = len(batches)
 
     def _pending(self, event: OmsEvent, pages: Iterable[list[HookTarget]], report: DispatchReport) -> Iterable[Pending]:
         for page in pages:

@@ -167,6 +167,22 @@ class HookStore:
         for page in pages:
             yield [_from_dispatch_card(event_type, item["dispatch"]["S"]) for item in page.get("Items", [])]
 
+    def active_range(self, event_type: str, first_id: int, last_id: int) -> Iterator[list[HookTarget]]:
+        """The active hooks of a type with ids in [first_id, last_id]: one batch of a split fan-out."""
+        paginator = self.client.get_paginator("query")
+        pages = paginator.paginate(
+            TableName=self.table,
+            IndexName=ACTIVE_INDEX,
+            KeyConditionExpression="active_event_type = :t AND sk BETWEEN :first AND :last",
+            ExpressionAttributeValues={
+                ":t": {"S": event_type},
+                ":first": {"S": hook_sk(first_id)},
+                ":last": {"S": hook_sk(last_id)},
+            },
+        )
+        for page in pages:
+            yield [_from_dispatch_card(event_type, item["dispatch"]["S"]) for item in page.get("Items", [])]
+
     def _transact(self, writes: list[dict[str, Any]], *event_types: str) -> None:
         """Writes hook items and bumps their event types' versions, all or nothing."""
         bumps = [

@@ -19,8 +19,8 @@ from oms_webhooks.delivery_store import DeliveryStore
 from oms_webhooks.errors import NotFound
 from oms_webhooks.hook_store import HookStore
 from oms_webhooks.hooks import now
+from oms_webhooks.queues import RetryMessage, RetryQueue
 from oms_webhooks.retry_policy import settle
-from oms_webhooks.retry_queue import RetryMessage, RetryQueue
 from oms_webhooks.sender import Sender
 
 logger = Logger(child=True)

@@ -17,6 +17,8 @@ class Settings:
     tokens_table: str
     deliveries_table: str
     retry_queue_url: str
+    fanout_queue_url: str
+    fanout_batch_size: int
     allow_loopback_targets: bool
     connect_timeout: float
     total_timeout: float
@@ -33,6 +35,8 @@ def settings() -> Settings:
         tokens_table=env("TOKENS_TABLE", ""),
         deliveries_table=env("DELIVERIES_TABLE", ""),
         retry_queue_url=env("RETRY_QUEUE_URL", ""),
+        fanout_queue_url=env("FANOUT_QUEUE_URL", ""),
+        fanout_batch_size=int(env("FANOUT_BATCH_SIZE", "1000")),
         allow_loopback_targets=_flag("ALLOW_LOOPBACK_TARGETS"),
         connect_timeout=float(env("DELIVERY_CONNECT_TIMEOUT", "5")),
         total_timeout=float(env("DELIVERY_TOTAL_TIMEOUT", "15")),

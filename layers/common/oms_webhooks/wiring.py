@@ -8,8 +8,8 @@ from oms_webhooks.address_guard import AddressPolicy
 from oms_webhooks.delivery_store import DeliveryStore
 from oms_webhooks.dispatch import Dispatcher
 from oms_webhooks.hook_store import HookStore
+from oms_webhooks.queues import FanoutQueue, RetryQueue
 from oms_webhooks.retries import Retrier
-from oms_webhooks.retry_queue import RetryQueue
 from oms_webhooks.sender import Sender
 from oms_webhooks.settings import settings
 
@@ -39,6 +39,8 @@ def dispatcher() -> Dispatcher:
         retries=RetryQueue(config.retry_queue_url),
         workers=config.dispatch_concurrency,
         retention_days=config.retention_days,
+        fanout=FanoutQueue(config.fanout_queue_url) if config.fanout_queue_url else None,
+        batch_size=config.fanout_batch_size,
     )
 
 

@@ -1,0 +1,179 @@
+"""Fan-out: the dispatcher delivering one event to N hooks, against a one-at-a-time baseline, same receivers.
+
+The dispatcher runs in this process against moto in another process (the local AWS) and a receiver in a
+third, so the figures include recording every attempt in DynamoDB and queueing retries in SQS.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import requests
+
+from oms_webhooks.address_guard import AddressPolicy
+from oms_webhooks.attempt import delivery_headers
+from oms_webhooks.aws import dynamodb, sqs
+from oms_webhooks.deliveries import Delivery, delivery_id
+from oms_webhooks.delivery_store import DeliveryStore
+from oms_webhooks.dispatch import Dispatcher
+from oms_webhooks.hook_store import HookStore, _to_item
+from oms_webhooks.hooks import Hook, now
+from oms_webhooks.oms_event import OmsEvent
+from oms_webhooks.queues import RetryQueue
+from oms_webhooks.sender import Sender
+from oms_webhooks_cli.local.stack import LOCAL_CREDENTIALS, create_resources
+from oms_webhooks_cli.template import Template
+
+PAYLOAD = {"id": 73, "number": "000000073", "city": "İstanbul", "state": {"name": "Packed", "enum_value": "400"}}
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+
+def use_endpoint(endpoint: str) -> None:
+    os.environ.update({**LOCAL_CREDENTIALS, "AWS_ENDPOINT_URL": endpoint})
+
+
+@dataclass
+class Stack:
+    hooks: HookStore
+    deliveries: DeliveryStore
+    retries: RetryQueue
+
+
+def make_stack(endpoint: str, name: str) -> Stack:
+    template = Template(stack_name=name, aws_endpoint=endpoint)
+    create_resources(template, lambda service: boto3.client(service, endpoint_url=endpoint))
+    env = template.functions()["DispatcherFunction"].environment
+    return Stack(
+        HookStore(env["HOOKS_TABLE"]), DeliveryStore(env["DELIVERIES_TABLE"]), RetryQueue(env["RETRY_QUEUE_URL"])
+    )
+
+
+def seed_hooks(stack: Stack, n: int, receiver_port: int, event_type: str) -> list[Hook]:
+    """N active hooks with secrets, each its own URL on the receiver; written in batches (set-up, not measured)."""
+    moment = now()
+    hooks = [
+        Hook(
+            id=i + 1,
+            owner=f"shop-{i % 50}",
+            event_type=event_type,
+            target_url=f"http://127.0.0.1:{receiver_port}/h/{i}",
+            secret_key=SECRET,
+            additional_headers={"X-Shop": f"shop-{i % 50}"},
+            created_date=moment,
+            modified_date=moment,
+        )
+        for i in range(n)
+    ]
+    items = [{"PutRequest": {"Item": _to_item(h)}} for h in hooks]
+    for start in range(0, len(items), 25):
+        request = {stack.hooks.table: items[start : start + 25]}
+        while request:
+            request = dynamodb().batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
+    return hooks
+
+
+class CallCounter:
+    """Counts AWS API calls by operation, from botocore's own events."""
+
+    def __init__(self) -> None:
+        self.calls: Counter[str] = Counter()
+        for client in (dynamodb(), sqs()):
+            client.meta.events.register("before-call", self._seen)
+
+    def _seen(self, model: Any, **_: Any) -> None:
+        self.calls[f"{model.service_model.service_name}.{model.name}"] += 1
+
+    def dynamodb_calls(self) -> int:
+        return sum(v for k, v in self.calls.items() if k.startswith("dynamodb."))
+
+
+def service_rate(stack: Stack, event_type: str, workers: int) -> tuple[float, int, dict[str, int]]:
+    """One event dispatched; deliveries/s, DynamoDB calls and every call by operation."""
+    dispatcher = Dispatcher(
+        stack.hooks,
+        stack.deliveries,
+        Sender(AddressPolicy(allow_loopback=True), connections_per_host=workers),
+        stack.retries,
+        workers=workers,
+    )
+    counter = CallCounter()
+    counter.calls.clear()
+    started = time.perf_counter()
+    report = dispatcher.dispatch(OmsEvent(str(uuid.uuid4()), event_type, PAYLOAD))
+    took = time.perf_counter() - started
+    if report.delivered != report.hooks:
+        raise RuntimeError(f"only {report.delivered} of {report.hooks} delivered: {report}")
+    dispatcher.pool.shutdown()
+    return report.hooks / took, counter.dynamodb_calls(), dict(counter.calls)
+
+
+def baseline_rate(hooks: list[Hook], sample: int) -> float:
+    """How a Celery task per hook with requests.post delivers: one at a time, a new connection each."""
+    event_id = str(uuid.uuid4())
+    chosen = hooks[:sample]
+    started = time.perf_counter()
+    for hook in chosen:
+        delivery = Delivery(
+            uuid=delivery_id(event_id, hook.id),
+            owner=hook.owner,
+            webhook=hook.id,
+            event_id=event_id,
+            event_type=hook.event_type,
+            request_payload=PAYLOAD,
+            target_url=hook.target_url,
+            created_date=now(),
+            modified_date=now(),
+        )
+        body = delivery.body()
+        answer = requests.post(hook.target_url, data=body, headers=delivery_headers(delivery, hook, body), timeout=15)
+        answer.raise_for_status()
+    return len(chosen) / (time.perf_counter() - started)
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    return {"median": statistics.median(values), "min": min(values), "max": max(values), "runs": len(values)}
+
+
+def measure(
+    endpoint: str, receiver_port: int, n: int, delay_ms: float, repeats: int, progress: Callable[[str], None]
+) -> dict[str, Any]:
+    stack = make_stack(endpoint, f"bench-{n}-{int(delay_ms)}-{uuid.uuid4().hex[:6]}")
+    event_type = "package.created"
+    hooks = seed_hooks(stack, n, receiver_port, event_type)
+    service, calls, operations = [], [], {}
+    for run in range(repeats):
+        progress(f"fan-out N={n} receiver {delay_ms:g} ms: service run {run + 1}/{repeats}")
+        rate, dynamo_calls, operations = service_rate(stack, event_type, workers=64)
+        service.append(rate)
+        calls.append(dynamo_calls)
+    sample = min(n, 200)
+    baseline = []
+    for run in range(max(2, repeats - 2)):
+        progress(f"fan-out N={n} receiver {delay_ms:g} ms: baseline run {run + 1} ({sample} deliveries)")
+        baseline.append(baseline_rate(hooks, sample))
+    return {
+        "n": n,
+        "delay_ms": delay_ms,
+        "service": summary(service),
+        "baseline": summary(baseline),
+        "baseline_sample": sample,
+        "ratio": statistics.median(service) / statistics.median(baseline),
+        "dynamodb_calls": calls[-1],
+        "operations": operations,
+    }
+
+
+if __name__ == "__main__":  # a quick look: python -m bench.fanout ENDPOINT PORT N DELAY_MS
+    import sys
+
+    use_endpoint(sys.argv[1])
+    print(json.dumps(measure(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), 3, print), indent=2))

@@ -1,0 +1,69 @@
+"""The processes a benchmark measures against: moto (AWS), receivers, the local stack. All on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CLI = str(Path(sys.executable).with_name("oms-webhooks"))
+
+_MOTO = (
+    "import logging; logging.disable(logging.INFO); from moto.server import ThreadedMotoServer; import time; "
+    "s = ThreadedMotoServer('127.0.0.1', 0, False); s.start(); "
+    "print(s.get_host_and_port()[1], flush=True); time.sleep(10**6)"
+)
+
+
+@contextmanager
+def process_on_port(command: list[str]) -> Iterator[int]:
+    """Starts a process that prints its port first; yields the port; always stops it."""
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        if not line.strip().isdigit():
+            raise RuntimeError(f"{command[:3]} did not start: {line!r}")
+        yield int(line)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def moto() -> Iterator[int]:
+    return process_on_port([sys.executable, "-c", _MOTO])  # type: ignore[return-value]
+
+
+def receiver(delay_ms: float) -> Iterator[int]:
+    return process_on_port([sys.executable, "-m", "bench.receiver", "--delay-ms", str(delay_ms)])  # type: ignore[return-value]
+
+
+@contextmanager
+def local_stack(home: Path) -> Iterator[dict]:
+    env = {**os.environ, "OMS_WEBHOOKS_HOME": str(home), "OMS_WEBHOOKS_AWS_PORT": "0", "OMS_WEBHOOKS_API_PORT": "0"}
+    env.pop("AWS_ENDPOINT_URL", None)
+    log = (home / "stack.log").open("w")
+    process = subprocess.Popen([CLI, "local"], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+    try:
+        state = home / "local.json"
+        deadline = time.monotonic() + 60
+        while not state.exists():
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"local stack did not start: {(home / 'stack.log').read_text()[-2000:]}")
+            time.sleep(0.1)
+        yield json.loads(state.read_text())
+    finally:
+        process.send_signal(2)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()

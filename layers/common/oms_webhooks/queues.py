@@ -1,0 +1,101 @@
+"""The SQS queues: retries (a message per scheduled retry, hidden until due) and fan-out batches."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from oms_webhooks.aws import sqs
+
+MAX_DELAY_SECONDS = 900  # SQS DelaySeconds limit
+SEND_BATCH_SIZE = 10  # SQS SendMessageBatch limit
+
+
+@dataclass(frozen=True)
+class RetryMessage:
+    """Names a delivery to retry; the delivery record, not the message, says when and how often."""
+
+    uuid: str
+    due: float  # epoch seconds; only sets the first DelaySeconds
+
+    def to_json(self) -> str:
+        return json.dumps({"uuid": self.uuid, "due": self.due})
+
+    @classmethod
+    def from_json(cls, body: str) -> RetryMessage:
+        data = json.loads(body)
+        return cls(str(data["uuid"]), float(data.get("due", 0)))
+
+
+@dataclass(frozen=True)
+class FanoutBatch:
+    """One slice of a large fan-out: the hooks of a type with ids from first to last, for one event."""
+
+    event_id: str
+    event_type: str
+    first_id: int
+    last_id: int
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "event_id": self.event_id,
+                "event_type": self.event_type,
+                "first_id": self.first_id,
+                "last_id": self.last_id,
+            }
+        )
+
+    @classmethod
+    def from_json(cls, body: str) -> FanoutBatch:
+        data = json.loads(body)
+        return cls(str(data["event_id"]), str(data["event_type"]), int(data["first_id"]), int(data["last_id"]))
+
+
+class Queue:
+    def __init__(self, url: str, client: Any = None) -> None:
+        self.url = url
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        return self._client or sqs()
+
+    def send(self, entries: list[dict[str, Any]]) -> int:
+        """Sends in batches of ten; raises if SQS refuses any, so nothing is dropped quietly. Returns calls made."""
+        calls = 0
+        for start in range(0, len(entries), SEND_BATCH_SIZE):
+            batch = [{"Id": str(i), **entry} for i, entry in enumerate(entries[start : start + SEND_BATCH_SIZE])]
+            calls += 1
+            answer = self.client.send_message_batch(QueueUrl=self.url, Entries=batch)
+            if answer.get("Failed"):
+                failed = {f["Id"] for f in answer["Failed"]}
+                calls += 1
+                again = self.client.send_message_batch(
+                    QueueUrl=self.url, Entries=[e for e in batch if e["Id"] in failed]
+                )
+                if again.get("Failed"):
+                    raise RuntimeError(f"SQS refused {len(again['Failed'])} messages: {again['Failed']}")
+        return calls
+
+
+class RetryQueue(Queue):
+    def schedule(self, messages: list[RetryMessage]) -> int:
+        return self.send([{"MessageBody": m.to_json(), "DelaySeconds": delay_for(m.due)} for m in messages])
+
+    def hide(self, receipt_handle: str, seconds: float) -> None:
+        self.client.change_message_visibility(
+            QueueUrl=self.url, ReceiptHandle=receipt_handle, VisibilityTimeout=max(0, math.ceil(seconds))
+        )
+
+
+class FanoutQueue(Queue):
+    def split(self, batches: list[FanoutBatch]) -> int:
+        return self.send([{"MessageBody": b.to_json()} for b in batches])
+
+
+def delay_for(due: float) -> int:
+    return max(0, min(MAX_DELAY_SECONDS, math.ceil(due - time.time())))

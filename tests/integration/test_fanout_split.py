@@ -1,0 +1,74 @@
+"""Fan-outs larger than one invocation: split into batches on the fan-out queue, each delivered once."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+
+import boto3
+import pytest
+
+from oms_webhooks.oms_event import OmsEvent
+from oms_webhooks.queues import FanoutQueue
+from oms_webhooks.settings import settings
+from oms_webhooks_cli.local.lambdas import LocalFunction
+from tests.integration.test_dispatch import dispatcher, subscribe, unsubscribe_all
+from tests.receiver import Receiver
+
+EVENT_TYPE = "transfer.status.ready_to_shipment"  # no other test in this process publishes it
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    receiver = Receiver()
+    yield receiver
+    receiver.stop()
+
+
+def drain(function: LocalFunction, queue_url: str) -> int:
+    """Lambda's SQS event source for the fan-out function, one message an invocation; returns messages handled."""
+    sqs = boto3.client("sqs")
+    for handled in range(50):
+        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=1).get("Messages", [])
+        if not messages:
+            return handled
+        [message] = messages
+        record = {
+            "messageId": message["MessageId"],
+            "receiptHandle": message["ReceiptHandle"],
+            "body": message["Body"],
+            "attributes": {"ApproximateReceiveCount": "1"},
+            "messageAttributes": {},
+            "eventSource": "aws:sqs",
+            "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:fanout",
+        }
+        answer = function.invoke({"Records": [record]})
+        assert answer == {"batchItemFailures": []}
+        sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    raise AssertionError("the fan-out queue did not drain")
+
+
+def test_a_large_fan_out_is_split_and_each_hook_gets_one_delivery(
+    deployed: dict[str, LocalFunction], receiver: Receiver
+) -> None:
+    owner = f"owner-{uuid.uuid4().hex[:10]}"
+    for i in range(60):
+        subscribe(owner, receiver.url(f"/s{i}"), EVENT_TYPE)
+    queue_url = settings().fanout_queue_url
+    coordinator = dispatcher()
+    coordinator.fanout, coordinator.batch_size = FanoutQueue(queue_url), 25
+    published = OmsEvent(str(uuid.uuid4()), EVENT_TYPE, {"id": 5, "number": "T-5"})
+
+    report = coordinator.dispatch(published)
+    assert (report.hooks, report.batches, report.delivered) == (60, 3, 0)
+    assert drain(deployed["FanoutFunction"], queue_url) == 3
+    counts = [len(receiver.received[f"/s{i}"]) for i in range(60)]
+    assert counts == [1] * 60
+    assert json.loads(receiver.received["/s0"][0].body)["payload"] == {"id": 5, "number": "T-5"}
+
+    again = coordinator.dispatch(published)  # EventBridge delivers the event a second time
+    assert again.batches == 3
+    assert drain(deployed["FanoutFunction"], queue_url) == 3  # the batches run again ...
+    assert [len(receiver.received[f"/s{i}"]) for i in range(60)] == [1] * 60  # ... and send nothing twice
+    unsubscribe_all(owner)
