@@ -15,7 +15,7 @@ from moto.server import ThreadedMotoServer
 
 from oms_webhooks_cli.local.gateway import Gateway
 from oms_webhooks_cli.local.lambdas import LocalFunction
-from oms_webhooks_cli.local.stack import LOCAL_CREDENTIALS, create_resources
+from oms_webhooks_cli.local.stack import LOCAL_CREDENTIALS, create_resources, local_functions
 from oms_webhooks_cli.template import Template
 
 
@@ -46,7 +46,7 @@ def template(aws_endpoint: str) -> Template:
 def deployed(aws_endpoint: str, template: Template) -> dict[str, LocalFunction]:
     """The template's tables on moto and its functions with their environment, as the local stack wires them."""
     create_resources(template, boto3.client)
-    functions = {lid: LocalFunction(spec) for lid, spec in template.functions().items()}
+    functions = local_functions(template)
     for function in functions.values():
         os.environ.update(function.spec.environment)
     os.environ["ALLOW_LOOPBACK_TARGETS"] = "true"

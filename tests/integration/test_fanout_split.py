@@ -72,3 +72,21 @@ def test_a_large_fan_out_is_split_and_each_hook_gets_one_delivery(
     assert drain(deployed["FanoutFunction"], queue_url) == 3  # the batches run again ...
     assert [len(receiver.received[f"/s{i}"]) for i in range(60)] == [1] * 60  # ... and send nothing twice
     unsubscribe_all(owner)
+
+
+def test_a_payload_too_large_for_the_messages_is_stored_once_and_read_by_each_batch(
+    deployed: dict[str, LocalFunction], receiver: Receiver
+) -> None:
+    owner = f"owner-{uuid.uuid4().hex[:10]}"
+    for i in range(30):
+        subscribe(owner, receiver.url(f"/big{i}"), EVENT_TYPE)
+    queue_url = settings().fanout_queue_url
+    coordinator = dispatcher()
+    coordinator.fanout, coordinator.batch_size = FanoutQueue(queue_url), 10
+    payload = {"id": 6, "lines": ["x" * 1000] * 210}  # about 210 KB: more than a fan-out message carries
+    report = coordinator.dispatch(OmsEvent(str(uuid.uuid4()), EVENT_TYPE, payload))
+    assert report.batches == 3
+    assert drain(deployed["FanoutFunction"], queue_url) == 3
+    assert [len(receiver.received[f"/big{i}"]) for i in range(30)] == [1] * 30
+    assert json.loads(receiver.received["/big7"][0].body)["payload"] == payload
+    unsubscribe_all(owner)

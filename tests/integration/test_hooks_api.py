@@ -142,6 +142,11 @@ def test_invalid_hooks_get_400_naming_the_field(call: Caller, body: dict, errors
         (b'"text"', "application/json", 400, b"Expected a dictionary"),
         (b"event_type=package.created", "application/x-www-form-urlencoded", 415, b"Unsupported media type"),
         (b'{"a": "' + b"x" * 70_000 + b'"}', "application/json", 413, b"larger than 65536 bytes"),
+        # found by the fuzzer (tests/e2e/test_api_fuzz.py): bytes that are not UTF-8 were a 502
+        (b"\x00\xb5\xbb", "application/json", 400, b"JSON parse error - the body is not UTF-8 text."),
+        (b"\xff", "", 400, b"not UTF-8"),
+        # an empty body of another type was Powertools' own 415 body, not this API's
+        (b"", "text/plain", 415, b'"Unsupported media type \\"text/plain\\" in request; send application/json."'),
     ],
 )
 def test_malformed_bodies_get_a_clear_4xx(
@@ -253,9 +258,16 @@ def test_another_owners_hook_is_404_everywhere(call: Caller, new_token: Callable
     assert call("GET", url).json()["is_active"] is True
 
 
-@pytest.mark.parametrize("hook_id", ["abc", "-1", "1.5", "99999999999999"])
+@pytest.mark.parametrize("hook_id", ["abc", "-1", "1.5", "99999999999999", "%F0%9F%8F%8D"])
 def test_ids_that_name_no_hook_are_404(call: Caller, hook_id: str) -> None:
     assert call("GET", f"/whisperer/hooks/{hook_id}/").status == 404
+
+
+def test_only_ascii_digits_name_a_hook(call: Caller) -> None:
+    hook_id = str(call("POST", "/whisperer/hooks/", HOOK).json()["id"])
+    arabic_indic = "".join(chr(0x660 + int(digit)) for digit in hook_id)  # str.isdecimal() and int() accept these
+    assert call("GET", f"/whisperer/hooks/{hook_id}/").status == 200
+    assert call("GET", f"/whisperer/hooks/{arabic_indic}/").status == 404
 
 
 @pytest.mark.parametrize("header", [None, "Token", "Token nope", "Bearer abc", "Token abc def"])

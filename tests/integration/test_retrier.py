@@ -32,11 +32,13 @@ def receiver() -> Iterator[Receiver]:
 def retrier_running(deployed: dict[str, LocalFunction], template: Template) -> Iterator[None]:
     stopping = threading.Event()
     [props] = [props for function, _, props in template.triggers("SQS") if function == "RetrierFunction"]
-    poller = sqs_event_source(deployed["RetrierFunction"], props, boto3.client, stopping)
-    poller.start()
+    pollers = sqs_event_source(deployed["RetrierFunction"], props, boto3.client, stopping)
+    for poller in pollers:
+        poller.start()
     yield
     stopping.set()
-    poller.join(timeout=5)
+    for poller in pollers:
+        poller.join(timeout=5)
 
 
 def test_a_fault_mid_batch_loses_nothing(

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from oms_webhooks.hooks import iso
+from oms_webhooks.clock import iso
 
 # Fixed forever: delivery uuids derive from it, so a re-delivered event maps onto the same deliveries.
 _NAMESPACE = uuid.UUID("5b0f7c64-1d2e-4c4a-9a53-6f2b1f0e8d31")

@@ -16,9 +16,9 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from oms_webhooks.aws import dynamodb
+from oms_webhooks.clock import iso
 from oms_webhooks.deliveries import Attempt, Delivery
 from oms_webhooks.errors import NotFound
-from oms_webhooks.hooks import iso
 
 OWNER_INDEX = "ByOwner"
 BATCH_WRITE_SIZE = 25  # DynamoDB's limit per BatchWriteItem

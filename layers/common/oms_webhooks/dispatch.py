@@ -10,11 +10,13 @@ fan-out queue; each batch is dispatched the same way by its own invocation, clai
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from typing import Any
 
 from oms_webhooks.attempt import attempt_delivery
 from oms_webhooks.deliveries import Delivery, delivery_id
@@ -28,6 +30,7 @@ from oms_webhooks.retry_policy import settle
 from oms_webhooks.sender import Sender
 
 WRITERS = 4  # record batches written at once, beside the sends
+MESSAGE_PAYLOAD_LIMIT = 200 * 1024  # a larger payload is stored once rather than sent with every batch
 
 
 class DispatchInProgress(RuntimeError):
@@ -85,7 +88,8 @@ class Dispatcher:
 
     def dispatch_batch(self, batch: FanoutBatch) -> DispatchReport:
         """One batch of a split fan-out, claimed apart from the event and from the other batches."""
-        event = OmsEvent(batch.event_id, batch.event_type, self.deliveries.event_payload(batch.event_id))
+        payload = batch.payload if batch.payload is not None else self.deliveries.event_payload(batch.event_id)
+        event = OmsEvent(batch.event_id, batch.event_type, payload)
         claim = f"{batch.event_id}#{batch.first_id}-{batch.last_id}"
 
         def run(report: DispatchReport, age: float | None) -> None:
@@ -130,9 +134,12 @@ class Dispatcher:
     def _split(self, event: OmsEvent, hooks: list[HookTarget], report: DispatchReport) -> None:
         """Hooks come in id order from the index, so each batch is a contiguous range of ids."""
         assert self.fanout is not None
-        self.deliveries.store_event_payload(event.id, event.payload)
+        payload: Any = event.payload
+        if len(json.dumps(payload, ensure_ascii=False).encode()) > MESSAGE_PAYLOAD_LIMIT:
+            self.deliveries.store_event_payload(event.id, event.payload)
+            payload = None  # each batch reads it from the claim
         batches = [
-            FanoutBatch(event.id, event.event_type, chunk[0].id, chunk[-1].id)
+            FanoutBatch(event.id, event.event_type, chunk[0].id, chunk[-1].id, payload)
             for chunk in (hooks[i : i + self.batch_size] for i in range(0, len(hooks), self.batch_size))
         ]
         self.fanout.split(batches)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from oms_webhooks.catalog import canonical_event_type
+from oms_webhooks.clock import iso, now
 from oms_webhooks.countdown import RetryCountdownConfig, default_countdown
 from oms_webhooks.signing import RESERVED_HEADERS
 
@@ -148,12 +149,3 @@ class Hook(HookTarget):
             "created_date": iso(self.created_date),
             "modified_date": iso(self.modified_date),
         }
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-def iso(moment: datetime) -> str:
-    """Django REST framework's datetime format, so clients parse it as before."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import time
@@ -12,6 +13,7 @@ from oms_webhooks.aws import sqs
 
 MAX_DELAY_SECONDS = 900  # SQS DelaySeconds limit
 SEND_BATCH_SIZE = 10  # SQS SendMessageBatch limit
+BATCH_BYTES_LIMIT = 256 * 1024  # SQS: per message, and per SendMessageBatch call
 
 
 @dataclass(frozen=True)
@@ -32,27 +34,30 @@ class RetryMessage:
 
 @dataclass(frozen=True)
 class FanoutBatch:
-    """One slice of a large fan-out: the hooks of a type with ids from first to last, for one event."""
+    """One slice of a large fan-out: the hooks of a type with ids from first to last, for one event.
+
+    The event's payload travels in the message when it fits; otherwise it is stored with the event's claim.
+    """
 
     event_id: str
     event_type: str
     first_id: int
     last_id: int
+    payload: Any = None
 
     def to_json(self) -> str:
-        return json.dumps(
-            {
-                "event_id": self.event_id,
-                "event_type": self.event_type,
-                "first_id": self.first_id,
-                "last_id": self.last_id,
-            }
-        )
+        return json.dumps(dataclasses.asdict(self), ensure_ascii=False)
 
     @classmethod
     def from_json(cls, body: str) -> FanoutBatch:
         data = json.loads(body)
-        return cls(str(data["event_id"]), str(data["event_type"]), int(data["first_id"]), int(data["last_id"]))
+        return cls(
+            str(data["event_id"]),
+            str(data["event_type"]),
+            int(data["first_id"]),
+            int(data["last_id"]),
+            data.get("payload"),
+        )
 
 
 class Queue:
@@ -94,7 +99,11 @@ class RetryQueue(Queue):
 
 class FanoutQueue(Queue):
     def split(self, batches: list[FanoutBatch]) -> int:
-        return self.send([{"MessageBody": b.to_json()} for b in batches])
+        """Batches whose payload makes ten messages too large for one call are sent alone."""
+        bodies = [b.to_json() for b in batches]
+        if sum(len(body.encode()) for body in bodies[:SEND_BATCH_SIZE]) <= BATCH_BYTES_LIMIT:
+            return self.send([{"MessageBody": body} for body in bodies])
+        return sum(self.send([{"MessageBody": body}]) for body in bodies)
 
 
 def delay_for(due: float) -> int:

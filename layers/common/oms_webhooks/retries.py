@@ -14,11 +14,11 @@ from typing import Literal
 from aws_lambda_powertools import Logger
 
 from oms_webhooks.attempt import attempt_delivery
+from oms_webhooks.clock import now
 from oms_webhooks.deliveries import Attempt, Delivery
 from oms_webhooks.delivery_store import DeliveryStore
 from oms_webhooks.errors import NotFound
 from oms_webhooks.hook_store import HookStore
-from oms_webhooks.hooks import now
 from oms_webhooks.queues import RetryMessage, RetryQueue
 from oms_webhooks.retry_policy import settle
 from oms_webhooks.sender import Sender

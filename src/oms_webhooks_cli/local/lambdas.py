@@ -36,13 +36,21 @@ class LocalContext:
 
 
 class LocalFunction:
-    def __init__(self, spec: Function) -> None:
+    """One function's handler. `concurrency` invocations may run at once, as Lambda runs several instances;
+    functions behind the API keep 1, since Powertools' resolver holds the current request on the module."""
+
+    def __init__(self, spec: Function, concurrency: int = 1) -> None:
         self.spec = spec
         self._module: ModuleType | None = None
-        self._lock = threading.Lock()  # Powertools resolvers keep per-invocation state on the module
+        self._loading = threading.Lock()
+        self._slots = threading.BoundedSemaphore(concurrency)
 
     @property
     def module(self) -> ModuleType:
+        with self._loading:
+            return self._load()
+
+    def _load(self) -> ModuleType:
         if self._module is None:
             module_file, _, _ = self.spec.handler.rpartition(".")
             path = self.spec.code_uri / f"{module_file.replace('.', '/')}.py"
@@ -59,5 +67,5 @@ class LocalFunction:
     def invoke(self, event: dict[str, Any]) -> Any:
         handler = getattr(self.module, self.spec.handler.rpartition(".")[2])
         context = LocalContext(self.spec.logical_id, self.spec.memory, self.spec.timeout)
-        with self._lock:
+        with self._slots:
             return handler(event, context)

@@ -15,7 +15,7 @@ from moto.server import ThreadedMotoServer
 from oms_webhooks_cli.endpoint import state_file
 from oms_webhooks_cli.local.gateway import Gateway, GatewayServer
 from oms_webhooks_cli.local.lambdas import LocalFunction
-from oms_webhooks_cli.local.triggers import Poller, eventbridge_rule, sqs_event_source
+from oms_webhooks_cli.local.triggers import EVENT_CONCURRENCY, Poller, eventbridge_rule, sqs_event_source
 from oms_webhooks_cli.template import REGION, Template
 
 log = logging.getLogger("oms_webhooks.local")
@@ -65,7 +65,7 @@ class LocalStack:
         os.environ.update({**LOCAL_CREDENTIALS, "AWS_ENDPOINT_URL": self.aws_endpoint})
         self.template = Template(aws_endpoint=self.aws_endpoint, parameters=self.parameters)
         create_resources(self.template, self.aws)
-        functions = {lid: LocalFunction(spec) for lid, spec in self.template.functions().items()}
+        functions = local_functions(self.template)
         os.environ.update(self._environment(functions))
         self.pollers = [
             *(
@@ -73,8 +73,9 @@ class LocalStack:
                 for fn, name, props in self.template.triggers("EventBridgeRule")
             ),
             *(
-                sqs_event_source(functions[fn], props, self.aws, self.stopping)
+                poller
                 for fn, _, props in self.template.triggers("SQS")
+                for poller in sqs_event_source(functions[fn], props, self.aws, self.stopping)
             ),
         ]
         for poller in self.pollers:
@@ -144,3 +145,15 @@ def create_resources(template: Template, aws: Callable[[str], Any]) -> None:
         sqs.create_queue(QueueName=template.physical_name(lid), Attributes=attributes)
     for lid in template.of_type("AWS::Events::EventBus"):
         events.create_event_bus(Name=template.physical_name(lid))
+
+
+def local_functions(template: Template) -> dict[str, LocalFunction]:
+    """Functions behind the API run one invocation at a time; event-driven ones several, as Lambda scales them."""
+    behind_api = {route.function for route in template.routes()}
+    authorizer = template.authorizer()
+    if authorizer:
+        behind_api.add(authorizer.function)
+    return {
+        lid: LocalFunction(spec, concurrency=1 if lid in behind_api else EVENT_CONCURRENCY)
+        for lid, spec in template.functions().items()
+    }

@@ -11,6 +11,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from oms_webhooks_cli.local.lambdas import LocalFunction
@@ -20,6 +21,8 @@ log = logging.getLogger("oms_webhooks.local.triggers")
 
 TAP_VISIBILITY_SECONDS = 5  # how soon a failed asynchronous invocation is tried again
 TAP_MAX_RECEIVES = 3  # Lambda's async invocation: the first try and two retries
+EVENT_CONCURRENCY = 8  # invocations of one function at once (Lambda would scale further)
+SQS_POLLERS = 3  # batches of one queue in flight at once, as Lambda's event source mapping starts with several
 
 
 class Poller(threading.Thread):
@@ -89,22 +92,26 @@ def eventbridge_rule(
     events.put_targets(Rule=name, EventBusName=bus, Targets=[{"Id": "tap", "Arn": _queue_arn(f"{name}-tap")}])
     log.info("rule %s on bus %s -> %s (failures kept in %s)", name, bus, function.spec.logical_id, dlq_url)
 
+    invocations = ThreadPoolExecutor(EVENT_CONCURRENCY, thread_name_prefix=f"invoke-{name}")
+
+    def invoke(message: dict[str, Any]) -> str | None:
+        try:
+            function.invoke(json.loads(message["Body"]))
+            return None
+        except Exception:
+            log.exception("%s failed on event; it will be retried", function.spec.logical_id)
+            return str(message["MessageId"])
+
     def invoke_each(messages: list[dict[str, Any]]) -> set[str]:
-        failed = set()
-        for message in messages:
-            try:
-                function.invoke(json.loads(message["Body"]))
-            except Exception:
-                log.exception("%s failed on event; it will be retried", function.spec.logical_id)
-                failed.add(message["MessageId"])
-        return failed
+        """Each event its own asynchronous invocation, several at once."""
+        return {failed for failed in invocations.map(invoke, messages) if failed}
 
     return Poller(f"rule-{name}", sqs, tap_url, invoke_each, 10, 1, stopping)
 
 
 def sqs_event_source(
     function: LocalFunction, props: dict[str, Any], aws: Callable[[str], Any], stopping: threading.Event
-) -> Poller:
+) -> list[Poller]:
     """Lambda's SQS event source mapping: batches, and ReportBatchItemFailures honoured."""
     sqs = aws("sqs")
     queue_url = sqs.get_queue_url(QueueName=_queue_name(props["Queue"]))["QueueUrl"]
@@ -121,9 +128,18 @@ def sqs_event_source(
             return {f["itemIdentifier"] for f in answer.get("batchItemFailures", [])}
         return set()
 
-    return Poller(
-        f"sqs-{function.spec.logical_id}", sqs, queue_url, invoke_batch, int(props.get("BatchSize", 10)), 0, stopping
-    )
+    return [
+        Poller(
+            f"sqs-{function.spec.logical_id}-{i}",
+            sqs,
+            queue_url,
+            invoke_batch,
+            int(props.get("BatchSize", 10)),
+            0,
+            stopping,
+        )
+        for i in range(SQS_POLLERS)
+    ]
 
 
 def _sqs_record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:

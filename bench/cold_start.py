@@ -1,0 +1,132 @@
+"""Cold start: a fresh process imports each function's module and serves its first event; and the layer's size."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from bench.services import ROOT
+from oms_webhooks_cli.local.stack import LOCAL_CREDENTIALS, LOCAL_OVERRIDES
+from oms_webhooks_cli.template import Template
+
+FIRST_EVENT = {
+    "ApiFunction": "events/api/hooks-registry.json",
+    "AuthorizerFunction": "events/authorizer/token-unknown.json",
+    "DispatcherFunction": "events/eventbridge/package.created.json",
+    "RetrierFunction": "events/sqs/retry-batch.json",
+    "FanoutFunction": None,  # an SQS batch naming an event that is not stored: answered as a batch item failure
+}
+
+_PROBE = r"""
+import importlib.util, json, sys, time
+started = time.perf_counter()
+spec = importlib.util.spec_from_file_location("app", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+imported = time.perf_counter()
+from oms_webhooks_cli.local.lambdas import LocalContext
+try:
+    module.lambda_handler(json.loads(sys.argv[2]), LocalContext(sys.argv[3], 512, 30))
+except Exception as exc:  # the authorizer refuses by raising, as API Gateway expects
+    pass
+served = time.perf_counter()
+print(json.dumps({"import_ms": (imported - started) * 1000, "first_event_ms": (served - imported) * 1000}))
+"""
+
+FANOUT_EVENT = {
+    "Records": [
+        {
+            "messageId": "m1",
+            "receiptHandle": "r1",
+            "attributes": {"ApproximateReceiveCount": "1"},
+            "body": json.dumps({"event_id": "nope", "event_type": "package.created", "first_id": 1, "last_id": 2}),
+            "messageAttributes": {},
+            "eventSource": "aws:sqs",
+            "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:fanout",
+        }
+    ]
+}
+
+
+def measure_cold_starts(endpoint: str, stack_name: str, runs: int = 3) -> dict[str, dict[str, float]]:
+    template = Template(stack_name=stack_name, aws_endpoint=endpoint)
+    results: dict[str, dict[str, float]] = {}
+    for name, spec in template.functions().items():
+        path = FIRST_EVENT.get(name)
+        event = FANOUT_EVENT if path is None else json.loads((ROOT / path).read_text())
+        env = {**os.environ, **LOCAL_CREDENTIALS, "AWS_ENDPOINT_URL": endpoint, **spec.environment, **LOCAL_OVERRIDES}
+        samples = []
+        for _ in range(runs):
+            done = subprocess.run(
+                [sys.executable, "-c", _PROBE, str(spec.code_uri / "app.py"), json.dumps(event), name],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=True,
+            )
+            samples.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        samples.sort(key=lambda s: s["import_ms"] + s["first_event_ms"])
+        middle = samples[len(samples) // 2]
+        results[name] = {**middle, "total_ms": middle["import_ms"] + middle["first_event_ms"]}
+    return results
+
+
+def layer_size() -> dict[str, Any]:
+    """What `sam build` puts in the layer: the requirements plus the core package, as installed files and zipped."""
+    with tempfile.TemporaryDirectory() as tmp:
+        target = Path(tmp) / "python"
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--no-deps",
+                "-r",
+                str(ROOT / "layers/common/requirements.txt"),
+                "--target",
+                str(target),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+        _install_dependencies(target)
+        shutil.copytree(
+            ROOT / "layers/common/oms_webhooks", target / "oms_webhooks", ignore=shutil.ignore_patterns("__pycache__")
+        )
+        size = sum(f.stat().st_size for f in target.rglob("*") if f.is_file())
+        archive = shutil.make_archive(str(Path(tmp) / "layer"), "zip", tmp, "python")
+        return {"installed_mb": size / 1e6, "zipped_mb": Path(archive).stat().st_size / 1e6}
+
+
+def _install_dependencies(target: Path) -> None:
+    """The requirements' own dependencies, except what the Lambda runtime already has (boto3, botocore)."""
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "-r",
+            str(ROOT / "layers/common/requirements.txt"),
+            "--target",
+            str(target),
+            "--upgrade",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    for provided in ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six.py"):
+        for found in target.glob(f"{provided}*"):
+            shutil.rmtree(found) if found.is_dir() else found.unlink()

@@ -1,0 +1,234 @@
+"""`make bench`: every benchmark of the suite in one run, a table on stdout, bench/RESULTS.md and a plot.
+
+Figures are ratios and medians over repeated runs in the same run of this command: the machines are shared
+and noisy, so absolute times drift; the service and its baseline always meet the same receivers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import cold_start, fanout, latency, services, split, storage
+
+HERE = Path(__file__).resolve().parent
+TARGETS = {
+    "ratio_1000_50ms": 30.0,
+    "instant_rate": 1000.0,
+    "cold_start_ms": 300.0,
+    "p99_ms": 500.0,
+}
+
+
+class Progress:
+    def __init__(self, steps: int) -> None:
+        self.steps, self.done, self.started = steps, 0, time.monotonic()
+
+    def step(self, what: str) -> Callable[[str], None]:
+        self.done += 1
+
+        def say(detail: str) -> None:
+            elapsed = time.monotonic() - self.started
+            print(
+                f"\r[{self.done}/{self.steps} {elapsed:6.1f}s] {detail[:100]:<100}", end="", file=sys.stderr, flush=True
+            )
+
+        say(what)
+        return say
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeats", type=int, default=5, help="runs of each fan-out measurement")
+    parser.add_argument("--quick", action="store_true", help="fewer runs and smaller sizes, to try the suite")
+    args = parser.parse_args()
+    repeats = 2 if args.quick else args.repeats
+    sizes = [100, 1000]
+    call_sizes = [1, 10, 100, 1000] if args.quick else [1, 10, 100, 1000, 5000]
+    progress = Progress(len(sizes) * 2 + 4)
+    results: dict[str, Any] = {"machine": machine(), "date": datetime.now(UTC).isoformat(timespec="seconds")}
+
+    with services.moto() as moto_port, services.receiver(0) as instant, services.receiver(50) as slow:
+        endpoint = f"http://127.0.0.1:{moto_port}"
+        fanout.use_endpoint(endpoint)
+        results["fanout"] = []
+        for n in sizes:
+            for delay, port in ((0, instant), (50, slow)):
+                say = progress.step(f"fan-out N={n} delay={delay} ms")
+                results["fanout"].append(fanout.measure(endpoint, port, n, delay, repeats, say))
+        say = progress.step("DynamoDB calls per event")
+        results["storage"] = []
+        for n in call_sizes:
+            say(f"DynamoDB calls per event, N={n}")
+            results["storage"].append(storage.count_calls(endpoint, instant, n))
+        say = progress.step("10,000 subscribers split over the fan-out queue")
+        results["split"] = split.measure_split(endpoint, instant, 2000 if args.quick else 10_000, 1000)
+        say = progress.step("cold starts and layer size")
+        results["cold_start"] = cold_start.measure_cold_starts(endpoint, "bench-cold")
+        results["layer"] = cold_start.layer_size()
+    say = progress.step("end to end on the local stack")
+    results["latency"] = latency.measure_latency(events=200)
+    print(file=sys.stderr)
+
+    (HERE / "out").mkdir(exist_ok=True)
+    (HERE / "out" / "results.json").write_text(json.dumps(results, indent=2))
+    plot(results, HERE / "fanout.png")
+    report = render(results)
+    (HERE / "RESULTS.md").write_text(report)
+    print(report)
+    return 0
+
+
+def machine() -> dict[str, Any]:
+    cpu = "unknown"
+    with contextlib.suppress(OSError, StopIteration):
+        cpu = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
+
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "system": platform.platform()}
+
+
+def plot(results: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(7, 4.5))
+    for delay, style in ((0, "-"), (50, "--")):
+        rows = [r for r in results["fanout"] if r["delay_ms"] == delay]
+        ns = [r["n"] for r in rows]
+        axis.plot(ns, [r["service"]["median"] for r in rows], "o" + style, label=f"dispatcher, receiver {delay} ms")
+        axis.plot(ns, [r["baseline"]["median"] for r in rows], "s" + style, label=f"one at a time, receiver {delay} ms")
+    axis.set_xscale("log")
+    axis.set_yscale("log")
+    axis.set_xlabel("active hooks (N)")
+    axis.set_ylabel("deliveries per second (median)")
+    axis.set_title("Fan-out of one event: dispatcher vs one-at-a-time baseline")
+    axis.grid(True, which="both", alpha=0.3)
+    axis.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+
+
+def _spread(s: dict[str, float]) -> str:
+    return f"{s['median']:,.0f} ({s['min']:,.0f}-{s['max']:,.0f}, {s['runs']} runs)"
+
+
+def _met(ok: bool) -> str:
+    return "met" if ok else "**not met**"
+
+
+def render(r: dict[str, Any]) -> str:
+    m = r["machine"]
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Run {r['date']} by `make bench` on {m['cpu']}, {m['cores']} cores, Python {m['python']}, {m['system']}.",
+        "Everything on 127.0.0.1: moto (server mode) as AWS in its own process, receivers in their own processes.",
+        "Medians with the spread (min-max) over repeated runs; ratios compare runs made side by side.",
+        "",
+        "## 1. Fan-out of one event to N hooks",
+        "",
+        "Dispatcher: one invocation's code path (claim, hook lookup, concurrent signed POSTs on a 64-thread pool",
+        "with keep-alive, every attempt recorded in DynamoDB in batches of 25). Baseline: one at a time with",
+        "`requests.post` and a new connection per POST, as a Celery task per hook does, signing included and",
+        "recording nothing (which flatters it); its rate is measured on up to 200 deliveries.",
+        "The first (cold) dispatcher run of each row reads the hooks with a Query and opens its connections;",
+        "later (warm) runs, as in a warm Lambda, find the hooks in the function's cache after one consistent",
+        "GetItem of the type's version (see the README) and reuse connections. The ratio uses warm medians.",
+        "",
+        "| N | receiver | dispatcher deliveries/s, warm | first (cold) run | baseline deliveries/s | ratio |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in r["fanout"]:
+        lines.append(
+            f"| {row['n']:,} | {row['delay_ms']:g} ms | {_spread(row['service'])} | {row['service_cold']:,.0f} "
+            f"| {_spread(row['baseline'])} | {row['ratio']:.1f}x |"
+        )
+    lines += ["", "![deliveries per second against N](fanout.png)", ""]
+    storage_rows = [
+        "| N | budget ceil(N/25)+5 | calls, cold | calls, warm | operations (cold) |",
+        "|---:|---:|---:|---:|---|",
+    ]
+    for row in r["storage"]:
+        ops = ", ".join(f"{k.split('.')[1]} {v}" for k, v in sorted(row["cold_operations"].items()))
+        storage_rows.append(f"| {row['n']:,} | {row['budget']} | {row['cold']} | {row['warm']} | {ops} |")
+    s = r["split"]
+    lines += [
+        "## 2. DynamoDB calls per event",
+        "",
+        "Counted from botocore's own events around one dispatch (cold: first event of the type in the function;",
+        "warm: the next).",
+        "",
+        *storage_rows,
+        "",
+        f"Split fan-out, N = {s['n']:,} with batches of {s['batch_size']:,}: {s['batches']} batches on the fan-out",
+        f"queue, {s['delivered']:,} delivered, {s['dynamodb_calls']} DynamoDB calls in all (budget {s['budget']}).",
+        f"Coordinator {s['coordinator_s']:.2f} s; slowest batch {s['slowest_batch_s']:.2f} s; run one after another",
+        f"here {s['sequential_s']:.1f} s; with the batches in parallel invocations, as deployed, about",
+        f"{s['parallel_estimate_s']:.1f} s.",
+        "",
+        "## 3. End to end on the local stack",
+        "",
+    ]
+    lt = r["latency"]
+    lines += [
+        f"Publish (PutEvents) → receipt at a real receiver, {lt['events']} events at 40/s, {lt['received']} received:",
+        f"p50 {lt['p50_ms']:.0f} ms, p95 {lt['p95_ms']:.0f} ms, p99 {lt['p99_ms']:.0f} ms (max {lt['max_ms']:.0f} ms).",
+        "",
+        "## 4. Cold start",
+        "",
+        "A fresh Python process imports the function's module and serves its first event (median of 3).",
+        "",
+        "| function | import ms | first event ms | total ms |",
+        "|---|---:|---:|---:|",
+    ]
+    for name, c in r["cold_start"].items():
+        lines.append(f"| {name} | {c['import_ms']:.0f} | {c['first_event_ms']:.0f} | {c['total_ms']:.0f} |")
+    layer = r["layer"]
+    lines += [
+        "",
+        f"Layer (requirements without the runtime's boto3, plus `oms_webhooks`): {layer['installed_mb']:.1f} MB "
+        f"installed, {layer['zipped_mb']:.1f} MB zipped.",
+        "",
+        "## Targets",
+        "",
+    ]
+    slow_1000 = next(x for x in r["fanout"] if x["n"] == 1000 and x["delay_ms"] == 50)
+    instant = [x for x in r["fanout"] if x["delay_ms"] == 0]
+    worst_cold = max(c["total_ms"] for c in r["cold_start"].values())
+    calls_ok = all(row["cold"] <= row["budget"] for row in r["storage"])
+    lines += [
+        "| target | figure | |",
+        "|---|---|---|",
+        f"| 1,000 hooks at 50 ms: ≥ 30x the baseline | {slow_1000['ratio']:.1f}x | {_met(slow_1000['ratio'] >= 30)} |",
+        *(
+            f"| instant receiver, N = {x['n']:,}: ≥ 1,000 deliveries/s per process | {x['service']['median']:,.0f}/s "
+            f"| {_met(x['service']['median'] >= 1000)} |"
+            for x in instant
+        ),
+        f"| DynamoDB calls ≤ ceil(N/25) + 5 (single invocation) | see table 2 | {_met(calls_ok)} |",
+        f"| DynamoDB calls ≤ ceil(N/25) + 5, split 10,000 | {s['dynamodb_calls']} of {s['budget']} "
+        f"| {_met(s['dynamodb_calls'] <= s['budget'])} |",
+        f"| cold start < 300 ms per handler | worst {worst_cold:.0f} ms | {_met(worst_cold < 300)} |",
+        f"| local end-to-end p99 < 500 ms | {lt['p99_ms']:.0f} ms | {_met(lt['p99_ms'] < 500)} |",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

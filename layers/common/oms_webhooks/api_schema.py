@@ -1,0 +1,326 @@
+"""The REST API's contract for its OpenAPI document: answer models, error bodies, per-route responses.
+
+The handler shapes its answers with `Hook.public()` and `Delivery.public()`; the models here describe those
+answers (the tests check the two agree), so the document says what the API really sends.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, RootModel
+
+from oms_webhooks.catalog import EVENT_TYPES
+from oms_webhooks.countdown import RetryCountdownConfig
+from oms_webhooks.hooks import _HEADER_NAME, _HEADER_VALUE_FORBIDDEN, MAX_HEADERS, MAX_TARGET_URL_LENGTH
+from oms_webhooks.pagination import DEFAULT_LIMIT, MAX_LIMIT
+
+TITLE = "OMS Webhooks"
+VERSION = "0.1.0"  # the package's version (pyproject.toml); tests/integration/test_openapi.py keeps them equal
+DESCRIPTION = (
+    "Webhooks of the order-management system, compatible with Akinon OMS's whisperer API: subscribe URLs to OMS "
+    "events, inspect every delivery and retry it by hand. Every call needs `Authorization: Token <token>`; an owner "
+    "sees and changes only its own hooks and deliveries."
+)
+# Relative to where this document is served (`<api root>/whisperer/openapi.json`), so it names the API root with
+# or without a stage prefix (`/prod`) or custom domain.
+SERVER_URL = ".."
+SECURITY_SCHEME = "TokenAuth"
+SECURITY_SCHEME_DESCRIPTION = (
+    "`Authorization: Token <token>` (tokens come from `oms-webhooks token create --owner NAME`). "
+    "A missing or unknown token is answered 401 by API Gateway's authorizer."
+)
+JSON = "application/json"
+
+# What the API reads as an event type: the catalog's names, and their dashed forms (`package-created`).
+EVENT_TYPE_NAMES = [*EVENT_TYPES, *(name.replace(".", "-") for name in EVENT_TYPES)]
+
+DateTime = Annotated[str, Field(json_schema_extra={"format": "date-time"}, examples=["2024-05-01T12:00:00.000000Z"])]
+EventType = Annotated[str, Field(json_schema_extra={"enum": list(EVENT_TYPES)})]
+DeliveryUuid = Annotated[str, Field(pattern="^[0-9a-f]{32}$")]
+NextPage = Annotated[
+    str | None,
+    Field(description="The URL of the next page (this request's query with a new `cursor`), or null on the last."),
+]
+
+
+class _Answer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Hook(_Answer):
+    """A hook as the API shows it. `secret_key` is write-only: answers say only whether one is set."""
+
+    id: int
+    event_type: EventType
+    target_url: str
+    retry_countdown_config: RetryCountdownConfig
+    additional_headers: dict[str, str]
+    secret_key_set: bool
+    is_active: bool
+    created_date: DateTime
+    modified_date: DateTime
+
+
+class HookPage(_Answer):
+    """One page of the owner's hooks, in id order."""
+
+    next: NextPage
+    results: list[Hook]
+
+
+class DeliveryEvent(_Answer):
+    type: EventType
+    uuid: DeliveryUuid
+
+
+class RequestPayload(_Answer):
+    """Exactly the body POSTed to the subscriber."""
+
+    event: DeliveryEvent
+    payload: Any = Field(description="The OMS event's payload, as published.")
+
+
+class Attempt(_Answer):
+    """One attempt to deliver: an HTTP status, or an error when there was no answer (timeout, refused, ...)."""
+
+    at: DateTime
+    status_code: int | None
+    error: str | None
+    duration: float = Field(description="Seconds.")
+    manual: bool = Field(description="Made by `POST .../retry/`, not by the retry schedule.")
+
+
+class HookEvent(_Answer):
+    """One delivery: an OMS event sent to one hook, with every attempt it took (whisperer's `hook_events`)."""
+
+    uuid: DeliveryUuid
+    webhook: int = Field(description="The hook's id.")
+    event_type: EventType
+    request_payload: RequestPayload
+    response_http_status: int | None
+    response_content: str | None = Field(description="The start of the last answer's body, or the last error.")
+    response_time: float | None = Field(description="Seconds the last attempt took.")
+    delivered: bool
+    retry_count: int
+    request_datetimes: list[DateTime]
+    status: Literal["pending", "retrying", "delivered", "failed"]
+    next_attempt_at: DateTime | None
+    attempts: list[Attempt]
+    created_date: DateTime
+    modified_date: DateTime
+
+
+class HookEventPage(_Answer):
+    """One page of the owner's deliveries, newest first."""
+
+    next: NextPage
+    results: list[HookEvent]
+
+
+class RetryOutcome(_Answer):
+    """What one manual attempt got: 200 when delivered, 406 when not."""
+
+    response_status: int | None
+    response_content: str | None
+    delivered: bool
+    response_time: float = Field(description="Seconds.")
+
+
+class ErrorCode(_Answer):
+    """Whisperer's coded refusal, e.g. `{"code": "webhook_100_2", "en": "Webhook already registered"}`."""
+
+    code: str
+    en: str
+
+
+class Detail(_Answer):
+    """A refusal that names no field, e.g. `{"detail": "Not found."}`."""
+
+    detail: str
+
+
+class GatewayMessage(_Answer):
+    """What API Gateway itself answers, e.g. `{"message": "Request Too Long"}` for a body over its 10 MB."""
+
+    message: str
+
+
+class FieldErrors(RootModel[dict[str, "list[str] | FieldErrors"]]):
+    """Django REST framework's validation errors: field (nested for nested fields) to messages, e.g.
+    `{"retry_countdown_config": {"choice": ["\\"x\\" is not a valid choice."]}}`; a body that is not a JSON object
+    is named `non_field_errors`."""
+
+
+class EventTypes(RootModel[list[EventType]]):
+    """The event types a hook may subscribe to (the OMS catalog)."""
+
+
+class OpenAPIDocument(RootModel[dict[str, Any]]):
+    """This OpenAPI document."""
+
+
+_ERRORS: dict[int, tuple[str, Any]] = {
+    400: ("Invalid input; the body names each offending field (or query parameter).", FieldErrors),
+    401: ("No `Authorization: Token <token>` header, or an unknown token.", Detail),
+    404: ("No such object for this owner (another owner's objects are not found either).", Detail),
+    406: ("Refused by whisperer's rules.", ErrorCode),
+    413: ("The body is larger than 64 KiB (over 10 MB, API Gateway says so itself).", Detail | GatewayMessage),
+    415: ("The body is not `application/json`.", Detail),
+}
+
+
+def responses(
+    status: int, description: str, model: Any = None, errors: tuple[int, ...] = (), **described: Any
+) -> dict[int, Any]:
+    """A route's `responses=`: its success (no body when `model` is None), 401 always, and the given errors.
+
+    `described` overrides an error's description and model by name, e.g. `e406=("...", ErrorCode | RetryOutcome)`.
+    """
+    answers: dict[int, Any] = {status: _answer(description, model)}
+    for code in sorted({401, *errors}):
+        text, body = described.get(f"e{code}", _ERRORS[code])
+        answers[code] = _answer(text, body)
+    return answers
+
+
+def _answer(description: str, model: Any) -> dict[str, Any]:
+    if model is None:
+        return {"description": description}
+    return {"description": description, "content": {JSON: {"model": model}}}
+
+
+LIMIT_DESCRIPTION = f"Page size: default {DEFAULT_LIMIT}; larger values are read as {MAX_LIMIT}."
+CURSOR_DESCRIPTION = "Where the page starts: the opaque value in the previous page's `next`."
+HOOK_ID_DESCRIPTION = "The hook's id (an integer); anything else names no hook (404)."
+CREATED_FROM_DESCRIPTION = "Only those created at or after this time (ISO 8601; without a zone, UTC)."
+CREATED_TO_DESCRIPTION = "Only those created at or before this time (ISO 8601; without a zone, UTC)."
+UUID_DESCRIPTION = "The delivery's uuid (32 hex digits; the dashed form is read too); anything else is 404."
+EVENT_TYPE_DESCRIPTION = "An OMS event type; the dashed form (`package-created`) names the same one."
+
+# The written hook's fields (HookIn, HookPatch), as their validators in hooks.py check them; pydantic's schema of
+# those models knows only the types.
+WRITTEN_HOOK_FIELDS: dict[str, dict[str, Any]] = {
+    "event_type": {"enum": EVENT_TYPE_NAMES, "description": EVENT_TYPE_DESCRIPTION},
+    "target_url": {
+        "format": "uri",
+        "maxLength": MAX_TARGET_URL_LENGTH,
+        "description": "An absolute http or https URL. A literal private, loopback or link-local address is "
+        "refused (400), and every address is checked again when a delivery dials it.",
+    },
+    "retry_countdown_config": {
+        "description": "When to retry a failed delivery: after n retries, `fixed` waits `seconds`, `linear` "
+        "`min(base*n, limit)`, `exponential` `min(base**n * factor, limit)`, `random` an integer in "
+        '[min_value, max_value]; at most `max_retries` (default 10). Null or absent: `{"choice": "exponential", '
+        '"kwargs": {"base": 2}}`.'
+    },
+    "additional_headers": {
+        "maxProperties": MAX_HEADERS,
+        "propertyNames": {"pattern": _HEADER_NAME.pattern},
+        "additionalProperties": {"type": "string", "pattern": f"^[^{_HEADER_VALUE_FORBIDDEN.pattern[1:-1]}]*$"},
+        "description": f"Sent with every delivery: at most {MAX_HEADERS} headers and 8 KiB, values without line "
+        "breaks; the signature, event, content and connection headers are the service's and refused.",
+    },
+    "secret_key": {
+        "description": "Signs every delivery (`X-Whisperer-Signature`, Standard Webhooks `webhook-signature`; a "
+        "`whsec_` secret is base64). Write-only: answers carry `secret_key_set`. Null or empty removes it."
+    },
+}
+# Null is refused for these (400 "This field may not be null.") even though they are optional in a PATCH.
+NOT_NULL_HOOK_FIELDS = ("event_type", "target_url", "is_active")
+
+
+def finish(document: dict[str, Any]) -> dict[str, Any]:
+    """Powertools' document, made to say what this API does.
+
+    - Paths end in `/` as whisperer clients call them; Powertools' REST resolver strips the slash from routes (and
+      then serves both forms), so the document gets it back here. `openapi.json` is a file name and keeps none.
+    - No 422: request validation errors are answered 400 with field errors (see `invalid_request`), so Powertools'
+      422 answers and their schemas go.
+    - A 204 has no body, and an optional query parameter is absent rather than null.
+    - Pydantic writes bounds on a union (`int | float` with `ge=0`) as `ge`/`le`, which JSON Schema ignores; they
+      become `minimum`/`maximum`.
+    - A written hook's fields get what their validators check (`WRITTEN_HOOK_FIELDS`, `NOT_NULL_HOOK_FIELDS`).
+    """
+    paths = {}
+    for path, item in document["paths"].items():
+        for operation in item.values():
+            operation["responses"].pop("422", None)
+            for code, answer in operation["responses"].items():
+                if code == "204":
+                    answer.pop("content", None)
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "query" and not parameter.get("required"):
+                    parameter["schema"] = _not_null(parameter["schema"])
+        paths[path if path.endswith(".json") else f"{path}/"] = item
+    document["paths"] = paths
+    components = document.get("components", {})
+    schemas = components.get("schemas", {})
+    used = _reachable(document["paths"], schemas)
+    components["schemas"] = {name: _bounds(schema) for name, schema in schemas.items() if name in used}
+    for name in ("HookIn", "HookPatch"):
+        fields = components["schemas"][name]["properties"]
+        for field in NOT_NULL_HOOK_FIELDS:
+            fields[field] = _not_null(fields[field])
+        for field, extra in WRITTEN_HOOK_FIELDS.items():
+            fields[field] = _described(fields[field], extra)
+    return document
+
+
+def _described(schema: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """`extra`'s description on the field; its constraints on the field's value (the non-null branch)."""
+    keywords = {key: value for key, value in extra.items() if key != "description"}
+    described = {**schema, "description": extra["description"]}
+    if not keywords:
+        return described
+    if "anyOf" not in schema:
+        return {**described, **keywords}
+    branches = [branch if branch == {"type": "null"} else {**branch, **keywords} for branch in schema["anyOf"]]
+    return {**described, "anyOf": branches}
+
+
+_BOUNDS = {"ge": "minimum", "le": "maximum", "gt": "exclusiveMinimum", "lt": "exclusiveMaximum"}
+
+
+def _bounds(node: Any) -> Any:
+    if isinstance(node, list):
+        return [_bounds(value) for value in node]
+    if not isinstance(node, dict):
+        return node
+    fixed = {key: _bounds(value) for key, value in node.items()}
+    if "anyOf" in fixed and "properties" not in fixed:
+        for key, standard in _BOUNDS.items():
+            if key in fixed:
+                fixed[standard] = fixed.pop(key)
+    return fixed
+
+
+def _not_null(schema: dict[str, Any]) -> dict[str, Any]:
+    branches = [branch for branch in schema.get("anyOf", []) if branch != {"type": "null"}]
+    if len(branches) != 1 or len(schema["anyOf"]) != 2:
+        return schema
+    rest = {key: value for key, value in schema.items() if key != "anyOf"}
+    return {**branches[0], **rest}
+
+
+def _reachable(paths: Any, schemas: dict[str, Any]) -> set[str]:
+    """The component schemas the paths use, directly or through other components."""
+    found: set[str] = set()
+    todo = _refs(paths)
+    while todo:
+        name = todo.pop()
+        if name not in found and name in schemas:
+            found.add(name)
+            todo |= _refs(schemas[name])
+    return found
+
+
+def _refs(node: Any) -> set[str]:
+    if isinstance(node, dict):
+        found = {node["$ref"].rsplit("/", 1)[-1]} if isinstance(node.get("$ref"), str) else set()
+        for value in node.values():
+            found |= _refs(value)
+        return found
+    if isinstance(node, list):
+        return {name for value in node for name in _refs(value)}
+    return set()
