@@ -56,7 +56,7 @@ def stored_delivery(owner: str, hook_id: int, *, status_code: int | None, age: t
         ("response_http_status=1000", "response_http_status", "Input should be less than or equal to 999"),
         ("created_date__gte=notadate", "created_date__gte", "Input should be a valid datetime or date"),
         ("created_date__lte=2024-13-01", "created_date__lte", "Input should be a valid datetime or date"),
-        ("delivered=maybe", "delivered", "Input should be a valid boolean"),
+        ("delivered=maybe", "delivered", "Must be a valid boolean"),
         ("limit=-1", "limit", "Ensure this value is greater than or equal to 1."),
         ("limit=0", "limit", "Ensure this value is greater than or equal to 1."),
         ("limit=1.5", "limit", "A valid integer is required."),

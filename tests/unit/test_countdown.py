@@ -65,3 +65,12 @@ def test_default_is_exponential_base_2_with_ten_retries() -> None:
 def test_invalid_configs_are_refused(raw: dict) -> None:
     with pytest.raises(ValidationError):
         CONFIG.validate_python(raw)
+
+
+def test_whole_numbers_written_as_floats_are_integers() -> None:
+    config = CONFIG.validate_python(
+        {"choice": "random", "kwargs": {"min_value": 1.0, "max_value": 3.0}, "max_retries": 10.0}
+    )
+    assert config.max_retries == 10 and isinstance(config.max_retries, int)
+    with pytest.raises(ValidationError):
+        CONFIG.validate_python({"choice": "fixed", "kwargs": {"seconds": 1}, "max_retries": 2.5})

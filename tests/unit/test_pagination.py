@@ -24,3 +24,8 @@ def test_page_size_defaults_clamps_and_refuses() -> None:
     assert page_size(10_000) == MAX_LIMIT
     with pytest.raises(InvalidField):
         page_size(0)
+
+
+def test_a_forged_cursor_with_a_huge_key_is_refused() -> None:
+    with pytest.raises(InvalidField):
+        decode_cursor(encode_cursor({"sk": "HOOK#" + "9" * 5000}))

@@ -238,8 +238,6 @@ def finish(document: dict[str, Any]) -> dict[str, Any]:
     - No 422: request validation errors are answered 400 with field errors (see `invalid_request`), so Powertools'
       422 answers and their schemas go.
     - A 204 has no body, and an optional query parameter is absent rather than null.
-    - Pydantic writes bounds on a union (`int | float` with `ge=0`) as `ge`/`le`, which JSON Schema ignores; they
-      become `minimum`/`maximum`.
     - A written hook's fields get what their validators check (`WRITTEN_HOOK_FIELDS`, `NOT_NULL_HOOK_FIELDS`).
     """
     paths = {}
@@ -257,7 +255,7 @@ def finish(document: dict[str, Any]) -> dict[str, Any]:
     components = document.get("components", {})
     schemas = components.get("schemas", {})
     used = _reachable(document["paths"], schemas)
-    components["schemas"] = {name: _bounds(schema) for name, schema in schemas.items() if name in used}
+    components["schemas"] = {name: schema for name, schema in schemas.items() if name in used}
     for name in ("HookIn", "HookPatch"):
         fields = components["schemas"][name]["properties"]
         for field in NOT_NULL_HOOK_FIELDS:
@@ -277,22 +275,6 @@ def _described(schema: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
         return {**described, **keywords}
     branches = [branch if branch == {"type": "null"} else {**branch, **keywords} for branch in schema["anyOf"]]
     return {**described, "anyOf": branches}
-
-
-_BOUNDS = {"ge": "minimum", "le": "maximum", "gt": "exclusiveMinimum", "lt": "exclusiveMaximum"}
-
-
-def _bounds(node: Any) -> Any:
-    if isinstance(node, list):
-        return [_bounds(value) for value in node]
-    if not isinstance(node, dict):
-        return node
-    fixed = {key: _bounds(value) for key, value in node.items()}
-    if "anyOf" in fixed and "properties" not in fixed:
-        for key, standard in _BOUNDS.items():
-            if key in fixed:
-                fixed[standard] = fixed.pop(key)
-    return fixed
 
 
 def _not_null(schema: dict[str, Any]) -> dict[str, Any]:

@@ -5,15 +5,34 @@ from __future__ import annotations
 import random
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 DEFAULT_MAX_RETRIES = 10
 MAX_RETRIES_CAP = 50
 # A countdown never exceeds a week: anything longer outlives the usefulness of an OMS event.
 MAX_COUNTDOWN_SECONDS = 7 * 24 * 3600
 
-Number = int | float  # kept as the client wrote it, so `2` reads back as `2`
-NonNegative = Annotated[Number, Field(ge=0, le=MAX_COUNTDOWN_SECONDS, allow_inf_nan=False)]
+
+def _whole(value: object) -> object:
+    """JSON has one number type: `10.0` is the integer 10, as Django REST framework reads it."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# Numbers are kept as the client wrote them, so `2` reads back as `2`. Bounds sit on each member of a union
+# so that the OpenAPI document states them as minimum/maximum.
+NonNegative = (
+    Annotated[int, Field(ge=0, le=MAX_COUNTDOWN_SECONDS)]
+    | Annotated[float, Field(ge=0, le=MAX_COUNTDOWN_SECONDS, allow_inf_nan=False)]
+)
+Base = Annotated[int, Field(ge=0, le=1_000)] | Annotated[float, Field(ge=0, le=1_000, allow_inf_nan=False)]
+Factor = (
+    Annotated[int, Field(ge=1, le=MAX_COUNTDOWN_SECONDS)]
+    | Annotated[float, Field(ge=1, le=MAX_COUNTDOWN_SECONDS, allow_inf_nan=False)]
+)
+WholeSeconds = Annotated[Annotated[int, Field(ge=0, le=MAX_COUNTDOWN_SECONDS)], BeforeValidator(_whole)]
+MaxRetries = Annotated[Annotated[int, Field(ge=0, le=MAX_RETRIES_CAP)], BeforeValidator(_whole)]
 
 
 class _Strict(BaseModel):
@@ -30,23 +49,20 @@ class LinearKwargs(_Strict):
 
 
 class ExponentialKwargs(_Strict):
-    base: Annotated[Number, Field(ge=0, le=1_000, allow_inf_nan=False)]
-    factor: Annotated[Number, Field(ge=1, le=MAX_COUNTDOWN_SECONDS, allow_inf_nan=False)] = 1
+    base: Base
+    factor: Factor = 1
     limit: NonNegative | None = None
 
 
 class RandomKwargs(_Strict):
-    min_value: Annotated[int, Field(ge=0, le=MAX_COUNTDOWN_SECONDS)]
-    max_value: Annotated[int, Field(ge=0, le=MAX_COUNTDOWN_SECONDS)]
+    min_value: WholeSeconds
+    max_value: WholeSeconds
 
     @model_validator(mode="after")
     def _ordered(self) -> RandomKwargs:
         if self.min_value >= self.max_value:
             raise ValueError("min_value must be less than max_value.")
         return self
-
-
-MaxRetries = Annotated[int, Field(ge=0, le=MAX_RETRIES_CAP)]
 
 
 class FixedCountdown(_Strict):

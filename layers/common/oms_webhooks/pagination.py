@@ -12,6 +12,7 @@ from oms_webhooks.errors import InvalidField
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
+MAX_KEY_LENGTH = 512  # a genuine cursor's key is far shorter; DynamoDB refuses keys over 2 KB with a 500
 
 T = TypeVar("T")
 
@@ -45,6 +46,6 @@ def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
         key = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (binascii.Error, ValueError, UnicodeDecodeError):
         raise InvalidField("cursor", "Invalid cursor.") from None
-    if not isinstance(key, dict) or not all(isinstance(v, str) for v in key.values()):
+    if not isinstance(key, dict) or not all(isinstance(v, str) and len(v) <= MAX_KEY_LENGTH for v in key.values()):
         raise InvalidField("cursor", "Invalid cursor.")
     return key
