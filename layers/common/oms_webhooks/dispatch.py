@@ -30,6 +30,7 @@ from oms_webhooks.retry_policy import settle
 from oms_webhooks.sender import Sender
 
 WRITERS = 4  # record batches written at once, beside the sends
+RELEASE_PAUSES = (0.5, 1.0, 2.0, 4.0, 8.0)  # seconds between tries to release a failed run's claim
 MESSAGE_PAYLOAD_LIMIT = 200 * 1024  # a larger payload is stored once rather than sent with every batch
 
 
@@ -49,6 +50,7 @@ class DispatchReport:
     duplicate: bool = False
     deactivated: list[int] = field(default_factory=list)
     batches: int = 0  # fan-out batches queued for other invocations
+    attempt_ms: list[float] = field(default_factory=list)  # each attempt's duration, for the metrics (not the log)
 
 
 Pending = tuple[HookTarget, Delivery]
@@ -112,9 +114,19 @@ class Dispatcher:
         except DispatchInProgress:
             raise
         except BaseException:
-            self.deliveries.release_event(claim)  # the retry of this invocation resumes at once
+            self._release(claim)
             raise
         return report
+
+    def _release(self, claim: str) -> None:
+        """So the retry of this invocation resumes at once. The fault may be DynamoDB itself: keep trying a while;
+        if it stays away, the claim goes stale after `stale_after` and the event's retries reach the DLQ."""
+        for pause in RELEASE_PAUSES:
+            try:
+                self.deliveries.release_event(claim)
+                return
+            except Exception:
+                time.sleep(pause)
 
     def _dispatch_again(
         self, claim: str, event: OmsEvent, pages: Iterable[list[HookTarget]], age: float, report: DispatchReport
@@ -184,6 +196,7 @@ class Dispatcher:
             self.retries.schedule(retries)
         with self._lock:
             for hook, delivery, _ in batch:
+                report.attempt_ms.extend(attempt.duration * 1000 for attempt in delivery.attempts[-1:])
                 if delivery.status == "delivered":
                     report.delivered += 1
                 elif delivery.status == "retrying":

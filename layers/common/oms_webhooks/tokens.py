@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from oms_webhooks.aws import dynamodb
-from oms_webhooks.hooks import iso, now
+from oms_webhooks.clock import iso, now
 
 OWNER_INDEX = "ByOwner"
 _OWNER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,127}$")

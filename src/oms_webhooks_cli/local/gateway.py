@@ -97,6 +97,8 @@ class Gateway:
         authorizer: dict[str, Any],
     ) -> dict[str, Any]:
         multi_query = parse_qs(query, keep_blank_values=True)
+        if not _header(headers, "X-Forwarded-Proto"):  # API Gateway says how the client came in; here, plain HTTP
+            headers = {**headers, "X-Forwarded-Proto": "http"}
         try:
             text, is_base64 = body.decode(), False
         except UnicodeDecodeError:
