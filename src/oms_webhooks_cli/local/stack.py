@@ -10,11 +10,11 @@ from collections.abc import Callable
 from typing import Any
 
 import boto3
-from moto.server import ThreadedMotoServer
 
 from oms_webhooks_cli.endpoint import state_file
 from oms_webhooks_cli.local.gateway import Gateway, GatewayServer
 from oms_webhooks_cli.local.lambdas import LocalFunction
+from oms_webhooks_cli.local.moto_process import MotoProcess
 from oms_webhooks_cli.local.triggers import EVENT_CONCURRENCY, Poller, eventbridge_rule, sqs_event_source
 from oms_webhooks_cli.template import REGION, Template
 
@@ -39,7 +39,7 @@ class LocalStack:
     ) -> None:
         self.host = host
         self.parameters = parameters or {}
-        self.moto = ThreadedMotoServer(ip_address=host, port=aws_port, verbose=False)
+        self.moto = MotoProcess(host, aws_port)
         self.api_port = api_port
         self.api: GatewayServer | None = None
         self.template = Template(parameters=self.parameters)
