@@ -4,7 +4,13 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck template-lint bench clean
+.PHONY: install run test lint typecheck template-lint sam-check bench clean
+
+# aws-sam-cli pins its own versions of boto3, cfn-lint, pydantic... so it lives in a venv of its own.
+SAM_CLI_VERSION := 1.170.0
+SAM_VENV        := .venv-sam
+SAM_STAMP       := $(SAM_VENV)/.installed-$(SAM_CLI_VERSION)
+SAM             := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 $(SAM_VENV)/bin/sam
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,6 +19,13 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+$(SAM_STAMP):
+	rm -rf $(SAM_VENV)
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet --upgrade pip
+	$(SAM_VENV)/bin/pip install --quiet 'aws-sam-cli==$(SAM_CLI_VERSION)'
+	touch $(SAM_STAMP)
 
 run: $(STAMP)  ## start the local stack (moto on :4566, API on :3000)
 	$(BIN)/oms-webhooks local
@@ -28,14 +41,20 @@ typecheck: $(STAMP)
 template-lint: $(STAMP)
 	$(BIN)/cfn-lint template.yaml
 
-test: lint typecheck template-lint
+# `sam validate --lint` (SAM's own cfn-lint run on the transformed template) and `sam build` with the local
+# python3.11 (no container): the layer is built from layers/common/requirements.txt, fetched from PyPI.
+sam-check: $(SAM_STAMP)
+	$(SAM) validate --lint --template template.yaml
+	$(SAM) build --template template.yaml --build-dir .aws-sam/build
+
+test: lint typecheck template-lint sam-check
 	$(BIN)/pytest -q
 
 bench: $(STAMP)  ## the benchmark suite: a table, bench/RESULTS.md and bench/fanout.png (several minutes)
 	$(BIN)/python -m bench.run
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .aws-sam
+	rm -rf $(VENV) $(SAM_VENV) .pytest_cache .mypy_cache .ruff_cache .aws-sam
 
 .PHONY: openapi
 openapi: $(STAMP)  ## regenerate docs/openapi.json from the API's routes and models

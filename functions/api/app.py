@@ -19,6 +19,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict
 
 from oms_webhooks import api_schema as doc
+from oms_webhooks import telemetry
 from oms_webhooks.delivery_log import DeliveryFilters, DeliveryLog
 from oms_webhooks.delivery_store import DeliveryStore
 from oms_webhooks.errors import AlreadyDelivered, DuplicateHook, InvalidField, NotFound, StillRetrying
@@ -28,6 +29,7 @@ from oms_webhooks.hooks import HookIn, HookPatch
 from oms_webhooks.pagination import Page
 from oms_webhooks.settings import settings
 from oms_webhooks.subscriptions import HookFilters, Subscriptions
+from oms_webhooks.telemetry import metrics, tracer
 from oms_webhooks.wiring import address_policy, sender
 
 MAX_BODY_BYTES = 64 * 1024
@@ -252,6 +254,17 @@ class RetryRequest(BaseModel):
 )
 def retry_delivery(uuid: DeliveryUuid, request: Annotated[RetryRequest | None, Body()] = None) -> Response[Any]:
     delivery, result = delivery_log().retry(owner(), delivery_uuid(uuid), force=bool(request and request.force))
+    telemetry.record_attempt(delivery.attempts[-1])
+    logger.info(
+        "Manual retry attempted",
+        extra={
+            "delivery_uuid": delivery.uuid,
+            "hook_id": delivery.webhook,
+            "event_id": delivery.event_id,
+            "delivered": delivery.delivered,
+            "response_http_status": result.status_code,
+        },
+    )
     outcome = {
         "response_status": result.status_code,
         "response_content": delivery.response_content,
@@ -337,6 +350,8 @@ def no_route(error: Exception) -> Response[Any]:
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     refusal = unacceptable_body(event)
     if refusal:

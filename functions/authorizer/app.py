@@ -13,12 +13,15 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from oms_webhooks.settings import settings
+from oms_webhooks.telemetry import metrics, tracer
 from oms_webhooks.tokens import TokenStore
 
 logger = Logger()
 
 
 @logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
 @event_source(data_class=APIGatewayAuthorizerTokenEvent)
 def lambda_handler(event: APIGatewayAuthorizerTokenEvent, context: LambdaContext) -> dict[str, Any]:
     scheme, _, token = (event.authorization_token or "").partition(" ")

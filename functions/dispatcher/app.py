@@ -1,19 +1,23 @@
 """EventBridge → every active hook of the event's type. Thin: parse the envelope, dispatch, report."""
 
-from dataclasses import asdict
 from typing import Any
 
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from oms_webhooks import telemetry
 from oms_webhooks.oms_event import MalformedEvent, OmsEvent
+from oms_webhooks.telemetry import metrics, tracer
 from oms_webhooks.wiring import dispatcher
 
 logger = Logger()
 
 
-@logger.inject_lambda_context(clear_state=True)
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE, clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
 @event_source(data_class=EventBridgeEvent)
 def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
     try:
@@ -21,8 +25,11 @@ def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str,
     except MalformedEvent as bad:
         # Retrying cannot fix it: log it with what identifies it, and let the rest of the stream flow.
         logger.error("Malformed event dropped", extra={"reason": str(bad), "event_id": event.raw_event.get("id")})
+        telemetry.record_malformed_event()
         return {"accepted": False, "reason": str(bad)}
     logger.append_keys(event_id=oms_event.id, event_type=oms_event.event_type)
     report = dispatcher().dispatch(oms_event)
-    logger.info("Event dispatched", extra=asdict(report))
-    return {"accepted": True, **asdict(report)}
+    telemetry.record_dispatch(report)
+    summary = telemetry.dispatch_summary(report)
+    logger.info("Event dispatched", extra=summary)
+    return {"accepted": True, **summary}

@@ -9,13 +9,12 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from oms_webhooks import telemetry
 from oms_webhooks.queues import RetryMessage
+from oms_webhooks.telemetry import metrics, tracer
 from oms_webhooks.wiring import retrier
 
 logger = Logger()
-# Records run concurrently, so one hanging subscriber does not hold up the batch's other retries.
-# Every record "failing" is normal here (all hidden until due), not an error of the whole batch.
-processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 class NotYetDue(Exception):
@@ -24,14 +23,24 @@ class NotYetDue(Exception):
 
 async def record_handler(record: SQSRecord) -> None:
     message = RetryMessage.from_json(record.body)
+    # Each record is its own task with its own context (copied into the worker thread), so this key stays
+    # on this record's log lines only, the core's included.
+    logger.thread_safe_append_keys(delivery_uuid=message.uuid)
     receives = int(record.attributes.approximate_receive_count or 1)
-    outcome = await asyncio.to_thread(retrier().handle_safely, message, record.receipt_handle, receives)
-    if outcome == "later":
+    report = await asyncio.to_thread(retrier().handle_safely, message, record.receipt_handle, receives)
+    telemetry.record_retry(report)  # here, on the event loop's thread, not in the worker
+    if report.outcome == "later":
         raise NotYetDue(message.uuid)
 
 
 @logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    # Records run concurrently, so one hanging subscriber does not hold up the batch's other retries.
+    # Every record "failing" is normal here (all hidden until due), not an error of the whole batch.
+    # A processor per invocation: it holds the batch's state, and the local stack runs invocations at once.
+    processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
     return async_process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )

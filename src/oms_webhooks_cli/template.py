@@ -14,12 +14,22 @@ TEMPLATE_PATH = PROJECT_ROOT / "template.yaml"
 REGION, ACCOUNT = "us-east-1", "123456789012"  # moto's defaults
 
 
+class _NoValue:
+    """`Ref: AWS::NoValue`: the property (or list item) it stands for is left out."""
+
+    def __repr__(self) -> str:
+        return "AWS::NoValue"
+
+
+NO_VALUE = _NoValue()
+
+
 class _CfnLoader(yaml.SafeLoader):
     """YAML with CloudFormation's short tags (!Ref, !GetAtt, !Sub ...) read as their long forms."""
 
 
 def _cfn_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    name = suffix if suffix in ("Ref", "Condition") else f"Fn::{suffix}"
     if isinstance(node, yaml.ScalarNode):
         value: Any = loader.construct_scalar(node)
         if suffix == "GetAtt":
@@ -85,7 +95,7 @@ class Template:
     def physical_name(self, logical_id: str) -> str:
         """A resource's name: the one the template gives, else one like CloudFormation generates."""
         props = self.resources.get(logical_id, {}).get("Properties", {})
-        for key in ("Name", "TableName", "QueueName"):
+        for key in ("Name", "TableName", "QueueName", "FunctionName", "DashboardName", "LogGroupName", "AlarmName"):
             if key in props:
                 return str(self.resolve(props[key]))
         return f"{self.stack_name}-{logical_id}"
@@ -105,26 +115,89 @@ class Template:
     def of_type(self, kind: str) -> dict[str, dict[str, Any]]:
         return {lid: res for lid, res in self.resources.items() if res.get("Type") == kind}
 
+    def pseudo_parameter(self, name: str) -> str:
+        pseudo = {
+            "AWS::Region": REGION,
+            "AWS::AccountId": ACCOUNT,
+            "AWS::StackName": self.stack_name,
+            "AWS::Partition": "aws",
+            "AWS::URLSuffix": "amazonaws.com",
+        }
+        return pseudo.get(name, name)
+
     def resolve(self, value: Any) -> Any:
-        """Evaluate the intrinsic functions the template uses, with local names for resources."""
+        """Evaluate the intrinsic functions the template uses, with local names for resources.
+
+        Ref, Fn::GetAtt, Fn::Sub, and Fn::If on the template's Conditions (decided by the parameter values);
+        a property or list item that resolves to AWS::NoValue is left out, and a lone one gives None.
+        """
+        resolved = self._resolve(value)
+        return None if resolved is NO_VALUE else resolved
+
+    def _resolve(self, value: Any) -> Any:
         if isinstance(value, list):
-            return [self.resolve(v) for v in value]
+            return [item for item in (self._resolve(v) for v in value) if item is not NO_VALUE]
         if not isinstance(value, dict):
             return value
         if set(value) == {"Ref"}:
             ref = value["Ref"]
+            if ref == "AWS::NoValue":
+                return NO_VALUE
             if ref in self.parameters:
                 return self.parameters[ref]
             if ref in self.resources:
                 return self._ref(ref)
-            return {"AWS::Region": REGION, "AWS::AccountId": ACCOUNT}.get(ref, ref)
+            return self.pseudo_parameter(ref)
         if set(value) == {"Fn::GetAtt"}:
             logical_id, attribute = value["Fn::GetAtt"]
             return self._get_att(logical_id, attribute)
         if set(value) == {"Fn::Sub"}:
-            text = value["Fn::Sub"]
-            return re.sub(r"\$\{([^}]+)\}", lambda m: str(self.resolve({"Ref": m.group(1)})), text)
-        return {k: self.resolve(v) for k, v in value.items()}
+            return self._sub(value["Fn::Sub"])
+        if set(value) == {"Fn::If"}:
+            name, when_true, when_false = value["Fn::If"]
+            return self._resolve(when_true if self.condition(name) else when_false)
+        resolved = {k: self._resolve(v) for k, v in value.items()}
+        return {k: v for k, v in resolved.items() if v is not NO_VALUE}
+
+    def _sub(self, spec: Any) -> str:
+        """`${Name}`, `${Resource.Attribute}`, `${!Literal}`; the list form brings variables of its own."""
+        text, variables = (spec[0], spec[1]) if isinstance(spec, list) else (spec, {})
+
+        def one(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name.startswith("!"):
+                return "${" + name[1:] + "}"
+            if name in variables:
+                return str(self._resolve(variables[name]))
+            if "." in name and name.split(".", 1)[0] in self.resources:
+                return str(self._resolve({"Fn::GetAtt": name.split(".", 1)}))
+            return str(self._resolve({"Ref": name}))
+
+        return re.sub(r"\$\{([^}]+)\}", one, text)
+
+    def condition(self, name: str) -> bool:
+        """A condition of the template's Conditions section, for the current parameter values."""
+        conditions = self.doc.get("Conditions", {})
+        if name not in conditions:
+            raise ValueError(f"template.yaml has no condition {name!r}")
+        return self._holds(conditions[name])
+
+    def _holds(self, spec: Any) -> bool:
+        if isinstance(spec, dict) and len(spec) == 1:
+            [(function, args)] = spec.items()
+            if function == "Fn::Equals":
+                left, right = (self._resolve(arg) for arg in args)
+                return str(left) == str(right)
+            if function == "Fn::Not":
+                [inner] = args
+                return not self._holds(inner)
+            if function == "Fn::And":
+                return all(self._holds(inner) for inner in args)
+            if function == "Fn::Or":
+                return any(self._holds(inner) for inner in args)
+            if function == "Condition":
+                return self.condition(args)
+        raise ValueError(f"not a condition function: {spec!r}")
 
     def functions(self) -> dict[str, Function]:
         defaults = self.doc.get("Globals", {}).get("Function", {})
@@ -133,13 +206,14 @@ class Template:
         for lid, res in self.of_type("AWS::Serverless::Function").items():
             props = res.get("Properties", {})
             env = {**base_env, **props.get("Environment", {}).get("Variables", {})}
+            resolved = {name: self.resolve(value) for name, value in env.items()}
             found[lid] = Function(
                 logical_id=lid,
                 code_uri=self.path.parent / props["CodeUri"],
                 handler=props.get("Handler", defaults.get("Handler", "app.lambda_handler")),
                 timeout=int(props.get("Timeout", defaults.get("Timeout", 3))),
                 memory=int(props.get("MemorySize", defaults.get("MemorySize", 128))),
-                environment={k: str(self.resolve(v)) for k, v in env.items()},
+                environment={name: str(value) for name, value in resolved.items() if value is not None},
             )
         return found
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from oms_webhooks_cli.template import Template
 
 
@@ -35,3 +39,61 @@ def test_tables_are_created_from_their_template_definitions() -> None:
     assert hooks["TableName"] == "t-HooksTable"
     assert [k["AttributeName"] for k in hooks["KeySchema"]] == ["owner", "sk"]
     assert [i["IndexName"] for i in hooks["GlobalSecondaryIndexes"]] == ["ActiveByEventType"]
+
+
+def test_conditions_follow_the_parameters_and_if_picks_a_branch() -> None:
+    off, on = Template(stack_name="t"), Template(stack_name="t", parameters={"EnableTracing": "true"})
+    assert (off.condition("TracingEnabled"), on.condition("TracingEnabled")) == (False, True)
+    assert off.functions()["DispatcherFunction"].environment["POWERTOOLS_TRACE_DISABLED"] == "true"
+    assert on.functions()["DispatcherFunction"].environment["POWERTOOLS_TRACE_DISABLED"] == "false"
+    assert off.resolve(off.doc["Globals"]["Function"]["Tracing"]) == "PassThrough"
+    assert on.resolve(on.doc["Globals"]["Function"]["Tracing"]) == "Active"
+    topic = "arn:aws:sns:us-east-1:123456789012:ops"
+    assert not off.condition("HasAlarmTopic")
+    assert Template(parameters={"AlarmTopicArn": topic}).condition("HasAlarmTopic")
+
+
+def test_no_value_leaves_a_property_out() -> None:
+    alarm = Template().resources["RetryQueueAgeAlarm"]["Properties"]
+    assert "AlarmActions" not in Template().resolve(alarm)  # no topic: the alarm has no actions at all
+    topic = "arn:aws:sns:us-east-1:123456789012:ops"
+    assert Template(parameters={"AlarmTopicArn": topic}).resolve(alarm)["AlarmActions"] == [topic]
+    template = Template()
+    assert template.resolve({"Ref": "AWS::NoValue"}) is None
+    assert template.resolve(["a", {"Ref": "AWS::NoValue"}, "b"]) == ["a", "b"]
+
+
+def test_every_condition_function_and_the_short_condition_tag(tmp_path: Path) -> None:
+    path = tmp_path / "template.yaml"
+    path.write_text(
+        """
+Parameters:
+  Mode: {Type: String, Default: blue}
+Conditions:
+  Blue: !Equals [!Ref Mode, blue]
+  NotBlue: !Not [!Condition Blue]
+  BlueInUsEast: !And [!Condition Blue, !Equals [!Ref "AWS::Region", us-east-1]]
+  AnyColour: !Or [!Condition NotBlue, !Condition Blue]
+Resources: {}
+"""
+    )
+    template = Template(path=path)
+    assert [template.condition(name) for name in ("Blue", "NotBlue", "BlueInUsEast", "AnyColour")] == [
+        True,
+        False,
+        True,
+        True,
+    ]
+    assert Template(path=path, parameters={"Mode": "red"}).condition("BlueInUsEast") is False
+    with pytest.raises(ValueError, match="no condition"):
+        template.condition("Green")
+    assert template.resolve({"Fn::If": ["Blue", "b", "r"]}) == "b"
+
+
+def test_sub_knows_attributes_pseudo_parameters_its_own_variables_and_escapes() -> None:
+    template = Template(stack_name="t")
+    assert template.resolve({"Fn::Sub": "${AWS::StackName}-${AWS::Partition}"}) == "t-aws"
+    assert template.resolve({"Fn::Sub": "${RetryQueue.QueueName}"}) == "t-RetryQueue"
+    assert template.resolve({"Fn::Sub": ["${Greeting}, ${Stage}", {"Greeting": "hi"}]}) == "hi, prod"
+    assert template.resolve({"Fn::Sub": "${!Literal}"}) == "${Literal}"
+    assert template.resolve({"Ref": "Dashboard"}) == "t"  # DashboardName: ${AWS::StackName}

@@ -32,6 +32,15 @@ FAULT_BACKOFF_SECONDS = 5  # how soon a message whose processing failed is seen 
 Outcome = Literal["done", "later"]
 
 
+@dataclass(frozen=True)
+class RetryReport:
+    """What one retry message came to: its outcome on the queue, and the delivery when this message changed it."""
+
+    outcome: Outcome
+    delivery: Delivery | None = None  # as the attempt (or the decision not to send) left it
+    sent: bool = False  # an HTTP attempt was made; its duration is the delivery's last attempt's
+
+
 @dataclass
 class Retrier:
     hooks: HookStore
@@ -40,10 +49,10 @@ class Retrier:
     queue: RetryQueue
     resend_after_receives: int = 15  # below the queue's maxReceiveCount, which is left for crashes
 
-    def handle_safely(self, message: RetryMessage, receipt_handle: str, receive_count: int) -> Outcome:
-        """As `handle`, but a fault brings the message back in seconds rather than after the queue's visibility."""
+    def handle_safely(self, message: RetryMessage, receipt_handle: str, receive_count: int) -> RetryReport:
+        """As `process`, but a fault brings the message back in seconds rather than after the queue's visibility."""
         try:
-            return self.handle(message, receipt_handle, receive_count)
+            return self.process(message, receipt_handle, receive_count)
         except Exception:
             logger.exception("Retry failed; the message comes back shortly", extra={"uuid": message.uuid})
             try:
@@ -54,21 +63,25 @@ class Retrier:
 
     def handle(self, message: RetryMessage, receipt_handle: str, receive_count: int) -> Outcome:
         """`done`: delete the message. `later`: it has been hidden (or replaced) until the next attempt is due."""
+        return self.process(message, receipt_handle, receive_count).outcome
+
+    def process(self, message: RetryMessage, receipt_handle: str, receive_count: int) -> RetryReport:
+        """As `handle`, with the delivery this message changed, if any (what the metrics count)."""
         try:
             delivery = self.deliveries.get(message.uuid)
         except NotFound:
             logger.warning("No record for this retry (expired or never written)", extra={"uuid": message.uuid})
-            return "done"
+            return RetryReport("done")
         if delivery.status not in ("pending", "retrying"):
-            return "done"  # delivered or failed meanwhile (a manual retry, a duplicate message)
+            return RetryReport("done")  # delivered or failed meanwhile (a manual retry, a duplicate message)
         due = delivery.next_attempt_at.timestamp() if delivery.next_attempt_at else 0.0
         if due - time.time() > EARLY_TOLERANCE_SECONDS:
-            return self._wait(delivery, due, receipt_handle, receive_count)
+            return RetryReport(self._wait(delivery, due, receipt_handle, receive_count))
         return self._attempt(delivery, receipt_handle, receive_count)
 
-    def _attempt(self, delivery: Delivery, receipt_handle: str, receive_count: int) -> Outcome:
+    def _attempt(self, delivery: Delivery, receipt_handle: str, receive_count: int) -> RetryReport:
         if not self.deliveries.claim_retry(delivery.uuid, delivery.retry_count):
-            return "done"  # another copy of this message took this retry
+            return RetryReport("done")  # another copy of this message took this retry
         delivery.retry_count += 1
         try:
             hook = self.hooks.get(delivery.owner, delivery.webhook)
@@ -79,7 +92,7 @@ class Retrier:
             delivery.record(Attempt(at=now(), error=f"Not sent: {reason}", duration=0.0), None)
             delivery.status, delivery.next_attempt_at = "failed", None
             self.deliveries.save(delivery)
-            return "done"
+            return RetryReport("done", delivery)
         result = attempt_delivery(delivery, hook, self.sender)
         wait = settle(hook, delivery, result)
         if result.status_code == 410:
@@ -96,8 +109,8 @@ class Retrier:
             },
         )
         if wait is None:
-            return "done"
-        return self._wait(delivery, time.time() + wait, receipt_handle, receive_count)
+            return RetryReport("done", delivery, sent=True)
+        return RetryReport(self._wait(delivery, time.time() + wait, receipt_handle, receive_count), delivery, sent=True)
 
     def _wait(self, delivery: Delivery, due: float, receipt_handle: str, receive_count: int) -> Outcome:
         wait = max(0.0, due - time.time())
