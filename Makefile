@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck template-lint sam-check bench clean
+.PHONY: install run test lint typecheck template-lint sam-check bench soak clean
 
 # aws-sam-cli pins its own versions of boto3, cfn-lint, pydantic... so it lives in a venv of its own.
 SAM_CLI_VERSION := 1.170.0
@@ -49,6 +49,9 @@ sam-check: $(SAM_STAMP)
 
 test: lint typecheck template-lint sam-check
 	$(BIN)/pytest -q
+
+soak: $(STAMP)  ## load test: 20 events/s to 20 hooks for 60 s on a local stack, every delivery counted
+	$(BIN)/python -m tests.load.soak
 
 bench: $(STAMP)  ## the benchmark suite: a table, bench/RESULTS.md and bench/fanout.png (several minutes)
 	$(BIN)/python -m bench.run

@@ -50,7 +50,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=5, help="runs of each fan-out measurement")
     parser.add_argument("--quick", action="store_true", help="fewer runs and smaller sizes, to try the suite")
+    parser.add_argument("--render-only", action="store_true", help="rewrite RESULTS.md from bench/out/results.json")
     args = parser.parse_args()
+    if args.render_only:
+        results = json.loads((HERE / "out" / "results.json").read_text())
+        plot(results, HERE / "fanout.png")
+        (HERE / "RESULTS.md").write_text(render(results))
+        return 0
     repeats = 2 if args.quick else args.repeats
     sizes = [100, 1000]
     call_sizes = [1, 10, 100, 1000] if args.quick else [1, 10, 100, 1000, 5000]
@@ -225,6 +231,22 @@ def render(r: dict[str, Any]) -> str:
         f"| {_met(s['dynamodb_calls'] <= s['budget'])} |",
         f"| cold start < 300 ms per handler | worst {worst_cold:.0f} ms | {_met(worst_cold < 300)} |",
         f"| local end-to-end p99 < 500 ms | {lt['p99_ms']:.0f} ms | {_met(lt['p99_ms'] < 500)} |",
+        "",
+        "## Where a target is not met, and why",
+        "",
+        "- **Instant receiver at small N.** Each event pays a fixed cost before and after its sends (the claim,",
+        "  the version check, writing the records); at N = 100 that is a tenth of a second of moto round trips",
+        "  against 100 POSTs, so the rate per event stays under 1,000/s while N = 1,000 is above it. The fixed",
+        "  cost is three to five DynamoDB calls, a few milliseconds each on DynamoDB itself.",
+        "- **DynamoDB calls at N = 5,000, first event.** moto sizes a Query page (1 MB) by the whole table item,",
+        "  not by what the index projects; the `ActiveByEventType` index projects only the ~300-byte dispatch",
+        "  card, so DynamoDB returns about 3,000 hooks a page where moto returns about 1,300. With DynamoDB's",
+        "  paging the cold count is 2 Query calls fewer (within the budget); warm events skip the Query",
+        "  altogether and are within it here.",
+        "- **Split fan-out.** Each batch of 1,000 hooks costs two calls beyond its 40 writes: its own claim",
+        "  (so a batch message delivered twice sends nothing twice) and the Query of its id range; the",
+        "  coordinator adds its claim, version check and Query pages. That is about 5 % over the budget at",
+        "  10,000 hooks, the price of batches that are idempotent and independent of one another.",
         "",
     ]
     return "\n".join(lines)
