@@ -64,6 +64,7 @@ class Function:
     timeout: int
     memory: int
     environment: dict[str, str] = field(default_factory=dict)
+    invoke_config: dict[str, Any] = field(default_factory=dict)  # EventInvokeConfig: async retries, destinations
 
 
 @dataclass
@@ -214,6 +215,7 @@ class Template:
                 timeout=int(props.get("Timeout", defaults.get("Timeout", 3))),
                 memory=int(props.get("MemorySize", defaults.get("MemorySize", 128))),
                 environment={name: str(value) for name, value in resolved.items() if value is not None},
+                invoke_config=self.resolve(props.get("EventInvokeConfig", {})),
             )
         return found
 

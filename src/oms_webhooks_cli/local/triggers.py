@@ -20,7 +20,6 @@ from oms_webhooks_cli.template import ACCOUNT, REGION
 log = logging.getLogger("oms_webhooks.local.triggers")
 
 TAP_VISIBILITY_SECONDS = 5  # how soon a failed asynchronous invocation is tried again
-TAP_MAX_RECEIVES = 3  # Lambda's async invocation: the first try and two retries
 EVENT_CONCURRENCY = 8  # invocations of one function at once (Lambda would scale further)
 SQS_POLLERS = 3  # batches of one queue in flight at once, as Lambda's event source mapping starts with several
 
@@ -74,39 +73,68 @@ class Poller(threading.Thread):
 def eventbridge_rule(
     function: LocalFunction, rule: str, props: dict[str, Any], aws: Callable[[str], Any], stopping: threading.Event
 ) -> Poller:
-    """Creates the rule on its bus with a tap queue as target, and the poller that invokes the function."""
+    """Creates the rule on its bus with a tap queue as target, and the poller that invokes the function.
+
+    Invocations are asynchronous, as Lambda's: a failed one is tried again `MaximumRetryAttempts` times (from the
+    function's EventInvokeConfig, default 2), then a destination record goes to its OnFailure queue.
+    """
     events, sqs = aws("events"), aws("sqs")
     bus = props.get("EventBusName", "default")
     name = f"{function.spec.logical_id}-{rule}"
-    dlq_url = sqs.create_queue(QueueName=f"{name}-failed")["QueueUrl"]
-    tap_url = sqs.create_queue(
-        QueueName=f"{name}-tap",
-        Attributes={
-            "VisibilityTimeout": str(TAP_VISIBILITY_SECONDS),
-            "RedrivePolicy": json.dumps(
-                {"deadLetterTargetArn": _queue_arn(f"{name}-failed"), "maxReceiveCount": TAP_MAX_RECEIVES}
-            ),
-        },
-    )["QueueUrl"]
+    config = function.spec.invoke_config
+    retries = int(config.get("MaximumRetryAttempts", 2))
+    on_failure = config.get("DestinationConfig", {}).get("OnFailure", {})
+    failed_url = (
+        sqs.get_queue_url(QueueName=_queue_name(on_failure["Destination"]))["QueueUrl"]
+        if on_failure.get("Type") == "SQS"
+        else sqs.create_queue(QueueName=f"{name}-failed")["QueueUrl"]
+    )
+    tap_url = sqs.create_queue(QueueName=f"{name}-tap", Attributes={"VisibilityTimeout": str(TAP_VISIBILITY_SECONDS)})[
+        "QueueUrl"
+    ]
     events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps(props["Pattern"]), State="ENABLED")
     events.put_targets(Rule=name, EventBusName=bus, Targets=[{"Id": "tap", "Arn": _queue_arn(f"{name}-tap")}])
-    log.info("rule %s on bus %s -> %s (failures kept in %s)", name, bus, function.spec.logical_id, dlq_url)
+    log.info("rule %s on bus %s -> %s (after %d retries: %s)", name, bus, function.spec.logical_id, retries, failed_url)
 
     invocations = ThreadPoolExecutor(EVENT_CONCURRENCY, thread_name_prefix=f"invoke-{name}")
 
     def invoke(message: dict[str, Any]) -> str | None:
+        event = json.loads(message["Body"])
         try:
-            function.invoke(json.loads(message["Body"]))
+            function.invoke(event)
             return None
-        except Exception:
-            log.exception("%s failed on event; it will be retried", function.spec.logical_id)
-            return str(message["MessageId"])
+        except Exception as exc:
+            attempts = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
+            if attempts <= retries:
+                log.exception("%s failed on event (attempt %d); it will be retried", function.spec.logical_id, attempts)
+                return str(message["MessageId"])
+            log.exception("%s failed on event %d times; sent to %s", function.spec.logical_id, attempts, failed_url)
+            record = _destination_record(function, event, exc, attempts)
+            sqs.send_message(QueueUrl=failed_url, MessageBody=json.dumps(record))
+            return None
 
     def invoke_each(messages: list[dict[str, Any]]) -> set[str]:
         """Each event its own asynchronous invocation, several at once."""
         return {failed for failed in invocations.map(invoke, messages) if failed}
 
     return Poller(f"rule-{name}", sqs, tap_url, invoke_each, 10, 1, stopping)
+
+
+def _destination_record(function: LocalFunction, event: Any, error: Exception, attempts: int) -> dict[str, Any]:
+    """What Lambda sends to an OnFailure destination of an asynchronous invocation."""
+    return {
+        "version": "1.0",
+        "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+        "requestContext": {
+            "requestId": "local",
+            "functionArn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function.spec.logical_id}",
+            "condition": "RetriesExhausted",
+            "approximateInvokeCount": attempts,
+        },
+        "requestPayload": event,
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+        "responsePayload": {"errorMessage": str(error), "errorType": type(error).__name__},
+    }
 
 
 def sqs_event_source(
