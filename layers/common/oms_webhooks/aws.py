@@ -30,3 +30,15 @@ def dynamodb() -> Any:
 @cache
 def sqs() -> Any:
     return _session().create_client("sqs", config=CONFIG)
+
+
+class DynamoDBTable:
+    """A table and the client that reaches it: the process's own, unless one is given (the CLI, tests)."""
+
+    def __init__(self, table: str, client: Any = None) -> None:
+        self.table = table
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        return self._client or dynamodb()

@@ -15,7 +15,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from oms_webhooks.aws import dynamodb
+from oms_webhooks.aws import DynamoDBTable
 from oms_webhooks.clock import iso
 from oms_webhooks.deliveries import Attempt, Delivery
 from oms_webhooks.errors import NotFound
@@ -25,15 +25,7 @@ BATCH_WRITE_SIZE = 25  # DynamoDB's limit per BatchWriteItem
 BATCH_GET_SIZE = 100  # and per BatchGetItem
 
 
-class DeliveryStore:
-    def __init__(self, table: str, client: Any = None) -> None:
-        self.table = table
-        self._client = client
-
-    @property
-    def client(self) -> Any:
-        return self._client or dynamodb()
-
+class DeliveryStore(DynamoDBTable):
     # --- event claims -------------------------------------------------------------------------
 
     def claim_event(self, event_id: str, expires_at: int) -> float | None:

@@ -19,7 +19,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 from pydantic import TypeAdapter
 
-from oms_webhooks.aws import dynamodb
+from oms_webhooks.aws import DynamoDBTable
 from oms_webhooks.countdown import RetryCountdownConfig
 from oms_webhooks.errors import DuplicateHook, NotFound
 from oms_webhooks.hooks import Hook, HookTarget, now
@@ -40,15 +40,7 @@ def unique_sk(event_type: str, target_url: str) -> str:
     return f"UNIQUE#{digest}"
 
 
-class HookStore:
-    def __init__(self, table: str, client: Any = None) -> None:
-        self.table = table
-        self._client = client
-
-    @property
-    def client(self) -> Any:
-        return self._client or dynamodb()
-
+class HookStore(DynamoDBTable):
     def next_id(self) -> int:
         """Whisperer ids are integers; an atomic counter keeps them so."""
         answer = self.client.update_item(

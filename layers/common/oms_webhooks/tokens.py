@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from oms_webhooks.aws import dynamodb
+from oms_webhooks.aws import DynamoDBTable
 from oms_webhooks.clock import iso, now
 
 OWNER_INDEX = "ByOwner"
@@ -63,15 +63,7 @@ class TokenInfo:
         )
 
 
-class TokenStore:
-    def __init__(self, table: str, client: Any = None) -> None:
-        self.table = table
-        self._client = client
-
-    @property
-    def client(self) -> Any:
-        return self._client or dynamodb()
-
+class TokenStore(DynamoDBTable):
     def create(self, owner: str, label: str = "") -> str:
         """A new token for `owner`; the caller shows it once, since it cannot be read back."""
         token = secrets.token_hex(20)  # 40 hex characters, like a DRF token
