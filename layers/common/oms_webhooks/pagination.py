@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from oms_webhooks.errors import InvalidField
@@ -21,7 +21,6 @@ T = TypeVar("T")
 class Page(Generic[T]):
     items: list[T]
     cursor: str | None = None  # opaque: where the next page starts, None on the last page
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def page_size(limit: int | None) -> int:
