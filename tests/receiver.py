@@ -33,7 +33,7 @@ class Receiver:
         self.scripts: dict[str, list[Answer]] = {}
         self.changed = threading.Condition()
         self.stopping = threading.Event()
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), _handler(self))
+        self.server = _Server(("127.0.0.1", port), _handler(self))
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
@@ -69,6 +69,12 @@ class Receiver:
         self.stopping.set()
         self.server.shutdown()
         self.server.server_close()
+
+
+class _Server(ThreadingHTTPServer):
+    # The default backlog of 5 drops connections when a fan-out opens dozens at once, and the client's SYN
+    # retry then adds a second to those attempts; subscribers' servers have far larger backlogs.
+    request_queue_size = 256
 
 
 def _handler(receiver: Receiver) -> Any:

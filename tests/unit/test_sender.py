@@ -585,3 +585,40 @@ def test_an_unreadable_retry_after_does_not_break_the_attempt(sender: Sender, re
     assert result.status_code == 503
     assert result.retry_after is None
     assert result.content == "busy"
+
+
+def test_a_receiver_trickling_its_headers_is_cut_off_at_the_total_timeout() -> None:
+    """Each byte arrives within the read timeout, so only the attempt's own deadline can end it."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    port = listener.getsockname()[1]
+    stop = threading.Event()
+
+    def trickle() -> None:
+        client, _ = listener.accept()
+        with client:
+            client.recv(65536)
+            for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 200:
+                if stop.is_set():
+                    return
+                try:
+                    client.sendall(bytes([byte]))
+                except OSError:
+                    return
+                stop.wait(0.1)
+
+    server = threading.Thread(target=trickle, daemon=True)
+    server.start()
+    sender = Sender(AddressPolicy(allow_loopback=True), connect_timeout=0.5, total_timeout=1.0)
+    started = time.monotonic()
+    try:
+        result = sender.post(f"http://127.0.0.1:{port}/slow", b"{}", {"Content-Type": "application/json"})
+    finally:
+        stop.set()
+        listener.close()
+        server.join(timeout=5)
+    elapsed = time.monotonic() - started
+    assert elapsed < 2.5, f"the attempt took {elapsed:.1f} s"
+    assert result.status_code is None and not result.succeeded
+    assert result.error is not None and "total timeout" in result.error

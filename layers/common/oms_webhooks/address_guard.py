@@ -32,6 +32,8 @@ from urllib3.util import parse_url
 from urllib3.util.connection import allowed_gai_family
 from urllib3.util.timeout import _DEFAULT_TIMEOUT
 
+from oms_webhooks.deadline import attach
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 # One getaddrinfo() entry: (family, type, proto, canonname, sockaddr).
 AddrInfo = tuple[socket.AddressFamily, socket.SocketKind, int, str, tuple[Any, ...]]
@@ -281,6 +283,10 @@ class GuardedHTTPConnection(HTTPConnection):
     def _new_conn(self) -> socket.socket:
         return _new_guarded_conn(self, self.policy, self.resolver)
 
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        attach(self)  # the attempt's deadline can now end this connection's reads
+        super().request(*args, **kwargs)
+
 
 class GuardedHTTPSConnection(HTTPSConnection):
     """An HTTPS connection that dials only allowed addresses; SNI and certificate checks keep the hostname."""
@@ -298,6 +304,10 @@ class GuardedHTTPSConnection(HTTPSConnection):
 
     def _new_conn(self) -> socket.socket:
         return _new_guarded_conn(self, self.policy, self.resolver)
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        attach(self)  # the attempt's deadline can now end this connection's reads
+        super().request(*args, **kwargs)
 
 
 class GuardedHTTPConnectionPool(HTTPConnectionPool):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 import time
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ import urllib3
 from urllib3.exceptions import HTTPError, LocationParseError
 
 from oms_webhooks.address_guard import AddressPolicy, ForbiddenAddress, Resolver, guarded_pool_manager
+from oms_webhooks.deadline import WATCHDOG
 
 USER_AGENT = "OMS-Webhooks/1.0 (whisperer-compatible)"
 RESPONSE_CONTENT_LIMIT = 1024  # bytes of a subscriber's answer kept with the attempt
@@ -49,6 +51,17 @@ class Sender:
         )
 
     def post(self, url: str, body: bytes, headers: dict[str, str]) -> SendResult:
+        ticket = WATCHDOG.arm(self.total_timeout)
+        try:
+            result = self._post(url, body, headers)
+        finally:
+            ticket.cancel()
+        if ticket.expired and result.error:
+            limit = f"the answer did not complete within the total timeout ({self.total_timeout:g} s)"
+            result = dataclasses.replace(result, error=f"ReadTimeoutError: Read timed out: {limit}")
+        return result
+
+    def _post(self, url: str, body: bytes, headers: dict[str, str]) -> SendResult:
         started = datetime.now(UTC)
         clock = time.perf_counter()
         try:
