@@ -82,23 +82,6 @@ def layer_size() -> dict[str, Any]:
     """What `sam build` puts in the layer: the requirements plus the core package, as installed files and zipped."""
     with tempfile.TemporaryDirectory() as tmp:
         target = Path(tmp) / "python"
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--no-deps",
-                "-r",
-                str(ROOT / "layers/common/requirements.txt"),
-                "--target",
-                str(target),
-            ],
-            check=True,
-            capture_output=True,
-            timeout=300,
-        )
         _install_dependencies(target)
         shutil.copytree(
             ROOT / "layers/common/oms_webhooks", target / "oms_webhooks", ignore=shutil.ignore_patterns("__pycache__")
@@ -109,7 +92,7 @@ def layer_size() -> dict[str, Any]:
 
 
 def _install_dependencies(target: Path) -> None:
-    """The requirements' own dependencies, except what the Lambda runtime already has (boto3, botocore)."""
+    """The requirements and their dependencies, less what the Lambda runtime already has (boto3, botocore)."""
     subprocess.run(
         [
             sys.executable,

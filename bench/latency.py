@@ -10,10 +10,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import boto3
 import requests
 
 from bench.services import local_stack
+from oms_webhooks_cli.endpoint import Target
 from tests.receiver import Receiver
 
 
@@ -34,13 +34,7 @@ def measure_latency(events: int = 200, interval: float = 0.025) -> dict[str, Any
                 json={"event_type": "package.created", "target_url": receiver.url("/latency")},
             )
             answer.raise_for_status()
-            bus = boto3.client(
-                "events",
-                endpoint_url=state["aws_endpoint"],
-                region_name="us-east-1",
-                aws_access_key_id="local",
-                aws_secret_access_key="local",
-            )
+            bus = Target({}, state["aws_endpoint"]).client("events")
             sent: dict[int, float] = {}
             deadline = time.monotonic() + 120
             for i in range(events):
@@ -76,11 +70,5 @@ def measure_latency(events: int = 200, interval: float = 0.025) -> dict[str, Any
 def _token(home: Path, state: dict[str, Any]) -> str:
     from oms_webhooks.tokens import TokenStore
 
-    client = boto3.client(
-        "dynamodb",
-        endpoint_url=state["aws_endpoint"],
-        region_name="us-east-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
+    client = Target({}, state["aws_endpoint"]).client("dynamodb")
     return TokenStore(state["outputs"]["TokensTableName"], client=client).create(f"bench-{uuid.uuid4().hex[:6]}")

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 import requests
 
+from oms_webhooks_cli.endpoint import Target
 from tests.receiver import Receiver
 
 CLI = str(Path(sys.executable).with_name("oms-webhooks"))
@@ -98,13 +98,7 @@ class Client:
         self.http = http
         self.token = stack.token(f"owner-{uuid.uuid4().hex[:10]}")
         self.http.headers["Authorization"] = f"Token {self.token}"
-        self.events = boto3.client(
-            "events",
-            endpoint_url=stack.aws_endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-        )
+        self.events = Target({}, stack.aws_endpoint).client("events")
 
     def url(self, path: str) -> str:
         return f"{self.stack.api_url}/whisperer/{path}"

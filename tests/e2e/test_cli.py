@@ -12,12 +12,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 import requests
 
 from oms_webhooks.tokens import TokenStore, token_hash
 from oms_webhooks_cli.api_client import ApiClient
+from oms_webhooks_cli.endpoint import Target
 from tests.e2e.conftest import CLI, LocalStackProcess
 from tests.receiver import Answer, Receiver
 
@@ -315,13 +315,7 @@ def test_api_url_overrides_the_stack(owner: Owner) -> None:
 
 def test_token_store_lists_an_owner_with_a_query(local_stack: LocalStackProcess) -> None:
     """Per owner, listing and revoking by prefix are Queries on `ByOwner`; only listing every owner Scans."""
-    client = boto3.client(
-        "dynamodb",
-        endpoint_url=local_stack.aws_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
+    client = Target({}, local_stack.aws_endpoint).client("dynamodb")
     operations: list[str] = []
     client.meta.events.register("before-call.dynamodb", lambda model, **_: operations.append(model.name))
     store = TokenStore(local_stack.outputs["TokensTableName"], client=client)

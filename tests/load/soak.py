@@ -19,10 +19,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 import requests
 
 from oms_webhooks.deliveries import delivery_id
+from oms_webhooks_cli.endpoint import Target
 from tests.receiver import Receiver
 
 EVENT_TYPE = "stock_location.updated"
@@ -68,13 +68,7 @@ def soak(
             )
             answer.raise_for_status()
             created.append(answer.json()["id"])
-        events = boto3.client(
-            "events",
-            endpoint_url=aws_endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-        )
+        events = Target({}, aws_endpoint).client("events")
 
         def publish(seq: int) -> str:
             entry = {
@@ -142,13 +136,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as home, local_stack(Path(home)) as state:
         from oms_webhooks.tokens import TokenStore
 
-        dynamodb = boto3.client(
-            "dynamodb",
-            endpoint_url=state["aws_endpoint"],
-            region_name="us-east-1",
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-        )
+        dynamodb = Target({}, state["aws_endpoint"]).client("dynamodb")
         token = TokenStore(state["outputs"]["TokensTableName"], client=dynamodb).create(f"soak-{uuid.uuid4().hex[:6]}")
         result = soak(
             state["api_url"],
