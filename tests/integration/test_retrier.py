@@ -122,13 +122,14 @@ def test_waits_beyond_the_visibility_limit_or_many_receives_go_to_a_fresh_messag
 
     far = retrying(due_in=13 * 3600)
     handle = take()["ReceiptHandle"]
-    assert retrier.handle(RetryMessage(far.uuid, 0), handle, receive_count=1) == "done"
+    assert retrier.process(RetryMessage(far.uuid, 0), handle, receive_count=1).outcome == "done"
     near = retrying(due_in=60)
     handle = take()["ReceiptHandle"]
-    assert retrier.handle(RetryMessage(near.uuid, 0), handle, receive_count=15) == "done"
+    assert retrier.process(RetryMessage(near.uuid, 0), handle, receive_count=15).outcome == "done"
     soon = retrying(due_in=60)
     handle = take()["ReceiptHandle"]
-    assert retrier.handle(RetryMessage(soon.uuid, 0), handle, receive_count=2) == "later"  # hidden, not re-sent
+    # hidden, not re-sent
+    assert retrier.process(RetryMessage(soon.uuid, 0), handle, receive_count=2).outcome == "later"
 
     attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
     assert int(attributes["ApproximateNumberOfMessagesDelayed"]) == 2  # the two fresh messages, delayed

@@ -61,12 +61,9 @@ class Retrier:
                 logger.exception("Could not shorten the message's visibility either")
             raise
 
-    def handle(self, message: RetryMessage, receipt_handle: str, receive_count: int) -> Outcome:
-        """`done`: delete the message. `later`: it has been hidden (or replaced) until the next attempt is due."""
-        return self.process(message, receipt_handle, receive_count).outcome
-
     def process(self, message: RetryMessage, receipt_handle: str, receive_count: int) -> RetryReport:
-        """As `handle`, with the delivery this message changed, if any (what the metrics count)."""
+        """Outcome `done`: delete the message; `later`: it is hidden (or replaced) until the next attempt is due.
+        With the delivery this message changed, if any (what the metrics count)."""
         try:
             delivery = self.deliveries.get(message.uuid)
         except NotFound:
