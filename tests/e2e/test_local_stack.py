@@ -31,7 +31,7 @@ MISSING_TOKEN = {"message": "Missing Authentication Token"}
 def raw_request(url: str, method: str, path: str, headers: dict[str, str] | None = None) -> tuple[int, str, Any]:
     """One request as sent, on a connection of its own: (status, content type, JSON body)."""
     address = urlsplit(url)
-    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=30)
+    connection = http.client.HTTPConnection(address.netloc, timeout=30)
     try:
         connection.request(method, path, headers=headers or {})
         answer = connection.getresponse()
@@ -118,9 +118,9 @@ def test_moto_sqs_survives_concurrent_receives_deletes_and_visibility_changes() 
                 for position, message in enumerate(backend.receive_message(name, 1, 0, 600)):
                     received[0] += 1
                     if (position + number) % 3 == 0:
-                        backend.delete_message(name, message.receipt_handle)
+                        backend.delete_message(name, str(message.receipt_handle))
                     elif (position + number) % 3 == 1:
-                        backend.change_message_visibility(name, message.receipt_handle, 0)
+                        backend.change_message_visibility(name, str(message.receipt_handle), 0)
             except Exception as exc:
                 errors.append(exc)
 

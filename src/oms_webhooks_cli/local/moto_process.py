@@ -68,9 +68,14 @@ def serve(host: str, port: int) -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), name="parent-watch", daemon=True).start()
+    threading.Thread(target=_set_at_end_of_input, args=(stop,), name="parent-watch", daemon=True).start()
     stop.wait()
     server.stop()
+
+
+def _set_at_end_of_input(stop: threading.Event) -> None:
+    sys.stdin.read()
+    stop.set()
 
 
 if __name__ == "__main__":

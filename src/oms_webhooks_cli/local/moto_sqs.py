@@ -5,9 +5,10 @@ requests' threads add to it and remove from it ("RuntimeError: Set changed size 
 botocore retries quietly), and a delete rebuilds the message list while a send appends to it (a lost message).
 Every call that changes a queue's messages here holds that queue's lock; long polls wait outside it.
 
-moto also scans every message of a queue on every receive, and remembers every receipt handle it ever deleted.
-With thousands of retries hidden until due, idle polling cost a core and memory grew without end; here an idle
-receive answers without a scan until the earliest hidden or delayed message can be visible, and a queue keeps
+moto also scans every message of a queue on every receive (and nine times more for each message it hands out,
+to check its retention), and remembers every receipt handle it ever deleted. With thousands of retries hidden
+until due, polling cost a core and memory grew without end; here an idle receive answers without a scan until
+the earliest hidden or delayed message can be visible, a message handed out costs no scan, and a queue keeps
 the most recent deleted receipt handles only.
 """
 
@@ -48,8 +49,8 @@ class RecentHandles:
             self._handles.popitem(last=False)
 
 
-def _lock(queue: Any) -> threading.RLock:
-    return queue._oms_lock  # type: ignore[no-any-return]
+def _lock(queue: Any) -> Any:
+    return queue._oms_lock
 
 
 def _now_ms() -> float:
@@ -60,6 +61,27 @@ def _visible_messages(queue: Any) -> list[Any]:
     """moto's `Queue.messages`, reading the clock once instead of twice per message."""
     now = _now_ms()
     return [m for m in queue._messages if m.visible_at < now and m.delayed_until <= now]
+
+
+def _delayed_count(queue: Any) -> int:
+    now = _now_ms()
+    return sum(1 for m in queue._messages if now < m.delayed_until)
+
+
+def _not_visible_count(queue: Any) -> int:
+    now = _now_ms()
+    return sum(1 for m in queue._messages if m.visible_at >= now)
+
+
+def _visible_count(queue: Any) -> int:
+    return len(_visible_messages(queue))
+
+
+def _retained(backend: Any, queue_name: str, message: Any) -> bool:
+    """moto's retention check, without computing every attribute of the queue (three scans of all its
+    messages, and moto did it three times) for each message it hands out."""
+    queue = backend.get_queue(queue_name)
+    return int(queue.message_retention_period) + message.sent_timestamp / 1000 > time.time()
 
 
 def _earliest_visible_ms(queue: Any) -> float:
@@ -141,14 +163,19 @@ def _init(original: Callable[..., None]) -> Callable[..., None]:
 
 def apply() -> None:
     """Patches moto's SQS classes in this process; call once, before the server handles a request."""
-    queue, backend = models.Queue, models.SQSBackend
+    queue: Any = models.Queue
+    backend: Any = models.SQSBackend
     if getattr(queue, "_oms_patched", False):
         return
-    queue.__init__ = _init(queue.__init__)  # type: ignore[method-assign]
-    queue.messages = property(_visible_messages)  # type: ignore[assignment,method-assign]
-    queue.add_message = _locked(queue.add_message, wakes=True)  # type: ignore[method-assign]
-    queue.delete_message = _locked(queue.delete_message)  # type: ignore[method-assign]
-    backend.receive_message = _receive(backend.receive_message)  # type: ignore[method-assign]
-    backend.change_message_visibility = _backend_locked(backend.change_message_visibility, wakes=True)  # type: ignore[method-assign]
-    backend.purge_queue = _backend_locked(backend.purge_queue)  # type: ignore[method-assign]
-    queue._oms_patched = True  # type: ignore[attr-defined]
+    queue.__init__ = _init(queue.__init__)
+    queue.messages = property(_visible_messages)
+    queue.approximate_number_of_messages = property(_visible_count)
+    queue.approximate_number_of_messages_delayed = property(_delayed_count)
+    queue.approximate_number_of_messages_not_visible = property(_not_visible_count)
+    backend.is_message_valid_based_on_retention_period = _retained
+    queue.add_message = _locked(queue.add_message, wakes=True)
+    queue.delete_message = _locked(queue.delete_message)
+    backend.receive_message = _receive(backend.receive_message)
+    backend.change_message_visibility = _backend_locked(backend.change_message_visibility, wakes=True)
+    backend.purge_queue = _backend_locked(backend.purge_queue)
+    queue._oms_patched = True

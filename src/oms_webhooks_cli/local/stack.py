@@ -29,7 +29,8 @@ LOCAL_CREDENTIALS = {
 }
 LOCAL_OVERRIDES = {"ALLOW_LOOPBACK_TARGETS": "true"}  # a receiver on 127.0.0.1 is the point of local runs
 STOP_SECONDS = 4.0  # from a stop request to the end of every process of the stack, in-flight work abandoned
-POLLERS_STOP_SECONDS = 1.5  # of those, how long in-flight batches may take to finish
+POLLERS_STOP_SECONDS = 1.0  # of those, how long in-flight batches may take to finish
+MOTO_STOP_SECONDS = 1.5  # and how long moto may take before it is killed
 QUEUE_ATTRIBUTES = ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds", "ReceiveMessageWaitTimeSeconds")
 
 
@@ -96,16 +97,16 @@ class LocalStack:
         _exit_after(STOP_SECONDS)
         log.info("stopping")
         self.stopping.set()
+        path = state_file()
+        if path.exists() and json.loads(path.read_text()).get("pid") == os.getpid():
+            path.unlink()
         if self.api:
             self.api.shutdown()
             self.api.server_close()
         deadline = time.monotonic() + POLLERS_STOP_SECONDS
         for poller in self.pollers:
             poller.join(timeout=max(0.0, deadline - time.monotonic()))
-        self.moto.stop()
-        path = state_file()
-        if path.exists() and json.loads(path.read_text()).get("pid") == os.getpid():
-            path.unlink()
+        self.moto.stop(MOTO_STOP_SECONDS)
 
     def _environment(self, functions: dict[str, LocalFunction]) -> dict[str, str]:
         """One process hosts every function, so their template environments must agree."""
