@@ -58,14 +58,15 @@ def serve(host: str, port: int) -> None:
     from moto.server import ThreadedMotoServer
     from werkzeug.serving import BaseWSGIServer
 
-    from oms_webhooks_cli.local import moto_sqs
+    from oms_webhooks_cli.local import moto_memory, moto_sqs
 
+    stop = threading.Event()
+    moto_memory.apply(stop)
     moto_sqs.apply()
     BaseWSGIServer.request_queue_size = LISTEN_BACKLOG
     server = ThreadedMotoServer(host, port, verbose=False)
     server.start()
     print(server.get_host_and_port()[1], flush=True)
-    stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     threading.Thread(target=_set_at_end_of_input, args=(stop,), name="parent-watch", daemon=True).start()
