@@ -43,7 +43,13 @@ class BacklogResult:
     first_delivery_ms: list[float] = field(default_factory=list)
     last_delivery_ms: list[float] = field(default_factory=list)
     missing: int = 0  # fresh deliveries not there within two minutes
-    after: Usage | None = None  # memory once the fresh fan-outs are done
+    retrying: Usage | None = None  # over a whole cycle of the dead hooks' retries: peak memory, mean CPU
+
+
+def retry_cycle(root: int, seconds: float) -> Usage:
+    """Peak memory and mean CPU of the stack over `seconds`, sampled every five."""
+    samples = [usage(root, 5) for _ in range(int(seconds // 5))]
+    return Usage(max(s.rss_mb for s in samples), round(sum(s.cpu_percent for s in samples) / len(samples), 1))
 
 
 def refused_url() -> tuple[socket.socket, str]:
@@ -116,7 +122,7 @@ def measure(
                 result.first_delivery_ms.append(round((min(arrivals) - published) * 1000, 1))
                 result.last_delivery_ms.append(round((max(arrivals) - published) * 1000, 1))
             time.sleep(2)
-        result.after = usage(state["pid"], 5)
+        result.retrying = retry_cycle(state["pid"], DEAD_RETRIES["kwargs"]["seconds"] + 30)
         return result
     finally:
         receiver.stop()
