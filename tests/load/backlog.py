@@ -23,9 +23,10 @@ import requests
 
 from oms_webhooks_cli.endpoint import Target
 from tests.load.processes import Usage, usage
+from tests.load.soak import soak
 from tests.receiver import Receiver
 
-DEAD_TYPE = "stock_location.updated"
+DEAD_TYPE = "transfer.status.cancelled"  # not the soak's type: its stream reaches live hooks only
 FRESH_TYPE = "stock_location.created"
 # The dead hooks' schedule: a retry every two minutes for an hour, so the backlog stays pending all along.
 DEAD_RETRIES = {"choice": "fixed", "kwargs": {"seconds": 120}, "max_retries": 30}
@@ -135,6 +136,9 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=25, help="events published to the dead hooks")
     parser.add_argument("--fresh-hooks", type=int, default=200)
     parser.add_argument("--idle-seconds", type=float, default=30.0)
+    parser.add_argument(
+        "--soak-seconds", type=float, default=0.0, help="then `make soak`'s stream (20 events/s, 20 hooks) this long"
+    )
     args = parser.parse_args()
     from bench.services import local_stack
 
@@ -145,8 +149,22 @@ def main() -> int:
         token = TokenStore(state["outputs"]["TokensTableName"], client=dynamodb).create(f"day-{uuid.uuid4().hex[:6]}")
         fresh = usage(state["pid"], 5)
         result = measure(state, token, args.dead_hooks, args.events, args.fresh_hooks, args.idle_seconds)
-    print(json.dumps({"fresh_stack": asdict(fresh), **asdict(result)}, indent=2))
-    return 0
+        figures: dict[str, Any] = {"fresh_stack": asdict(fresh), **asdict(result)}
+        if args.soak_seconds:
+            stream = soak(
+                state["api_url"],
+                state["aws_endpoint"],
+                state["outputs"]["EventBusName"],
+                token,
+                20,
+                20,
+                args.soak_seconds,
+            )
+            figures["soak"] = {**asdict(stream), "ok": stream.ok, "after": asdict(usage(state["pid"], 5))}
+        log = (Path(home) / "stack.log").read_text(errors="replace")
+        figures["tracebacks_in_log"] = log.count("Traceback (most recent call last)")
+    print(json.dumps(figures, indent=2))
+    return 0 if figures["tracebacks_in_log"] == 0 and figures.get("soak", {}).get("ok", True) else 1
 
 
 if __name__ == "__main__":
