@@ -23,7 +23,7 @@ from tests.receiver import Receiver
 
 EVENT_TYPE = "transfer.status.created"  # no other end-to-end test publishes it
 ONE_QUICK_RETRY = {"choice": "fixed", "kwargs": {"seconds": 1}, "max_retries": 1}
-BROKEN = {
+BROKEN: dict[str, tuple[dict[str, Any], str]] = {
     "/header": ({"additional_headers": {"X-Shop": "日本"}}, "header X-Shop value is not sendable"),
     "/empty-secret": ({"secret_key": "whsec_"}, "secret_key cannot sign"),
     "/undecodable-secret": ({"secret_key": "whsec_A"}, "secret_key cannot sign"),

@@ -272,3 +272,27 @@ def test_a_manual_retry_of_a_broken_delivery_answers_with_the_attempt(
     assert [a.manual for a in retried.attempts] == [False, True]
     assert_delivered_once(receiver, "/b", record(event_id, healthy))
     assert receiver.received[cause.path] == []
+
+
+def test_a_hook_that_no_longer_reads_as_valid_ends_its_retries_with_the_reason(
+    deployed: dict[str, LocalFunction], owners: Owners, receiver: Receiver
+) -> None:
+    """A stored hook that today's model refuses to read (here its headers are a list) cannot crash the retrier:
+    its message would come back until the dead-letter queue, the delivery stuck `retrying`."""
+    broken = store_legacy_hook(owners, receiver.url("/a"), ONE_RETRY_NOW, additional_headers=["X-Shop: 1"])
+    event_id = str(uuid.uuid4())
+    answer = deployed["DispatcherFunction"].invoke(bus_event(event_id))
+    assert (answer["hooks"], answer["retrying"]) == (1, 1)
+    first = record(event_id, broken.id)
+    assert first.response_content == "Not sent: additional_headers is not an object of header names and values"
+
+    answer = deployed["RetrierFunction"].invoke({"Records": take_retry_messages({first.uuid})})
+
+    assert answer == {"batchItemFailures": []}
+    ended = record(event_id, broken.id)
+    assert (ended.status, ended.retry_count, ended.response_http_status) == ("failed", 2, 500)
+    assert ended.response_content == (
+        "Not sent: the hook's stored settings are no longer valid"
+        " (additional_headers: Input should be a valid dictionary)"
+    )
+    assert receiver.received["/a"] == []

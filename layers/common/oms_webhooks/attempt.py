@@ -67,8 +67,10 @@ def attempt_delivery(delivery: Delivery, hook: HookTarget, sender: Sender, manua
 
 def _hook_headers(hook: HookTarget) -> dict[str, str]:
     """The hook's additional headers, if each can be sent as it is; stored hooks may predate today's validation."""
+    if not isinstance(hook.additional_headers, dict):
+        raise NotSendable("additional_headers is not an object of header names and values")
     headers: dict[str, str] = {}
-    for name, value in dict(hook.additional_headers).items():
+    for name, value in hook.additional_headers.items():
         if not isinstance(name, str) or not _FIELD_NAME.fullmatch(name):
             raise NotSendable(f"header name {name!r} is not a valid HTTP field name")
         if name.lower() in RESERVED_HEADERS:
