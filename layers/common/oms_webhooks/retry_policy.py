@@ -12,10 +12,15 @@ MAX_RETRY_AFTER_SECONDS = 3600  # a subscriber may slow us down, but not park a 
 
 
 def next_wait(hook: HookTarget, delivery: Delivery, result: SendResult) -> float | None:
-    """Seconds until the next retry, or None when this delivery is finished trying."""
-    if result.status_code == 410 or delivery.retry_count >= hook.retry_countdown_config.max_retries:
+    """Seconds until the next retry, or None when this delivery is finished trying.
+
+    Goes by the scheduled retries already made (n in DESIGN.md's formulas), not by `retry_count`, which
+    counts the first attempt and manual retries too, as whisperer's does.
+    """
+    retries_made = delivery.retries_made
+    if result.status_code == 410 or retries_made >= hook.retry_countdown_config.max_retries:
         return None
-    wait = hook.retry_countdown_config.wait(delivery.retry_count)
+    wait = hook.retry_countdown_config.wait(retries_made)
     if result.retry_after is not None:
         wait = max(wait, min(result.retry_after, MAX_RETRY_AFTER_SECONDS))
     return wait
