@@ -98,8 +98,27 @@ class Delivery(BaseModel):
         self.response_time = attempt.duration
         self.modified_date = attempt.at + timedelta(seconds=attempt.duration)
         if attempt.succeeded:
-            self.status = "delivered"
-            self.next_attempt_at = None
+            self.mark_delivered()
+
+    def mark_delivered(self) -> None:
+        self._become("delivered")
+
+    def schedule(self, wait: float) -> None:
+        """A failed attempt with retries left: the next one is due `wait` seconds after this one ended."""
+        self._become("retrying", self.modified_date + timedelta(seconds=wait))
+
+    def fail(self) -> None:
+        """No more attempts: retries spent, 410 Gone, or the hook is gone. The attempts keep the why."""
+        self._become("failed")
+
+    def end_unsent(self, attempt: Attempt) -> None:
+        """Ended without a request being made (hook deleted, inactive, unreadable): the attempt says why."""
+        self.record(attempt, None)
+        self.fail()
+
+    def _become(self, status: Status, next_attempt_at: datetime | None = None) -> None:
+        self.status = status
+        self.next_attempt_at = next_attempt_at
 
     def public(self) -> dict[str, Any]:
         return {

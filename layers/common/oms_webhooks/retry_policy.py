@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from oms_webhooks.deliveries import Delivery
 from oms_webhooks.hooks import HookTarget
 from oms_webhooks.sender import SendResult
@@ -27,16 +25,13 @@ def next_wait(hook: HookTarget, delivery: Delivery, result: SendResult) -> float
 
 
 def settle(hook: HookTarget, delivery: Delivery, result: SendResult) -> float | None:
-    """Mark a delivery after an attempt: delivered, retrying (returns the wait) or failed for good."""
+    """After a scheduled attempt: delivered, retrying (returns the wait) or failed for good."""
     if result.succeeded:
-        delivery.status = "delivered"
-        delivery.next_attempt_at = None
+        delivery.mark_delivered()
         return None
     wait = next_wait(hook, delivery, result)
     if wait is None:
-        delivery.status = "failed"
-        delivery.next_attempt_at = None
-        return None
-    delivery.status = "retrying"
-    delivery.next_attempt_at = delivery.modified_date + timedelta(seconds=wait)
+        delivery.fail()
+    else:
+        delivery.schedule(wait)
     return wait
