@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -212,3 +213,21 @@ def test_outputs_name_what_operators_look_for() -> None:
     expected |= {f"{queue}Url" for queue in QUEUES}
     assert expected <= set(outputs)
     assert {name: TEMPLATE.resolve(spec["Value"]) for name, spec in outputs.items()}["DashboardName"] == "oms-webhooks"
+
+
+def test_the_api_routes_exactly_the_methods_it_serves_and_never_any() -> None:
+    """Explicit methods, so an unknown one gets API Gateway's 403 before the authorizer (and emulators that do not
+    import `x-amazon-apigateway-any-method` route the API at all)."""
+    openapi = json.loads((Path(TEMPLATE.path).parent / "docs" / "openapi.json").read_text())
+    served = {method.upper() for operations in openapi["paths"].values() for method in operations}
+    api_events = [
+        event["Properties"]
+        for function in FUNCTIONS.values()
+        for event in function["Properties"].get("Events", {}).values()
+        if event["Type"] == "Api"
+    ]
+    methods = [props["Method"].upper() for props in api_events]
+    assert "ANY" not in methods
+    assert sorted(methods) == sorted(served)  # each once
+    assert {props["Path"] for props in api_events} == {"/whisperer/{proxy+}"}
+    assert all(path.startswith("/whisperer/") for path in openapi["paths"])
