@@ -28,6 +28,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import pytest
@@ -111,14 +112,22 @@ def wait_until(check: Callable[[], Any], what: str, timeout: float = 30.0) -> An
         time.sleep(0.1)
 
 
-def deliveries_of(client: Client, hook_id: int, count: int, done: Callable[[dict[str, Any]], bool]) -> list[Any]:
+def deliveries_of(
+    client: Client, hook_id: int, count: int, done: Callable[[dict[str, Any]], bool], timeout: float = 30.0
+) -> list[Any]:
     """The hook's deliveries, once there are `count` and each is `done`."""
 
     def ready() -> list[dict[str, Any]] | None:
         found = client.deliveries(webhook=hook_id, limit=500)
         return found if len(found) == count and all(done(d) for d in found) else None
 
-    return list(wait_until(ready, f"{count} deliveries of hook {hook_id}"))
+    return list(wait_until(ready, f"{count} deliveries of hook {hook_id}", timeout))
+
+
+def all_settled(client: Client, count: int) -> bool:
+    """The owner has `count` deliveries, none still waiting for its first answer."""
+    found = client.deliveries(limit=500)
+    return len(found) == count and all(settled(d) for d in found)
 
 
 def settled(delivery: dict[str, Any]) -> bool:
@@ -269,12 +278,7 @@ def event_log(local_stack: LocalStackProcess) -> Iterator[EventLog]:
             published = [LOG_TYPE_A] * 5 + [LOG_TYPE_B] * 2
             for count, event_type in enumerate(published, start=1):  # one at a time: distinct, ordered times
                 mine.publish(event_type, {"number": count})
-                wait_until(
-                    lambda count=count: (
-                        (found := mine.deliveries(limit=500)) and len(found) == count and all(settled(d) for d in found)
-                    ),
-                    f"delivery {count}",
-                )
+                wait_until(partial(all_settled, mine, count), f"delivery {count}")
             deliveries_of(theirs, their_hook["id"], 5, settled)
             everything = sorted(mine.deliveries(limit=500), key=lambda d: d["created_date"])
             yield EventLog(mine, theirs, hook_a["id"], hook_b["id"], their_hook["id"], everything)
@@ -402,11 +406,7 @@ def exhausted(local_stack: LocalStackProcess) -> Iterator[Exhausted]:
             keeps_failing = client.subscribe(url, "transfer.status.in_transit", retry_countdown_config=quick)
             client.publish("transfer.status.in_transit", {"id": 11})
             for hook in (recovers, keeps_failing):
-                wait_until(
-                    lambda hook=hook: [d for d in client.deliveries(webhook=hook["id"]) if d["status"] == "failed"],
-                    f"hook {hook['id']} to spend its retries",
-                    timeout=90,
-                )
+                deliveries_of(client, hook["id"], 1, lambda d: d["status"] == "failed", timeout=90)
             yield Exhausted(client, receiver, recovers, keeps_failing)
         finally:
             client.unsubscribe_all()
@@ -592,7 +592,7 @@ def test_update_webhook(client: Client, receiver: Receiver) -> None:
     with the changes, PUT back)."""
     hook = client.subscribe(receiver.url("/order_create"), "package.created", secret_key="secret")
     shown = client.http.get(client.url(f"hooks/{hook['id']}/")).json()
-    update_data = {
+    update_data: dict[str, Any] = {
         "target_url": receiver.url("/order_update"),
         "event_type": "package.status.transitioned",
         "retry_countdown_config": {"choice": "linear", "kwargs": {"base": 1 * 60, "limit": 5 * 60}},
@@ -621,10 +621,10 @@ def test_update_webhook_with_already_registered_one(client: Client, receiver: Re
         assert refused.status_code == 406
         assert refused.json() == {"code": "webhook_100_2", "en": "Webhook already registered"}
 
-    update_data = {"retry_countdown_config": {"choice": "linear", "kwargs": {"base": 1 * 60, "limit": 10 * 60}}}
-    updated = client.http.patch(hook_url, json=update_data)
+    kwargs = {"base": 1 * 60, "limit": 10 * 60}
+    updated = client.http.patch(hook_url, json={"retry_countdown_config": {"choice": "linear", "kwargs": kwargs}})
     assert updated.status_code == 200
-    assert updated.json()["retry_countdown_config"]["kwargs"] == update_data["retry_countdown_config"]["kwargs"]
+    assert updated.json()["retry_countdown_config"]["kwargs"] == kwargs
 
 
 def test_delete_webhook(client: Client, receiver: Receiver) -> None:
