@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import base64
+import json
 from datetime import UTC, datetime
 
 import pytest
 from pydantic import ValidationError
 
-from oms_webhooks.attempt import delivery_headers
+from oms_webhooks.address_guard import AddressPolicy
+from oms_webhooks.attempt import attempt_delivery, delivery_headers
 from oms_webhooks.deliveries import Delivery
 from oms_webhooks.hook_config import BasicAuth, HookConfig, MissingPassword
 from oms_webhooks.hook_store import _dispatch_card, _from_dispatch_card, _from_item, _to_item
 from oms_webhooks.hooks import Hook, HookPatch, read_only_fields
+from oms_webhooks.sender import Sender
+from tests.receiver import Receiver
 
 MOMENT = datetime(2024, 5, 1, 12, tzinfo=UTC)
 AUTH = {"auth_type": "basic", "username": "shop", "password": "pw"}
@@ -63,6 +67,27 @@ def test_the_dispatch_card_and_the_stored_item_carry_the_whole_config() -> None:
     bare = hook()
     assert "conf" not in _dispatch_card(bare) and "config" not in _to_item(bare) and "callback" not in _to_item(bare)
     assert _from_dispatch_card("package.created", _dispatch_card(bare)).config == HookConfig()
+
+
+def test_a_card_whose_auth_no_longer_holds_fails_that_delivery_alone() -> None:
+    """Cards are not validated again when read; an auth that breaks today's rules is one recorded failed attempt."""
+    receiver = Receiver()
+    try:
+        sender = Sender(AddressPolicy(allow_loopback=True), total_timeout=2)
+        card = json.loads(_dispatch_card(hook(target_url=receiver.url("/card"), config={"auth": AUTH})))
+        sound = _from_dispatch_card("package.created", json.dumps(card))
+        assert attempt_delivery(delivery(), sound, sender).status_code == 200
+        assert receiver.wait_for("/card", 1)[0].headers["Authorization"] == sound.config.auth.header()  # type: ignore[union-attr]
+
+        card["conf"]["auth"] = {"auth_type": "basic"}  # written before some rule that now requires a username
+        broken = _from_dispatch_card("package.created", json.dumps(card))
+        sent = delivery()
+        result = attempt_delivery(sent, broken, sender)
+        assert result.status_code is None and sent.response_content is not None
+        assert sent.response_content.startswith("Not sent: ")
+        assert len(receiver.received["/card"]) == 1
+    finally:
+        receiver.stop()
 
 
 def test_answers_never_show_the_password() -> None:

@@ -22,7 +22,7 @@ from pydantic import TypeAdapter
 from oms_webhooks.aws import DynamoDBTable
 from oms_webhooks.countdown import RetryCountdownConfig
 from oms_webhooks.errors import DuplicateHook, NotFound
-from oms_webhooks.hook_config import HookConfig
+from oms_webhooks.hook_config import BasicAuth, HookConfig
 from oms_webhooks.hooks import Hook, HookTarget, now
 
 ACTIVE_INDEX = "ActiveByEventType"
@@ -80,6 +80,22 @@ class HookStore(DynamoDBTable):
             writes.append({"Delete": self._key(old.owner, old_unique)})
             writes.append({"Put": self._put_unique(new)})
         self._transact(writes, old.event_type, new.event_type)
+
+    def delete(self, hook: Hook) -> None:
+        """Removes a hook for good, with its uniqueness item. No API call does this (DELETE deactivates, as
+        whisperer's does); it is for an operator's tooling and tests."""
+        self._transact(
+            [
+                {
+                    "Delete": {
+                        **self._key(hook.owner, hook_sk(hook.id)),
+                        "ConditionExpression": "attribute_exists(sk)",
+                    }
+                },
+                {"Delete": self._key(hook.owner, unique_sk(hook.event_type, hook.target_url))},
+            ],
+            hook.event_type,
+        )
 
     def deactivate(self, hook: HookTarget) -> None:
         """Stop sending the hook anything until its owner turns it back on: its owner deleted it (whisperer's DELETE
@@ -267,6 +283,18 @@ def _config(stored: dict[str, Any] | None) -> HookConfig:
     return HookConfig.model_validate(stored) if stored else _NO_CONFIG
 
 
+def _card_config(stored: dict[str, Any] | None) -> HookConfig:
+    """As the other card fields, not validated again: a fault in it is one delivery's failed attempt, not the
+    fan-out's (see attempt.py)."""
+    if not stored:
+        return _NO_CONFIG
+    auth = stored.get("auth")
+    extra = {name: value for name, value in stored.items() if name != "auth"}
+    if isinstance(auth, dict):
+        auth = BasicAuth.model_construct(**auth)
+    return HookConfig.model_construct(auth=auth or None, **extra)
+
+
 def _from_dispatch_card(event_type: str, raw: str) -> HookTarget:
     card = json.loads(raw)
     # Built without re-validation: every field was validated when the hook was written.
@@ -278,7 +306,7 @@ def _from_dispatch_card(event_type: str, raw: str) -> HookTarget:
         retry_countdown_config=_countdown(card["cfg"]),
         additional_headers=card["hdr"],
         secret_key=card["sec"],
-        config=_config(card.get("conf")),
+        config=_card_config(card.get("conf")),
         is_active=True,
     )
 
