@@ -257,7 +257,7 @@ def test_list_filters_by_is_active_and_rejects_bad_parameters(call: Caller) -> N
     assert call("GET", "/whisperer/hooks/?limit=abc").json() == {"limit": ["A valid integer is required."]}
     assert call("GET", "/whisperer/hooks/?limit=0").status == 400
     assert call("GET", "/whisperer/hooks/?cursor=not-a-cursor").json() == {"cursor": ["Invalid cursor."]}
-    assert call("GET", "/whisperer/hooks/?event_type=nope").json() == {"next": None, "results": []}  # as iexact
+    assert call("GET", "/whisperer/hooks/?event_type=nope").json()["results"] == []  # as iexact
 
 
 def test_retrieve_patch_put_delete(call: Caller) -> None:
