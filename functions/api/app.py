@@ -24,6 +24,7 @@ from oms_webhooks.delivery_log import DeliveryFilters, DeliveryLog
 from oms_webhooks.delivery_store import DeliveryStore
 from oms_webhooks.errors import AlreadyDelivered, DuplicateHook, InvalidField, NotFound, StillRetrying
 from oms_webhooks.field_errors import field_errors
+from oms_webhooks.hook_config import MissingPassword
 from oms_webhooks.hook_store import HookStore
 from oms_webhooks.hooks import HookIn, HookPatch
 from oms_webhooks.pagination import Page
@@ -110,8 +111,8 @@ def registry() -> Response[Any]:
 def list_hooks(
     limit: Limit = None,
     cursor: Cursor = None,
-    target_url: Annotated[str | None, Query(description="Only hooks with exactly this target_url.")] = None,
-    event_type: EventTypeFilter = None,
+    target_url: Annotated[str | None, Query(description=doc.HOOK_TARGET_URL_FILTER_DESCRIPTION)] = None,
+    event_type: Annotated[str | None, Query(description=doc.HOOK_EVENT_TYPE_FILTER_DESCRIPTION)] = None,
     is_active: Annotated[bool | None, Query(description="Only active (or only inactive) hooks.")] = None,
 ) -> Response[Any]:
     filters = HookFilters(target_url=target_url, event_type=event_type, is_active=is_active)
@@ -183,10 +184,10 @@ def update_hook(hook_id: HookId, hook: Annotated[HookPatch, Body()]) -> Response
 
 @app.delete(
     "/whisperer/hooks/<hook_id>",
-    summary="Unsubscribe: delete a hook",
+    summary="Unsubscribe: deactivate a hook, as whisperer does (it stays readable, with its delivery log)",
     operation_id="hooks_destroy",
     tags=["hooks"],
-    responses=doc.responses(204, "Deleted; no body.", errors=(404,)),
+    responses=doc.responses(204, "Deactivated; no body.", errors=(404,)),
 )
 def delete_hook(hook_id: HookId) -> Response[Any]:
     subscriptions().delete(owner(), hook_number(hook_id))
@@ -322,6 +323,11 @@ def invalid_request(error: RequestValidationError) -> Response[Any]:
 @app.exception_handler(InvalidField)
 def invalid_field(error: InvalidField) -> Response[Any]:
     return answer(400, {error.field: [error.message]})
+
+
+@app.exception_handler(MissingPassword)
+def missing_password(error: MissingPassword) -> Response[Any]:
+    return answer(400, error.errors())
 
 
 @app.exception_handler(NotFound)
