@@ -34,6 +34,7 @@ class Attempt(BaseModel):
     error: str | None = None
     duration: float  # seconds
     manual: bool = False
+    request_headers: dict[str, str] = Field(default_factory=dict)  # as sent, signatures included
 
     @property
     def succeeded(self) -> bool:
@@ -46,6 +47,7 @@ class Attempt(BaseModel):
             "error": self.error,
             "duration": round(self.duration, 6),
             "manual": self.manual,
+            "request_headers": self.request_headers,
         }
 
 
@@ -67,6 +69,7 @@ class Delivery(BaseModel):
     created_date: datetime
     modified_date: datetime
     expires_at: int = 0  # epoch seconds; DynamoDB's TTL removes the record after it
+    test: bool = False  # sent by `POST .../test/` (trial.py): shown in the log, never retried or recovered
 
     @property
     def delivered(self) -> bool:
@@ -103,4 +106,5 @@ class Delivery(BaseModel):
             "attempts": [a.public() for a in self.attempts],
             "created_date": iso(self.created_date),
             "modified_date": iso(self.modified_date),
+            "test": self.test,
         }

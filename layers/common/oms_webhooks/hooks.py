@@ -116,6 +116,9 @@ class HookTarget(BaseModel):
     additional_headers: dict[str, str] = Field(default_factory=dict)
     secret_key: str | None = None
     is_active: bool = True
+    # The secret before the last rotation, still signing until it expires (secret_rotation.py); write-only too.
+    previous_secret_key: str | None = None
+    previous_secret_expires_at: datetime | None = None
 
 
 class Hook(HookTarget):
@@ -134,6 +137,8 @@ class Hook(HookTarget):
             updates[name] = value
         if updates.get("secret_key") == "":
             updates["secret_key"] = None
+        if "secret_key" in updates:  # set by hand: the change is immediate, no old secret keeps signing
+            updates["previous_secret_key"] = updates["previous_secret_expires_at"] = None
         return self.model_copy(update={**updates, "modified_date": now()})
 
     def public(self) -> dict[str, Any]:
