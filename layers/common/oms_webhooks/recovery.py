@@ -26,6 +26,7 @@ from oms_webhooks.queues import SEND_BATCH_SIZE, RetryMessage, RetryQueue
 
 MAX_PER_CALL = 1000  # deliveries one call queues (the API has 28 s); call again for the rest
 MARK_WORKERS = 8
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 Moment = Annotated[datetime, Field(strict=False)]  # ISO 8601 text, as every time in this API
 
@@ -42,11 +43,19 @@ class RecoverRequest(BaseModel):
     @field_validator("since", "until")
     @classmethod
     def _utc(cls, value: datetime | None) -> datetime | None:
-        """A time without a zone is read as UTC, as the delivery log's filters read it."""
-        return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+        """In UTC (a time without a zone is read as UTC, as the delivery log's filters read it); nothing was
+        delivered before 1970, so an earlier time means the same as 1970."""
+        if value is None:
+            return None
+        try:
+            moment = (value.replace(tzinfo=UTC) if value.tzinfo is None else value).astimezone(UTC)
+        except OverflowError:
+            raise ValueError("Enter a valid date/time.") from None
+        return max(moment, EPOCH)
 
     def window(self) -> tuple[datetime, datetime]:
-        until = self.until or now()
+        """[since, until], until at most now: the answer says which window was looked at."""
+        until = min(self.until or now(), now())
         if until < self.since:
             raise InvalidField("until" if self.until else "since", "The window must not end before it starts.")
         return self.since, until
