@@ -2,7 +2,7 @@
 
 Read from the `ByHook` index (delivery_index.py), whose items carry each delivery's status and `attempt_log`
 (attempt_log.py), written with the record itself: dispatch makes no extra call for stats. A stats call costs one
-Query per 1 MB of index items (about 8,000 deliveries) and reads at most `MAX_DELIVERIES`, the newest; past that,
+Query per 1 MB of index items (about 6,000 deliveries) and reads at most `MAX_DELIVERIES`, the newest; past that,
 `since` says where the figures start.
 """
 
@@ -26,7 +26,7 @@ PERIODS: dict[str, tuple[timedelta, Literal["hour", "day"]]] = {
     "30d": (timedelta(days=30), "day"),
 }
 BUCKET_SECONDS = {"hour": 3600, "day": 86400}
-MAX_DELIVERIES = 200_000  # read at most this many (about 25 Query calls); the newest ones
+MAX_DELIVERIES = 200_000  # read at most this many (about 35 Query calls of 1 MB); the newest ones
 
 
 def percentile(ordered: Sequence[float], p: float) -> float | None:
