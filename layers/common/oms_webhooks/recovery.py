@@ -36,9 +36,9 @@ class RecoverRequest(BaseModel):
 
     model_config = ConfigDict(strict=True, extra="forbid")
 
-    since: Moment = Field(description="Deliveries created at or after this time (ISO 8601; without a zone, UTC).")
-    until: Moment | None = Field(None, description="... and at or before this one (default: now).")
-    include_retrying: bool = Field(False, description="Also those still retrying on their schedule: tried now.")
+    since: Annotated[Moment, Field(description="Deliveries created at or after this time (ISO 8601; no zone: UTC).")]
+    until: Annotated[Moment | None, Field(description="... and at or before this one (default: now).")] = None
+    include_retrying: Annotated[bool, Field(description="Also those still on their retry schedule: tried now.")] = False
 
     @field_validator("since", "until")
     @classmethod
@@ -67,7 +67,7 @@ class RecoverRequest(BaseModel):
 class OwnerRecoverRequest(RecoverRequest):
     """`POST /whisperer/hook_events/recover/`: every hook of the owner, optionally one event type."""
 
-    event_type: str | None = Field(None, description="Only deliveries of this event type (dashed form too).")
+    event_type: Annotated[str | None, Field(description="Only deliveries of this event type (dashed form too).")] = None
 
     @field_validator("event_type")
     @classmethod

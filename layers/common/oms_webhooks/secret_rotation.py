@@ -38,12 +38,14 @@ class RotateSecretRequest(BaseModel):
 
     model_config = ConfigDict(strict=True, extra="forbid")
 
-    secret_key: Annotated[str, Field(max_length=MAX_SECRET_KEY_LENGTH)] | None = Field(
-        None, description="The new secret (a `whsec_` one is base64 after the prefix); absent or null: generated."
-    )
-    overlap_seconds: Annotated[int, Field(ge=0, le=MAX_OVERLAP_SECONDS)] = Field(
-        DEFAULT_OVERLAP_SECONDS, description="Seconds the old secret keeps signing too; 0 ends it at once."
-    )
+    secret_key: Annotated[
+        Annotated[str, Field(max_length=MAX_SECRET_KEY_LENGTH)] | None,
+        Field(description="The new secret (a `whsec_` one is base64 after the prefix); absent or null: generated."),
+    ] = None
+    overlap_seconds: Annotated[
+        int,
+        Field(ge=0, le=MAX_OVERLAP_SECONDS, description="Seconds the old secret keeps signing too; 0 ends it at once."),
+    ] = DEFAULT_OVERLAP_SECONDS
 
     @field_validator("secret_key")
     @classmethod
