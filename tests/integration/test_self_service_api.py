@@ -7,6 +7,7 @@ import base64
 import hashlib
 import hmac
 import json
+import math
 import threading
 import time
 import uuid
@@ -608,3 +609,29 @@ def test_attempts_in_the_log_carry_the_request_headers_as_sent(me: Owner, receiv
             assert request.headers[name] == value, name
     assert {"webhook-signature", "X-Whisperer-Signature", "webhook-id", "X-Shop"} <= set(recorded)
     assert OLD_SECRET not in json.dumps(delivery)
+
+
+def test_the_dispatch_budget_holds_with_rotated_hooks(me: Owner, receiver: Receiver) -> None:
+    """A rotation adds the old secret to the dispatcher's projection, not a call: ceil(N/25) + 5 at most."""
+    hooks = [subscribe(me, receiver.url(f"/budget/{i}"), secret_key=OLD_SECRET) for i in range(30)]
+    for hook in hooks[::2]:
+        assert me.call("POST", f"/whisperer/hooks/{hook['id']}/rotate_secret/", {}).status == 200
+    shared = dispatcher()
+    calls: list[str] = []
+
+    def count(model: Any, **_: Any) -> None:
+        calls.append(model.name)
+
+    client = dynamodb()
+    client.meta.events.register("before-call.dynamodb", count)
+    try:
+        for _ in range(2):  # cold (the index is queried), then warm (the cached projection)
+            calls.clear()
+            report = shared.dispatch(OmsEvent(str(uuid.uuid4()), EVENT_TYPE, {"id": 5}))
+            assert report.delivered == 30
+            assert len(calls) <= math.ceil(30 / 25) + 5, calls
+    finally:
+        client.meta.events.unregister("before-call.dynamodb", count)
+    requests = [r for i in range(30) for r in receiver.received[f"/budget/{i}"]]
+    assert len(requests) == 60
+    assert sum(len(r.headers["webhook-signature"].split(" ")) == 2 for r in requests) == 30  # the rotated 15, twice
