@@ -89,8 +89,8 @@ def raw_hook(me: Owner, hook_id: int) -> dict[str, Any]:
     return dict(answer["Item"])
 
 
-def verify_both_ways(request: Received, secret: str) -> None:
-    """The Standard Webhooks verifier (official package) and the Whisperer HMAC; raises if either fails."""
+def verify_standard(request: Received, secret: str) -> None:
+    """The official Standard Webhooks verifier, as a subscriber runs it; raises if the delivery does not verify."""
     Webhook(secret).verify(request.body, request.headers)
 
 
@@ -120,8 +120,8 @@ def test_rotation_generates_a_secret_shown_once_and_both_sign_during_the_overlap
     [request] = receiver.wait_for("/rotated", 1)
     signatures = request.headers["webhook-signature"].split(" ")
     assert len(signatures) == 2 and all(s.startswith("v1,") for s in signatures)
-    verify_both_ways(request, new_secret)
-    verify_both_ways(request, OLD_SECRET)
+    verify_standard(request, new_secret)
+    verify_standard(request, OLD_SECRET)
     assert request.headers["X-Whisperer-Signature"] == whisperer_signature(new_secret, request.body)
     with pytest.raises(WebhookVerificationError):
         Webhook("whsec_" + base64.b64encode(b"some other secret").decode()).verify(request.body, request.headers)
@@ -166,9 +166,9 @@ def test_the_old_secret_stops_signing_when_the_overlap_ends_and_leaves_storage(m
     assert report.delivered == 1
     [request] = receiver.wait_for("/expiring", 1)
     assert " " not in request.headers["webhook-signature"]
-    verify_both_ways(request, new_secret)
+    verify_standard(request, new_secret)
     with pytest.raises(WebhookVerificationError):
-        verify_both_ways(request, OLD_SECRET)
+        verify_standard(request, OLD_SECRET)
 
     assert me.call("GET", f"/whisperer/hooks/{hook['id']}/").status == 200  # a read removes it from storage
     item = raw_hook(me, hook["id"])
@@ -228,8 +228,8 @@ def test_every_delivery_path_signs_with_both_secrets_during_the_overlap(me: Owne
     assert len(requests) == 4
     for request in requests:
         assert len(request.headers["webhook-signature"].split(" ")) == 2
-        verify_both_ways(request, new_secret)
-        verify_both_ways(request, OLD_SECRET)
+        verify_standard(request, new_secret)
+        verify_standard(request, OLD_SECRET)
         assert request.headers["X-Whisperer-Signature"] == whisperer_signature(new_secret, request.body)
 
 
@@ -258,7 +258,7 @@ def test_a_test_event_is_signed_sent_now_recorded_and_shaped_as_a_delivery(me: O
             "example": example_payload(EVENT_TYPE),
         },
     }
-    verify_both_ways(request, OLD_SECRET)
+    verify_standard(request, OLD_SECRET)
     assert request.headers["X-Whisperer-Event"] == "webhook.test"
     sent = shown.attempts[-1].request_headers
     assert sent["webhook-signature"] == request.headers["webhook-signature"]
