@@ -18,18 +18,21 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from oms_webhooks import api_schema, self_service_schema
 from oms_webhooks.address_guard import AddressPolicy
 from oms_webhooks.aws import dynamodb, sqs
 from oms_webhooks.deliveries import Attempt, Delivery, delivery_id
+from oms_webhooks.delivery_index import DeliveryIndex
 from oms_webhooks.delivery_log import DeliveryLog
 from oms_webhooks.delivery_store import DeliveryStore
 from oms_webhooks.event_catalog import example_payload
 from oms_webhooks.hook_store import HookStore, hook_sk
 from oms_webhooks.oms_event import OmsEvent
 from oms_webhooks.queues import FanoutBatch, RetryMessage, RetryQueue
+from oms_webhooks.recovery import RecoverRequest, Recovery
 from oms_webhooks.retries import Retrier
 from oms_webhooks.sender import Sender
 from oms_webhooks.settings import settings
@@ -635,3 +638,23 @@ def test_the_dispatch_budget_holds_with_rotated_hooks(me: Owner, receiver: Recei
     requests = [r for i in range(30) for r in receiver.received[f"/budget/{i}"]]
     assert len(requests) == 60
     assert sum(len(r.headers["webhook-signature"].split(" ")) == 2 for r in requests) == 30  # the rotated 15, twice
+
+
+def test_a_recovery_whose_messages_cannot_be_sent_leaves_nothing_marked(me: Owner) -> None:
+    """SQS refusing the messages (here: a queue that does not exist) undoes the marks, so a later call queues them."""
+    hook = subscribe(me, "http://127.0.0.1:9/unsent")
+    failed = [stored(me.name, hook["id"], "failed", timedelta(minutes=1)) for _ in range(3)]
+    config = settings()
+    request = RecoverRequest.model_validate({"since": (datetime.now(UTC) - timedelta(hours=1)).isoformat()})
+    index, hooks = DeliveryIndex(config.deliveries_table), HookStore(config.hooks_table)
+    missing = RetryQueue(config.retry_queue_url.rsplit("/", 1)[0] + "/no-such-queue")
+    with pytest.raises(ClientError):
+        Recovery(index, hooks, missing).recover_hook(me.name, hook["id"], request)
+    store = DeliveryStore(config.deliveries_table)
+    for delivery in failed:
+        item = dynamodb().get_item(TableName=config.deliveries_table, Key={"uuid": {"S": delivery.uuid}})["Item"]
+        assert item["status"]["S"] == "failed" and "recovery" not in item and "next_attempt_at" not in item
+        assert store.get(delivery.uuid).status == "failed"
+    with RetryQueueWatch() as queue:
+        report = Recovery(index, hooks, RetryQueue(config.retry_queue_url)).recover_hook(me.name, hook["id"], request)
+        assert report.queued == 3 and queue.uuids_sent() == sorted(d.uuid for d in failed)

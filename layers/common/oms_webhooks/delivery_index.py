@@ -115,7 +115,8 @@ class DeliveryIndex(DynamoDBTable):
     ) -> dict[str, Any] | None:
         """Queue one delivery for one more attempt: `retrying`, due now, marked. Conditional, so that a delivery is
         marked once until the retrier saves its attempt (a whole-record write, which drops the mark). Returns the
-        record as it was (to undo the mark), or None when another recovery (or a change of status) came first."""
+        changed attributes as they were (to undo the mark), or None when another recovery (or a change of status)
+        came first."""
         values: dict[str, Any] = {f":s{i}": {"S": s} for i, s in enumerate(statuses)}
         values.update({":retrying": {"S": "retrying"}, ":due": {"S": due.isoformat()}, ":mark": {"S": marker}})
         try:
@@ -129,7 +130,7 @@ class DeliveryIndex(DynamoDBTable):
                 ),
                 ExpressionAttributeNames={"#s": "status"},
                 ExpressionAttributeValues=values,
-                ReturnValues="ALL_OLD",
+                ReturnValues="UPDATED_OLD",  # the old status and next_attempt_at: what `unmark` puts back
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
