@@ -275,7 +275,7 @@ def retry_delivery(uuid: DeliveryUuid, request: Annotated[RetryRequest | None, B
         },
     )
     outcome = {
-        "response_status": result.status_code,
+        "response_status": delivery.response_http_status,  # 500 when no answer came, as in whisperer
         "response_content": delivery.response_content,
         "delivered": delivery.delivered,
         "response_time": result.duration,

@@ -61,9 +61,9 @@ class Trial:
             expires_at=int(time.time()) + self.retention_days * 86400,
             test=True,
         )
-        result = attempt_delivery(delivery, hook, self.sender, manual=True)
-        delivery.status = "delivered" if result.succeeded else "failed"
-        delivery.next_attempt_at = None
+        result = attempt_delivery(delivery, hook, self.sender, manual=True)  # a 2xx marks it delivered
+        if not delivery.delivered:
+            delivery.fail()  # a test is never retried
         self.deliveries.save(delivery)
         return delivery, result
 
