@@ -222,7 +222,7 @@ TABLES = set(TEMPLATE.of_type("AWS::DynamoDB::Table"))
 QUEUES = set(TEMPLATE.of_type("AWS::SQS::Queue"))
 USES = {  # what each function's code reaches (wiring.py, settings.py): nothing else may be granted
     "AuthorizerFunction": {"TokensTable"},
-    "ApiFunction": {"HooksTable", "DeliveriesTable"},
+    "ApiFunction": {"HooksTable", "DeliveriesTable", "RetryQueue"},
     "DispatcherFunction": {"HooksTable", "DeliveriesTable", "RetryQueue", "FanoutQueue", "DispatchFailedQueue"},
     "RetrierFunction": {"HooksTable", "DeliveriesTable", "RetryQueue"},
     "FanoutFunction": {"HooksTable", "DeliveriesTable", "RetryQueue", "FanoutQueue"},

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from oms_webhooks.catalog import EVENT_TYPES
 from oms_webhooks.countdown import RetryCountdownConfig
+from oms_webhooks.event_catalog import TEST_EVENT_TYPE
 from oms_webhooks.hook_config import MAX_CONFIG_BYTES
 from oms_webhooks.hooks import (
     _HEADER_NAME,
@@ -44,6 +45,8 @@ EVENT_TYPE_NAMES = [*EVENT_TYPES, *(name.replace(".", "-") for name in EVENT_TYP
 
 DateTime = Annotated[str, Field(json_schema_extra={"format": "date-time"}, examples=["2024-05-01T12:00:00.000000Z"])]
 EventType = Annotated[str, Field(json_schema_extra={"enum": list(EVENT_TYPES)})]
+# A delivery's type: a catalog type, or the test event's (`POST /whisperer/hooks/{id}/test/`).
+DeliveryEventType = Annotated[str, Field(json_schema_extra={"enum": [*EVENT_TYPES, TEST_EVENT_TYPE]})]
 DeliveryUuid = Annotated[str, Field(pattern="^[0-9a-f]{32}$")]
 NextPage = Annotated[
     str | None,
@@ -95,7 +98,7 @@ class HookPage(_Answer):
 
 
 class DeliveryEvent(_Answer):
-    type: EventType
+    type: DeliveryEventType
     uuid: DeliveryUuid
 
 
@@ -113,7 +116,10 @@ class Attempt(_Answer):
     status_code: int | None
     error: str | None
     duration: float = Field(description="Seconds.")
-    manual: bool = Field(description="Made by `POST .../retry/`, not by the retry schedule.")
+    manual: bool = Field(description="Made by `POST .../retry/` (or `.../test/`), not by the retry schedule.")
+    request_headers: dict[str, str] = Field(
+        description="The headers sent, signatures included (never a secret; credentials to the target are redacted)."
+    )
 
 
 class HookEvent(_Answer):
@@ -121,7 +127,7 @@ class HookEvent(_Answer):
 
     uuid: DeliveryUuid
     webhook: int = Field(description="The hook's id.")
-    event_type: EventType
+    event_type: DeliveryEventType
     request_payload: RequestPayload
     response_http_status: int | None
     response_content: str | None = Field(description="The start of the last answer's body, or the last error.")
@@ -134,6 +140,7 @@ class HookEvent(_Answer):
     attempts: list[Attempt]
     created_date: DateTime
     modified_date: DateTime
+    test: bool = Field(description="A test event (`POST /whisperer/hooks/{id}/test/`): never retried or recovered.")
 
 
 class HookEventPage(_Answer):

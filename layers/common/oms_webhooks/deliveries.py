@@ -37,6 +37,7 @@ class Attempt(BaseModel):
     error: str | None = None
     duration: float  # seconds
     manual: bool = False
+    request_headers: dict[str, str] = Field(default_factory=dict)  # as sent, signatures included
 
     @property
     def succeeded(self) -> bool:
@@ -49,6 +50,7 @@ class Attempt(BaseModel):
             "error": self.error,
             "duration": round(self.duration, 6),
             "manual": self.manual,
+            "request_headers": self.request_headers,
         }
 
 
@@ -70,6 +72,7 @@ class Delivery(BaseModel):
     created_date: datetime
     modified_date: datetime
     expires_at: int = 0  # epoch seconds; DynamoDB's TTL removes the record after it
+    test: bool = False  # sent by `POST .../test/` (trial.py): shown in the log, never retried or recovered
 
     @property
     def delivered(self) -> bool:
@@ -137,4 +140,5 @@ class Delivery(BaseModel):
             "attempts": [a.public() for a in self.attempts],
             "created_date": iso(self.created_date),
             "modified_date": iso(self.modified_date),
+            "test": self.test,
         }

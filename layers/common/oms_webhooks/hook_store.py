@@ -12,7 +12,7 @@ import contextlib
 import hashlib
 import json
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -61,7 +61,10 @@ class HookStore(DynamoDBTable):
         )
         if "Item" not in answer:
             raise NotFound(f"hook {hook_id}")
-        return _from_item(answer["Item"])
+        hook = _from_item(answer["Item"])
+        if "previous_secret_key" in answer["Item"] and hook.previous_secret_key is None:
+            self._forget_previous_secret(answer["Item"], hook)  # its overlap is over: gone from storage too
+        return hook
 
     def add(self, hook: Hook) -> None:
         self._transact(
@@ -80,6 +83,31 @@ class HookStore(DynamoDBTable):
             writes.append({"Delete": self._key(old.owner, old_unique)})
             writes.append({"Put": self._put_unique(new)})
         self._transact(writes, old.event_type, new.event_type)
+
+    def swap_secret(self, old: Hook, new: Hook) -> None:
+        """Write `new` (same type and URL, new secrets) only if the secret is still the one `old` read; NotFound if
+        not, or if the hook went away."""
+        put = self._put_hook(new)
+        if old.secret_key:
+            put["ConditionExpression"] = "attribute_exists(sk) AND secret_key = :seen"
+            put["ExpressionAttributeValues"] = {":seen": {"S": old.secret_key}}
+        else:
+            put["ConditionExpression"] = "attribute_exists(sk) AND attribute_not_exists(secret_key)"
+        self._transact([{"Put": put}], new.event_type)
+
+    def _forget_previous_secret(self, item: dict[str, Any], hook: Hook) -> None:
+        """Best effort, on a read: a failure here leaves it for the next read or write (it never signs anyway)."""
+        update: dict[str, Any] = {
+            **self._key(hook.owner, hook_sk(hook.id)),
+            "UpdateExpression": "REMOVE previous_secret_key, previous_secret_expires_at",
+            "ConditionExpression": "previous_secret_expires_at = :seen",
+            "ExpressionAttributeValues": {":seen": item["previous_secret_expires_at"]},
+        }
+        if "dispatch" in item:
+            update["UpdateExpression"] += " SET dispatch = :card"
+            update["ExpressionAttributeValues"][":card"] = {"S": _dispatch_card(hook)}
+        with contextlib.suppress(NotFound, ClientError):
+            self._transact([{"Update": update}], hook.event_type)
 
     def delete(self, hook: Hook) -> None:
         """Removes a hook for good, with its uniqueness item. No API call does this (DELETE deactivates, as
@@ -248,6 +276,9 @@ def _to_item(hook: Hook) -> dict[str, Any]:
         item["config"] = {"S": json.dumps(hook.config.stored(), ensure_ascii=False)}
     if hook.callback is not None:
         item["callback"] = {"S": hook.callback}
+    if hook.previous_secret_key and hook.previous_secret_expires_at:
+        item["previous_secret_key"] = {"S": hook.previous_secret_key}
+        item["previous_secret_expires_at"] = {"S": hook.previous_secret_expires_at.isoformat()}
     if hook.is_active:
         item["active_event_type"] = {"S": hook.event_type}
         item["dispatch"] = {"S": _dispatch_card(hook)}
@@ -266,6 +297,9 @@ def _dispatch_card(hook: Hook) -> str:
     config = hook.config.stored()
     if config:  # the whole config, so that what a delivery reads of it (auth) is here on every path
         card["conf"] = config
+    if hook.previous_secret_key and hook.previous_secret_expires_at:  # only while a rotation's overlap lasts
+        card["psec"] = hook.previous_secret_key
+        card["pexp"] = hook.previous_secret_expires_at.timestamp()
     return json.dumps(card, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -308,10 +342,16 @@ def _from_dispatch_card(event_type: str, raw: str) -> HookTarget:
         secret_key=card["sec"],
         config=_card_config(card.get("conf")),
         is_active=True,
+        previous_secret_key=card.get("psec"),
+        previous_secret_expires_at=datetime.fromtimestamp(card["pexp"], UTC) if "pexp" in card else None,
     )
 
 
 def _from_item(item: dict[str, Any]) -> Hook:
+    previous, expires = item.get("previous_secret_key", {}).get("S"), item.get("previous_secret_expires_at")
+    previous_expires_at = datetime.fromisoformat(expires["S"]) if expires else None
+    if previous_expires_at is None or previous_expires_at <= now():  # over: dropped, and so not written back
+        previous = previous_expires_at = None
     return Hook(
         id=int(item["id"]["N"]),
         owner=item["owner"]["S"],
@@ -325,4 +365,6 @@ def _from_item(item: dict[str, Any]) -> Hook:
         is_active=item["is_active"]["BOOL"],
         created_date=datetime.fromisoformat(item["created_date"]["S"]),
         modified_date=datetime.fromisoformat(item["modified_date"]["S"]),
+        previous_secret_key=previous,
+        previous_secret_expires_at=previous_expires_at,
     )

@@ -133,6 +133,9 @@ class HookTarget(BaseModel):
     secret_key: str | None = None
     config: HookConfig = Field(default_factory=HookConfig)  # `auth` signs in to the target
     is_active: bool = True
+    # The secret before the last rotation, still signing until it expires (secret_rotation.py); write-only too.
+    previous_secret_key: str | None = None
+    previous_secret_expires_at: datetime | None = None
 
 
 class Hook(HookTarget):
@@ -154,6 +157,8 @@ class Hook(HookTarget):
             updates["config"] = updates["config"].completed(self.config)
         if updates.get("secret_key") == "":
             updates["secret_key"] = None
+        if "secret_key" in updates:  # set by hand: the change is immediate, no old secret keeps signing
+            updates["previous_secret_key"] = updates["previous_secret_expires_at"] = None
         return self.model_copy(update={**updates, "modified_date": now()})
 
     def public(self) -> dict[str, Any]:
