@@ -21,7 +21,7 @@ import pytest
 from oms_webhooks import api_schema
 from oms_webhooks.aws import dynamodb
 from oms_webhooks.deliveries import Attempt, Delivery, delivery_id, delivery_number
-from oms_webhooks.delivery_store import DeliveryStore
+from oms_webhooks.delivery_store import MAX_PAGE_QUERIES, DeliveryStore
 from oms_webhooks.settings import settings
 from oms_webhooks.tokens import TokenStore
 from oms_webhooks_cli.local.lambdas import LocalFunction
@@ -588,3 +588,41 @@ def test_a_page_of_500_nests_its_hooks_with_one_batch_get(owner: Owner, calls: l
     owner.ok(f"hook_events/{deliveries[7].id}/")
     owner.ok("hook_events/", uuid=deliveries[8].uuid)
     assert "Scan" not in {name for name, _ in calls}
+
+
+def test_a_selective_filter_over_a_long_log_answers_short_pages_with_a_way_on(
+    owner: Owner, calls: list[tuple[str, str]]
+) -> None:
+    """A page reads at most MAX_PAGE_QUERIES Query pages; what it has not read yet, `next` goes on to."""
+    busy, rare = owner.hook("http://r.test/busy"), owner.hook("http://r.test/rare")
+    start = datetime.now(UTC) - timedelta(days=1)
+
+    def made(hook: dict[str, Any], n: int) -> Delivery:
+        moment = start + timedelta(seconds=n)
+        return Delivery(
+            uuid=delivery_id(f"e{n}", hook["id"]),
+            owner=owner.name,
+            webhook=hook["id"],
+            event_id=f"e{n}",
+            event_type="package.created",
+            request_payload={"id": n},
+            target_url=hook["target_url"],
+            created_date=moment,
+            modified_date=moment,
+        )
+
+    oldest = [made(rare, 0), made(rare, 1)]
+    newer = [made(busy, n) for n in range(2, 2 + MAX_PAGE_QUERIES * 100 + 50)]  # a limit of 1 reads 100 per Query
+    store().save_many(oldest + newer)
+
+    calls.clear()
+    first = owner.ok("hook_events/", webhook=rare["id"], limit=1)
+    queries = [c for c in calls if c == ("Query", settings().deliveries_table)]
+    assert len(queries) == MAX_PAGE_QUERIES
+    assert first["results"] == [] and first["next"] and first["previous"] is None
+    second = follow(owner, first["next"])
+    assert [item["uuid"] for item in second["results"]] == [oldest[1].uuid] and second["previous"]
+    third = follow(owner, second["next"])
+    assert [item["uuid"] for item in third["results"]] == [oldest[0].uuid] and third["next"] is None
+    back = follow(owner, third["previous"])
+    assert back["results"] == second["results"]
