@@ -159,7 +159,7 @@ class RetryOutcome(_Answer):
     response_content: str | None
     delivered: bool
     response_time: str = Field(
-        pattern=r"^\d+\.\d+(e-\d+)?$",
+        pattern=r"^\d+(\.\d+)?(e-\d+)?$",
         description="Seconds, as text (`\"0.080303\"`): whisperer's timedelta as DRF's JSON encoder writes it.",
     )
 
