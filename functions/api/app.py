@@ -297,7 +297,7 @@ def retry_delivery(id: DeliveryKey, request: Annotated[RetryRequest | None, Body
     )
     outcome = {
         "detail": "Webhook event delivered successfully" if delivery.delivered else "Webhook event delivery failed",
-        "response_status": result.status_code,
+        "response_status": delivery.response_http_status,  # 500 when no answer came, as in whisperer
         "response_content": delivery.response_content,
         "delivered": delivery.delivered,
         # whisperer answers its serializer's timedelta, which DRF's JSON encoder writes as str(total_seconds())

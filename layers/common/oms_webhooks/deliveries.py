@@ -16,6 +16,9 @@ _NAMESPACE = uuid.UUID("5b0f7c64-1d2e-4c4a-9a53-6f2b1f0e8d31")
 
 Status = Literal["pending", "retrying", "delivered", "failed"]
 
+# What whisperer records as a delivery's response_http_status when no answer came (refused, timed out, not sent).
+NOT_ANSWERED_STATUS = 500
+
 
 def delivery_id(event_id: str, hook_id: int) -> str:
     """Deterministic per (event, hook), so the same EventBridge event twice sends nothing twice."""
@@ -108,16 +111,47 @@ class Delivery(BaseModel):
     def body(self) -> bytes:
         return request_body(self.event_type, self.uuid, self.request_payload)
 
+    @property
+    def retries_made(self) -> int:
+        """Scheduled attempts after the first: what the countdown and max_retries go by. Manual retries count in
+        `retry_count` (as in whisperer) but leave the schedule alone, so they are not counted here."""
+        return max(0, sum(not attempt.manual for attempt in self.attempts) - 1)
+
     def record(self, attempt: Attempt, response_content: str | None) -> None:
-        """Keep the attempt and make the latest one the delivery's response, as whisperer shows it."""
+        """Keep the attempt and make the latest one the delivery's response, as whisperer shows it.
+
+        As in whisperer, `retry_count` counts every attempt, the first and manual ones included (a record from
+        before that rule catches up here), and an attempt no answer came to shows as status 500 with the reason
+        as its content; the attempt itself keeps the truth (no status code, the error).
+        """
         self.attempts.append(attempt)
-        self.response_http_status = attempt.status_code
+        self.retry_count = max(self.retry_count + 1, len(self.attempts))
+        self.response_http_status = attempt.status_code if attempt.status_code is not None else NOT_ANSWERED_STATUS
         self.response_content = response_content if response_content is not None else attempt.error
         self.response_time = attempt.duration
         self.modified_date = attempt.at + timedelta(seconds=attempt.duration)
         if attempt.succeeded:
-            self.status = "delivered"
-            self.next_attempt_at = None
+            self.mark_delivered()
+
+    def mark_delivered(self) -> None:
+        self._become("delivered")
+
+    def schedule(self, wait: float) -> None:
+        """A failed attempt with retries left: the next one is due `wait` seconds after this one ended."""
+        self._become("retrying", self.modified_date + timedelta(seconds=wait))
+
+    def fail(self) -> None:
+        """No more attempts: retries spent, 410 Gone, or the hook is gone. The attempts keep the why."""
+        self._become("failed")
+
+    def end_unsent(self, attempt: Attempt) -> None:
+        """Ended without a request being made (hook deleted, inactive, unreadable): the attempt says why."""
+        self.record(attempt, None)
+        self.fail()
+
+    def _become(self, status: Status, next_attempt_at: datetime | None = None) -> None:
+        self.status = status
+        self.next_attempt_at = next_attempt_at
 
     def public(self, webhook: dict[str, Any] | None = None) -> dict[str, Any]:
         """Whisperer's fields (`webhook` nested: the hook's answer, or what the record knows of a hook since

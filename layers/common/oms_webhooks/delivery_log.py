@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, get_args
 
-from oms_webhooks.attempt import attempt_delivery
 from oms_webhooks.catalog import canonical_event_type
 from oms_webhooks.deliveries import Delivery, Status
+from oms_webhooks.delivery_step import take_step
 from oms_webhooks.delivery_store import NEWEST_END, OLDEST_END, SORT_KEY, DeliveryStore
 from oms_webhooks.errors import (
     AlreadyDelivered,
@@ -197,9 +197,9 @@ class DeliveryLog:
         except NotFound:
             raise NotFound(f"the hook of delivery {delivery.uuid} no longer exists") from None
         assert self.sender is not None, "a DeliveryLog that retries needs a Sender"
-        result = attempt_delivery(delivery, hook, self.sender, manual=True)  # a success marks it delivered
+        step = take_step(delivery, hook, self.sender, self.hooks, manual=True)  # a success marks it delivered
         self.deliveries.save(delivery)
-        return delivery, result
+        return delivery, step.result
 
 
 def _hook_answer(hook: Hook | None) -> dict[str, Any] | None:
