@@ -34,6 +34,7 @@ from oms_webhooks.errors import (
 from oms_webhooks.field_errors import field_errors
 from oms_webhooks.form_body import FORM_MEDIA_TYPES, MalformedForm, form_fields, media_type
 from oms_webhooks.form_values import boolean_value
+from oms_webhooks.hook_config import MissingPassword
 from oms_webhooks.hook_store import HookStore
 from oms_webhooks.hooks import HookIn, HookPatch
 from oms_webhooks.pagination import FIRST_PAGE, Page, page_size
@@ -134,8 +135,8 @@ def registry() -> Response[Any]:
 def list_hooks(
     limit: Limit = None,
     cursor: Cursor = None,
-    target_url: Annotated[str | None, Query(description="Only hooks with exactly this target_url.")] = None,
-    event_type: EventTypeFilter = None,
+    target_url: Annotated[str | None, Query(description=doc.HOOK_TARGET_URL_FILTER_DESCRIPTION)] = None,
+    event_type: Annotated[str | None, Query(description=doc.HOOK_EVENT_TYPE_FILTER_DESCRIPTION)] = None,
     is_active: Annotated[bool | None, Query(description="Only active (or only inactive) hooks.")] = None,
 ) -> Response[Any]:
     filters = HookFilters(target_url=target_url, event_type=event_type, is_active=is_active)
@@ -207,10 +208,10 @@ def update_hook(hook_id: HookId, hook: Annotated[HookPatch, Body()]) -> Response
 
 @app.delete(
     "/whisperer/hooks/<hook_id>",
-    summary="Unsubscribe: delete a hook",
+    summary="Unsubscribe: deactivate a hook, as whisperer does (it stays readable, with its delivery log)",
     operation_id="hooks_destroy",
     tags=["hooks"],
-    responses=doc.responses(204, "Deleted; no body.", errors=(404,)),
+    responses=doc.responses(204, "Deactivated; no body.", errors=(404,)),
 )
 def delete_hook(hook_id: HookId) -> Response[Any]:
     subscriptions().delete(owner(), hook_number(hook_id))
@@ -366,6 +367,11 @@ def invalid_fields(error: InvalidFields) -> Response[Any]:
 def ambiguous_number(error: AmbiguousNumber) -> Response[Any]:
     detail = f"Several deliveries have the id {error.number}; name one by its uuid."
     return answer(409, {"detail": detail, "uuids": error.uuids})
+
+
+@app.exception_handler(MissingPassword)
+def missing_password(error: MissingPassword) -> Response[Any]:
+    return answer(400, error.errors())
 
 
 @app.exception_handler(NotFound)

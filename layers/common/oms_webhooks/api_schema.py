@@ -12,7 +12,14 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from oms_webhooks.catalog import EVENT_TYPES
 from oms_webhooks.countdown import RetryCountdownConfig
-from oms_webhooks.hooks import _HEADER_NAME, _HEADER_VALUE_FORBIDDEN, MAX_HEADERS, MAX_TARGET_URL_LENGTH
+from oms_webhooks.hook_config import MAX_CONFIG_BYTES
+from oms_webhooks.hooks import (
+    _HEADER_NAME,
+    _HEADER_VALUE_FORBIDDEN,
+    MAX_HEADERS,
+    MAX_TARGET_URL_LENGTH,
+    read_only_fields,
+)
 from oms_webhooks.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 TITLE = "OMS Webhooks"
@@ -61,8 +68,24 @@ class _Answer(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class BasicAuthAnswer(_Answer):
+    """`config.auth` without its write-only password."""
+
+    auth_type: Literal["basic"]
+    username: str
+
+
+class HookConfigAnswer(BaseModel):
+    """The hook's `config` as written, its password left out; keys other than `auth` are the client's own."""
+
+    model_config = ConfigDict(extra="allow")
+
+    auth: BasicAuthAnswer | None = None
+
+
 class Hook(_Answer):
-    """A hook as the API shows it. `secret_key` is write-only: answers say only whether one is set."""
+    """A hook as the API shows it. `secret_key` and `config.auth.password` are write-only: answers say only whether
+    a secret is set."""
 
     id: int
     event_type: EventType
@@ -70,6 +93,8 @@ class Hook(_Answer):
     retry_countdown_config: RetryCountdownConfig
     additional_headers: dict[str, str]
     secret_key_set: bool
+    config: HookConfigAnswer
+    callback: str | None
     is_active: bool
     created_date: DateTime
     modified_date: DateTime
@@ -300,6 +325,12 @@ DELIVERY_FILTERS: dict[str, tuple[str, dict[str, Any]]] = {
 }
 FORM_BODIES = ("application/x-www-form-urlencoded", "multipart/form-data")
 EVENT_TYPE_DESCRIPTION = "An OMS event type; the dashed form (`package-created`) names the same one."
+HOOK_TARGET_URL_FILTER_DESCRIPTION = "Only hooks with this target_url, ignoring case (whisperer's `iexact`)."
+HOOK_EVENT_TYPE_FILTER_DESCRIPTION = (
+    "Only hooks of this event type, ignoring case (whisperer's `iexact`); the dashed form (`package-created`) names "
+    "the same one, and a name outside the catalog matches no hook."
+)
+READ_ONLY_DESCRIPTION = "Read-only: a value sent is ignored, as Django REST framework does (answers can be sent back)."
 
 # The written hook's fields (HookIn, HookPatch), as their validators in hooks.py check them; pydantic's schema of
 # those models knows only the types.
@@ -327,6 +358,15 @@ WRITTEN_HOOK_FIELDS: dict[str, dict[str, Any]] = {
     "secret_key": {
         "description": "Signs every delivery (`X-Whisperer-Signature`, Standard Webhooks `webhook-signature`; a "
         "`whsec_` secret is base64). Write-only: answers carry `secret_key_set`. Null or empty removes it."
+    },
+    "config": {
+        "description": 'Whisperer\'s `config`. `"auth": {"auth_type": "basic", "username": ..., "password": ...}` '
+        "makes every delivery carry HTTP Basic auth; the password is write-only (left out, the stored one is kept). "
+        f"Other keys are stored and shown as sent. At most {MAX_CONFIG_BYTES} bytes of JSON. Null: `{{}}`."
+    },
+    "callback": {
+        "description": "Stored and shown, never run: in whisperer it names Python code the server calls after each "
+        "delivery, which has no meaning here."
     },
 }
 # Null is refused for these (400 "This field may not be null.") even though they are optional in a PATCH.
@@ -368,6 +408,8 @@ def finish(document: dict[str, Any]) -> dict[str, Any]:
             fields[field] = _not_null(fields[field])
         for field, extra in WRITTEN_HOOK_FIELDS.items():
             fields[field] = _described(fields[field], extra)
+        for field in sorted(read_only_fields()):
+            fields[field] = {"readOnly": True, "description": READ_ONLY_DESCRIPTION}
     return document
 
 

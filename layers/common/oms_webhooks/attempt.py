@@ -34,6 +34,9 @@ def delivery_headers(delivery: Delivery, hook: HookTarget, body: bytes) -> dict[
     headers.update(
         {"Content-Type": "application/json", "User-Agent": USER_AGENT, "X-Whisperer-Event": delivery.event_type}
     )
+    if hook.config.auth:  # replaces additional_headers' Authorization, as requests' auth does in whisperer
+        headers = {name: value for name, value in headers.items() if name.lower() != "authorization"}
+        headers["Authorization"] = hook.config.auth.header()
     if hook.secret_key:
         headers.update(_signatures(body, hook.secret_key, delivery.uuid))
     return headers
