@@ -104,6 +104,7 @@ def test_an_integrator_finds_and_fixes_a_failing_delivery(console: Console, rece
     hook_row = page.get_by_role("row").filter(has=page.get_by_role("link", name="package.created"))
     expect(hook_row).to_contain_text(receiver.url(path))
     expect(hook_row).to_contain_text("Active")
+    expect(hook_row).not_to_contain_text("…")  # its 24-hour figures have loaded (or are marked n/a)
     console.shot("hooks")
     hook_row.get_by_role("button", name="Deactivate").click()
     expect(console.main.get_by_role("status").filter(has_text=f"Hook {hook_id} deactivated.")).to_be_visible()

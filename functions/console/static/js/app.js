@@ -72,8 +72,10 @@ function signInView(message) {
       h(
         "p",
         { id: "token-help", class: "help" },
-        "Paste the token that `oms-webhooks token create` printed. It is kept in this tab only (sessionStorage) ",
-        "and sent to the API as the Authorization header; closing the tab or signing out forgets it.",
+        "Paste the token that ",
+        h("code", {}, "oms-webhooks token create"),
+        " printed. It is kept in this tab only (sessionStorage) and sent to the API as the Authorization header; ",
+        "closing the tab or signing out forgets it.",
       ),
       error,
     ),

@@ -29,7 +29,7 @@ export function sparkline(series, { label }) {
   });
   let run = [];
   const flush = () => {
-    if (run.length === 1) svg.append(s("circle", { cx: run[0][0], cy: run[0][1], r: 1.5, class: "spark-dot" }));
+    if (run.length === 1) svg.append(s("circle", { cx: run[0][0], cy: run[0][1], r: 2.5, class: "spark-dot" }));
     if (run.length > 1) svg.append(s("polyline", { points: run.map((p) => p.join(",")).join(" "), class: "spark-line" }));
     run = [];
   };
@@ -76,7 +76,8 @@ export function deliveriesChart(stats) {
     role: "img",
     "aria-label": `Deliveries per ${bucket} by outcome: ${sum} in all over ${series.length} ${bucket}s`,
   });
-  for (const mark of [0, top / 2, top]) {
+  const marks = top >= 2 && top % 2 === 0 ? [0, top / 2, top] : [0, top];
+  for (const mark of marks) {
     svg.append(
       s("line", { x1: left, x2: width - 8, y1: y(mark), y2: y(mark), class: "grid" }),
       s("text", { x: left - 6, y: y(mark) + 4, class: "axis-label", "text-anchor": "end" }, String(Math.round(mark))),
@@ -97,6 +98,9 @@ export function deliveriesChart(stats) {
     group.prepend(s("title", {}, `${bucketLabel(b.start, bucket)}: ${parts.join(", ")}`));
     svg.append(group);
   });
+  if (!sum) {
+    svg.append(s("text", { x: left + plotWidth / 2, y: 12 + plotHeight / 2, class: "chart-empty", "text-anchor": "middle" }, "No deliveries in this period"));
+  }
   const labelled = series.length > 1 ? [0, Math.floor((series.length - 1) / 2), series.length - 1] : [0];
   for (const i of series.length ? labelled : []) {
     const x = left + i * slot + slot / 2;
@@ -121,10 +125,15 @@ export function deliveriesChart(stats) {
       ),
     ),
   );
+  // Where the chart is wider than the screen, it scrolls; keep the newest buckets (the right end) in view.
+  const scroller = h("div", { class: "chart-scroll" }, svg);
+  new ResizeObserver(() => {
+    scroller.scrollLeft = scroller.scrollWidth;
+  }).observe(scroller);
   return h(
     "figure",
     { class: "chart" },
-    h("div", { class: "chart-scroll" }, svg),
+    scroller,
     h("figcaption", {}, legend),
     h("details", { class: "chart-table" }, h("summary", {}, "Show these figures as a table"), h("div", { class: "table-scroll" }, table)),
   );

@@ -57,6 +57,11 @@ export function notice(kind, ...content) {
   return h("div", { class: `notice notice-${kind}`, role }, ...content);
 }
 
+/** A table cell whose label shows beside its value when a narrow screen turns the table into cards. */
+export function cell(tag, label, attributes, ...children) {
+  return h(tag, { ...attributes, "data-label": label }, h("div", { class: "cell-value" }, ...children));
+}
+
 /** A scrollable region for a wide table, reachable by keyboard at narrow widths. */
 export function tableRegion(label, table) {
   return h("div", { class: "table-scroll", role: "region", "aria-label": label, tabindex: "0" }, table);

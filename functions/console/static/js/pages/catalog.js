@@ -13,7 +13,7 @@ function entry(item) {
     h("h2", { id }, h("code", {}, name)),
     item.description ? h("p", {}, String(item.description)) : null,
     item.example !== undefined
-      ? h("details", { open: true }, h("summary", {}, "Example payload"), h("pre", { class: "body" }, pretty(item.example)))
+      ? h("details", {}, h("summary", {}, "Example payload"), h("pre", { class: "body" }, pretty(item.example)))
       : null,
     item.schema !== undefined ? h("details", {}, h("summary", {}, "JSON Schema of the payload"), h("pre", { class: "body" }, pretty(item.schema))) : null,
   );

@@ -2,7 +2,7 @@
 // new deliveries as they land by polling the first page.
 
 import { call, cursorOf, describeError, hookIdOf, need } from "../api.js";
-import { announce, h, httpStatus, notice, statusBadge, tableRegion, time } from "../dom.js";
+import { announce, cell, h, httpStatus, notice, statusBadge, tableRegion, time } from "../dom.js";
 import { allHooks } from "./hooks.js";
 
 const FOLLOW_EVERY_MS = 3000;
@@ -67,13 +67,16 @@ function filterForm(filters, hooks, eventTypes, go) {
     for (const [name, control] of Object.entries(fields)) if (control.value.trim()) query.set(name, control.value.trim());
     go(`deliveries${query.toString() ? `?${query}` : ""}`);
   });
-  return form;
+  // On a phone the filters start folded, so the deliveries are what shows first.
+  const active = Object.keys(labels).filter((name) => name !== "limit" && filters.get(name)).length;
+  const wide = window.matchMedia("(min-width: 641px)").matches;
+  return h("details", { class: "filter-box", open: wide }, h("summary", {}, active ? `Filters (${active} active)` : "Filters"), form);
 }
 
 function hookCell(delivery, hooksById) {
   const id = hookIdOf(delivery.webhook);
   const hook = hooksById.get(String(id)) || (typeof delivery.webhook === "object" ? delivery.webhook : null);
-  return h("td", { class: "hook-cell" }, h("a", { href: `#/hooks/${id}` }, `Hook ${id}`), hook && hook.target_url ? h("span", { class: "url small" }, hook.target_url) : null);
+  return cell("td", "Hook", { class: "hook-cell" }, h("a", { href: `#/hooks/${id}` }, `Hook ${id}`), hook && hook.target_url ? h("span", { class: "url small" }, hook.target_url) : null);
 }
 
 function deliveryRow(delivery, hooksById, isNew) {
@@ -81,13 +84,13 @@ function deliveryRow(delivery, hooksById, isNew) {
   return h(
     "tr",
     { class: isNew ? "new" : null, dataset: { uuid: delivery.uuid } },
-    h("th", { scope: "row" }, h("a", { href: `#/deliveries/${delivery.uuid}`, "aria-label": `Delivery ${delivery.uuid}` }, time(delivery.created_date))),
-    h("td", {}, delivery.event_type, delivery.test ? h("span", { class: "tag" }, "test") : null),
+    cell("th", "Created", { scope: "row" }, h("a", { href: `#/deliveries/${delivery.uuid}`, "aria-label": `Delivery ${delivery.uuid}` }, time(delivery.created_date))),
+    cell("td", "Event type", {}, delivery.event_type, delivery.test ? h("span", { class: "tag" }, "test") : null),
     hookCell(delivery, hooksById),
-    h("td", {}, statusBadge(delivery.status)),
-    h("td", {}, httpStatus(delivery.response_http_status)),
-    h("td", { class: "num" }, String(attempts.length)),
-    h("td", {}, delivery.next_attempt_at ? time(delivery.next_attempt_at, { relative: true }) : h("span", { class: "muted" }, "—")),
+    cell("td", "Status", {}, statusBadge(delivery.status)),
+    cell("td", "Last answer", {}, httpStatus(delivery.response_http_status)),
+    cell("td", "Attempts", { class: "num" }, String(attempts.length)),
+    cell("td", "Next attempt", {}, delivery.next_attempt_at ? time(delivery.next_attempt_at, { relative: true }) : h("span", { class: "muted" }, "—")),
   );
 }
 
@@ -103,7 +106,7 @@ export async function deliveriesPage({ view, query, signal, go }) {
   const caption = h("caption", {}, "Deliveries, newest first");
   const table = h(
     "table",
-    { class: "data deliveries" },
+    { class: "data deliveries cards" },
     caption,
     h("thead", {}, h("tr", {}, ["Created", "Event type", "Hook", "Status", "Last answer", "Attempts", "Next attempt"].map((label) => h("th", { scope: "col" }, label)))),
     tbody,

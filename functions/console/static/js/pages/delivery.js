@@ -68,7 +68,7 @@ function timeline(delivery, highlightFrom) {
         ),
         answer !== null && answer !== undefined
           ? h("div", { class: "answer" }, h("h4", {}, "Answer body (first 1 KiB)"), h("pre", { class: "body" }, answer === "" ? "(empty)" : answer))
-          : null,
+          : h("p", { class: "help" }, "The API keeps the answer body of a delivery's latest attempt only."),
         attempt.request_headers && typeof attempt.request_headers === "object"
           ? h("details", {}, h("summary", {}, "Headers sent with this attempt"), h("div", { class: "table-scroll" }, headersTable(attempt.request_headers, `Headers of attempt ${i + 1}`)))
           : null,

@@ -5,6 +5,7 @@ import { call, describeError, need } from "../api.js";
 import { deliveriesChart } from "../charts.js";
 import {
   busy,
+  cell,
   copyText,
   duration,
   h,
@@ -251,7 +252,7 @@ async function recentDeliveries(box, hook, signal) {
   }
   const table = h(
     "table",
-    { class: "data" },
+    { class: "data cards" },
     h("caption", {}, "The 10 newest deliveries of this hook"),
     h("thead", {}, h("tr", {}, ["Created", "Status", "Last answer", "Attempts"].map((label) => h("th", { scope: "col" }, label)))),
     h(
@@ -261,10 +262,10 @@ async function recentDeliveries(box, hook, signal) {
         h(
           "tr",
           {},
-          h("th", { scope: "row" }, h("a", { href: `#/deliveries/${d.uuid}` }, time(d.created_date))),
-          h("td", {}, statusBadge(d.status), d.test ? h("span", { class: "tag" }, " test") : null),
-          h("td", {}, httpStatus(d.response_http_status)),
-          h("td", { class: "num" }, String((d.attempts || []).length)),
+          cell("th", "Created", { scope: "row" }, h("a", { href: `#/deliveries/${d.uuid}` }, time(d.created_date))),
+          cell("td", "Status", {}, statusBadge(d.status), d.test ? h("span", { class: "tag" }, "test") : null),
+          cell("td", "Last answer", {}, httpStatus(d.response_http_status)),
+          cell("td", "Attempts", { class: "num" }, String((d.attempts || []).length)),
         ),
       ),
     ),

@@ -2,7 +2,7 @@
 
 import { call, cursorOf, describeError, need } from "../api.js";
 import { sparkline } from "../charts.js";
-import { busy, confirmAction, h, hookState, notice, percent, tableRegion, time } from "../dom.js";
+import { busy, cell, confirmAction, h, hookState, notice, percent, tableRegion, time } from "../dom.js";
 
 const MAX_PAGES = 20; // 500 hooks a page: 10,000 hooks is far beyond one owner's
 const STATS_CONCURRENCY = 4;
@@ -69,10 +69,11 @@ export async function deleteHook(hook) {
 
 function row(hook, view, refresh) {
   const cells = {
-    rate: h("td", { class: "num" }, h("span", { class: "muted" }, "…")),
-    latency: h("td", {}, h("span", { class: "muted" }, "…")),
-    last: h("td", {}, h("span", { class: "muted" }, "…")),
+    rate: cell("td", "Success (24 h)", { class: "num" }, h("span", { class: "muted" }, "…")),
+    latency: cell("td", "Latency p95", {}, h("span", { class: "muted" }, "…")),
+    last: cell("td", "Last delivery", {}, h("span", { class: "muted" }, "…")),
   };
+  const values = Object.fromEntries(Object.entries(cells).map(([name, td]) => [name, td.firstChild]));
   const toggle = h("button", { type: "button", class: "button small" }, hook.is_active ? "Deactivate" : "Activate");
   toggle.addEventListener("click", () =>
     busy(toggle, async () => {
@@ -95,16 +96,16 @@ function row(hook, view, refresh) {
   const tr = h(
     "tr",
     { dataset: { hookId: String(hook.id) } },
-    h("td", { class: "num" }, h("a", { href: `#/hooks/${hook.id}` }, String(hook.id))),
-    h("th", { scope: "row" }, h("a", { href: `#/hooks/${hook.id}` }, hook.event_type)),
-    h("td", { class: "url" }, hook.target_url),
-    h("td", {}, hookState(hook)),
+    cell("td", "Id", { class: "num" }, h("a", { href: `#/hooks/${hook.id}` }, String(hook.id))),
+    cell("th", "Event type", { scope: "row" }, h("a", { href: `#/hooks/${hook.id}` }, hook.event_type)),
+    cell("td", "Target URL", { class: "url" }, hook.target_url),
+    cell("td", "State", {}, hookState(hook)),
     cells.rate,
     cells.latency,
     cells.last,
-    h("td", { class: "actions" }, h("a", { class: "button small", href: `#/hooks/${hook.id}/edit` }, "Edit"), toggle, remove),
+    cell("td", "Actions", { class: "actions" }, h("a", { class: "button small", href: `#/hooks/${hook.id}/edit` }, "Edit"), toggle, remove),
   );
-  return { tr, cells };
+  return { tr, cells: values };
 }
 
 export async function hooksPage({ view, signal, go }) {
@@ -121,7 +122,7 @@ export async function hooksPage({ view, signal, go }) {
   const rows = hooks.map((hook) => row(hook, view, refresh));
   const table = h(
     "table",
-    { class: "data hooks" },
+    { class: "data hooks cards" },
     h("caption", {}, `${hooks.length} hook${hooks.length === 1 ? "" : "s"}; success rate, p95 latency and last delivery over the last 24 h`),
     h(
       "thead",
