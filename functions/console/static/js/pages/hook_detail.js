@@ -46,6 +46,11 @@ function facts(hook) {
       "Additional headers",
       headers.length ? h("ul", { class: "plain" }, headers.map(([name, value]) => h("li", {}, h("code", {}, `${name}: ${value}`)))) : "none",
     ],
+    ...("config" in hook ? [["Basic auth", hook.config && hook.config.auth ? `as ${hook.config.auth.username} (password stored, never shown)` : "none"]] : []),
+    ...(hook.config && Object.keys(hook.config).some((key) => key !== "auth")
+      ? [["Other config", h("code", { class: "wrap" }, JSON.stringify(Object.fromEntries(Object.entries(hook.config).filter(([key]) => key !== "auth"))))]]
+      : []),
+    ...(hook.callback ? [["Callback", h("code", {}, String(hook.callback))]] : []),
     ["Created", time(hook.created_date)],
     ["Changed", time(hook.modified_date)],
   ];

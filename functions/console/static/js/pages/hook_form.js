@@ -51,6 +51,24 @@ function parseHeaders(text) {
   return { headers, problems };
 }
 
+/** The config's keys other than auth, as JSON text for its textarea ("" when there are none). */
+function otherConfigText(config) {
+  const { auth, ...rest } = config && typeof config === "object" ? config : {};
+  return Object.keys(rest).length ? JSON.stringify(rest, null, 2) : "";
+}
+
+/** The textarea's JSON object; a text that is not one is reported, as the API never sees it. */
+function parseOtherConfig(text) {
+  if (!text.trim()) return { value: {}, problems: [] };
+  try {
+    const value = JSON.parse(text);
+    if (value && typeof value === "object" && !Array.isArray(value)) return { value, problems: [] };
+  } catch (error) {
+    return { value: null, problems: [`Not valid JSON: ${error.message}`] };
+  }
+  return { value: null, problems: ["Write a JSON object, e.g. {\"region\": \"eu\"}."] };
+}
+
 class ErrorSlots {
   constructor(formLevel) {
     this.slots = new Map();
@@ -156,6 +174,13 @@ export async function hookFormPage({ view, params, signal, go }) {
   const maxRetries = h("input", { id: "f-max_retries", name: "max_retries", type: "text", inputmode: "numeric", value: config.max_retries !== undefined ? String(config.max_retries) : "" });
   const headers = h("textarea", { id: "f-additional_headers", name: "additional_headers", rows: "3", spellcheck: "false", value: headersText(current.additional_headers) });
   const active = h("input", { id: "f-is_active", name: "is_active", type: "checkbox", checked: current.is_active !== false });
+  const storedAuth = (current.config && current.config.auth) || null;
+  const authUser = h("input", { id: "f-auth-username", name: "username", type: "text", autocomplete: "off", spellcheck: "false", value: storedAuth ? String(storedAuth.username || "") : "" });
+  const authPassword = h("input", { id: "f-auth-password", name: "password", type: "password", autocomplete: "new-password" });
+  const otherConfig = h("textarea", { id: "f-config", name: "config", rows: "2", spellcheck: "false", value: otherConfigText(current.config) });
+  const callback = h("input", { id: "f-callback", name: "callback", type: "text", spellcheck: "false", value: current.callback ? String(current.callback) : "" });
+  const configErrors = h("p", { id: "f-config-group-error", class: "field-error", hidden: true });
+  slots.group("config.auth", configErrors, authUser);
 
   const kwargsBox = h("div", { class: "kwargs" });
   const kwargInputs = new Map();
@@ -205,6 +230,21 @@ export async function hookFormPage({ view, params, signal, go }) {
       slots.field("retry_countdown_config.max_retries", "Max retries", maxRetries, "Optional, default 10."),
     ),
     slots.field("additional_headers", "Additional headers", headers, 'Optional, one per line as "Name: value". Sent with every delivery.'),
+    h(
+      "fieldset",
+      { class: "auth" },
+      h("legend", {}, "Basic auth sent with each delivery (config.auth)"),
+      configErrors,
+      slots.field("config.auth.username", "Username", authUser, "Optional. Leave empty to send no Authorization header."),
+      slots.field(
+        "config.auth.password",
+        "Password",
+        authPassword,
+        storedAuth ? "A password is stored; leave empty to keep it." : "Needed with a username. Never shown again.",
+      ),
+    ),
+    slots.field("config", "Other config keys (JSON object)", otherConfig, "Optional; kept and shown as written, for your own use."),
+    slots.field("callback", "Callback", callback, "Optional, at most 64 characters; kept and shown (whisperer's name of code run after a delivery), never run here."),
     slots.field("is_active", "Active (deliver events to this hook)", active),
     h("div", { class: "actions" }, submit, h("a", { class: "button", href: editing ? `#/hooks/${id}` : "#/hooks" }, "Cancel")),
   );
@@ -236,11 +276,26 @@ export async function hookFormPage({ view, params, signal, go }) {
     };
     if (secret.value) body.secret_key = secret.value;
     else if (editing && removeSecret.checked) body.secret_key = null;
+    const other = parseOtherConfig(otherConfig.value);
+    if (other.problems.length) {
+      slots.show({ config: other.problems });
+      otherConfig.focus();
+      return;
+    }
+    const config = { ...other.value };
+    if (authUser.value.trim() || authPassword.value) {
+      config.auth = { auth_type: "basic", username: authUser.value.trim() };
+      if (authPassword.value) config.auth.password = authPassword.value;
+    }
+    // Sent where the API has these fields (its answers show them) or when the person filled them in.
+    if ("config" in current || Object.keys(config).length) body.config = config;
+    if ("callback" in current || callback.value.trim()) body.callback = callback.value.trim() || null;
     submit.disabled = true;
     try {
       const answer = await call(editing ? "PATCH" : "POST", editing ? `hooks/${id}/` : "hooks/", { body, signal });
       if (answer.ok) {
         secret.value = "";
+        authPassword.value = "";
         go(`hooks/${answer.data.id}`, editing ? "Changes saved." : "Hook created.");
         return;
       }

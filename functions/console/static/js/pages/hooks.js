@@ -59,7 +59,9 @@ export async function setActive(hook, active) {
 export async function deleteHook(hook) {
   const sure = await confirmAction({
     title: `Delete hook ${hook.id}?`,
-    message: `${hook.event_type} → ${hook.target_url} stops receiving events. Its deliveries stay in the log.`,
+    message:
+      `${hook.event_type} → ${hook.target_url} stops receiving events. As in whisperer, a deleted hook is deactivated ` +
+      "and stays listed with its delivery log; Activate brings it back.",
     confirmLabel: "Delete hook",
   });
   if (!sure) return false;
