@@ -52,11 +52,11 @@ def test_the_hook_page_charts_deliveries_by_outcome(console: Console, receiver: 
     chart = page.get_by_role("img", name=re.compile("Deliveries per hour by outcome"))
     expect(chart).to_have_attribute("aria-label", re.compile(r": 2 in all over 2[45] hours"))
     expect(page.locator(".figures")).to_contain_text("1 delivered, 1 retrying, 0 failed")
+    console.shot("hook-detail-stats")
     page.get_by_text("Show these figures as a table").click()
     figures = page.get_by_role("table", name="Deliveries per hour")
     expect(figures).to_be_visible()
     assert figures.locator("tbody tr").count() in (24, 25)  # a day of hours, the current one maybe apart
-    console.shot("hook-detail-stats")
     page.get_by_role("button", name="7 days").click()
     expect(page.get_by_role("button", name="7 days")).to_have_attribute("aria-pressed", "true")
     expect(page.get_by_role("img", name=re.compile("Deliveries per (hour|day) by outcome"))).to_have_attribute(

@@ -18,7 +18,8 @@ export function sparkline(series, { label }) {
   const width = 120;
   const height = 28;
   const top = Math.max(...known) || 1;
-  const step = values.length > 1 ? width / (values.length - 1) : width;
+  const inset = 3; // room for the line's width and the dots at the edges
+  const step = values.length > 1 ? (width - 2 * inset) / (values.length - 1) : 0;
   const svg = s("svg", {
     class: "sparkline",
     viewBox: `0 0 ${width} ${height}`,
@@ -35,7 +36,7 @@ export function sparkline(series, { label }) {
   };
   values.forEach((value, i) => {
     if (value === null) return flush();
-    run.push([(i * step).toFixed(1), (height - 2 - (value / top) * (height - 4)).toFixed(1)]);
+    run.push([(inset + i * step).toFixed(1), (height - inset - (value / top) * (height - 2 * inset)).toFixed(1)]);
   });
   flush();
   return svg;
