@@ -41,6 +41,10 @@ def raw_get(stack: LocalStackProcess, path: str) -> tuple[int, dict[str, str]]:
 
 def test_the_console_routes_skip_the_authorizer_and_the_api_does_not() -> None:
     routes = {(r.method, r.path): r for r in Template().routes()}
+    assert sorted(key for key, r in routes.items() if r.function == "ConsoleFunction") == [
+        ("GET", "/whisperer/console"),
+        ("GET", "/whisperer/console/{proxy+}"),
+    ]
     page, files = routes[("GET", "/whisperer/console")], routes[("GET", "/whisperer/console/{proxy+}")]
     assert (page.function, files.function) == ("ConsoleFunction", "ConsoleFunction")
     assert not page.authorized and not files.authorized

@@ -119,6 +119,7 @@ export async function deliveriesPage({ view, query, signal, go }) {
   let page = 0;
   let nextCursor = null;
   let seen = new Set();
+  let shown = null;
 
   async function load({ quiet = false } = {}) {
     const answer = await call("GET", "hook_events/", { query: apiQuery(query, cursors[page]), signal });
@@ -129,6 +130,10 @@ export async function deliveriesPage({ view, query, signal, go }) {
     status.replaceChildren();
     const results = answer.data.results || [];
     nextCursor = cursorOf(answer.data.next);
+    // While following, the rows are redrawn only when something changed, so focus and reading stay put.
+    const signature = results.map((d) => `${d.uuid}:${d.status}:${(d.attempts || []).length}`).join(" ");
+    if (quiet && signature === shown) return;
+    shown = signature;
     const fresh = quiet ? results.filter((d) => !seen.has(d.uuid)) : [];
     tbody.replaceChildren(...results.map((d) => deliveryRow(d, hooksById, fresh.includes(d))));
     if (!results.length) tbody.append(h("tr", {}, h("td", { colspan: "7", class: "empty" }, page ? "No older deliveries." : "No deliveries match these filters.")));
