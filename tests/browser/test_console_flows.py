@@ -83,7 +83,9 @@ def test_an_integrator_finds_and_fixes_a_failing_delivery(console: Console, rece
     assert json.loads(body.inner_text()) == sent  # what the page shows is what the subscriber got
     expect(page.get_by_text(f"POST {receiver.url(path)}")).to_be_visible()
     page.get_by_role("button", name="Retry now").click()
-    expect(console.main.get_by_role("alert")).to_contain_text("still being retried; send force to retry now")
+    refused = console.main.get_by_role("alert")
+    expect(refused).to_contain_text("(event_100_6)")  # the API's own refusal, with its code
+    expect(refused).to_contain_text("Tick Force to send it now anyway.")
     page.get_by_label("Force (retry even while automatic retries are scheduled)").check()
     page.get_by_role("button", name="Retry now").click()
     expect(console.main.get_by_role("status").filter(has_text="Delivered: HTTP 200")).to_be_visible()

@@ -91,10 +91,22 @@ export function ago(moment) {
   return future ? `in ${text}` : `${text} ago`;
 }
 
-/** Seconds (as the API gives durations) in the unit a person reads. */
-export function duration(seconds) {
-  if (seconds === null || seconds === undefined || Number.isNaN(Number(seconds))) return "—";
-  const ms = Number(seconds) * 1000;
+/** A duration as the API writes it: seconds as a number or numeric string (attempts, a retry's answer), or
+ * Django REST framework's "[D ]HH:MM:SS[.ffffff]" (a delivery's response_time, as whisperer shows it). */
+export function toSeconds(value) {
+  if (typeof value === "number") return Number.isFinite(value) ? value : null;
+  if (typeof value !== "string") return null;
+  const drf = /^(?:(\d+) )?(\d{1,2}):(\d{2}):(\d{2}(?:\.\d+)?)$/.exec(value.trim());
+  if (drf) return Number(drf[1] || 0) * 86400 + Number(drf[2]) * 3600 + Number(drf[3]) * 60 + Number(drf[4]);
+  const number = Number(value);
+  return value.trim() !== "" && Number.isFinite(number) ? number : null;
+}
+
+/** A duration in the unit a person reads. */
+export function duration(value) {
+  const seconds = toSeconds(value);
+  if (seconds === null) return "—";
+  const ms = seconds * 1000;
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(2)} s`;
 }
 

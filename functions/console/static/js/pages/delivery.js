@@ -144,7 +144,8 @@ export async function deliveryPage({ view, params, signal }) {
         draw(before);
         announce(message);
       } else {
-        outcome.replaceChildren(notice("error", describeError(answer)));
+        const stillRetrying = data.code === "event_100_6";
+        outcome.replaceChildren(notice("error", describeError(answer), stillRetrying ? " Tick Force to send it now anyway." : ""));
       }
     }),
   );
