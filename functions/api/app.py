@@ -16,10 +16,10 @@ from aws_lambda_powertools.event_handler.openapi.models import APIKey, Server
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict
 
 from oms_webhooks import api_schema as doc
-from oms_webhooks import telemetry
+from oms_webhooks import json_text, telemetry
 from oms_webhooks.delivery_log import DeliveryFilters, DeliveryLog
 from oms_webhooks.delivery_store import DeliveryStore
 from oms_webhooks.errors import AlreadyDelivered, DuplicateHook, InvalidField, NotFound, StillRetrying
@@ -36,7 +36,18 @@ MAX_BODY_BYTES = 64 * 1024
 MAX_HOOK_ID = 10**12 - 1  # hook ids have at most 12 digits (see hook_number)
 
 logger = Logger()
-app = APIGatewayRestResolver(enable_validation=True)
+
+
+def json_body(text: str) -> Any:
+    """Powertools' body parser: JSON within json_text's limits; a string that is not text names its field."""
+    try:
+        return json_text.loads(text)
+    except json_text.NotText as refused:
+        error = {"type": "string_unicode", "loc": ("body", *refused.path), "msg": refused.message, "input": None}
+        raise RequestValidationError([error]) from None
+
+
+app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=json_body)
 app.configure_openapi(
     title=doc.TITLE,
     version=doc.VERSION,
@@ -57,6 +68,19 @@ Cursor = Annotated[str | None, Query(description=doc.CURSOR_DESCRIPTION)]
 EventTypeFilter = Annotated[
     str | None, Query(description=doc.EVENT_TYPE_DESCRIPTION, json_schema_extra={"enum": doc.EVENT_TYPE_NAMES})
 ]
+
+
+def in_utc_range(moment: datetime | None) -> datetime | None:
+    """A date with an offset must still be a date once moved to UTC (0001-01-01T00:00+01:00 is not)."""
+    if moment is not None and moment.tzinfo is not None:
+        try:
+            moment.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("Enter a date and time between 0001-01-01 and 9999-12-31 in UTC.") from None
+    return moment
+
+
+FilterDate = Annotated[datetime | None, AfterValidator(in_utc_range)]
 
 
 def subscriptions() -> Subscriptions:
@@ -209,8 +233,8 @@ def list_deliveries(
     response_http_status: Annotated[
         int | None, Query(ge=0, le=999, description="Only those whose last answer had this status.")
     ] = None,
-    created_date__gte: Annotated[datetime | None, Query(description=doc.CREATED_FROM_DESCRIPTION)] = None,
-    created_date__lte: Annotated[datetime | None, Query(description=doc.CREATED_TO_DESCRIPTION)] = None,
+    created_date__gte: Annotated[FilterDate, Query(description=doc.CREATED_FROM_DESCRIPTION)] = None,
+    created_date__lte: Annotated[FilterDate, Query(description=doc.CREATED_TO_DESCRIPTION)] = None,
 ) -> Response[Any]:
     filters = DeliveryFilters(
         webhook, event_type, delivered, response_http_status, aware(created_date__gte), aware(created_date__lte)
@@ -353,7 +377,7 @@ def no_route(error: Exception) -> Response[Any]:
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    refusal = unacceptable_body(event)
+    refusal = unacceptable_body(event) or unacceptable_query(event)
     if refusal:
         return refusal
     return app.resolve(event, context)
@@ -364,6 +388,8 @@ def unacceptable_body(event: dict[str, Any]) -> dict[str, Any] | None:
     body = event.get("body") or ""
     try:
         data = base64.b64decode(body, validate=True) if event.get("isBase64Encoded") else body.encode()
+    except UnicodeEncodeError:  # a lone surrogate in a text body
+        return answer_now(400, {"non_field_errors": ["JSON parse error - the body is not UTF-8 text."]})
     except (binascii.Error, ValueError):
         return answer_now(400, {"non_field_errors": ["JSON parse error - the body is not valid base64."]})
     if len(data) > MAX_BODY_BYTES:
@@ -380,6 +406,22 @@ def unacceptable_body(event: dict[str, Any]) -> dict[str, Any] | None:
             event["body"], event["isBase64Encoded"] = data.decode(), False
         except UnicodeDecodeError:
             return answer_now(400, {"non_field_errors": ["JSON parse error - the body is not UTF-8 text."]})
+    return None
+
+
+def unacceptable_query(event: dict[str, Any]) -> dict[str, Any] | None:
+    """Query values are text: a lone surrogate (which a client can percent-encode) must never reach AWS."""
+    single = event.get("queryStringParameters") or {}
+    multi = event.get("multiValueQueryStringParameters") or {}
+    for name, values in [*((k, [v]) for k, v in single.items()), *multi.items()]:
+        name_problem = json_text.lone_surrogate(str(name))
+        if name_problem:
+            message = json_text.not_text_message(name_problem, "a query parameter name holds")
+            return answer_now(400, {"non_field_errors": [message]})
+        for value in values or ():
+            problem = json_text.lone_surrogate(str(value))
+            if problem:
+                return answer_now(400, {name: [json_text.not_text_message(problem)]})
     return None
 
 
