@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -193,6 +194,12 @@ def test_header_names_repeated_in_another_case_are_refused(call: Caller) -> None
     assert answer.json() == {"additional_headers": ['"x-shop" repeats "X-Shop": header names ignore case.']}
 
 
+def test_a_header_name_outside_ascii_is_named_escaped(call: Caller) -> None:
+    answer = call("POST", "/whisperer/hooks/", {**HOOK, "additional_headers": {"X-\u65e5\u672c": "v"}})
+    assert answer.status == 400
+    assert answer.json() == {"additional_headers": ['"X-\\u65e5\\u672c" is not a valid header name.']}
+
+
 # --- secret_key -----------------------------------------------------------------------------------
 
 
@@ -311,6 +318,20 @@ def test_bytes_that_are_not_utf8_are_400(call: Caller, hook_url: str, method: st
     answer = write(call, method, hook_url, raw=raw)
     assert answer.status == 400
     assert answer.json() == {"non_field_errors": ["JSON parse error - the body is not UTF-8 text."]}
+
+
+@pytest.mark.parametrize("method", WRITES)
+def test_a_text_body_holding_a_raw_lone_surrogate_is_400(deployed: dict[str, LocalFunction], method: str) -> None:
+    """The gateway hands over text; a direct invocation can hand over a surrogate unescaped."""
+    function, owner = deployed["ApiFunction"], f"owner-raw-{uuid.uuid4().hex[:12]}"
+    created = api_event("POST", "/whisperer/hooks/", owner)
+    created["body"] = json.dumps(HOOK)
+    hook = json.loads(function.invoke(created)["body"])
+    event = api_event(method, "/whisperer/hooks/" if method == "POST" else f"/whisperer/hooks/{hook['id']}/", owner)
+    event["body"] = '{"event_type": "package.created", "target_url": "http://r.test/\ud800"}'
+    result = function.invoke(event)
+    assert result["statusCode"] == 400, result
+    assert json.loads(result["body"]) == {"non_field_errors": ["JSON parse error - the body is not UTF-8 text."]}
 
 
 WRONG_TYPES = [

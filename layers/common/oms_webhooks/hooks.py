@@ -11,8 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from oms_webhooks.catalog import canonical_event_type
 from oms_webhooks.clock import iso, now
 from oms_webhooks.countdown import RetryCountdownConfig, default_countdown
+from oms_webhooks.field_errors import shown
 from oms_webhooks.signing import RESERVED_HEADERS, check_standard_secret
-from oms_webhooks.target_urls import check_target_url, shown
+from oms_webhooks.target_urls import check_target_url
 
 MAX_SECRET_KEY_LENGTH = 256
 MAX_HEADERS = 20

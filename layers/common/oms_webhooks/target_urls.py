@@ -17,6 +17,8 @@ import idna
 from urllib3.exceptions import LocationParseError
 from urllib3.util import parse_url
 
+from oms_webhooks.field_errors import shown
+
 MAX_TARGET_URL_LENGTH = 2048
 MAX_NAME_LENGTH = 253  # RFC 1035: 255 octets on the wire, 253 characters written out
 MAX_LABEL_LENGTH = 63
@@ -110,8 +112,3 @@ def _ascii_label(label: str, name: str) -> str:
             "(IDNA 2008 for other letters)."
         )
     return label
-
-
-def shown(text: str) -> str:
-    """`text` safe to echo in an answer: anything but printable ASCII as a backslash escape."""
-    return "".join(ch if " " <= ch <= "~" else ch.encode("unicode_escape").decode("ascii") for ch in text)
