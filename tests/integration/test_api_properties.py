@@ -12,7 +12,8 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -34,10 +35,11 @@ WRITES = ("POST", "PUT", "PATCH")
 
 @dataclass
 class Api:
-    """The API function, called as API Gateway calls it for one owner."""
+    """The API function, called as API Gateway calls it for one owner; it remembers the hooks it subscribed."""
 
     function: LocalFunction
     owner: str
+    subscribed: list[tuple[str, str]] = field(default_factory=list)  # (owner, path)
 
     def __call__(
         self,
@@ -58,12 +60,20 @@ class Api:
         status = int(result["statusCode"])
         assert status < 500, (status, result.get("body"))
         text = result.get("body") or ""
-        return status, json.loads(text) if text else None
+        answer: Any = json.loads(text) if text else None
+        if method == "POST" and status == 201:
+            self.subscribed.append((owner or self.owner, f"/whisperer/hooks/{answer['id']}/"))
+        return status, answer
 
 
 @pytest.fixture
-def api(deployed: dict[str, LocalFunction]) -> Api:
-    return Api(deployed["ApiFunction"], f"owner-props-{uuid.uuid4().hex[:12]}")
+def api(deployed: dict[str, LocalFunction]) -> Iterator[Api]:
+    """Deletes every hook it subscribed once the test ends: the table is shared, and hooks here point at public
+    hosts that no other test's event may ever be sent to."""
+    api = Api(deployed["ApiFunction"], f"owner-props-{uuid.uuid4().hex[:12]}")
+    yield api
+    for owner, path in api.subscribed:
+        assert api("DELETE", path, owner=owner)[0] == 204
 
 
 @pytest.fixture

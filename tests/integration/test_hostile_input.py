@@ -23,8 +23,26 @@ from oms_webhooks.settings import settings
 from oms_webhooks_cli.local.lambdas import LocalFunction
 from tests.conftest import Answer, Caller
 
-HOOK = {"event_type": "transfer.status.created", "target_url": "http://127.0.0.1:9000/hooks"}
+HOOK = {"event_type": "transfer.status.in_transit", "target_url": "http://127.0.0.1:9000/hooks"}
 WHSEC = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
+DEFAULT_TOKEN = "the caller's own"
+
+
+@pytest.fixture
+def call(call: Caller) -> Iterator[Caller]:
+    """conftest's caller; once the test ends, every hook of every owner it called as is deleted. The table is
+    shared and some hooks here point at public hosts: no other test's event may ever be sent to them."""
+    tokens: set[str] = set()
+
+    def request(*args: Any, **kwargs: Any) -> Answer:
+        tokens.add(kwargs.get("token") or DEFAULT_TOKEN)
+        return call(*args, **kwargs)
+
+    yield request
+    for token in tokens:
+        as_owner = {} if token == DEFAULT_TOKEN else {"token": token}
+        for hook in call("GET", "/whisperer/hooks/?limit=500", **as_owner).json()["results"]:
+            assert call("DELETE", f"/whisperer/hooks/{hook['id']}/", **as_owner).status == 204
 
 
 @pytest.fixture
@@ -230,7 +248,7 @@ def nested(depth: int, kind: str) -> str:
 
 def with_field(name: str, raw_value: str) -> bytes:
     """A valid hook with one field's JSON text put in as written."""
-    head = '{"event_type": "transfer.status.created", "target_url": "http://127.0.0.1:9000/raw", '
+    head = '{"event_type": "transfer.status.in_transit", "target_url": "http://127.0.0.1:9000/raw", '
     return (head + f'"{name}": {raw_value}' + "}").encode()
 
 
@@ -265,10 +283,10 @@ def test_bodies_json_cannot_hold_are_a_parse_error(
     assert reason in message
 
 
-BASE = b'"event_type": "transfer.status.created", "target_url": "http://127.0.0.1:9000/s"'
+BASE = b'"event_type": "transfer.status.in_transit", "target_url": "http://127.0.0.1:9000/s"'
 SURROGATES = {
     "target_url": (
-        b'{"event_type": "transfer.status.created", "target_url": "http://r.test/\\ud800"}',
+        b'{"event_type": "transfer.status.in_transit", "target_url": "http://r.test/\\ud800"}',
         {"target_url": "U+D800"},
     ),
     "event_type": (b'{"event_type": "\\udfff", "target_url": "http://127.0.0.1:9000/s"}', {"event_type": "U+DFFF"}),
@@ -327,9 +345,13 @@ def test_a_text_body_holding_a_raw_lone_surrogate_is_400(deployed: dict[str, Loc
     created = api_event("POST", "/whisperer/hooks/", owner)
     created["body"] = json.dumps(HOOK)
     hook = json.loads(function.invoke(created)["body"])
-    event = api_event(method, "/whisperer/hooks/" if method == "POST" else f"/whisperer/hooks/{hook['id']}/", owner)
+    path = f"/whisperer/hooks/{hook['id']}/"
+    event = api_event(method, "/whisperer/hooks/" if method == "POST" else path, owner)
     event["body"] = '{"event_type": "package.created", "target_url": "http://r.test/\ud800"}'
-    result = function.invoke(event)
+    try:
+        result = function.invoke(event)
+    finally:
+        assert function.invoke(api_event("DELETE", path, owner))["statusCode"] == 204
     assert result["statusCode"] == 400, result
     assert json.loads(result["body"]) == {"non_field_errors": ["JSON parse error - the body is not UTF-8 text."]}
 
@@ -461,7 +483,7 @@ def test_hooks_stored_before_the_rules_can_still_be_changed(
     old = Hook(
         id=store.next_id(),
         owner=owner,
-        event_type="transfer.status.created",
+        event_type="transfer.status.in_transit",
         target_url="http://%zz/",
         additional_headers={"X-Shop": "日本", "Upgrade": "h2c"},
         secret_key="whsec_A",
