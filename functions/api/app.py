@@ -20,16 +20,26 @@ from pydantic import AfterValidator, BaseModel, ConfigDict
 
 from oms_webhooks import api_schema as doc
 from oms_webhooks import json_text, telemetry
+from oms_webhooks import self_service_schema as self_service_doc
+from oms_webhooks.clock import iso
+from oms_webhooks.delivery_index import DeliveryIndex
 from oms_webhooks.delivery_log import DeliveryFilters, DeliveryLog
 from oms_webhooks.delivery_store import DeliveryStore
 from oms_webhooks.errors import AlreadyDelivered, DuplicateHook, InvalidField, NotFound, StillRetrying
+from oms_webhooks.event_catalog import event_types
 from oms_webhooks.field_errors import field_errors
+from oms_webhooks.hook_config import MissingPassword
+from oms_webhooks.hook_stats import HookStats, Period
 from oms_webhooks.hook_store import HookStore
 from oms_webhooks.hooks import HookIn, HookPatch
 from oms_webhooks.pagination import Page
+from oms_webhooks.queues import RetryQueue
+from oms_webhooks.recovery import OwnerRecoverRequest, RecoverRequest, Recovery
+from oms_webhooks.secret_rotation import ConcurrentChange, RotateSecretRequest, SecretRotation
 from oms_webhooks.settings import settings
 from oms_webhooks.subscriptions import HookFilters, Subscriptions
 from oms_webhooks.telemetry import metrics, tracer
+from oms_webhooks.trial import Trial, TrialRequest, outcome
 from oms_webhooks.wiring import address_policy, sender
 
 MAX_BODY_BYTES = 64 * 1024
@@ -134,8 +144,8 @@ def registry() -> Response[Any]:
 def list_hooks(
     limit: Limit = None,
     cursor: Cursor = None,
-    target_url: Annotated[str | None, Query(description="Only hooks with exactly this target_url.")] = None,
-    event_type: EventTypeFilter = None,
+    target_url: Annotated[str | None, Query(description=doc.HOOK_TARGET_URL_FILTER_DESCRIPTION)] = None,
+    event_type: Annotated[str | None, Query(description=doc.HOOK_EVENT_TYPE_FILTER_DESCRIPTION)] = None,
     is_active: Annotated[bool | None, Query(description="Only active (or only inactive) hooks.")] = None,
 ) -> Response[Any]:
     filters = HookFilters(target_url=target_url, event_type=event_type, is_active=is_active)
@@ -207,10 +217,10 @@ def update_hook(hook_id: HookId, hook: Annotated[HookPatch, Body()]) -> Response
 
 @app.delete(
     "/whisperer/hooks/<hook_id>",
-    summary="Unsubscribe: delete a hook",
+    summary="Unsubscribe: deactivate a hook, as whisperer does (it stays readable, with its delivery log)",
     operation_id="hooks_destroy",
     tags=["hooks"],
-    responses=doc.responses(204, "Deleted; no body.", errors=(404,)),
+    responses=doc.responses(204, "Deactivated; no body.", errors=(404,)),
 )
 def delete_hook(hook_id: HookId) -> Response[Any]:
     subscriptions().delete(owner(), hook_number(hook_id))
@@ -290,7 +300,7 @@ def retry_delivery(uuid: DeliveryUuid, request: Annotated[RetryRequest | None, B
         },
     )
     outcome = {
-        "response_status": result.status_code,
+        "response_status": delivery.response_http_status,  # 500 when no answer came, as in whisperer
         "response_content": delivery.response_content,
         "delivered": delivery.delivered,
         "response_time": result.duration,
@@ -346,6 +356,11 @@ def invalid_request(error: RequestValidationError) -> Response[Any]:
 @app.exception_handler(InvalidField)
 def invalid_field(error: InvalidField) -> Response[Any]:
     return answer(400, {error.field: [error.message]})
+
+
+@app.exception_handler(MissingPassword)
+def missing_password(error: MissingPassword) -> Response[Any]:
+    return answer(400, error.errors())
 
 
 @app.exception_handler(NotFound)
@@ -431,3 +446,130 @@ def answer_now(status: int, body: Any) -> dict[str, Any]:
 
 def plain_answer(status: int, detail: str) -> dict[str, Any]:
     return answer_now(status, {"detail": detail})
+
+
+# --- Self-service (issue 12): secret rotation, test events, recovery, stats, the event catalog ----------------------
+
+
+def recovery() -> Recovery:
+    config = settings()
+    return Recovery(
+        DeliveryIndex(config.deliveries_table), HookStore(config.hooks_table), RetryQueue(config.retry_queue_url)
+    )
+
+
+@app.post(
+    "/whisperer/hooks/<hook_id>/rotate_secret",
+    summary="Rotate the hook's signing secret; the old one keeps signing for an overlap",
+    operation_id="hooks_rotate_secret",
+    tags=["hooks"],
+    responses=doc.responses(
+        200,
+        "The new secret (only when generated), the old one's expiry and the hook.",
+        self_service_doc.RotatedSecret,
+        errors=(400, 404, 413, 415),
+        e409=("Other rotations of this hook at the same moment; try again.", doc.Detail),
+    ),
+)
+def rotate_secret(hook_id: HookId, request: Annotated[RotateSecretRequest | None, Body()] = None) -> Response[Any]:
+    rotation = SecretRotation(HookStore(settings().hooks_table)).rotate(
+        owner(), hook_number(hook_id), request or RotateSecretRequest()
+    )
+    expires = rotation.hook.previous_secret_expires_at
+    logger.info(
+        "Secret rotated",
+        extra={"hook_id": rotation.hook.id, "generated": bool(rotation.generated_secret), "overlap_until": expires},
+    )
+    body: dict[str, Any] = {"secret_key": rotation.generated_secret} if rotation.generated_secret else {}
+    body["previous_secret_expires_at"] = iso(expires) if expires else None
+    body["hook"] = rotation.hook.public()
+    return answer(200, body)
+
+
+@app.post(
+    "/whisperer/hooks/<hook_id>/test",
+    summary="Send a signed `webhook.test` event to the hook now, and record it",
+    operation_id="hooks_test",
+    tags=["hooks"],
+    responses=doc.responses(
+        200,
+        "Delivered: the recorded test delivery and what came of it.",
+        self_service_doc.TrialDelivery,
+        errors=(400, 404, 406, 413, 415),
+        e406=("Not delivered: the recorded test delivery and what came of it.", self_service_doc.TrialDelivery),
+    ),
+)
+def send_test_event(hook_id: HookId, request: Annotated[TrialRequest | None, Body()] = None) -> Response[Any]:
+    config = settings()
+    trial = Trial(
+        HookStore(config.hooks_table), DeliveryStore(config.deliveries_table), sender(), config.retention_days
+    )
+    delivery, result = trial.send(owner(), hook_number(hook_id))
+    logger.info(
+        "Test event sent",
+        extra={"delivery_uuid": delivery.uuid, "hook_id": delivery.webhook, "delivered": delivery.delivered},
+    )
+    body = {**delivery.public(), "detail": outcome(delivery, result), "test": True}
+    return answer(200 if delivery.delivered else 406, body)
+
+
+@app.post(
+    "/whisperer/hooks/<hook_id>/recover",
+    summary="Re-send, once each, the hook's deliveries that failed in a window (through the retry queue)",
+    operation_id="hooks_recover",
+    tags=["hooks"],
+    responses=doc.responses(
+        202, "Queued; the retrier sends them.", self_service_doc.Recovered, errors=(400, 404, 413, 415)
+    ),
+)
+def recover_hook(hook_id: HookId, request: Annotated[RecoverRequest, Body()]) -> Response[Any]:
+    report = recovery().recover_hook(owner(), hook_number(hook_id), request)
+    logger.info("Recovery queued", extra={"hook_id": hook_id, "queued": report.queued})
+    return answer(202, report.public())
+
+
+@app.post(
+    "/whisperer/hook_events/recover",
+    summary="Re-send, once each, the owner's deliveries that failed in a window (through the retry queue)",
+    operation_id="hook_events_recover",
+    tags=["hook_events"],
+    responses=doc.responses(202, "Queued; the retrier sends them.", self_service_doc.Recovered, errors=(400, 413, 415)),
+)
+def recover_deliveries(request: Annotated[OwnerRecoverRequest, Body()]) -> Response[Any]:
+    report = recovery().recover_owner(owner(), request)
+    logger.info("Recovery queued", extra={"event_type": request.event_type, "queued": report.queued})
+    return answer(202, report.public())
+
+
+@app.get(
+    "/whisperer/hooks/<hook_id>/stats",
+    summary="How the hook's endpoint did over a period: outcomes, latency, a series for a chart",
+    operation_id="hooks_stats",
+    tags=["hooks"],
+    responses=doc.responses(200, "The hook's figures.", self_service_doc.HookStats, errors=(400, 404)),
+)
+def hook_stats(
+    hook_id: HookId,
+    period: Annotated[
+        Period | None, Query(description="24h (hourly series, the default), 7d (hourly) or 30d (daily).")
+    ] = None,
+) -> Response[Any]:
+    stats = HookStats(DeliveryIndex(settings().deliveries_table), HookStore(settings().hooks_table))
+    return answer(200, stats.stats(owner(), hook_number(hook_id), period or "24h"))
+
+
+@app.get(
+    "/whisperer/event_types",
+    summary="The event types with a description, a JSON Schema and an example of each payload",
+    operation_id="event_types_list",
+    tags=["event_types"],
+    responses=doc.responses(200, "The OMS event catalog, in detail.", self_service_doc.EventTypeCatalog),
+)
+def list_event_types() -> Response[Any]:
+    results = event_types()
+    return answer(200, {"count": len(results), "next": None, "previous": None, "results": results})
+
+
+@app.exception_handler(ConcurrentChange)
+def concurrent_change(error: ConcurrentChange) -> Response[Any]:
+    return answer(409, {"detail": "The hook changed meanwhile; try again."})

@@ -95,7 +95,9 @@ def test_failures_are_recorded_500_refused_and_redirect(client: Client, receiver
     assert receiver.received["/elsewhere"] == []
 
     nobody = client.wait_for_delivery(refused["id"], lambda d: d["attempts"])
-    assert nobody["response_http_status"] is None
+    assert nobody["response_http_status"] == 500  # as whisperer records a refused connection ...
+    assert nobody["response_content"] == "Connection refused"  # ... with the reason readable
+    assert nobody["attempts"][0]["status_code"] is None  # per attempt, the truth: no answer came
     assert nobody["attempts"][0]["error"] == "Connection refused"
 
 

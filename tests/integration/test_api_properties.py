@@ -72,8 +72,8 @@ def api(deployed: dict[str, LocalFunction]) -> Iterator[Api]:
     hosts that no other test's event may ever be sent to."""
     api = Api(deployed["ApiFunction"], f"owner-props-{uuid.uuid4().hex[:12]}")
     yield api
-    for owner, path in api.subscribed:
-        assert api("DELETE", path, owner=owner)[0] == 204
+    for owner, path in api.subscribed:  # deactivated: no event reaches them, whatever runs next
+        assert api("DELETE", path, owner=owner)[0] in (204, 404)
 
 
 @pytest.fixture

@@ -30,6 +30,15 @@ API_STATUS = {
     "hooks-replace": 200,
     "hooks-delete": 204,
 }
+# The self-service samples (test_every_self_service_api_event), in the order they run.
+SELF_SERVICE_STATUS = {
+    "hooks-rotate-secret": 200,
+    "hooks-test": 200,
+    "hooks-stats": 200,
+    "hooks-recover": 202,
+    "hook-events-recover": 202,
+    "event-types-list": 200,
+}
 
 
 def load(path: Path) -> dict:
@@ -48,7 +57,7 @@ def events_owner_hook(deployed: dict[str, LocalFunction]) -> int:
 def test_every_api_event(deployed: dict[str, LocalFunction], events_owner_hook: int) -> None:
     api = deployed["ApiFunction"]
     files = sorted((EVENTS / "api").glob("*.json"))
-    assert {f.stem for f in files} == set(API_STATUS)
+    assert {f.stem for f in files} == set(API_STATUS) | set(SELF_SERVICE_STATUS)
     order = [
         "hooks-create-invalid",
         "hooks-list",
@@ -66,7 +75,7 @@ def test_every_api_event(deployed: dict[str, LocalFunction], events_owner_hook: 
         if answer["statusCode"] != 204:
             json.loads(answer["body"])
     again = api.invoke(load(EVENTS / "api" / "hooks-create.json"))
-    assert again["statusCode"] == 201  # the sample hook was deleted above, so it may be created anew
+    assert again["statusCode"] == 201  # hooks-replace moved the sample hook, so its first place is free again
 
 
 def test_every_authorizer_event(deployed: dict[str, LocalFunction]) -> None:
@@ -99,3 +108,32 @@ def test_every_retrier_event(deployed: dict[str, LocalFunction], caplog: pytest.
     answer = deployed["RetrierFunction"].invoke(load(EVENTS / "sqs" / "retry-batch.json"))
     assert answer == {"batchItemFailures": []}
     assert "No record for this retry (expired or never written)" in caplog.messages
+
+
+def test_every_self_service_api_event(deployed: dict[str, LocalFunction]) -> None:
+    """On a hook of `events-owner` that targets a local receiver, so that the test event stays on this machine."""
+    from oms_webhooks.address_guard import AddressPolicy
+    from oms_webhooks.hook_store import HookStore
+    from oms_webhooks.hooks import HookIn
+    from oms_webhooks.subscriptions import Subscriptions
+    from tests.receiver import Receiver
+
+    receiver = Receiver()
+    subscriptions = Subscriptions(HookStore(settings().hooks_table), AddressPolicy(allow_loopback=True))
+    hook = subscriptions.create(
+        "events-owner",
+        HookIn.model_validate(
+            {"event_type": "package.created", "target_url": receiver.url("/samples"), "secret_key": "s3cret"}
+        ),
+    )
+    try:
+        for name, status in SELF_SERVICE_STATUS.items():
+            event = load(EVENTS / "api" / f"{name}.json")
+            event = json.loads(json.dumps(event).replace("/hooks/1/", f"/hooks/{hook.id}/"))
+            answer = deployed["ApiFunction"].invoke(event)
+            assert answer["statusCode"] == status, (name, answer)
+            json.loads(answer["body"])
+        assert len(receiver.wait_for("/samples", 1)) == 1  # the test event, signed with the rotated secret
+    finally:
+        subscriptions.delete("events-owner", hook.id)
+        receiver.stop()

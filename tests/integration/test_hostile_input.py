@@ -30,8 +30,8 @@ DEFAULT_TOKEN = "the caller's own"
 
 @pytest.fixture
 def call(call: Caller) -> Iterator[Caller]:
-    """conftest's caller; once the test ends, every hook of every owner it called as is deleted. The table is
-    shared and some hooks here point at public hosts: no other test's event may ever be sent to them."""
+    """conftest's caller; once the test ends, every active hook of every owner it called as is deleted (deactivated).
+    The table is shared and some hooks here point at public hosts: no other test's event may ever be sent to them."""
     tokens: set[str] = set()
 
     def request(*args: Any, **kwargs: Any) -> Answer:
@@ -41,7 +41,7 @@ def call(call: Caller) -> Iterator[Caller]:
     yield request
     for token in tokens:
         as_owner = {} if token == DEFAULT_TOKEN else {"token": token}
-        for hook in call("GET", "/whisperer/hooks/?limit=500", **as_owner).json()["results"]:
+        for hook in call("GET", "/whisperer/hooks/?is_active=true&limit=500", **as_owner).json()["results"]:
             assert call("DELETE", f"/whisperer/hooks/{hook['id']}/", **as_owner).status == 204
 
 

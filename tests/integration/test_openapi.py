@@ -30,6 +30,12 @@ OPERATIONS = {
     ("GET", "/whisperer/hook_events/{uuid}/"): "200",
     ("POST", "/whisperer/hook_events/{uuid}/retry/"): "200",
     ("GET", "/whisperer/openapi.json"): "200",
+    ("POST", "/whisperer/hooks/{hook_id}/rotate_secret/"): "200",
+    ("POST", "/whisperer/hooks/{hook_id}/test/"): "200",
+    ("POST", "/whisperer/hooks/{hook_id}/recover/"): "202",
+    ("POST", "/whisperer/hook_events/recover/"): "202",
+    ("GET", "/whisperer/hooks/{hook_id}/stats/"): "200",
+    ("GET", "/whisperer/event_types/"): "200",
 }
 
 

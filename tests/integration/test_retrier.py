@@ -73,7 +73,7 @@ def test_a_fault_mid_batch_loses_nothing(
         if all(r.status == "delivered" for r in records) or time.monotonic() > deadline:
             break
         time.sleep(0.1)
-    assert sorted((r.status, r.retry_count) for r in records) == [("delivered", 1)] * 4
+    assert sorted((r.status, r.retry_count) for r in records) == [("delivered", 2)] * 4  # every attempt counts
     unsubscribe_all(owner)
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 
-from oms_webhooks.deliveries import delivery_id, request_body
+from oms_webhooks.deliveries import Attempt, Delivery, delivery_id, request_body
 from oms_webhooks.oms_event import MalformedEvent, OmsEvent
 
 
@@ -48,3 +49,24 @@ def test_eventbridge_envelope_is_read() -> None:
 def test_malformed_envelopes_are_refused(raw: object) -> None:
     with pytest.raises(MalformedEvent):
         OmsEvent.from_eventbridge(raw)
+
+
+def test_an_attempt_no_answer_came_to_shows_as_500_as_in_whisperer_and_keeps_the_truth() -> None:
+    moment = datetime(2026, 1, 7, tzinfo=UTC)
+    delivery = Delivery(
+        uuid="d" * 32,
+        owner="o",
+        webhook=1,
+        event_id="e",
+        event_type="package.created",
+        request_payload={},
+        target_url="http://r.test/",
+        created_date=moment,
+        modified_date=moment,
+    )
+    delivery.record(Attempt(at=moment, error="Connection refused", duration=0.01), None)
+    assert (delivery.response_http_status, delivery.response_content) == (500, "Connection refused")
+    assert delivery.public()["attempts"][0]["status_code"] is None  # per attempt: no answer, and why
+    delivery.record(Attempt(at=moment, status_code=404, error="HTTP 404", duration=0.01), "no such hook")
+    assert (delivery.response_http_status, delivery.response_content) == (404, "no such hook")
+    assert delivery.retry_count == 2 and delivery.status == "pending"

@@ -12,7 +12,14 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from oms_webhooks.catalog import EVENT_TYPES
 from oms_webhooks.countdown import RetryCountdownConfig
-from oms_webhooks.hooks import _HEADER_NAME, HEADER_VALUE, MAX_HEADERS
+from oms_webhooks.event_catalog import TEST_EVENT_TYPE
+from oms_webhooks.hook_config import MAX_CONFIG_BYTES
+from oms_webhooks.hooks import (
+    _HEADER_NAME,
+    HEADER_VALUE,
+    MAX_HEADERS,
+    read_only_fields,
+)
 from oms_webhooks.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from oms_webhooks.target_urls import MAX_TARGET_URL_LENGTH
 
@@ -38,6 +45,8 @@ EVENT_TYPE_NAMES = [*EVENT_TYPES, *(name.replace(".", "-") for name in EVENT_TYP
 
 DateTime = Annotated[str, Field(json_schema_extra={"format": "date-time"}, examples=["2024-05-01T12:00:00.000000Z"])]
 EventType = Annotated[str, Field(json_schema_extra={"enum": list(EVENT_TYPES)})]
+# A delivery's type: a catalog type, or the test event's (`POST /whisperer/hooks/{id}/test/`).
+DeliveryEventType = Annotated[str, Field(json_schema_extra={"enum": [*EVENT_TYPES, TEST_EVENT_TYPE]})]
 DeliveryUuid = Annotated[str, Field(pattern="^[0-9a-f]{32}$")]
 NextPage = Annotated[
     str | None,
@@ -49,8 +58,24 @@ class _Answer(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class BasicAuthAnswer(_Answer):
+    """`config.auth` without its write-only password."""
+
+    auth_type: Literal["basic"]
+    username: str
+
+
+class HookConfigAnswer(BaseModel):
+    """The hook's `config` as written, its password left out; keys other than `auth` are the client's own."""
+
+    model_config = ConfigDict(extra="allow")
+
+    auth: BasicAuthAnswer | None = None
+
+
 class Hook(_Answer):
-    """A hook as the API shows it. `secret_key` is write-only: answers say only whether one is set."""
+    """A hook as the API shows it. `secret_key` and `config.auth.password` are write-only: answers say only whether
+    a secret is set."""
 
     id: int
     event_type: EventType
@@ -58,6 +83,8 @@ class Hook(_Answer):
     retry_countdown_config: RetryCountdownConfig
     additional_headers: dict[str, str]
     secret_key_set: bool
+    config: HookConfigAnswer
+    callback: str | None
     is_active: bool
     created_date: DateTime
     modified_date: DateTime
@@ -71,7 +98,7 @@ class HookPage(_Answer):
 
 
 class DeliveryEvent(_Answer):
-    type: EventType
+    type: DeliveryEventType
     uuid: DeliveryUuid
 
 
@@ -89,7 +116,10 @@ class Attempt(_Answer):
     status_code: int | None
     error: str | None
     duration: float = Field(description="Seconds.")
-    manual: bool = Field(description="Made by `POST .../retry/`, not by the retry schedule.")
+    manual: bool = Field(description="Made by `POST .../retry/` (or `.../test/`), not by the retry schedule.")
+    request_headers: dict[str, str] = Field(
+        description="The headers sent, signatures included (never a secret; credentials to the target are redacted)."
+    )
 
 
 class HookEvent(_Answer):
@@ -97,7 +127,7 @@ class HookEvent(_Answer):
 
     uuid: DeliveryUuid
     webhook: int = Field(description="The hook's id.")
-    event_type: EventType
+    event_type: DeliveryEventType
     request_payload: RequestPayload
     response_http_status: int | None
     response_content: str | None = Field(description="The start of the last answer's body, or the last error.")
@@ -110,6 +140,7 @@ class HookEvent(_Answer):
     attempts: list[Attempt]
     created_date: DateTime
     modified_date: DateTime
+    test: bool = Field(description="A test event (`POST /whisperer/hooks/{id}/test/`): never retried or recovered.")
 
 
 class HookEventPage(_Answer):
@@ -198,6 +229,12 @@ CREATED_FROM_DESCRIPTION = "Only those created at or after this time (ISO 8601; 
 CREATED_TO_DESCRIPTION = "Only those created at or before this time (ISO 8601; without a zone, UTC)."
 UUID_DESCRIPTION = "The delivery's uuid (32 hex digits; the dashed form is read too); anything else is 404."
 EVENT_TYPE_DESCRIPTION = "An OMS event type; the dashed form (`package-created`) names the same one."
+HOOK_TARGET_URL_FILTER_DESCRIPTION = "Only hooks with this target_url, ignoring case (whisperer's `iexact`)."
+HOOK_EVENT_TYPE_FILTER_DESCRIPTION = (
+    "Only hooks of this event type, ignoring case (whisperer's `iexact`); the dashed form (`package-created`) names "
+    "the same one, and a name outside the catalog matches no hook."
+)
+READ_ONLY_DESCRIPTION = "Read-only: a value sent is ignored, as Django REST framework does (answers can be sent back)."
 
 # The written hook's fields (HookIn, HookPatch), as their validators in hooks.py check them; pydantic's schema of
 # those models knows only the types.
@@ -229,6 +266,15 @@ WRITTEN_HOOK_FIELDS: dict[str, dict[str, Any]] = {
         "description": "Signs every delivery (`X-Whisperer-Signature`, Standard Webhooks `webhook-signature`; a "
         "`whsec_` secret must be base64 of a non-empty key). Write-only: answers carry `secret_key_set`. Null or "
         "empty removes it."
+    },
+    "config": {
+        "description": 'Whisperer\'s `config`. `"auth": {"auth_type": "basic", "username": ..., "password": ...}` '
+        "makes every delivery carry HTTP Basic auth; the password is write-only (left out, the stored one is kept). "
+        f"Other keys are stored and shown as sent. At most {MAX_CONFIG_BYTES} bytes of JSON. Null: `{{}}`."
+    },
+    "callback": {
+        "description": "Stored and shown, never run: in whisperer it names Python code the server calls after each "
+        "delivery, which has no meaning here."
     },
 }
 # Null is refused for these (400 "This field may not be null.") even though they are optional in a PATCH.
@@ -267,6 +313,8 @@ def finish(document: dict[str, Any]) -> dict[str, Any]:
             fields[field] = _not_null(fields[field])
         for field, extra in WRITTEN_HOOK_FIELDS.items():
             fields[field] = _described(fields[field], extra)
+        for field in sorted(read_only_fields()):
+            fields[field] = {"readOnly": True, "description": READ_ONLY_DESCRIPTION}
     return document
 
 

@@ -16,6 +16,9 @@ _NAMESPACE = uuid.UUID("5b0f7c64-1d2e-4c4a-9a53-6f2b1f0e8d31")
 
 Status = Literal["pending", "retrying", "delivered", "failed"]
 
+# What whisperer records as a delivery's response_http_status when no answer came (refused, timed out, not sent).
+NOT_ANSWERED_STATUS = 500
+
 
 def delivery_id(event_id: str, hook_id: int) -> str:
     """Deterministic per (event, hook), so the same EventBridge event twice sends nothing twice."""
@@ -34,6 +37,7 @@ class Attempt(BaseModel):
     error: str | None = None
     duration: float  # seconds
     manual: bool = False
+    request_headers: dict[str, str] = Field(default_factory=dict)  # as sent, signatures included
 
     @property
     def succeeded(self) -> bool:
@@ -46,6 +50,7 @@ class Attempt(BaseModel):
             "error": self.error,
             "duration": round(self.duration, 6),
             "manual": self.manual,
+            "request_headers": self.request_headers,
         }
 
 
@@ -67,6 +72,7 @@ class Delivery(BaseModel):
     created_date: datetime
     modified_date: datetime
     expires_at: int = 0  # epoch seconds; DynamoDB's TTL removes the record after it
+    test: bool = False  # sent by `POST .../test/` (trial.py): shown in the log, never retried or recovered
 
     @property
     def delivered(self) -> bool:
@@ -75,16 +81,47 @@ class Delivery(BaseModel):
     def body(self) -> bytes:
         return request_body(self.event_type, self.uuid, self.request_payload)
 
+    @property
+    def retries_made(self) -> int:
+        """Scheduled attempts after the first: what the countdown and max_retries go by. Manual retries count in
+        `retry_count` (as in whisperer) but leave the schedule alone, so they are not counted here."""
+        return max(0, sum(not attempt.manual for attempt in self.attempts) - 1)
+
     def record(self, attempt: Attempt, response_content: str | None) -> None:
-        """Keep the attempt and make the latest one the delivery's response, as whisperer shows it."""
+        """Keep the attempt and make the latest one the delivery's response, as whisperer shows it.
+
+        As in whisperer, `retry_count` counts every attempt, the first and manual ones included (a record from
+        before that rule catches up here), and an attempt no answer came to shows as status 500 with the reason
+        as its content; the attempt itself keeps the truth (no status code, the error).
+        """
         self.attempts.append(attempt)
-        self.response_http_status = attempt.status_code
+        self.retry_count = max(self.retry_count + 1, len(self.attempts))
+        self.response_http_status = attempt.status_code if attempt.status_code is not None else NOT_ANSWERED_STATUS
         self.response_content = response_content if response_content is not None else attempt.error
         self.response_time = attempt.duration
         self.modified_date = attempt.at + timedelta(seconds=attempt.duration)
         if attempt.succeeded:
-            self.status = "delivered"
-            self.next_attempt_at = None
+            self.mark_delivered()
+
+    def mark_delivered(self) -> None:
+        self._become("delivered")
+
+    def schedule(self, wait: float) -> None:
+        """A failed attempt with retries left: the next one is due `wait` seconds after this one ended."""
+        self._become("retrying", self.modified_date + timedelta(seconds=wait))
+
+    def fail(self) -> None:
+        """No more attempts: retries spent, 410 Gone, or the hook is gone. The attempts keep the why."""
+        self._become("failed")
+
+    def end_unsent(self, attempt: Attempt) -> None:
+        """Ended without a request being made (hook deleted, inactive, unreadable): the attempt says why."""
+        self.record(attempt, None)
+        self.fail()
+
+    def _become(self, status: Status, next_attempt_at: datetime | None = None) -> None:
+        self.status = status
+        self.next_attempt_at = next_attempt_at
 
     def public(self) -> dict[str, Any]:
         return {
@@ -103,4 +140,5 @@ class Delivery(BaseModel):
             "attempts": [a.public() for a in self.attempts],
             "created_date": iso(self.created_date),
             "modified_date": iso(self.modified_date),
+            "test": self.test,
         }

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from oms_webhooks.attempt import attempt_delivery
 from oms_webhooks.catalog import canonical_event_type
 from oms_webhooks.deliveries import Delivery
+from oms_webhooks.delivery_step import take_step
 from oms_webhooks.delivery_store import DeliveryStore
 from oms_webhooks.errors import AlreadyDelivered, InvalidField, NotFound, StillRetrying
 from oms_webhooks.hook_store import HookStore
@@ -74,6 +74,6 @@ class DeliveryLog:
         except NotFound:
             raise NotFound(f"the hook of delivery {uuid} no longer exists") from None
         assert self.sender is not None, "a DeliveryLog that retries needs a Sender"
-        result = attempt_delivery(delivery, hook, self.sender, manual=True)  # a success marks it delivered
+        step = take_step(delivery, hook, self.sender, self.hooks, manual=True)  # a success marks it delivered
         self.deliveries.save(delivery)
-        return delivery, result
+        return delivery, step.result

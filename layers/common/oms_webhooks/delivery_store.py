@@ -2,7 +2,8 @@
 
 Keys: `uuid` (a delivery's 32-hex uuid, or `EVENT#<event id>` for a claim). Deliveries carry `owner` and
 `created_sk` (`<created iso>#<uuid>`), the keys of the sparse `ByOwner` index the API lists from.
-`expires_at` is the table's TTL attribute.
+`expires_at` is the table's TTL attribute. `recovery` marks a delivery queued by a recovery (delivery_index.py);
+every whole-record write here drops it, which is what ends the mark once the retrier has saved its attempt.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from oms_webhooks.attempt_log import attempt_log
 from oms_webhooks.aws import DynamoDBTable
 from oms_webhooks.clock import iso
 from oms_webhooks.deliveries import Attempt, Delivery
@@ -235,6 +237,7 @@ def _to_item(delivery: Delivery) -> dict[str, Any]:
         "delivered": {"BOOL": delivery.delivered},
         "retry_count": {"N": str(delivery.retry_count)},
         "attempts": {"S": json.dumps([a.model_dump(mode="json") for a in delivery.attempts])},
+        "attempt_log": {"S": attempt_log(delivery.attempts)},  # what the ByHook index projects for stats
         "created_date": {"S": delivery.created_date.isoformat()},
         "modified_date": {"S": delivery.modified_date.isoformat()},
         "expires_at": {"N": str(delivery.expires_at)},
@@ -247,6 +250,8 @@ def _to_item(delivery: Delivery) -> dict[str, Any]:
         item["response_time"] = {"N": repr(delivery.response_time)}
     if delivery.next_attempt_at is not None:
         item["next_attempt_at"] = {"S": delivery.next_attempt_at.isoformat()}
+    if delivery.test:
+        item["test"] = {"BOOL": True}
     return item
 
 
@@ -269,4 +274,5 @@ def _from_item(item: dict[str, Any]) -> Delivery:
         created_date=datetime.fromisoformat(item["created_date"]["S"]),
         modified_date=datetime.fromisoformat(item["modified_date"]["S"]),
         expires_at=int(item["expires_at"]["N"]),
+        test=item.get("test", {}).get("BOOL", False),
     )

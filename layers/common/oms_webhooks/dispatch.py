@@ -18,15 +18,14 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
 
-from oms_webhooks.attempt import attempt_delivery
 from oms_webhooks.deliveries import Delivery, delivery_id
+from oms_webhooks.delivery_step import take_step
 from oms_webhooks.delivery_store import BATCH_WRITE_SIZE, DeliveryStore
 from oms_webhooks.hook_cache import ActiveHooks
 from oms_webhooks.hook_store import HookStore
 from oms_webhooks.hooks import HookTarget, now
 from oms_webhooks.oms_event import OmsEvent
 from oms_webhooks.queues import FanoutBatch, FanoutQueue, RetryMessage, RetryQueue
-from oms_webhooks.retry_policy import settle
 from oms_webhooks.sender import Sender
 
 WRITERS = 4  # record batches written at once, beside the sends
@@ -183,11 +182,7 @@ class Dispatcher:
             write.result()  # a record that cannot be written fails the dispatch, to be resumed
 
     def _attempt(self, hook: HookTarget, delivery: Delivery) -> float | None:
-        result = attempt_delivery(delivery, hook, self.sender)
-        wait = settle(hook, delivery, result)
-        if result.status_code == 410:
-            self.hooks.deactivate(hook)
-        return wait
+        return take_step(delivery, hook, self.sender, self.hooks).wait
 
     def _flush(self, batch: list[tuple[HookTarget, Delivery, float | None]], report: DispatchReport) -> None:
         self.deliveries.save_many(delivery for _, delivery, _ in batch)

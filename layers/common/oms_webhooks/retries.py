@@ -12,16 +12,18 @@ from dataclasses import dataclass
 from typing import Literal
 
 from aws_lambda_powertools import Logger
+from pydantic import ValidationError
 
-from oms_webhooks.attempt import attempt_delivery
+from oms_webhooks.attempt import NOT_SENT
 from oms_webhooks.clock import now
 from oms_webhooks.deliveries import Attempt, Delivery
+from oms_webhooks.delivery_step import take_step
 from oms_webhooks.delivery_store import DeliveryStore
 from oms_webhooks.errors import NotFound
 from oms_webhooks.hook_store import HookStore
+from oms_webhooks.hooks import Hook
 from oms_webhooks.queues import RetryMessage, RetryQueue
-from oms_webhooks.retry_policy import settle
-from oms_webhooks.sender import Sender
+from oms_webhooks.sender import RESPONSE_CONTENT_LIMIT, Sender
 
 logger = Logger(child=True)
 
@@ -79,21 +81,17 @@ class Retrier:
     def _attempt(self, delivery: Delivery, receipt_handle: str, receive_count: int) -> RetryReport:
         if not self.deliveries.claim_retry(delivery.uuid, delivery.retry_count):
             return RetryReport("done")  # another copy of this message took this retry
-        delivery.retry_count += 1
+        # The claim counted this attempt in the table; recording it below counts it here too.
         try:
-            hook = self.hooks.get(delivery.owner, delivery.webhook)
+            hook: Hook | None = self.hooks.get(delivery.owner, delivery.webhook)
         except NotFound:
             hook = None
+        except ValidationError as unreadable:  # stored before a rule it breaks: this delivery's end, not a crash
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in unreadable.errors())
+            return self._end_unsent(delivery, f"the hook's stored settings are no longer valid ({problems})")
         if hook is None or not hook.is_active:
-            reason = "the hook was deleted" if hook is None else "the hook is inactive"
-            delivery.record(Attempt(at=now(), error=f"Not sent: {reason}", duration=0.0), None)
-            delivery.status, delivery.next_attempt_at = "failed", None
-            self.deliveries.save(delivery)
-            return RetryReport("done", delivery)
-        result = attempt_delivery(delivery, hook, self.sender)
-        wait = settle(hook, delivery, result)
-        if result.status_code == 410:
-            self.hooks.deactivate(hook)
+            return self._end_unsent(delivery, "the hook was deleted" if hook is None else "the hook is inactive")
+        step = take_step(delivery, hook, self.sender, self.hooks)
         self.deliveries.save(delivery)
         logger.info(
             "Retry attempted",
@@ -102,12 +100,19 @@ class Retrier:
                 "hook_id": hook.id,
                 "retry_count": delivery.retry_count,
                 "status": delivery.status,
-                "response_http_status": result.status_code,
+                "response_http_status": step.result.status_code,
             },
         )
-        if wait is None:
+        if step.wait is None:
             return RetryReport("done", delivery, sent=True)
-        return RetryReport(self._wait(delivery, time.time() + wait, receipt_handle, receive_count), delivery, sent=True)
+        due = time.time() + step.wait
+        return RetryReport(self._wait(delivery, due, receipt_handle, receive_count), delivery, sent=True)
+
+    def _end_unsent(self, delivery: Delivery, reason: str) -> RetryReport:
+        delivery.end_unsent(Attempt(at=now(), error=f"{NOT_SENT}{reason}"[:RESPONSE_CONTENT_LIMIT], duration=0.0))
+        self.deliveries.save(delivery)
+        logger.info("Retry not sent", extra={"uuid": delivery.uuid, "hook_id": delivery.webhook, "reason": reason})
+        return RetryReport("done", delivery)
 
     def _wait(self, delivery: Delivery, due: float, receipt_handle: str, receive_count: int) -> Outcome:
         wait = max(0.0, due - time.time())

@@ -15,22 +15,27 @@ from oms_webhooks.pagination import Page, decode_cursor, encode_cursor, page_siz
 
 @dataclass
 class HookFilters:
+    """Whisperer's WebhookFilter: `target_url` and `event_type` ignore case (Django's `iexact`), `is_active` exact."""
+
     target_url: str | None = None
     event_type: str | None = None
     is_active: bool | None = None
 
     def as_conditions(self) -> dict[str, Any]:
+        """What DynamoDB compares. Stored event types are the catalog's lower-case names, so `iexact` on them is
+        equality with the lower-cased filter (its dashed form read as the dotted one); a name outside the catalog
+        matches no hook, as in whisperer."""
         conditions: dict[str, Any] = {}
-        if self.target_url is not None:
-            conditions["target_url"] = self.target_url
         if self.event_type is not None:
-            canonical = canonical_event_type(self.event_type)
-            if canonical is None:
-                raise InvalidField("event_type", f'"{self.event_type}" is not a valid choice.')
-            conditions["event_type"] = canonical
+            lowered = self.event_type.lower()
+            conditions["event_type"] = canonical_event_type(lowered) or lowered
         if self.is_active is not None:
             conditions["is_active"] = self.is_active
         return conditions
+
+    def matches(self, hook: Hook) -> bool:
+        """What DynamoDB cannot compare, ignoring case: the target URL, checked on the Query's items."""
+        return self.target_url is None or hook.target_url.casefold() == self.target_url.casefold()
 
 
 class Subscriptions:
@@ -50,6 +55,8 @@ class Subscriptions:
         fields = {name: getattr(data, name) for name in data.model_fields_set if getattr(data, name) is not None}
         if not fields.get("secret_key"):
             fields.pop("secret_key", None)
+        if "config" in fields:
+            fields["config"] = fields["config"].completed(None)  # a new hook has no stored password to keep
         hook = Hook(id=0, owner=owner, created_date=moment, modified_date=moment, **fields)
         self._check_target(hook)
         hook = hook.model_copy(update={"id": self.store.next_id()})
@@ -59,7 +66,11 @@ class Subscriptions:
     def find(self, owner: str, filters: HookFilters, limit: int | None, cursor: str | None) -> Page[Hook]:
         start = decode_cursor(cursor)
         hooks, last = self.store.query_owner(
-            owner, filters.as_conditions(), page_size(limit), start.get("sk") if start else None
+            owner,
+            filters.as_conditions(),
+            page_size(limit),
+            start.get("sk") if start else None,
+            None if filters.target_url is None else filters.matches,
         )
         return Page(hooks, encode_cursor({"sk": last}) if last else None)
 
@@ -75,7 +86,8 @@ class Subscriptions:
         return new
 
     def delete(self, owner: str, hook_id: int) -> None:
-        self.store.delete(self.store.get(owner, hook_id))
+        """Soft, as whisperer's: the hook is deactivated and stays readable with its delivery log (see README)."""
+        self.store.deactivate(self.store.get(owner, hook_id))
 
     @staticmethod
     def registry() -> list[str]:
