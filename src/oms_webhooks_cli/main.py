@@ -167,12 +167,12 @@ def _parser() -> argparse.ArgumentParser:
     delivery_list.add_argument("--limit", type=positive, default=50, help="at most this many (default 50)")
     delivery_list.set_defaults(run=deliveries.list_, delivered=None)
     delivery_show = delivery_commands.add_parser("show", parents=[owner], help="one delivery with all its attempts")
-    delivery_show.add_argument("uuid")
+    delivery_show.add_argument("uuid", help="the delivery's uuid or integer id")
     delivery_show.set_defaults(run=deliveries.show)
     delivery_retry = delivery_commands.add_parser(
         "retry", parents=[owner], help="redeliver now; exit 0 if delivered, else 1"
     )
-    delivery_retry.add_argument("uuid")
+    delivery_retry.add_argument("uuid", help="the delivery's uuid or integer id")
     delivery_retry.add_argument("--force", action="store_true", help="even while its scheduled retries are running")
     delivery_retry.set_defaults(run=deliveries.retry)
     delivery_tail = delivery_commands.add_parser(

@@ -177,7 +177,7 @@ def test_token_subscribe_publish_and_a_signed_delivery(operator: Operator, recei
 
     delivery = eventually(delivered, 60, "the delivery recorded as delivered")
     assert [a["status_code"] for a in delivery["attempts"]] == [200]
-    assert delivery["webhook"] == hook["id"]
+    assert delivery["webhook"]["id"] == hook["id"]
 
 
 def test_a_500_comes_back_through_the_retry_queue_and_is_retried_by_hand(

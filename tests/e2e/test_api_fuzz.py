@@ -29,6 +29,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from oms_webhooks.deliveries import delivery_number
 from tests.e2e.conftest import Client, LocalStackProcess
 from tests.receiver import Answer, Receiver
 
@@ -116,15 +117,19 @@ def owners(local_stack: LocalStackProcess) -> Iterator[Owners]:
             receiver.stop()
 
 
-@schema.given(known=st.integers(min_value=0, max_value=3))
+@schema.given(known=st.integers(min_value=0, max_value=3), by_number=st.booleans())
 @schema.parametrize()
-def test_every_operation_answers_as_documented(case: schemathesis.Case, known: int, owners: Owners) -> None:
-    """Path ids are random (so mostly 404) unless `known` swaps in an existing hook or delivery."""
+def test_every_operation_answers_as_documented(
+    case: schemathesis.Case, known: int, by_number: bool, owners: Owners
+) -> None:
+    """Path ids are random (so mostly 404) unless `known` swaps in an existing hook or delivery (a delivery by its
+    integer id or by its uuid)."""
     if known and "hook_id" in (case.path_parameters or {}):
         ids = owners.event_hook_ids if owners.as_events_owner(case.path) else owners.hook_ids
         case.path_parameters = {"hook_id": str(ids[known - 1])}
-    if known and "uuid" in (case.path_parameters or {}):
-        case.path_parameters = {"uuid": owners.uuids[known - 1]}
+    if known and "id" in (case.path_parameters or {}):
+        uuid = owners.uuids[known - 1]
+        case.path_parameters = {"id": str(delivery_number(uuid)) if by_number else uuid}
     response = case.call_and_validate(
         base_url=owners.hooks.stack.api_url,
         headers={"Authorization": f"Token {owners.token_for(case.path)}"},

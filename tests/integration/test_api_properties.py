@@ -315,8 +315,13 @@ FILTERS: dict[str, dict[str, st.SearchStrategy[str]]] = {
         "response_http_status": QUERY_TEXT,
         "created_date__gte": DATES | TEXT,
         "created_date__lte": DATES | TEXT,
-        "uuid": TEXT,
+        "created_date__gt": DATES | TEXT,
+        "created_date__lt": DATES | TEXT,
         "created_date": DATES,
+        "uuid": TEXT | st.uuids().map(str),
+        "object_id": TEXT,
+        "content_type": TEXT,
+        "status": TEXT | st.sampled_from(["pending", "retrying", "delivered", "failed"]),
     },
 }
 
@@ -324,7 +329,7 @@ FILTERS: dict[str, dict[str, st.SearchStrategy[str]]] = {
 @st.composite
 def queries(draw: st.DrawFn) -> tuple[str, dict[str, str]]:
     path = draw(st.sampled_from(sorted(FILTERS)))
-    names = draw(st.lists(st.sampled_from(sorted(FILTERS[path])), max_size=4, unique=True))
+    names = draw(st.lists(st.sampled_from(sorted(FILTERS[path])), max_size=5, unique=True))
     query = {name: draw(FILTERS[path][name]) for name in names}
     if draw(st.booleans()):
         query[draw(TEXT)] = draw(QUERY_TEXT)

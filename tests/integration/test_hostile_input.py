@@ -392,10 +392,12 @@ def test_a_body_at_the_depth_limit_is_read_and_judged_by_its_fields(call: Caller
     ("name", "value"),
     [("created_date__gte", "0001-01-01T00:00:00+01:00"), ("created_date__lte", "9999-12-31T23:59:59-01:00")],
 )
-def test_dates_out_of_range_in_utc_are_400(call: Caller, name: str, value: str) -> None:
+def test_dates_out_of_range_in_utc_are_bounds_not_crashes(call: Caller, name: str, value: str) -> None:
+    """They were a 502. The delivery log reads a time beyond the calendar in UTC as a bound below or above every
+    record (oms_webhooks.delivery_log), as the filter means: a page, never a 5xx."""
     answer = call("GET", f"/whisperer/hook_events/?{name}={value.replace('+', '%2B')}")
-    assert answer.status == 400, answer.body
-    assert answer.json() == {name: ["Enter a date and time between 0001-01-01 and 9999-12-31 in UTC."]}
+    assert answer.status == 200, answer.body
+    assert answer.json()["results"] == []  # a new owner's log
 
 
 @pytest.mark.parametrize(
