@@ -16,12 +16,12 @@ from oms_webhooks.event_catalog import TEST_EVENT_TYPE
 from oms_webhooks.hook_config import MAX_CONFIG_BYTES
 from oms_webhooks.hooks import (
     _HEADER_NAME,
-    _HEADER_VALUE_FORBIDDEN,
+    HEADER_VALUE,
     MAX_HEADERS,
-    MAX_TARGET_URL_LENGTH,
     read_only_fields,
 )
 from oms_webhooks.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from oms_webhooks.target_urls import MAX_TARGET_URL_LENGTH
 
 TITLE = "OMS Webhooks"
 VERSION = "0.1.0"  # the package's version (pyproject.toml); tests/integration/test_openapi.py keeps them equal
@@ -346,8 +346,10 @@ WRITTEN_HOOK_FIELDS: dict[str, dict[str, Any]] = {
     "target_url": {
         "format": "uri",
         "maxLength": MAX_TARGET_URL_LENGTH,
-        "description": "An absolute http or https URL. A literal private, loopback or link-local address is "
-        "refused (400), and every address is checked again when a delivery dials it.",
+        "description": "An absolute http or https URL, port 1-65535; a host name has labels of at most 63 letters, "
+        "digits and hyphens (IDNA 2008 for other letters, never normalised) and 253 characters in all. A literal "
+        "private, loopback or link-local address is refused (400), and every address is checked again when a "
+        "delivery dials it.",
     },
     "retry_countdown_config": {
         "description": "When to retry a failed delivery: after n retries, `fixed` waits `seconds`, `linear` "
@@ -358,13 +360,15 @@ WRITTEN_HOOK_FIELDS: dict[str, dict[str, Any]] = {
     "additional_headers": {
         "maxProperties": MAX_HEADERS,
         "propertyNames": {"pattern": _HEADER_NAME.pattern},
-        "additionalProperties": {"type": "string", "pattern": f"^[^{_HEADER_VALUE_FORBIDDEN.pattern[1:-1]}]*$"},
-        "description": f"Sent with every delivery: at most {MAX_HEADERS} headers and 8 KiB, values without line "
-        "breaks; the signature, event, content and connection headers are the service's and refused.",
+        "additionalProperties": {"type": "string", "pattern": HEADER_VALUE.pattern},
+        "description": f"Sent with every delivery: at most {MAX_HEADERS} headers and 8 KiB; values are printable "
+        "ASCII (spaces and tabs inside only). The signature, event, content, hop-by-hop (Connection, Upgrade, TE, "
+        "...), Expect and Host headers are the service's and refused.",
     },
     "secret_key": {
         "description": "Signs every delivery (`X-Whisperer-Signature`, Standard Webhooks `webhook-signature`; a "
-        "`whsec_` secret is base64). Write-only: answers carry `secret_key_set`. Null or empty removes it."
+        "`whsec_` secret must be base64 of a non-empty key). Write-only: answers carry `secret_key_set`. Null or "
+        "empty removes it."
     },
     "config": {
         "description": 'Whisperer\'s `config`. `"auth": {"auth_type": "basic", "username": ..., "password": ...}` '
