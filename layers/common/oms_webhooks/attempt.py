@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import UTC, datetime
 
 from aws_lambda_powertools import Logger
 
+from oms_webhooks.clock import now
 from oms_webhooks.deliveries import Attempt, Delivery
 from oms_webhooks.hooks import HookTarget
 from oms_webhooks.sender import RESPONSE_CONTENT_LIMIT, USER_AGENT, Sender, SendResult
@@ -41,7 +41,7 @@ def delivery_headers(delivery: Delivery, hook: HookTarget, body: bytes) -> dict[
 
 def attempt_delivery(delivery: Delivery, hook: HookTarget, sender: Sender, manual: bool = False) -> SendResult:
     """One POST, recorded on `delivery` whatever happens; raises nothing that is this delivery's own fault."""
-    started, clock = datetime.now(UTC), time.perf_counter()
+    started, clock = now(), time.perf_counter()
     try:
         body = delivery.body()
         result = sender.post(hook.target_url, body, delivery_headers(delivery, hook, body))

@@ -18,6 +18,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
 
+from oms_webhooks.clock import epoch
 from oms_webhooks.deliveries import Delivery, delivery_id
 from oms_webhooks.delivery_step import take_step
 from oms_webhooks.delivery_store import BATCH_WRITE_SIZE, DeliveryStore
@@ -186,7 +187,7 @@ class Dispatcher:
 
     def _flush(self, batch: list[tuple[HookTarget, Delivery, float | None]], report: DispatchReport) -> None:
         self.deliveries.save_many(delivery for _, delivery, _ in batch)
-        retries = [RetryMessage(delivery.uuid, time.time() + wait) for _, delivery, wait in batch if wait is not None]
+        retries = [RetryMessage(delivery.uuid, epoch() + wait) for _, delivery, wait in batch if wait is not None]
         if retries:
             self.retries.schedule(retries)
         with self._lock:
@@ -217,4 +218,4 @@ class Dispatcher:
         )
 
     def _expires_at(self) -> int:
-        return int(time.time()) + self.retention_days * 86400
+        return int(epoch()) + self.retention_days * 86400

@@ -7,7 +7,6 @@ its receive count stays clear of the queue's maxReceiveCount; otherwise it is se
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Literal
 
@@ -15,7 +14,7 @@ from aws_lambda_powertools import Logger
 from pydantic import ValidationError
 
 from oms_webhooks.attempt import NOT_SENT
-from oms_webhooks.clock import now
+from oms_webhooks.clock import epoch, now
 from oms_webhooks.deliveries import Attempt, Delivery
 from oms_webhooks.delivery_step import take_step
 from oms_webhooks.delivery_store import DeliveryStore
@@ -74,7 +73,7 @@ class Retrier:
         if delivery.status not in ("pending", "retrying"):
             return RetryReport("done")  # delivered or failed meanwhile (a manual retry, a duplicate message)
         due = delivery.next_attempt_at.timestamp() if delivery.next_attempt_at else 0.0
-        if due - time.time() > EARLY_TOLERANCE_SECONDS:
+        if due - epoch() > EARLY_TOLERANCE_SECONDS:
             return RetryReport(self._wait(delivery, due, receipt_handle, receive_count))
         return self._attempt(delivery, receipt_handle, receive_count)
 
@@ -105,7 +104,7 @@ class Retrier:
         )
         if step.wait is None:
             return RetryReport("done", delivery, sent=True)
-        due = time.time() + step.wait
+        due = epoch() + step.wait
         return RetryReport(self._wait(delivery, due, receipt_handle, receive_count), delivery, sent=True)
 
     def _end_unsent(self, delivery: Delivery, reason: str) -> RetryReport:
@@ -115,7 +114,7 @@ class Retrier:
         return RetryReport("done", delivery)
 
     def _wait(self, delivery: Delivery, due: float, receipt_handle: str, receive_count: int) -> Outcome:
-        wait = max(0.0, due - time.time())
+        wait = max(0.0, due - epoch())
         if wait <= MAX_VISIBILITY_SECONDS and receive_count < self.resend_after_receives:
             self.queue.hide(receipt_handle, wait)
             return "later"
