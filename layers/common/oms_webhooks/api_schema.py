@@ -60,6 +60,11 @@ class Hook(_Answer):
     is_active: bool
     created_date: DateTime
     modified_date: DateTime
+    disabled_reason: str | None = Field(
+        description="Why the service turned the hook off (its subscriber answered 410 Gone, or every attempt failed "
+        'for AutoDisableAfter); null otherwise. `PATCH {"is_active": true}` clears it.'
+    )
+    disabled_at: DateTime | None = Field(description="When the service turned the hook off; null otherwise.")
 
 
 class HookPage(_Answer):
@@ -91,6 +96,14 @@ class Attempt(_Answer):
     manual: bool = Field(description="Made by `POST .../retry/`, not by the retry schedule.")
 
 
+class Deferral(_Answer):
+    """A time the delivery was queued instead of attempted, because its hook's circuit was open. Not an attempt."""
+
+    at: DateTime
+    until: DateTime = Field(description="When it was due again (the hook's next probe).")
+    reason: str
+
+
 class HookEvent(_Answer):
     """One delivery: an OMS event sent to one hook, with every attempt it took (whisperer's `hook_events`)."""
 
@@ -104,9 +117,13 @@ class HookEvent(_Answer):
     delivered: bool
     retry_count: int
     request_datetimes: list[DateTime]
-    status: Literal["pending", "retrying", "delivered", "failed"]
+    status: Literal["pending", "retrying", "deferred", "delivered", "failed"] = Field(
+        description="`deferred`: queued for its hook's next probe while the hook's circuit is open (not an attempt)."
+    )
     next_attempt_at: DateTime | None
     attempts: list[Attempt]
+    deferrals: list[Deferral] = Field(description="The latest ten times it was queued instead of attempted.")
+    deferral_count: int = Field(description="How many times it was queued instead of attempted, in all.")
     created_date: DateTime
     modified_date: DateTime
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from oms_webhooks.breaker import Breaker
 from oms_webhooks.catalog import canonical_event_type
 from oms_webhooks.deliveries import Delivery
 from oms_webhooks.delivery_step import take_step
@@ -42,10 +43,13 @@ class DeliveryFilters:
 
 
 class DeliveryLog:
-    def __init__(self, deliveries: DeliveryStore, hooks: HookStore, sender: Sender | None = None) -> None:
+    def __init__(
+        self, deliveries: DeliveryStore, hooks: HookStore, sender: Sender | None = None, breaker: Breaker | None = None
+    ) -> None:
         self.deliveries = deliveries
         self.hooks = hooks
         self.sender = sender
+        self.breaker = breaker  # a manual retry that delivers ends its hook's failure streak
 
     def find(self, owner: str, filters: DeliveryFilters, limit: int | None, cursor: str | None) -> Page[Delivery]:
         start = decode_cursor(cursor)
@@ -67,13 +71,17 @@ class DeliveryLog:
         delivery = self.deliveries.get(uuid, owner)
         if delivery.delivered:
             raise AlreadyDelivered(uuid)
-        if delivery.status in ("pending", "retrying") and not force:
+        if delivery.status in ("pending", "retrying", "deferred") and not force:
             raise StillRetrying(uuid)
         try:
             hook = self.hooks.get(owner, delivery.webhook)
         except NotFound:
             raise NotFound(f"the hook of delivery {uuid} no longer exists") from None
         assert self.sender is not None, "a DeliveryLog that retries needs a Sender"
-        step = take_step(delivery, hook, self.sender, self.hooks, manual=True)  # a success marks it delivered
-        self.deliveries.save(delivery)
+        gate = self.breaker.for_hook(hook) if self.breaker and hook.is_active else None
+        step = take_step(delivery, hook, self.sender, self.hooks, manual=True, gates=(gate,) if gate else ())
+        self.deliveries.save(delivery)  # a success marked it delivered
+        if gate:
+            gate.flush()
+        assert step.result is not None, "a manual attempt is never deferred"
         return delivery, step.result

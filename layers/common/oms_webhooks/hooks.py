@@ -123,6 +123,8 @@ class Hook(HookTarget):
 
     created_date: datetime
     modified_date: datetime
+    disabled_reason: str | None = None  # why the service turned it off (410 Gone, failing too long)
+    disabled_at: datetime | None = None
 
     def changed(self, patch: HookPatch) -> Hook:
         """Apply a client's changes; fields it sent as null fall back to their defaults."""
@@ -134,6 +136,8 @@ class Hook(HookTarget):
             updates[name] = value
         if updates.get("secret_key") == "":
             updates["secret_key"] = None
+        if updates.get("is_active") is True:  # turned back on: the service's reason for turning it off is gone
+            updates.update(disabled_reason=None, disabled_at=None)
         return self.model_copy(update={**updates, "modified_date": now()})
 
     def public(self) -> dict[str, Any]:
@@ -148,4 +152,6 @@ class Hook(HookTarget):
             "is_active": self.is_active,
             "created_date": iso(self.created_date),
             "modified_date": iso(self.modified_date),
+            "disabled_reason": self.disabled_reason,
+            "disabled_at": iso(self.disabled_at) if self.disabled_at else None,
         }
