@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -129,7 +129,8 @@ class CircuitGate:
         if not changes:
             return GateReport()
         health = self.breaker.health
-        streaks = health.record(self.event_type, changes, now)
+        returned = health.record(self.event_type, changes, now)
+        streaks = {hook.id: self._streak(hook.id, returned) for hook in failed}
         report = GateReport()
         to_open = {
             hook.id: now + self.rules.probe_interval(0)
@@ -166,6 +167,14 @@ class CircuitGate:
         if report.disabled:
             health.clear(self.event_type, [d.hook.id for d in report.disabled])
         return report
+
+    def _streak(self, hook_id: int, returned: dict[int, Health]) -> Health:
+        """The streak after this write. DynamoDB may leave an attribute that `if_not_exists` kept out of the
+        returned values: the start then comes from what this run read (unknown if the streak began meanwhile)."""
+        streak = returned.get(hook_id, Health())
+        if streak.since is None:
+            streak = replace(streak, since=self._seen(hook_id).since)
+        return streak
 
     def _had_streak(self, hook_id: int, probing: set[int]) -> bool:
         return self._seen(hook_id).streak or hook_id in probing
