@@ -77,9 +77,13 @@ class Simulation:
         self._release()
         handled = 0
         for _ in range(MAX_RECEIVES_PER_TICK):
-            messages = self.sqs.receive_message(
-                QueueUrl=self.queue_url, MaxNumberOfMessages=10, VisibilityTimeout=PARKED_SECONDS, AttributeNames=["All"]
-            ).get("Messages", [])
+            received = self.sqs.receive_message(
+                QueueUrl=self.queue_url,
+                MaxNumberOfMessages=10,
+                VisibilityTimeout=PARKED_SECONDS,
+                AttributeNames=["All"],
+            )
+            messages = received.get("Messages", [])
             if not messages:
                 return handled
             answer = self.functions["RetrierFunction"].invoke({"Records": [_record(m) for m in messages]})
@@ -92,10 +96,11 @@ class Simulation:
                 )
             for message in messages:
                 if message["MessageId"] in later:  # the retrier showed it again at once: park it till the next tick
+                    handle = message["ReceiptHandle"]
                     self.sqs.change_message_visibility(
-                        QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=PARKED_SECONDS
+                        QueueUrl=self.queue_url, ReceiptHandle=handle, VisibilityTimeout=PARKED_SECONDS
                     )
-                    self.parked.append(message["ReceiptHandle"])
+                    self.parked.append(handle)
             handled += len(messages)
         raise AssertionError("the retry queue never emptied within one tick")
 

@@ -70,7 +70,10 @@ def uuids(receiver: Receiver, path: str, start: int = 0) -> list[str]:
 
 
 def test_a_receiver_down_for_days_opens_its_circuit_then_is_disabled_and_can_be_turned_back_on(
-    simulation: Simulation, receiver: Receiver, call: Caller, captured: Captured  # noqa: F811
+    simulation: Simulation,
+    receiver: Receiver,
+    call: Caller,
+    captured: Captured,  # noqa: F811
 ) -> None:
     event_type = "package.status.transitioned"  # no other test in this process subscribes to it
     owner, token = owner_with_token()
@@ -219,7 +222,7 @@ def test_healthy_hooks_cost_the_dispatch_no_call_and_failing_ones_one_per_flush(
     simulation: Simulation, receiver: Receiver, call: Caller, dynamodb_calls: Counter[str]
 ) -> None:
     event_type = "package.shipment.awb_number"  # no other test in this process subscribes to it
-    owner, token = owner_with_token()
+    _, token = owner_with_token()
     n = 60
     for i in range(n):
         subscribe(call, token, receiver.script(f"/c{i}", Answer(500 if i < 5 else 200)), event_type)
