@@ -18,7 +18,7 @@ from aws_lambda_powertools import Logger
 from oms_webhooks import breaker
 from oms_webhooks.aws import dynamodb
 from oms_webhooks.deliveries import delivery_id
-from oms_webhooks.hook_health import HookHealthStore
+from oms_webhooks.hook_health import Changes, HookHealthStore
 from oms_webhooks.hook_store import HookStore
 from oms_webhooks.settings import settings
 from oms_webhooks.tokens import TokenStore
@@ -249,3 +249,33 @@ def test_healthy_hooks_cost_the_dispatch_no_call_and_failing_ones_one_per_flush(
     assert report["retrying"] == n
     assert dynamodb_calls["UpdateItem"] == math.ceil(n / 25)
     assert sum(dynamodb_calls.values()) == 2 * math.ceil(n / 25) + 2
+
+
+def test_pointing_a_hook_elsewhere_or_turning_it_back_on_forgets_its_streak(
+    deployed: dict[str, LocalFunction], call: Caller
+) -> None:
+    event_type = "package.status.packed_for_refund"
+    _, token = owner_with_token()
+    hook_id = subscribe(call, token, "http://127.0.0.1:9/a", event_type)
+    health = HookHealthStore(settings().hooks_table)
+
+    def fail_five_times() -> None:
+        for second in range(5):
+            health.record(event_type, Changes({hook_id: 1}, {}, []), 1_800_000_000.0 + second)
+        health.open(event_type, {hook_id: 1_800_000_100.0})
+        assert health.read_hook(event_type, hook_id).is_open
+
+    fail_five_times()
+    assert (
+        call("PATCH", f"/whisperer/hooks/{hook_id}/", {"additional_headers": {"X-A": "1"}}, token=token).status == 200
+    )
+    assert health.read_hook(event_type, hook_id).is_open  # the same subscriber: the streak stands
+    assert (
+        call("PATCH", f"/whisperer/hooks/{hook_id}/", {"target_url": "http://127.0.0.1:9/b"}, token=token).status == 200
+    )
+    assert not health.read_hook(event_type, hook_id).streak
+    fail_five_times()
+    assert call("PATCH", f"/whisperer/hooks/{hook_id}/", {"is_active": False}, token=token).status == 200
+    assert health.read_hook(event_type, hook_id).is_open  # off, not forgotten
+    assert call("PATCH", f"/whisperer/hooks/{hook_id}/", {"is_active": True}, token=token).status == 200
+    assert not health.read_hook(event_type, hook_id).streak
