@@ -12,12 +12,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from oms_webhooks.circuit import CircuitRules, Health
+from oms_webhooks.circuit import CircuitRules, Health, at_epoch
 from oms_webhooks.clock import epoch
 from oms_webhooks.deliveries import Delivery
 from oms_webhooks.delivery_step import Defer
@@ -87,14 +86,14 @@ class CircuitGate:
         if decision == "attempt":
             return None
         if decision == "wait":
-            return Defer(_moment(health.probe_at), self.rules.wait_reason(health, health.probe_at))
+            return Defer(at_epoch(health.probe_at), self.rules.wait_reason(health, health.probe_at))
         lease_end = now + self.rules.probe_lease_seconds
         if self.breaker.health.take_probe(self.event_type, hook.id, health.probe_at, lease_end):
             with self._lock:
                 self._probing.add(hook.id)
             logger.info("Circuit probe", extra={"hook_id": hook.id, "owner": hook.owner, "uuid": delivery.uuid})
             return None
-        return Defer(_moment(lease_end), self.rules.probing_reason(lease_end))
+        return Defer(at_epoch(lease_end), self.rules.probing_reason(lease_end))
 
     def settled(self, hook: HookTarget, delivery: Delivery, result: SendResult) -> None:
         with self._lock:
@@ -181,7 +180,3 @@ class CircuitGate:
 
     def _seen(self, hook_id: int) -> Health:
         return self.seen.get(hook_id) or Health()
-
-
-def _moment(epoch_seconds: float) -> datetime:
-    return datetime.fromtimestamp(epoch_seconds, UTC)

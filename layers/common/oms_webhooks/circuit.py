@@ -73,25 +73,25 @@ class CircuitRules:
         since = health.since if health.since is not None else now
         return (
             f"every attempt failed for {_duration(now - since)}: {health.failures} consecutive failed attempts "
-            f"since {iso(_moment(since))} (the limit is {_duration(self.disable_after_seconds)} "
+            f"since {iso(at_epoch(since))} (the limit is {_duration(self.disable_after_seconds)} "
             f"and at least {self.disable_min_attempts} attempts)"
         )
 
     def wait_reason(self, health: Health, until: float) -> str:
-        since = f" since {iso(_moment(health.since))}" if health.since is not None else ""
+        since = f" since {iso(at_epoch(health.since))}" if health.since is not None else ""
         return (
             f"The hook's circuit is open after {health.failures} consecutive failed attempts{since}: "
-            f"queued, not attempted, until its next probe at {iso(_moment(until))}"
+            f"queued, not attempted, until its next probe at {iso(at_epoch(until))}"
         )
 
     def probing_reason(self, until: float) -> str:
         return (
             "The hook's circuit is open and another delivery is probing it now: "
-            f"queued until that probe settles, by {iso(_moment(until))}"
+            f"queued until that probe settles, by {iso(at_epoch(until))}"
         )
 
 
-def _moment(epoch_seconds: float) -> datetime:
+def at_epoch(epoch_seconds: float) -> datetime:
     return datetime.fromtimestamp(epoch_seconds, UTC)
 
 
