@@ -116,7 +116,7 @@ class Simulation:
         self.parked = []
 
     def deliveries(self, owner: str) -> list[Delivery]:
-        return self.store.query_owner(owner, {}, None, None, 500, None)[0]
+        return self.store.query_owner(owner, {}, None, None, 500).items
 
     def next_due(self, owner: str) -> datetime | None:
         """When the owner's next queued delivery is due (None: nothing is waiting)."""
