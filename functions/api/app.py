@@ -547,7 +547,8 @@ def send_test_event(hook_id: HookId, request: Annotated[TrialRequest | None, Bod
         "Test event sent",
         extra={"delivery_uuid": delivery.uuid, "hook_id": delivery.webhook, "delivered": delivery.delivered},
     )
-    body = {**delivery.public(), "detail": outcome(delivery, result), "test": True}
+    [shown] = delivery_log().public(owner(), [delivery])  # nested as the delivery log shows it
+    body = {**shown, "detail": outcome(delivery, result), "test": True}
     return answer(200 if delivery.delivered else 406, body)
 
 

@@ -121,7 +121,7 @@ class DeletedHook(_Answer):
     """What a delivery's record knows of its hook, shown once the hook itself is gone."""
 
     id: int
-    event_type: EventType
+    event_type: DeliveryEventType  # the delivery's own type: `webhook.test` for a test delivery
     target_url: str
 
 
