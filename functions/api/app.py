@@ -50,7 +50,7 @@ from oms_webhooks.settings import settings
 from oms_webhooks.subscriptions import HookFilters, Subscriptions
 from oms_webhooks.telemetry import metrics, tracer
 from oms_webhooks.trial import Trial, TrialRequest, outcome
-from oms_webhooks.wiring import address_policy, sender
+from oms_webhooks.wiring import address_policy, breaker, sender
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_HOOK_ID = 10**12 - 1  # hook ids have at most 12 digits (see hook_number)
@@ -102,7 +102,9 @@ def subscriptions() -> Subscriptions:
 
 
 def delivery_log() -> DeliveryLog:
-    return DeliveryLog(DeliveryStore(settings().deliveries_table), HookStore(settings().hooks_table), sender())
+    return DeliveryLog(
+        DeliveryStore(settings().deliveries_table), HookStore(settings().hooks_table), sender(), breaker()
+    )
 
 
 def owner() -> str:

@@ -101,6 +101,11 @@ class Hook(_Answer):
     is_active: bool
     created_date: DateTime
     modified_date: DateTime
+    disabled_reason: str | None = Field(
+        description="Why the service turned the hook off (its subscriber answered 410 Gone, or every attempt failed "
+        'for AutoDisableAfter); null otherwise. `PATCH {"is_active": true}` clears it.'
+    )
+    disabled_at: DateTime | None = Field(description="When the service turned the hook off; null otherwise.")
 
 
 class HookPage(_Answer):
@@ -145,6 +150,14 @@ class Attempt(_Answer):
     )
 
 
+class Deferral(_Answer):
+    """A time the delivery was queued instead of attempted, because its hook's circuit was open. Not an attempt."""
+
+    at: DateTime
+    until: DateTime = Field(description="When it was due again (the hook's next probe).")
+    reason: str
+
+
 class HookEvent(_Answer):
     """One delivery: an OMS event sent to one hook, with every attempt it took (whisperer's `hook_events`)."""
 
@@ -166,9 +179,13 @@ class HookEvent(_Answer):
     request_datetimes: list[DateTime] = Field(description="When each attempt started, the latest first.")
     content_type: None = Field(description="A Django content type in whisperer; OMS events carry none.")
     object_id: str | None = Field(description="The `id` of the OMS object in the payload (whisperer's object_id).")
-    status: Literal["pending", "retrying", "delivered", "failed"]
+    status: Literal["pending", "retrying", "deferred", "delivered", "failed"] = Field(
+        description="`deferred`: queued for its hook's next probe while the hook's circuit is open (not an attempt)."
+    )
     next_attempt_at: DateTime | None
     attempts: list[Attempt]
+    deferrals: list[Deferral] = Field(description="The latest ten times it was queued instead of attempted.")
+    deferral_count: int = Field(description="How many times it was queued instead of attempted, in all.")
     created_date: DateTime
     modified_date: DateTime
     test: bool = Field(description="A test event (`POST /whisperer/hooks/{id}/test/`): never retried or recovered.")
@@ -328,7 +345,7 @@ DELIVERY_FILTERS: dict[str, tuple[str, dict[str, Any]]] = {
         "type is in whisperer.",
         {"type": "integer"},
     ),
-    "status": ("Only those in this state.", {"enum": ["pending", "retrying", "delivered", "failed"]}),
+    "status": ("Only those in this state.", {"enum": ["pending", "retrying", "deferred", "delivered", "failed"]}),
 }
 FORM_BODIES = ("application/x-www-form-urlencoded", "multipart/form-data")
 EVENT_TYPE_DESCRIPTION = "An OMS event type; the dashed form (`package-created`) names the same one."

@@ -161,6 +161,8 @@ class Hook(HookTarget):
     callback: str | None = None  # whisperer runs it as Python after each delivery; here it is only kept
     created_date: datetime
     modified_date: datetime
+    disabled_reason: str | None = None  # why the service turned it off (410 Gone, failing too long)
+    disabled_at: datetime | None = None
 
     def changed(self, patch: HookPatch) -> Hook:
         """Apply a client's changes; fields it sent as null fall back to their defaults."""
@@ -174,6 +176,8 @@ class Hook(HookTarget):
             updates["config"] = updates["config"].completed(self.config)
         if updates.get("secret_key") == "":
             updates["secret_key"] = None
+        if updates.get("is_active") is True:  # turned back on: the service's reason for turning it off is gone
+            updates.update(disabled_reason=None, disabled_at=None)
         if "secret_key" in updates:  # set by hand: the change is immediate, no old secret keeps signing
             updates["previous_secret_key"] = updates["previous_secret_expires_at"] = None
         return self.model_copy(update={**updates, "modified_date": now()})
@@ -192,6 +196,8 @@ class Hook(HookTarget):
             "is_active": self.is_active,
             "created_date": iso(self.created_date),
             "modified_date": iso(self.modified_date),
+            "disabled_reason": self.disabled_reason,
+            "disabled_at": iso(self.disabled_at) if self.disabled_at else None,
         }
 
 

@@ -56,6 +56,7 @@ class DeliveryCounts(_Answer):
     retrying: int
     failed: int
     pending: int
+    deferred: int = Field(description="Queued for the hook's next probe: its circuit is open.")
 
 
 class Latency(_Answer):
