@@ -4,13 +4,25 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck template-lint sam-check bench soak clean
+.PHONY: install run test lint typecheck template-lint template-scan sam-check deploy-local bench soak clean
 
 # aws-sam-cli pins its own versions of boto3, cfn-lint, pydantic... so it lives in a venv of its own.
 SAM_CLI_VERSION := 1.170.0
 SAM_VENV        := .venv-sam
 SAM_STAMP       := $(SAM_VENV)/.installed-$(SAM_CLI_VERSION)
 SAM             := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 $(SAM_VENV)/bin/sam
+
+# checkov (the security scanner operators run on templates) pins networkx, boto3, pydantic... of its own: its own venv.
+CHECKOV_VERSION := 3.3.30
+CHECKOV_VENV    := .venv-checkov
+CHECKOV_STAMP   := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
+
+# MiniStack, the AWS emulator `make deploy-local` deploys the built template onto (no Docker: Python Lambdas run
+# as its subprocesses, with this venv's python3.11). aws-sam-translator does the SAM transform for its
+# CloudFormation; boto3 is what the Lambda runtime provides to functions (the layer does not ship it).
+MINISTACK_VERSION := 1.5.33
+MINISTACK_VENV    := .venv-ministack
+MINISTACK_STAMP   := $(MINISTACK_VENV)/.installed-$(MINISTACK_VERSION)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +39,21 @@ $(SAM_STAMP):
 	$(SAM_VENV)/bin/pip install --quiet 'aws-sam-cli==$(SAM_CLI_VERSION)'
 	touch $(SAM_STAMP)
 
+$(CHECKOV_STAMP):
+	rm -rf $(CHECKOV_VENV)
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/pip install --quiet 'checkov==$(CHECKOV_VERSION)'
+	touch $(CHECKOV_STAMP)
+
+$(MINISTACK_STAMP):
+	rm -rf $(MINISTACK_VENV)
+	$(PYTHON) -m venv $(MINISTACK_VENV)
+	$(MINISTACK_VENV)/bin/pip install --quiet --upgrade pip
+	$(MINISTACK_VENV)/bin/pip install --quiet 'ministack==$(MINISTACK_VERSION)' 'aws-sam-translator==1.115.0' \
+	  'boto3==1.43.106'
+	touch $(MINISTACK_STAMP)
+
 run: $(STAMP)  ## start the local stack (moto on :4566, API on :3000)
 	$(BIN)/oms-webhooks local
 
@@ -41,14 +68,28 @@ typecheck: $(STAMP)
 template-lint: $(STAMP)
 	$(BIN)/cfn-lint template.yaml
 
+# checkov on template.yaml, offline: every finding is fixed or skipped in the template itself with its reason
+# (Metadata: checkov: skip), so any new failure fails the build. checkov exits 0 on a template it cannot parse,
+# so that is refused here.
+template-scan: $(CHECKOV_STAMP)
+	@out=$$($(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation \
+	    --file template.yaml 2>&1); status=$$?; echo "$$out"; \
+	  if echo "$$out" | grep -q "Parsing errors"; then echo "checkov could not parse template.yaml" >&2; exit 1; fi; \
+	  exit $$status
+
 # `sam validate --lint` (SAM's own cfn-lint run on the transformed template) and `sam build` with the local
 # python3.11 (no container): the layer is built from layers/common/requirements.txt, fetched from PyPI.
 sam-check: $(SAM_STAMP)
 	$(SAM) validate --lint --template template.yaml
 	$(SAM) build --template template.yaml --build-dir .aws-sam/build
 
-test: lint typecheck template-lint sam-check
-	$(BIN)/pytest -q
+# `sam deploy` of the built template onto MiniStack on a free port of 127.0.0.1, then the README walk-through
+# against the deployed stack through `oms-webhooks --stack-name` (tests/deploy). Stops what it starts.
+deploy-local: $(STAMP) sam-check $(MINISTACK_STAMP)
+	OMS_WEBHOOKS_DEPLOY_TESTS=required $(BIN)/pytest -q -m deploy tests/deploy
+
+test: lint typecheck template-lint template-scan sam-check $(MINISTACK_STAMP)
+	OMS_WEBHOOKS_DEPLOY_TESTS=required $(BIN)/pytest -q
 
 soak: $(STAMP)  ## load test: 20 events/s to 20 hooks for 60 s on a local stack, every delivery counted
 	$(BIN)/python -m tests.load.soak
@@ -57,8 +98,24 @@ bench: $(STAMP)  ## the benchmark suite: a table, bench/RESULTS.md and bench/fan
 	$(BIN)/python -m bench.run
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .pytest_cache .mypy_cache .ruff_cache .aws-sam
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) $(MINISTACK_VENV) .pytest_cache .mypy_cache .ruff_cache .aws-sam
 
 .PHONY: openapi
 openapi: $(STAMP)  ## regenerate docs/openapi.json from the API's routes and models
 	$(BIN)/python -m oms_webhooks_cli.openapi > docs/openapi.json.tmp && mv docs/openapi.json.tmp docs/openapi.json
+
+# ---- Delivery console (issue 13): the browser its tests drive, and the screenshots in the README.
+# Debian's chromium, driven by Playwright through executable_path: no browser is downloaded. `make test` runs
+# this first; on a machine where it cannot install (not root, not Debian) it stops with one line saying what to do.
+.PHONY: install-browser screenshots
+test: install-browser
+
+install-browser:
+	@command -v chromium >/dev/null 2>&1 \
+	  || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+	       && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+	  || { echo "make test needs Chromium for the console's browser tests: install Debian's 'chromium' package (apt-get install -y chromium) and run again" >&2; exit 1; }
+
+screenshots: $(STAMP) install-browser  ## PNGs of each console page at 1280 and 390 px, from the browser tests
+	rm -f docs/screenshots/*.png
+	CONSOLE_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q tests/browser

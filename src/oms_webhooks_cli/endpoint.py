@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,11 +46,29 @@ class Target:
         return self.outputs[name]
 
 
+# The ApiUrl output: https://<api id>.execute-api.<region>.<suffix>/<stage>/
+_EXECUTE_API_URL = re.compile(r"^https://(?P<api>[a-z0-9]+)\.execute-api\.[a-z0-9-]+\.[a-z0-9.]+/(?P<stage>[^/]+)/?$")
+
+
+def on_emulator(api_url: str, aws_endpoint: str) -> str:
+    """A deployed stack's ApiUrl as an AWS emulator serves it: `<endpoint>/_aws/execute-api/<api id>/<stage>/`
+    (the path MiniStack and LocalStack both answer on, since the AWS host name does not lead to them)."""
+    match = _EXECUTE_API_URL.match(api_url)
+    if not match:
+        return api_url
+    return f"{aws_endpoint.rstrip('/')}/_aws/execute-api/{match['api']}/{match['stage']}/"
+
+
 def find_target(stack_name: str | None = None) -> Target:
-    """A named stack is looked up on AWS; otherwise the local stack started by `oms-webhooks local`."""
+    """A named stack is looked up on AWS (or on the emulator $AWS_ENDPOINT_URL names, as every AWS SDK does);
+    otherwise the local stack started by `oms-webhooks local`."""
     if stack_name:
         stacks = boto3.client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"]
-        return Target({o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}, stack_name=stack_name)
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+        emulator = os.environ.get("AWS_ENDPOINT_URL")
+        if emulator and "ApiUrl" in outputs:
+            outputs["ApiUrl"] = on_emulator(outputs["ApiUrl"], emulator)
+        return Target(outputs, stack_name=stack_name)
     path = state_file()
     if not path.exists():
         raise LookupError(

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from oms_webhooks.deliveries import Delivery
+from oms_webhooks.deliveries import Attempt, Delivery
 from oms_webhooks.hooks import Hook
 from oms_webhooks.retry_policy import MAX_RETRY_AFTER_SECONDS, settle
 from oms_webhooks.sender import SendResult
@@ -28,7 +28,17 @@ def hook(config: dict) -> Hook:
     )
 
 
-def delivery(retries_made: int = 0) -> Delivery:
+def delivery(retries_made: int = 0, manual: int = 0) -> Delivery:
+    """A delivery after its first attempt and `retries_made` scheduled retries (then `manual` ones), all failed."""
+    d = fresh()
+    for _ in range(1 + retries_made):
+        d.record(Attempt(at=T0, status_code=500, duration=0.0), None)
+    for _ in range(manual):
+        d.record(Attempt(at=T0, status_code=500, duration=0.0, manual=True), None)
+    return d
+
+
+def fresh() -> Delivery:
     return Delivery(
         uuid="u" * 32,
         owner="o",
@@ -37,7 +47,6 @@ def delivery(retries_made: int = 0) -> Delivery:
         event_type="package.created",
         request_payload={},
         target_url="http://r.test/",
-        retry_count=retries_made,
         created_date=T0,
         modified_date=T0,
     )
@@ -84,3 +93,44 @@ def test_410_gone_is_failed_at_once() -> None:
     d = delivery()
     assert settle(hook({"choice": "fixed", "kwargs": {"seconds": 1}}), d, result(410)) is None
     assert d.status == "failed"
+
+
+@pytest.mark.parametrize(
+    ("config", "waits"),
+    [
+        ({"choice": "exponential", "kwargs": {"base": 2}}, [2**n for n in range(10)]),
+        ({"choice": "linear", "kwargs": {"base": 3, "limit": 20}}, [min(3 * n, 20) for n in range(10)]),
+        ({"choice": "fixed", "kwargs": {"seconds": 7}, "max_retries": 3}, [7, 7, 7]),
+    ],
+    ids=["exponential", "linear", "fixed-3"],
+)
+def test_retry_count_counts_every_attempt_as_whisperer_and_the_waits_go_by_retries_made(
+    config: dict, waits: list[float]
+) -> None:
+    """whisperer: 11 attempts of an always failing delivery (max_retries 10) end at retry_count 11; the countdown
+    before retry n+1 is wait(n), n = retries already made (0 before the first retry)."""
+    d, h, seen = fresh(), hook(config), []
+    for _ in range(60):
+        d.record(Attempt(at=T0, status_code=500, duration=0.0), None)
+        wait = settle(h, d, result())
+        if wait is None:
+            break
+        seen.append(wait)
+    assert seen == waits
+    assert d.status == "failed"
+    assert d.retry_count == len(d.attempts) == len(waits) + 1  # the first attempt and every retry
+
+
+def test_a_manual_retry_adds_to_retry_count_but_leaves_the_schedule_alone() -> None:
+    config = {"choice": "exponential", "kwargs": {"base": 2}, "max_retries": 3}
+    scheduled, with_manual = delivery(retries_made=2), delivery(retries_made=2, manual=2)
+    assert (scheduled.retry_count, with_manual.retry_count) == (3, 5)
+    assert settle(hook(config), scheduled, result()) == settle(hook(config), with_manual, result()) == 4
+    assert settle(hook(config), delivery(retries_made=3, manual=1), result()) is None  # max_retries: scheduled only
+
+
+def test_a_record_from_before_whispers_count_catches_up_on_its_next_attempt() -> None:
+    d = delivery(retries_made=2)
+    d.retry_count = 2  # stored when retry_count counted retries only
+    d.record(Attempt(at=T0, status_code=500, duration=0.0), None)
+    assert d.retry_count == len(d.attempts) == 4

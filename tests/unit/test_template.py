@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,9 +23,10 @@ def test_functions_get_the_global_environment_resolved_to_local_names() -> None:
 
 def test_api_routes_through_a_greedy_proxy_with_a_token_authorizer() -> None:
     template = Template()
-    [route] = template.routes()
-    assert (route.method, route.path, route.function) == ("ANY", "/whisperer/{proxy+}", "ApiFunction")
-    pattern = route.pattern()
+    routes = [r for r in template.routes() if r.function == "ApiFunction"]
+    assert sorted(route.method for route in routes) == ["DELETE", "GET", "PATCH", "POST", "PUT"]
+    assert {(route.path, route.function) for route in routes} == {("/whisperer/{proxy+}", "ApiFunction")}
+    pattern = routes[0].pattern()
     assert pattern.match("/whisperer/hooks/")
     assert pattern.match("/whisperer/hooks")
     assert not pattern.match("/whisperer/")
@@ -97,3 +99,40 @@ def test_sub_knows_attributes_pseudo_parameters_its_own_variables_and_escapes() 
     assert template.resolve({"Fn::Sub": ["${Greeting}, ${Stage}", {"Greeting": "hi"}]}) == "hi, prod"
     assert template.resolve({"Fn::Sub": "${!Literal}"}) == "${Literal}"
     assert template.resolve({"Ref": "Dashboard"}) == "t"  # DashboardName: ${AWS::StackName}
+
+
+def _is_string_valued(value: Any) -> bool:
+    """A literal string, or an intrinsic CloudFormation always resolves to a string (Ref, GetAtt, Sub, Join, and
+    If whose branches are such). A bare number or boolean is refused: CloudFormation stringifies it for a
+    function's environment, but emulators pass it through and the runtime then fails to start."""
+    if isinstance(value, str):
+        return True
+    if isinstance(value, dict) and len(value) == 1:
+        [(name, args)] = value.items()
+        if name in ("Ref", "Fn::GetAtt", "Fn::Sub", "Fn::Join"):
+            return True
+        if name == "Fn::If":
+            return _is_string_valued(args[1]) and _is_string_valued(args[2])
+    return False
+
+
+def test_every_environment_value_is_a_string_in_the_template_itself() -> None:
+    template = Template()
+    environments = {"Globals": template.doc["Globals"]["Function"]["Environment"]["Variables"]}
+    for lid, function in template.of_type("AWS::Serverless::Function").items():
+        environments[lid] = function["Properties"].get("Environment", {}).get("Variables", {})
+    assert "RETRY_RESEND_AFTER_RECEIVES" in environments["RetrierFunction"]
+    not_strings = {
+        f"{owner}.{name}": value
+        for owner, variables in environments.items()
+        for name, value in variables.items()
+        if not _is_string_valued(value)
+    }
+    assert not_strings == {}
+
+
+def test_the_string_check_refuses_numbers_booleans_and_mixed_conditions() -> None:
+    assert not _is_string_valued(15)
+    assert not _is_string_valued(True)
+    assert not _is_string_valued({"Fn::If": ["C", "1", 2]})
+    assert _is_string_valued({"Fn::If": ["C", "1", {"Ref": "P"}]})

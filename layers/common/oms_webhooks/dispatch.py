@@ -18,15 +18,16 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
 
-from oms_webhooks.attempt import attempt_delivery
+from oms_webhooks.breaker import Breaker, CircuitGate, GateReport
+from oms_webhooks.clock import epoch
 from oms_webhooks.deliveries import Delivery, delivery_id
+from oms_webhooks.delivery_step import take_step
 from oms_webhooks.delivery_store import BATCH_WRITE_SIZE, DeliveryStore
-from oms_webhooks.hook_cache import ActiveHooks
+from oms_webhooks.hook_cache import ActiveHooks, CircuitsRead
 from oms_webhooks.hook_store import HookStore
 from oms_webhooks.hooks import HookTarget, now
 from oms_webhooks.oms_event import OmsEvent
 from oms_webhooks.queues import FanoutBatch, FanoutQueue, RetryMessage, RetryQueue
-from oms_webhooks.retry_policy import settle
 from oms_webhooks.sender import Sender
 
 WRITERS = 4  # record batches written at once, beside the sends
@@ -49,6 +50,9 @@ class DispatchReport:
     skipped: int = 0  # already recorded by an earlier run of the same event
     duplicate: bool = False
     deactivated: list[int] = field(default_factory=list)
+    deferred: int = 0  # queued for their hook's next probe: its circuit is open
+    circuits_opened: list[int] = field(default_factory=list)
+    disabled: list[int] = field(default_factory=list)  # hooks turned off for failing too long
     batches: int = 0  # fan-out batches queued for other invocations
     attempt_ms: list[float] = field(default_factory=list)  # each attempt's duration, for the metrics (not the log)
 
@@ -67,6 +71,7 @@ class Dispatcher:
     stale_after: float = 330.0  # seconds: longer than the function's timeout, so an older claim is a dead run
     fanout: FanoutQueue | None = None
     batch_size: int = 1000  # hooks one invocation delivers; more are split over the fan-out queue
+    breaker: Breaker | None = None
 
     def __post_init__(self) -> None:
         self.pool = ThreadPoolExecutor(self.workers, thread_name_prefix="deliver")
@@ -78,13 +83,15 @@ class Dispatcher:
         """An event from the bus: every active hook of its type, here or split over the fan-out queue."""
 
         def run(report: DispatchReport, age: float | None) -> None:
-            hooks = [hook for page in self.active.pages(event.event_type) for hook in page]
+            circuits = CircuitsRead() if self.breaker else None
+            hooks = [hook for page in self.active.pages(event.event_type, circuits) for hook in page]
+            gate = self.breaker.for_event(event.event_type, circuits.item) if self.breaker and circuits else None
             if self.fanout is not None and len(hooks) > self.batch_size:
                 self._split(event, hooks, report)  # again on a re-run: each batch has its own claim
             elif age is None:
-                self.deliver(self._pending(event, [hooks], report), report)
+                self.deliver(self._pending(event, [hooks], report), report, gate)
             else:
-                self._dispatch_again(event.id, event, [hooks], age, report)
+                self._dispatch_again(event.id, event, [hooks], age, report, gate)
 
         return self._claimed(event.id, event, run)
 
@@ -96,10 +103,11 @@ class Dispatcher:
 
         def run(report: DispatchReport, age: float | None) -> None:
             pages = self.hooks.active_range(batch.event_type, batch.first_id, batch.last_id)
+            gate = self.breaker.for_batch(batch.event_type) if self.breaker else None
             if age is None:
-                self.deliver(self._pending(event, pages, report), report)
+                self.deliver(self._pending(event, pages, report), report, gate)
             else:
-                self._dispatch_again(claim, event, pages, age, report)
+                self._dispatch_again(claim, event, pages, age, report, gate)
 
         return self._claimed(claim, event, run)
 
@@ -129,7 +137,13 @@ class Dispatcher:
                 time.sleep(pause)
 
     def _dispatch_again(
-        self, claim: str, event: OmsEvent, pages: Iterable[list[HookTarget]], age: float, report: DispatchReport
+        self,
+        claim: str,
+        event: OmsEvent,
+        pages: Iterable[list[HookTarget]],
+        age: float,
+        report: DispatchReport,
+        gate: CircuitGate | None = None,
     ) -> None:
         pending = list(self._pending(event, pages, report))
         done = self.deliveries.existing([delivery.uuid for _, delivery in pending])
@@ -141,7 +155,7 @@ class Dispatcher:
         if age < self.stale_after:
             raise DispatchInProgress(claim)
         self.deliveries.reclaim_event(claim)
-        self.deliver(todo, report)
+        self.deliver(todo, report, gate)
 
     def _split(self, event: OmsEvent, hooks: list[HookTarget], report: DispatchReport) -> None:
         """Hooks come in id order from the index, so each batch is a contiguous range of ids."""
@@ -164,43 +178,46 @@ class Dispatcher:
             for hook in page:
                 yield hook, self._new_delivery(event, hook)
 
-    def deliver(self, pending: Iterable[Pending], report: DispatchReport) -> None:
+    def deliver(self, pending: Iterable[Pending], report: DispatchReport, gate: CircuitGate | None = None) -> None:
         """Sends as hooks arrive; records (and retries) are written in batches of 25 as answers come back."""
         futures: dict[Future[float | None], Pending] = {}
         for hook, delivery in pending:
-            futures[self.pool.submit(self._attempt, hook, delivery)] = (hook, delivery)
+            futures[self.pool.submit(self._attempt, hook, delivery, gate)] = (hook, delivery)
         writes: list[Future[None]] = []
         batch: list[tuple[HookTarget, Delivery, float | None]] = []
         for future in as_completed(futures):
             hook, delivery = futures[future]
             batch.append((hook, delivery, future.result()))
             if len(batch) == BATCH_WRITE_SIZE:
-                writes.append(self.writers.submit(self._flush, batch, report))
+                writes.append(self.writers.submit(self._flush, batch, report, gate))
                 batch = []
         if batch:
-            writes.append(self.writers.submit(self._flush, batch, report))
+            writes.append(self.writers.submit(self._flush, batch, report, gate))
         for write in writes:
             write.result()  # a record that cannot be written fails the dispatch, to be resumed
 
-    def _attempt(self, hook: HookTarget, delivery: Delivery) -> float | None:
-        result = attempt_delivery(delivery, hook, self.sender)
-        wait = settle(hook, delivery, result)
-        if result.status_code == 410:
-            self.hooks.deactivate(hook)
-        return wait
+    def _attempt(self, hook: HookTarget, delivery: Delivery, gate: CircuitGate | None) -> float | None:
+        return take_step(delivery, hook, self.sender, self.hooks, gates=(gate,) if gate else ()).wait
 
-    def _flush(self, batch: list[tuple[HookTarget, Delivery, float | None]], report: DispatchReport) -> None:
+    def _flush(
+        self, batch: list[tuple[HookTarget, Delivery, float | None]], report: DispatchReport, gate: CircuitGate | None
+    ) -> None:
         self.deliveries.save_many(delivery for _, delivery, _ in batch)
-        retries = [RetryMessage(delivery.uuid, time.time() + wait) for _, delivery, wait in batch if wait is not None]
+        retries = [RetryMessage(delivery.uuid, epoch() + wait) for _, delivery, wait in batch if wait is not None]
         if retries:
             self.retries.schedule(retries)
+        circuits = gate.flush(hook.id for hook, _, _ in batch) if gate else GateReport()
         with self._lock:
+            report.circuits_opened.extend(circuits.opened)
+            report.disabled.extend(disabled.hook.id for disabled in circuits.disabled)
             for hook, delivery, _ in batch:
                 report.attempt_ms.extend(attempt.duration * 1000 for attempt in delivery.attempts[-1:])
                 if delivery.status == "delivered":
                     report.delivered += 1
                 elif delivery.status == "retrying":
                     report.retrying += 1
+                elif delivery.status == "deferred":
+                    report.deferred += 1
                 else:
                     report.failed += 1
                     if delivery.response_http_status == 410:
@@ -222,4 +239,4 @@ class Dispatcher:
         )
 
     def _expires_at(self) -> int:
-        return int(time.time()) + self.retention_days * 86400
+        return int(epoch()) + self.retention_days * 86400

@@ -11,8 +11,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-from collections.abc import Iterator
-from datetime import datetime
+import time
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -22,6 +23,8 @@ from pydantic import TypeAdapter
 from oms_webhooks.aws import DynamoDBTable
 from oms_webhooks.countdown import RetryCountdownConfig
 from oms_webhooks.errors import DuplicateHook, NotFound
+from oms_webhooks.hook_config import BasicAuth, HookConfig
+from oms_webhooks.hook_health import circuits_key, reset_update
 from oms_webhooks.hooks import Hook, HookTarget, now
 
 ACTIVE_INDEX = "ActiveByEventType"
@@ -60,7 +63,29 @@ class HookStore(DynamoDBTable):
         )
         if "Item" not in answer:
             raise NotFound(f"hook {hook_id}")
-        return _from_item(answer["Item"])
+        hook = _from_item(answer["Item"])
+        if "previous_secret_key" in answer["Item"] and hook.previous_secret_key is None:
+            self._forget_previous_secret(answer["Item"], hook)  # its overlap is over: gone from storage too
+        return hook
+
+    def get_many(self, owner: str, hook_ids: Iterable[int]) -> dict[int, Hook]:
+        """The owner's hooks among these ids (missing ones left out), 100 per BatchGetItem: a page of deliveries
+        nests its hooks with one call or a few, whatever its length."""
+        wanted = sorted(set(hook_ids))
+        found: dict[int, Hook] = {}
+        for start in range(0, len(wanted), 100):
+            keys = [{"owner": {"S": owner}, "sk": {"S": hook_sk(i)}} for i in wanted[start : start + 100]]
+            request: dict[str, Any] = {self.table: {"Keys": keys}}
+            for attempt in range(8):
+                answer = self.client.batch_get_item(RequestItems=request)
+                for item in answer["Responses"].get(self.table, []):
+                    hook = _from_item(item)
+                    found[hook.id] = hook
+                request = answer.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+                time.sleep(0.05 * 2**attempt)
+        return found
 
     def add(self, hook: Hook) -> None:
         self._transact(
@@ -78,9 +103,39 @@ class HookStore(DynamoDBTable):
         if unique_sk(new.event_type, new.target_url) != old_unique:
             writes.append({"Delete": self._key(old.owner, old_unique)})
             writes.append({"Put": self._put_unique(new)})
+        moved = (old.event_type, old.target_url) != (new.event_type, new.target_url)
+        if new.is_active and (moved or not old.is_active):  # a fresh start for the circuit breaker
+            writes.append(reset_update(self.table, old.event_type, old.id))
         self._transact(writes, old.event_type, new.event_type)
 
+    def swap_secret(self, old: Hook, new: Hook) -> None:
+        """Write `new` (same type and URL, new secrets) only if the secret is still the one `old` read; NotFound if
+        not, or if the hook went away."""
+        put = self._put_hook(new)
+        if old.secret_key:
+            put["ConditionExpression"] = "attribute_exists(sk) AND secret_key = :seen"
+            put["ExpressionAttributeValues"] = {":seen": {"S": old.secret_key}}
+        else:
+            put["ConditionExpression"] = "attribute_exists(sk) AND attribute_not_exists(secret_key)"
+        self._transact([{"Put": put}], new.event_type)
+
+    def _forget_previous_secret(self, item: dict[str, Any], hook: Hook) -> None:
+        """Best effort, on a read: a failure here leaves it for the next read or write (it never signs anyway)."""
+        update: dict[str, Any] = {
+            **self._key(hook.owner, hook_sk(hook.id)),
+            "UpdateExpression": "REMOVE previous_secret_key, previous_secret_expires_at",
+            "ConditionExpression": "previous_secret_expires_at = :seen",
+            "ExpressionAttributeValues": {":seen": item["previous_secret_expires_at"]},
+        }
+        if "dispatch" in item:
+            update["UpdateExpression"] += " SET dispatch = :card"
+            update["ExpressionAttributeValues"][":card"] = {"S": _dispatch_card(hook)}
+        with contextlib.suppress(NotFound, ClientError):
+            self._transact([{"Update": update}], hook.event_type)
+
     def delete(self, hook: Hook) -> None:
+        """Removes a hook for good, with its uniqueness item. No API call does this (DELETE deactivates, as
+        whisperer's does); it is for an operator's tooling and tests."""
         self._transact(
             [
                 {
@@ -94,14 +149,23 @@ class HookStore(DynamoDBTable):
             hook.event_type,
         )
 
-    def deactivate(self, hook: HookTarget) -> None:
-        """A subscriber answered 410 Gone: stop sending it anything until its owner turns it back on."""
-        update = {
+    def deactivate(self, hook: HookTarget, reason: str | None = None) -> None:
+        """Stop sending the hook anything until its owner turns it back on: its owner deleted it (whisperer's DELETE
+        is this), or its subscriber answered 410 Gone. The hook stays, readable, with its delivery log.
+        With a reason (the service turned it off: 410 Gone, failing too long), its answers show it and when."""
+        moment = now().isoformat()
+        update: dict[str, Any] = {
             **self._key(hook.owner, hook_sk(hook.id)),
             "UpdateExpression": "SET is_active = :false, modified_date = :now REMOVE active_event_type, dispatch",
             "ConditionExpression": "attribute_exists(sk)",
-            "ExpressionAttributeValues": {":false": {"BOOL": False}, ":now": {"S": now().isoformat()}},
+            "ExpressionAttributeValues": {":false": {"BOOL": False}, ":now": {"S": moment}},
         }
+        if reason is not None:
+            update["UpdateExpression"] = (
+                "SET is_active = :false, modified_date = :now, disabled_at = :now, disabled_reason = :why "
+                "REMOVE active_event_type, dispatch"
+            )
+            update["ExpressionAttributeValues"][":why"] = {"S": reason}
         with contextlib.suppress(NotFound):  # a hook deleted meanwhile needs no deactivating
             self._transact([{"Update": update}], hook.event_type)
 
@@ -114,10 +178,36 @@ class HookStore(DynamoDBTable):
         )
         return int(answer.get("Item", {}).get("v", {}).get("N", "0"))
 
+    def active_version_and_circuits(self, event_type: str) -> tuple[int, dict[str, Any] | None]:
+        """The version and the type's circuits item (hook_health.py) in one consistent BatchGetItem, so the
+        circuit breaker costs a dispatch no call of its own."""
+        version_key = {"owner": {"S": _VERSION_OWNER}, "sk": {"S": event_type}}
+        request = {self.table: {"Keys": [version_key, circuits_key(event_type)], "ConsistentRead": True}}
+        version, circuits = 0, None
+        for attempt in range(8):
+            answer = self.client.batch_get_item(RequestItems=request)
+            for item in answer["Responses"].get(self.table, []):
+                if item["owner"]["S"] == _VERSION_OWNER:
+                    version = int(item.get("v", {}).get("N", "0"))
+                else:
+                    circuits = item
+            request = answer.get("UnprocessedKeys") or {}
+            if not request:
+                return version, circuits
+            time.sleep(0.05 * 2**attempt)
+        raise RuntimeError(f"DynamoDB left the version of {event_type} unread")
+
     def query_owner(
-        self, owner: str, filters: dict[str, Any], limit: int, after: str | None
+        self,
+        owner: str,
+        filters: dict[str, Any],
+        limit: int,
+        after: str | None,
+        matches: Callable[[Hook], bool] | None = None,
     ) -> tuple[list[Hook], str | None]:
-        """One page of an owner's hooks in id order, and the sort key to continue after (None at the end)."""
+        """One page of an owner's hooks in id order, and the sort key to continue after (None at the end).
+
+        `filters` are equalities DynamoDB checks; `matches` a test it cannot make (ignoring case), made here."""
         names: dict[str, str] = {"#o": "owner", "#sk": "sk"}
         values: dict[str, Any] = {":o": {"S": owner}, ":p": {"S": _HOOK_PREFIX}}
         conditions = []
@@ -130,7 +220,7 @@ class HookStore(DynamoDBTable):
             "KeyConditionExpression": "#o = :o AND begins_with(#sk, :p)",
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": values,
-            "Limit": limit + 1 if not conditions else max(limit * 2, 100),
+            "Limit": limit + 1 if not conditions and matches is None else max(limit * 2, 100),
         }
         if conditions:
             request["FilterExpression"] = " AND ".join(conditions)
@@ -140,7 +230,8 @@ class HookStore(DynamoDBTable):
             if start:
                 request["ExclusiveStartKey"] = start
             answer = self.client.query(**request)
-            hooks.extend(_from_item(item) for item in answer.get("Items", []))
+            found = (_from_item(item) for item in answer.get("Items", []))
+            hooks.extend(hook for hook in found if matches is None or matches(hook))
             start = answer.get("LastEvaluatedKey")
             if len(hooks) > limit:
                 return hooks[:limit], hook_sk(hooks[limit - 1].id)
@@ -232,6 +323,17 @@ def _to_item(hook: Hook) -> dict[str, Any]:
     }
     if hook.secret_key:
         item["secret_key"] = {"S": hook.secret_key}
+    if hook.disabled_reason is not None:
+        item["disabled_reason"] = {"S": hook.disabled_reason}
+    if hook.disabled_at is not None:
+        item["disabled_at"] = {"S": hook.disabled_at.isoformat()}
+    if hook.config.stored():
+        item["config"] = {"S": json.dumps(hook.config.stored(), ensure_ascii=False)}
+    if hook.callback is not None:
+        item["callback"] = {"S": hook.callback}
+    if hook.previous_secret_key and hook.previous_secret_expires_at:
+        item["previous_secret_key"] = {"S": hook.previous_secret_key}
+        item["previous_secret_expires_at"] = {"S": hook.previous_secret_expires_at.isoformat()}
     if hook.is_active:
         item["active_event_type"] = {"S": hook.event_type}
         item["dispatch"] = {"S": _dispatch_card(hook)}
@@ -247,6 +349,12 @@ def _dispatch_card(hook: Hook) -> str:
         "hdr": hook.additional_headers,
         "sec": hook.secret_key,
     }
+    config = hook.config.stored()
+    if config:  # the whole config, so that what a delivery reads of it (auth) is here on every path
+        card["conf"] = config
+    if hook.previous_secret_key and hook.previous_secret_expires_at:  # only while a rotation's overlap lasts
+        card["psec"] = hook.previous_secret_key
+        card["pexp"] = hook.previous_secret_expires_at.timestamp()
     return json.dumps(card, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -254,6 +362,26 @@ def _dispatch_card(hook: Hook) -> str:
 def _countdown(config_json: str) -> RetryCountdownConfig:
     """Most hooks share a handful of configs: parse each once per process."""
     return _COUNTDOWN.validate_json(config_json)
+
+
+_NO_CONFIG = HookConfig()  # frozen: one shared by every hook without a config
+
+
+def _config(stored: dict[str, Any] | None) -> HookConfig:
+    """Validated again (it is small, and rarely set): a config read back is one a client could have written."""
+    return HookConfig.model_validate(stored) if stored else _NO_CONFIG
+
+
+def _card_config(stored: dict[str, Any] | None) -> HookConfig:
+    """As the other card fields, not validated again: a fault in it is one delivery's failed attempt, not the
+    fan-out's (see attempt.py)."""
+    if not stored:
+        return _NO_CONFIG
+    auth = stored.get("auth")
+    extra = {name: value for name, value in stored.items() if name != "auth"}
+    if isinstance(auth, dict):
+        auth = BasicAuth.model_construct(**auth)
+    return HookConfig.model_construct(auth=auth or None, **extra)
 
 
 def _from_dispatch_card(event_type: str, raw: str) -> HookTarget:
@@ -267,11 +395,18 @@ def _from_dispatch_card(event_type: str, raw: str) -> HookTarget:
         retry_countdown_config=_countdown(card["cfg"]),
         additional_headers=card["hdr"],
         secret_key=card["sec"],
+        config=_card_config(card.get("conf")),
         is_active=True,
+        previous_secret_key=card.get("psec"),
+        previous_secret_expires_at=datetime.fromtimestamp(card["pexp"], UTC) if "pexp" in card else None,
     )
 
 
 def _from_item(item: dict[str, Any]) -> Hook:
+    previous, expires = item.get("previous_secret_key", {}).get("S"), item.get("previous_secret_expires_at")
+    previous_expires_at = datetime.fromisoformat(expires["S"]) if expires else None
+    if previous_expires_at is None or previous_expires_at <= now():  # over: dropped, and so not written back
+        previous = previous_expires_at = None
     return Hook(
         id=int(item["id"]["N"]),
         owner=item["owner"]["S"],
@@ -280,7 +415,13 @@ def _from_item(item: dict[str, Any]) -> Hook:
         retry_countdown_config=_COUNTDOWN.validate_json(item["retry_countdown_config"]["S"]),
         additional_headers=json.loads(item["additional_headers"]["S"]),
         secret_key=item.get("secret_key", {}).get("S"),
+        config=_config(json.loads(item["config"]["S"]) if "config" in item else None),
+        callback=item.get("callback", {}).get("S"),
         is_active=item["is_active"]["BOOL"],
         created_date=datetime.fromisoformat(item["created_date"]["S"]),
         modified_date=datetime.fromisoformat(item["modified_date"]["S"]),
+        disabled_reason=item.get("disabled_reason", {}).get("S"),
+        disabled_at=datetime.fromisoformat(item["disabled_at"]["S"]) if "disabled_at" in item else None,
+        previous_secret_key=previous,
+        previous_secret_expires_at=previous_expires_at,
     )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from oms_webhooks.deliveries import Delivery
 from oms_webhooks.hooks import HookTarget
 from oms_webhooks.sender import SendResult
@@ -12,26 +10,28 @@ MAX_RETRY_AFTER_SECONDS = 3600  # a subscriber may slow us down, but not park a 
 
 
 def next_wait(hook: HookTarget, delivery: Delivery, result: SendResult) -> float | None:
-    """Seconds until the next retry, or None when this delivery is finished trying."""
-    if result.status_code == 410 or delivery.retry_count >= hook.retry_countdown_config.max_retries:
+    """Seconds until the next retry, or None when this delivery is finished trying.
+
+    Goes by the scheduled retries already made (n in DESIGN.md's formulas), not by `retry_count`, which
+    counts the first attempt and manual retries too, as whisperer's does.
+    """
+    retries_made = delivery.retries_made
+    if result.status_code == 410 or retries_made >= hook.retry_countdown_config.max_retries:
         return None
-    wait = hook.retry_countdown_config.wait(delivery.retry_count)
+    wait = hook.retry_countdown_config.wait(retries_made)
     if result.retry_after is not None:
         wait = max(wait, min(result.retry_after, MAX_RETRY_AFTER_SECONDS))
     return wait
 
 
 def settle(hook: HookTarget, delivery: Delivery, result: SendResult) -> float | None:
-    """Mark a delivery after an attempt: delivered, retrying (returns the wait) or failed for good."""
+    """After a scheduled attempt: delivered, retrying (returns the wait) or failed for good."""
     if result.succeeded:
-        delivery.status = "delivered"
-        delivery.next_attempt_at = None
+        delivery.mark_delivered()
         return None
     wait = next_wait(hook, delivery, result)
     if wait is None:
-        delivery.status = "failed"
-        delivery.next_attempt_at = None
-        return None
-    delivery.status = "retrying"
-    delivery.next_attempt_at = delivery.modified_date + timedelta(seconds=wait)
+        delivery.fail()
+    else:
+        delivery.schedule(wait)
     return wait

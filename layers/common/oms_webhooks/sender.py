@@ -13,6 +13,7 @@ import urllib3
 from urllib3.exceptions import HTTPError, LocationParseError
 
 from oms_webhooks.address_guard import AddressPolicy, ForbiddenAddress, Resolver, guarded_pool_manager
+from oms_webhooks.clock import now
 from oms_webhooks.deadline import WATCHDOG
 
 USER_AGENT = "OMS-Webhooks/1.0 (whisperer-compatible)"
@@ -62,7 +63,7 @@ class Sender:
         return result
 
     def _post(self, url: str, body: bytes, headers: dict[str, str]) -> SendResult:
-        started = datetime.now(UTC)
+        started = now()
         clock = time.perf_counter()
         try:
             response = self.pool.request(
@@ -151,4 +152,4 @@ def _retry_after(status: int, value: str | None) -> float | None:
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return max(0.0, (moment - datetime.now(UTC)).total_seconds())
+    return max(0.0, (moment - now()).total_seconds())

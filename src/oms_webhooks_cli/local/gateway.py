@@ -44,7 +44,7 @@ class Gateway:
         if match is None:  # what API Gateway answers for a path, or a method of a path, it does not route
             return _json(403, {"message": "Missing Authentication Token"})
         route, params = match
-        authorized = self._authorize(method, url.path, headers)
+        authorized = self._authorize(method, url.path, headers) if route.authorized else {}
         if isinstance(authorized, tuple):
             return authorized
         event = self._proxy_event(route, params, method, url.path, url.query, headers, body, authorized)

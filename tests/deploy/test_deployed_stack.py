@@ -1,0 +1,273 @@
+"""The README walk-through against the stack `sam deploy` created from template.yaml, not the local stack's wiring:
+CloudFormation made the API (its TOKEN authorizer, the explicit methods), the EventBridge rule that invokes the
+dispatcher, and the SQS event source mappings of the retrier and the fan-out function. Everything goes through
+`oms-webhooks --stack-name` (outputs from CloudFormation, the API over HTTP) and real receivers on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import boto3
+import pytest
+import requests
+from standardwebhooks.webhooks import Webhook
+
+from oms_webhooks_cli.api_client import ApiClient, client_for
+from oms_webhooks_cli.endpoint import find_target
+from oms_webhooks_cli.template import Template
+from tests.deploy.conftest import BUILT_TEMPLATE, PARAMETERS, Deployed
+from tests.receiver import Answer, Received, Receiver
+
+pytestmark = [pytest.mark.deploy, pytest.mark.timeout(900)]
+
+CLI = str(Path(sys.executable).with_name("oms-webhooks"))
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
+T = TypeVar("T")
+
+
+def eventually(check: Callable[[], T | None], timeout: float, what: str) -> T:
+    """Polls `check` until it returns something, bounded by `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = check()
+        if found is not None:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout} s")
+        time.sleep(0.3)
+
+
+class Operator:
+    """`oms-webhooks --stack-name` as a user runs it, pointed at the emulator by the standard AWS_ENDPOINT_URL."""
+
+    def __init__(self, stack_name: str) -> None:
+        self.stack_name = stack_name
+
+    def run(self, *args: str, token: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, **({"OMS_WEBHOOKS_TOKEN": token} if token else {})}
+        done = subprocess.run(
+            [CLI, "--stack-name", self.stack_name, *args], env=env, capture_output=True, text=True, timeout=120
+        )
+        if check and done.returncode != 0:
+            raise AssertionError(f"oms-webhooks {' '.join(args)} exited {done.returncode}: {done.stderr}")
+        return done
+
+    def json(self, *args: str, token: str | None = None) -> Any:
+        return json.loads(self.run(*args, "--json", token=token).stdout)
+
+
+def delivery_uuid(request: Received) -> str:
+    return str(json.loads(request.body)["event"]["uuid"])
+
+
+@pytest.fixture(scope="module")
+def operator(deployed: Deployed) -> Operator:
+    return Operator(deployed.stack_name)
+
+
+@pytest.fixture(scope="module")
+def api_url(deployed: Deployed) -> str:
+    return find_target(deployed.stack_name).output("ApiUrl")
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    receiver = Receiver()
+    yield receiver
+    receiver.stop()
+
+
+def physical(deployed: Deployed) -> dict[str, str]:
+    resources = boto3.client("cloudformation").get_paginator("list_stack_resources")
+    pages = resources.paginate(StackName=deployed.stack_name)
+    return {r["LogicalResourceId"]: r["PhysicalResourceId"] for page in pages for r in page["StackResourceSummaries"]}
+
+
+def test_the_template_deploys_unchanged_and_whole(deployed: Deployed) -> None:
+    cloudformation = boto3.client("cloudformation")
+    [stack] = cloudformation.describe_stacks(StackName=deployed.stack_name)["Stacks"]
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    statuses = {
+        r["LogicalResourceId"]: r["ResourceStatus"]
+        for page in cloudformation.get_paginator("list_stack_resources").paginate(StackName=deployed.stack_name)
+        for r in page["StackResourceSummaries"]
+    }
+    assert set(statuses.values()) == {"CREATE_COMPLETE"}
+    print(f"sam deploy created {len(statuses)} resources in {deployed.seconds:.1f} s")  # shown with pytest -rP
+    template = Template(path=BUILT_TEMPLATE)
+    plain = {lid for lid, r in template.resources.items() if not r["Type"].startswith("AWS::Serverless::")}
+    functions = set(template.of_type("AWS::Serverless::Function"))
+    assert plain - {"KmsKeyUsePolicy"} <= set(statuses)  # KmsKeyUsePolicy only exists with a KmsKeyArn
+    assert functions | {"WebhooksApi"} <= set(statuses)
+
+    aws_lambda = boto3.client("lambda")
+    names = physical(deployed)
+    for lid in functions:
+        config = aws_lambda.get_function_configuration(FunctionName=names[lid])
+        assert config["Runtime"] == "python3.11", lid
+        variables = config["Environment"]["Variables"]
+        assert all(isinstance(value, str) for value in variables.values()), (lid, variables)
+        assert variables["FANOUT_BATCH_SIZE"] == PARAMETERS["FanoutBatchSize"]
+    retrier = aws_lambda.get_function_configuration(FunctionName=names["RetrierFunction"])
+    assert retrier["Environment"]["Variables"]["RETRY_RESEND_AFTER_RECEIVES"] == "15"
+
+    for function, queue, batch in (("RetrierFunction", "RetryQueue", 10), ("FanoutFunction", "FanoutQueue", 1)):
+        [mapping] = aws_lambda.list_event_source_mappings(FunctionName=names[function])["EventSourceMappings"]
+        assert mapping["EventSourceArn"].endswith(":" + names[queue].rsplit("/", 1)[-1]), mapping
+        assert mapping["State"] == "Enabled" and mapping["BatchSize"] == batch
+        assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+    apigateway = boto3.client("apigateway")
+    api_id = names["WebhooksApi"]
+    [proxy] = [r for r in apigateway.get_resources(restApiId=api_id)["items"] if r["path"] == "/whisperer/{proxy+}"]
+    assert set(proxy["resourceMethods"]) == METHODS  # no ANY: explicit methods, which the emulator imports
+    [authorizer] = apigateway.get_authorizers(restApiId=api_id)["items"]
+    assert authorizer["type"] == "TOKEN" and authorizer["identityValidationExpression"] == "^Token [A-Za-z0-9]+$"
+
+
+def test_the_gateway_answers_unknown_methods_and_refused_tokens_itself(api_url: str) -> None:
+    hooks = f"{api_url}whisperer/hooks/"
+    for method in ("HEAD", "OPTIONS"):  # not routed: API Gateway's own 403, before any authorizer runs
+        answer = requests.request(method, hooks, headers={"Authorization": "Token abc"}, timeout=30)
+        assert answer.status_code == 403, (method, answer.text)
+    assert requests.options(hooks, timeout=30).json() == {"message": "Missing Authentication Token"}
+    for headers in ({}, {"Authorization": "Bearer abc"}, {"Authorization": "Token not-a-valid-token"}):
+        assert requests.get(hooks, headers=headers, timeout=30).status_code == 401, headers
+    assert requests.get(hooks, headers={"Authorization": "Token 0123456789abcdef"}, timeout=30).status_code == 401
+
+
+def test_token_subscribe_publish_and_a_signed_delivery(operator: Operator, receiver: Receiver) -> None:
+    token = operator.run("token", "create", "--owner", f"acme-{uuid.uuid4().hex[:6]}").stdout.strip()
+    target = receiver.script("/webhooks", Answer(200))
+    hook = operator.json(
+        "hooks", "create", "--event-type", "package-created", "--target-url", target, "--secret-key", SECRET,
+        "--header", "X-Shop=istanbul-01", token=token,
+    )  # fmt: skip
+    assert hook["event_type"] == "package.created" and hook["secret_key_set"] is True and "secret_key" not in hook
+    assert [h["id"] for h in operator.json("hooks", "list", token=token)] == [hook["id"]]
+
+    payload = {"id": 73, "state": {"name": "Created"}, "marker": uuid.uuid4().hex}
+    event_id = operator.run("publish", "package.created", "--payload", json.dumps(payload)).stdout.strip()
+    assert event_id
+    [request] = receiver.wait_for("/webhooks", 1, timeout=60)
+    body = json.loads(request.body)
+    assert body["payload"] == payload and body["event"]["type"] == "package.created"
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    Webhook(SECRET).verify(request.body, headers)  # the official Standard Webhooks verifier: raises if wrong
+    assert headers["webhook-id"] == body["event"]["uuid"]
+    expected = hmac.new(SECRET.encode(), request.body, hashlib.sha256).hexdigest()
+    assert headers["x-whisperer-signature"] == f"sha256={expected}"
+    assert headers["x-shop"] == "istanbul-01"
+
+    def delivered() -> dict[str, Any] | None:
+        shown = operator.json("deliveries", "show", body["event"]["uuid"], token=token)
+        return shown if shown["status"] == "delivered" else None
+
+    delivery = eventually(delivered, 60, "the delivery recorded as delivered")
+    assert [a["status_code"] for a in delivery["attempts"]] == [200]
+    assert delivery["webhook"]["id"] == hook["id"]
+
+
+def test_a_500_comes_back_through_the_retry_queue_and_is_retried_by_hand(
+    operator: Operator, receiver: Receiver
+) -> None:
+    token = operator.run("token", "create", "--owner", f"retries-{uuid.uuid4().hex[:6]}").stdout.strip()
+    every_second = '{"choice": "fixed", "kwargs": {"seconds": 1}, "max_retries": %d}'
+    flaky = receiver.script("/flaky", Answer(500), Answer(500), Answer(200))
+    down = receiver.script("/down", Answer(500, b"down for maintenance"))
+    for target, retries in ((flaky, 3), (down, 1)):
+        operator.run(
+            "hooks", "create", "--event-type", "package.status.shipped", "--target-url", target,
+            "--retry-config", every_second % retries, token=token,
+        )  # fmt: skip
+    operator.run("publish", "package.status.shipped", "--payload", '{"id": 9}')
+
+    # The retrier, invoked by the retry queue's event source mapping, makes the second and third attempts.
+    attempts = receiver.wait_for("/flaky", 3, timeout=90)
+    assert len(attempts) == 3 and len({delivery_uuid(a) for a in attempts}) == 1
+    flaky_uuid = delivery_uuid(attempts[0])
+    down_uuid = delivery_uuid(receiver.wait_for("/down", 1, timeout=60)[0])
+
+    def ended(uuid_: str, status: str) -> Callable[[], dict[str, Any] | None]:
+        def check() -> dict[str, Any] | None:
+            shown = operator.json("deliveries", "show", uuid_, token=token)
+            return shown if shown["status"] == status else None
+
+        return check
+
+    recovered = eventually(ended(flaky_uuid, "delivered"), 60, "the flaky receiver's delivery delivered")
+    assert [a["status_code"] for a in recovered["attempts"]] == [500, 500, 200]
+    failed = eventually(ended(down_uuid, "failed"), 90, "the down receiver's delivery failed after its retry")
+    assert [a["status_code"] for a in failed["attempts"]] == [500, 500]
+
+    # By hand, as the README shows: still down -> not delivered (exit 1); back -> delivered (exit 0); again -> 406.
+    assert operator.run("deliveries", "retry", down_uuid, token=token, check=False).returncode == 1
+    receiver.script("/down", Answer(200))
+    done = operator.run("deliveries", "retry", down_uuid, token=token)
+    assert done.stdout.startswith("delivered: HTTP 200"), done.stdout
+    assert delivery_uuid(receiver.received["/down"][-1]) == down_uuid
+    refused = operator.run("deliveries", "retry", down_uuid, token=token, check=False)
+    assert refused.returncode == 1 and "event_100_3" in refused.stderr
+    shown = operator.json("deliveries", "show", down_uuid, token=token)
+    assert shown["status"] == "delivered"
+    assert [(a["status_code"], a["manual"]) for a in shown["attempts"]] == [
+        (500, False),
+        (500, False),
+        (500, True),
+        (200, True),
+    ]
+
+
+def test_a_fan_out_beyond_the_batch_size_goes_through_the_fan_out_queue(
+    deployed: Deployed, operator: Operator, receiver: Receiver
+) -> None:
+    hooks_count = int(PARAMETERS["FanoutBatchSize"]) + 5  # two batches on the fan-out queue
+    token = operator.run("token", "create", "--owner", f"fanout-{uuid.uuid4().hex[:6]}").stdout.strip()
+    api: ApiClient = client_for(None, token, deployed.stack_name)  # the CLI's own --stack-name client
+    paths = [f"/fan/{n}" for n in range(hooks_count)]
+    for path in paths:
+        api.create_hook({"event_type": "shipment.created", "target_url": receiver.url(path)})
+    event_id = operator.run("publish", "shipment.created", "--payload", '{"id": 5}').stdout.strip()
+
+    for path in paths:
+        assert receiver.wait_for(path, 1, timeout=120), f"no delivery to {path}"
+
+    def all_delivered() -> list[dict[str, Any]] | None:
+        found = [d for d in api.list_deliveries({"event_type": "shipment.created"}, 500) if d["delivered"]]
+        return found if len(found) == hooks_count else None
+
+    delivered = eventually(all_delivered, 60, "every fan-out delivery recorded as delivered")
+    assert len({d["uuid"] for d in delivered}) == hooks_count
+    time.sleep(2)  # a duplicate would come from a batch handled twice: give it time to show
+    assert {path: len(receiver.received[path]) for path in paths} == dict.fromkeys(paths, 1)
+
+    # Every batch was delivered by the fan-out function (the dispatcher splits and sends none itself).
+    logs = boto3.client("logs")
+    group = f"/aws/lambda/{physical(deployed)['FanoutFunction']}"
+    text = "\n".join(e["message"] for e in logs.filter_log_events(logGroupName=group, limit=10000)["events"])
+    assert event_id in text
+
+
+def test_the_delivery_console_is_served_without_a_token(api_url: str) -> None:
+    """The console's GET routes skip the authorizer on the deployed API too; the API beside them does not."""
+    page = requests.get(f"{api_url}whisperer/console/", timeout=30)
+    assert page.status_code == 200, page.text
+    assert '<script type="module" src="js/app.js">' in page.text
+    assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+    assert page.headers["X-Frame-Options"] == "DENY"
+    script = requests.get(f"{api_url}whisperer/console/js/pages/delivery.js", timeout=30)
+    assert script.status_code == 200 and script.headers["Content-Type"] == "text/javascript; charset=utf-8"
+    assert requests.get(f"{api_url}whisperer/console/app.py", timeout=30).status_code == 404
+    assert requests.get(f"{api_url}whisperer/hooks/", timeout=30).status_code == 401
