@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from oms_webhooks_cli.local import moto_sqs
+from oms_webhooks_cli.local import moto_dynamodb, moto_sqs
 from tests.e2e.conftest import Client, LocalStackProcess, start_local_stack, stop_local_stack
 from tests.load.processes import alive, tree
 from tests.receiver import Answer, Receiver
@@ -137,6 +137,72 @@ def test_moto_sqs_survives_concurrent_receives_deletes_and_visibility_changes() 
         sys.setswitchinterval(switch)
         backend.delete_queue(name)
     assert received[0] > 0
+    assert errors == []
+
+
+def test_moto_dynamodb_survives_concurrent_updates_of_one_item() -> None:
+    """moto's update_item copies an item while other requests change it; switching threads every microsecond
+    made it raise "dictionary changed size during iteration" a hundred times in ten seconds before
+    moto_dynamodb serialized the requests."""
+    from moto.server import create_backend_app
+
+    moto_dynamodb.apply()
+    app = create_backend_app("dynamodb")
+    table = f"race-{uuid.uuid4().hex[:8]}"
+    signature = (
+        "AWS4-HMAC-SHA256 Credential=x/20240101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=x"
+    )
+
+    def call(client: Any, action: str, body: dict[str, Any]) -> Any:
+        headers = {"X-Amz-Target": f"DynamoDB_20120810.{action}", "Authorization": signature}
+        return client.post("/", data=json.dumps(body), headers=headers, content_type="application/x-amz-json-1.0")
+
+    key = [{"AttributeName": "k", "KeyType": "HASH"}]
+    created = call(
+        app.test_client(),
+        "CreateTable",
+        {
+            "TableName": table,
+            "KeySchema": key,
+            "AttributeDefinitions": [{"AttributeName": "k", "AttributeType": "S"}],
+            "BillingMode": "PAY_PER_REQUEST",
+        },
+    )
+    assert created.status_code == 200, created.get_data()
+    errors: list[Any] = []
+    updates = [0]
+    stop_at = time.monotonic() + 8
+
+    def update(number: int) -> None:
+        client = app.test_client()
+        while time.monotonic() < stop_at:
+            updates[0] += 1
+            body = {
+                "TableName": table,
+                "Key": {"k": {"S": "one"}},
+                "UpdateExpression": f"SET a{number}_{updates[0] % 50} = :v",
+                "ExpressionAttributeValues": {":v": {"S": "x"}},
+            }
+            try:
+                answer = call(client, "UpdateItem", body)
+            except Exception as exc:
+                errors.append(exc)
+                continue
+            if answer.status_code >= 500:
+                errors.append(answer.get_data()[:200])
+
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=update, args=(i,)) for i in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    finally:
+        sys.setswitchinterval(switch)
+        call(app.test_client(), "DeleteTable", {"TableName": table})
+    assert updates[0] > 0
     assert errors == []
 
 

@@ -2,8 +2,8 @@
 
 Measures what a developer feels after hours of use: memory (RSS of every process of the stack), CPU while
 nothing is published, and how long a fresh fan-out's first delivery takes after PutEvents.
-`python -m tests.load.backlog --dead-hooks 200 --events 25` (see README "Local stack"). Bounded by count and
-time, stops everything it starts; receivers listen on 127.0.0.1 only.
+`python -m tests.load.backlog --dead-hooks 200 --events 25 [--soak-seconds 60]` (figures in the README).
+Bounded by count and time, stops everything it starts; receivers listen on 127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -139,6 +139,7 @@ def main() -> int:
     parser.add_argument(
         "--soak-seconds", type=float, default=0.0, help="then `make soak`'s stream (20 events/s, 20 hooks) this long"
     )
+    parser.add_argument("--keep-log", help="copy the stack's log here")
     args = parser.parse_args()
     from bench.services import local_stack
 
@@ -163,6 +164,8 @@ def main() -> int:
             figures["soak"] = {**asdict(stream), "ok": stream.ok, "after": asdict(usage(state["pid"], 5))}
         log = (Path(home) / "stack.log").read_text(errors="replace")
         figures["tracebacks_in_log"] = log.count("Traceback (most recent call last)")
+        if args.keep_log:
+            Path(args.keep_log).write_text(log)
     print(json.dumps(figures, indent=2))
     return 0 if figures["tracebacks_in_log"] == 0 and figures.get("soak", {}).get("ok", True) else 1
 

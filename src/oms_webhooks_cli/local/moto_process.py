@@ -58,11 +58,12 @@ def serve(host: str, port: int) -> None:
     from moto.server import ThreadedMotoServer
     from werkzeug.serving import BaseWSGIServer
 
-    from oms_webhooks_cli.local import moto_memory, moto_sqs
+    from oms_webhooks_cli.local import moto_dynamodb, moto_memory, moto_sqs
 
     stop = threading.Event()
     moto_memory.apply(stop)
     moto_sqs.apply()
+    moto_dynamodb.apply()
     BaseWSGIServer.request_queue_size = LISTEN_BACKLOG
     server = ThreadedMotoServer(host, port, verbose=False)
     server.start()
