@@ -29,7 +29,8 @@ from tests.receiver import Receiver
 DEAD_TYPE = "transfer.status.cancelled"  # not the soak's type: its stream reaches live hooks only
 FRESH_TYPE = "stock_location.created"
 # The dead hooks' schedule: a retry every two minutes for an hour, so the backlog stays pending all along.
-DEAD_RETRIES = {"choice": "fixed", "kwargs": {"seconds": 120}, "max_retries": 30}
+RETRY_SECONDS = 120
+DEAD_RETRIES = {"choice": "fixed", "kwargs": {"seconds": RETRY_SECONDS}, "max_retries": 30}
 
 
 @dataclass
@@ -123,7 +124,7 @@ def measure(
                 result.first_delivery_ms.append(round((min(arrivals) - published) * 1000, 1))
                 result.last_delivery_ms.append(round((max(arrivals) - published) * 1000, 1))
             time.sleep(2)
-        result.retrying = retry_cycle(state["pid"], DEAD_RETRIES["kwargs"]["seconds"] + 30)
+        result.retrying = retry_cycle(state["pid"], RETRY_SECONDS + 30)
         return result
     finally:
         receiver.stop()

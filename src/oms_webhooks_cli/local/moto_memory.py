@@ -18,7 +18,7 @@ from moto.core import common_models
 TRIM_EVERY_SECONDS = 10.0
 
 
-def _untracked_new(cls: type, *args: Any, **kwargs: Any) -> Any:
+def _untracked_new(cls: Any, *args: Any, **kwargs: Any) -> Any:
     """BaseModel.__new__ without `cls.instances_tracked.append(instance)`."""
     return super(common_models.BaseModel, cls).__new__(cls)
 
