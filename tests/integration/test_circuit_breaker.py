@@ -69,6 +69,7 @@ def uuids(receiver: Receiver, path: str, start: int = 0) -> list[str]:
     return [json.loads(r.body)["event"]["uuid"] for r in receiver.received[path][start:]]
 
 
+@pytest.mark.timeout(600)  # about a minute idle; several hundred simulated ticks of real moto calls under load
 def test_a_receiver_down_for_days_opens_its_circuit_then_is_disabled_and_can_be_turned_back_on(
     simulation: Simulation,
     receiver: Receiver,
