@@ -15,13 +15,13 @@ import boto3
 import pytest
 from aws_lambda_powertools import Logger
 
-from oms_webhooks import breaker
-from oms_webhooks.aws import dynamodb
-from oms_webhooks.deliveries import delivery_id
-from oms_webhooks.hook_health import Changes, HookHealthStore
-from oms_webhooks.hook_store import HookStore
+from oms_webhooks.adapters.aws import dynamodb
+from oms_webhooks.adapters.hook_health import Changes, HookHealthStore
+from oms_webhooks.adapters.hook_store import HookStore
+from oms_webhooks.adapters.tokens import TokenStore
+from oms_webhooks.domain.deliveries import delivery_id
+from oms_webhooks.rules import breaker
 from oms_webhooks.settings import settings
-from oms_webhooks.tokens import TokenStore
 from oms_webhooks_cli.local.lambdas import LocalFunction
 from tests.conftest import Caller
 from tests.integration.simulation import Simulation, rewire

@@ -19,16 +19,16 @@ import boto3
 import pytest
 from pydantic import TypeAdapter
 
-from oms_webhooks.countdown import RetryCountdownConfig
-from oms_webhooks.deliveries import Delivery, delivery_id
-from oms_webhooks.delivery_store import DeliveryStore
-from oms_webhooks.hook_store import HookStore
-from oms_webhooks.hooks import Hook, now
-from oms_webhooks.oms_event import OmsEvent
-from oms_webhooks.queues import FanoutQueue
-from oms_webhooks.sender import Sender, SendResult
+from oms_webhooks.adapters.delivery_store import DeliveryStore
+from oms_webhooks.adapters.hook_store import HookStore
+from oms_webhooks.adapters.queues import FanoutQueue
+from oms_webhooks.adapters.sender import Sender, SendResult
+from oms_webhooks.adapters.tokens import TokenStore
+from oms_webhooks.domain.countdown import RetryCountdownConfig
+from oms_webhooks.domain.deliveries import Delivery, delivery_id
+from oms_webhooks.domain.hooks import Hook, now
+from oms_webhooks.domain.oms_event import OmsEvent
 from oms_webhooks.settings import settings
-from oms_webhooks.tokens import TokenStore
 from oms_webhooks_cli.local.gateway import Gateway
 from oms_webhooks_cli.local.lambdas import LocalFunction
 from tests.integration.test_dispatch import dispatcher, subscribe, unsubscribe_all

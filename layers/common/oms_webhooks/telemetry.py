@@ -22,9 +22,9 @@ from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import Ama
 from aws_lambda_powertools.metrics.provider.cloudwatch_emf.metric_properties import MetricResolution
 
 if TYPE_CHECKING:  # only types: the authorizer imports this module and should not pay for pydantic
-    from oms_webhooks.deliveries import Attempt
-    from oms_webhooks.dispatch import DispatchReport
-    from oms_webhooks.retries import RetryReport
+    from oms_webhooks.domain.deliveries import Attempt
+    from oms_webhooks.rules.dispatch import DispatchReport
+    from oms_webhooks.rules.retries import RetryReport
 
 NAMESPACE = "OMSWebhooks"
 SERVICE = "oms-webhooks"

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from functools import cache
 
-from oms_webhooks.address_guard import AddressPolicy
-from oms_webhooks.breaker import Breaker
-from oms_webhooks.circuit import CircuitRules
-from oms_webhooks.delivery_store import DeliveryStore
-from oms_webhooks.dispatch import Dispatcher
-from oms_webhooks.hook_health import HookHealthStore
-from oms_webhooks.hook_store import HookStore
-from oms_webhooks.queues import FanoutQueue, RetryQueue
-from oms_webhooks.retries import Retrier
-from oms_webhooks.sender import Sender
+from oms_webhooks.adapters.address_guard import AddressPolicy
+from oms_webhooks.adapters.delivery_store import DeliveryStore
+from oms_webhooks.adapters.hook_health import HookHealthStore
+from oms_webhooks.adapters.hook_store import HookStore
+from oms_webhooks.adapters.queues import FanoutQueue, RetryQueue
+from oms_webhooks.adapters.sender import Sender
+from oms_webhooks.rules.breaker import Breaker
+from oms_webhooks.rules.circuit import CircuitRules
+from oms_webhooks.rules.dispatch import Dispatcher
+from oms_webhooks.rules.retries import Retrier
 from oms_webhooks.settings import settings
 
 
