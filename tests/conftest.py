@@ -13,6 +13,7 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
+from oms_webhooks_cli.local import moto_dynamodb, moto_sqs
 from oms_webhooks_cli.local.gateway import Gateway
 from oms_webhooks_cli.local.lambdas import LocalFunction
 from oms_webhooks_cli.local.stack import LOCAL_CREDENTIALS, create_resources, local_functions
@@ -21,7 +22,10 @@ from oms_webhooks_cli.template import Template
 
 @pytest.fixture(scope="session")
 def aws_endpoint() -> Iterator[str]:
-    """A moto server on a free port, for every test in this process that needs AWS."""
+    """A moto server on a free port, for every test in this process that needs AWS; its SQS and DynamoDB patched
+    as the local stack's are (thread-safe; long polls that wake when a message comes due)."""
+    moto_sqs.apply()
+    moto_dynamodb.apply()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

@@ -55,7 +55,7 @@ class Receiver:
         count = len(self.received[path])
         return script[min(count - 1, len(script) - 1)]
 
-    def wait_for(self, path: str, count: int, timeout: float = 10.0) -> list[Received]:
+    def wait_for(self, path: str, count: int, timeout: float = 30.0) -> list[Received]:
         deadline = time.monotonic() + timeout
         with self.changed:
             while len(self.received[path]) < count:

@@ -200,17 +200,16 @@ def _local(args: argparse.Namespace) -> int:
         raise ValueError("--parameter-overrides takes KEY=VALUE pairs")
     stack = LocalStack(args.host, args.aws_port, args.api_port, overrides)
     stopping = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
-    stack.start()
-    print(f"AWS endpoint (moto): {stack.aws_endpoint}", file=sys.stderr)
-    print(f"API:                 {stack.api_url}/whisperer/hooks/", file=sys.stderr)
-    print("Loopback targets are allowed on this local stack (never on a deployed one).", file=sys.stderr)
-    print("Ready. Ctrl-C stops.", file=sys.stderr, flush=True)
+    for signum in (signal.SIGINT, signal.SIGTERM):  # SIGINT too: a background launch may have it ignored
+        signal.signal(signum, lambda *_: stopping.set())
     try:
+        stack.start()
+        print(f"AWS endpoint (moto): {stack.aws_endpoint}", file=sys.stderr)
+        print(f"API:                 {stack.api_url}/whisperer/hooks/", file=sys.stderr)
+        print("Loopback targets are allowed on this local stack (never on a deployed one).", file=sys.stderr)
+        print("Ready. Ctrl-C stops.", file=sys.stderr, flush=True)
         while not stopping.wait(0.5):
             pass
-    except KeyboardInterrupt:
-        pass
     finally:
         stack.stop()
         print("Stopped.", file=sys.stderr)

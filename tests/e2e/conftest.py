@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,19 +42,24 @@ class LocalStackProcess:
         return self.cli("token", "create", "--owner", owner).stdout.strip()
 
 
-# Short delivery timeouts, so tests of hanging receivers finish quickly, and small fan-out batches, so a
+# Short delivery timeouts, so tests of hanging receivers finish quickly (but long enough for a receiver on a
+# loaded machine: a 2 s budget made attempts time out there), and small fan-out batches, so a
 # test with a few dozen hooks splits; everything else as deployed.
-TEST_PARAMETERS = ["DeliveryConnectTimeout=1", "DeliveryTotalTimeout=2", "FanoutBatchSize=25"]
+TEST_PARAMETERS = ["DeliveryConnectTimeout=1", "DeliveryTotalTimeout=5", "FanoutBatchSize=25"]
 
 
-def start_local_stack(home: Path) -> LocalStackProcess:
+def start_local_stack(home: Path, own_session: bool = False, parameters: Sequence[str] = ()) -> LocalStackProcess:
+    """`own_session`: in a process group of its own, as in a terminal of its own (for Ctrl-C to that group)."""
     env = {**os.environ, "OMS_WEBHOOKS_HOME": str(home), "OMS_WEBHOOKS_AWS_PORT": "0", "OMS_WEBHOOKS_API_PORT": "0"}
     env.pop("AWS_ENDPOINT_URL", None)
     log = (home / "stack.log").open("w")
-    command = [CLI, "local", "--parameter-overrides", *TEST_PARAMETERS]
-    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
+    overrides = dict(item.split("=", 1) for item in [*TEST_PARAMETERS, *parameters])  # later ones win
+    command = [CLI, "local", "--parameter-overrides", *(f"{k}={v}" for k, v in overrides.items())]
+    process = subprocess.Popen(
+        command, env=env, stdout=log, stderr=subprocess.STDOUT, text=True, start_new_session=own_session
+    )
     state = home / "local.json"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180  # moto, the template's resources and every handler's imports, under load
     while not state.exists():
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
@@ -69,12 +74,26 @@ def stop_local_stack(stack: LocalStackProcess) -> int:
     return stack.process.wait(timeout=30)
 
 
+def faults_in_log(text: str) -> list[str]:
+    """Every traceback in a stack's log with the line that introduced it: a function that raised, the gateway's
+    502, a poller that could not receive, or a 500 of moto's (Flask logs "Exception on ..." with its traceback)."""
+    lines = text.splitlines()
+    return [
+        "\n".join(lines[max(0, number - 1) : number + 12])
+        for number, line in enumerate(lines)
+        if "Traceback (most recent call last)" in line
+    ]
+
+
 @pytest.fixture(scope="session")
 def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStackProcess]:
+    """The stack every e2e test shares; after the last of them, its log must hold no traceback."""
     stack = start_local_stack(tmp_path_factory.mktemp("oms-home"))
     yield stack
+    faults = faults_in_log((stack.home / "stack.log").read_text(errors="replace"))
     if stack.process.poll() is None:
         stop_local_stack(stack)
+    assert not faults, f"{len(faults)} tracebacks in {stack.home / 'stack.log'}; the first:\n{faults[0]}"
 
 
 @pytest.fixture
@@ -135,7 +154,7 @@ class Client:
         assert answer.status_code == 200, answer.text
         return dict(answer.json())
 
-    def wait_for_delivery(self, hook_id: int, done: Any, timeout: float = 15.0) -> dict[str, Any]:
+    def wait_for_delivery(self, hook_id: int, done: Any, timeout: float = 60.0) -> dict[str, Any]:
         """Polls the log until the hook's (only) delivery satisfies `done`; bounded by time."""
         deadline = time.monotonic() + timeout
         while True:

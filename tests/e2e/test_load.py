@@ -16,7 +16,7 @@ def test_a_sustained_stream_loses_and_duplicates_nothing(local_stack: LocalStack
         rate=20,
         hooks=10,
         seconds=8,
-        drain_timeout=60,
+        drain_timeout=180,
     )
     assert result.events_published == 160
     assert result.expected == 1600

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import uuid
 from pathlib import Path
 
@@ -72,13 +73,15 @@ def test_the_walkthrough(local_stack: LocalStackProcess, http: requests.Session)
 
 def test_stack_logs_each_request(local_stack: LocalStackProcess, http: requests.Session) -> None:
     http.get(f"{local_stack.api_url}/whisperer/hooks/registry/")
-    log = (local_stack.home / "stack.log").read_text()
-    assert "GET /whisperer/hooks/registry/ -> 401" in log
+    deadline = time.monotonic() + 30  # the line is written just after the answer is sent
+    while "GET /whisperer/hooks/registry/ -> 401" not in (local_stack.home / "stack.log").read_text():
+        assert time.monotonic() < deadline, "the request was not logged"
+        time.sleep(0.1)
 
 
 def test_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     stack = start_local_stack(tmp_path)
-    assert requests.get(f"{stack.api_url}/whisperer/hooks/", timeout=5).status_code == 401
+    assert requests.get(f"{stack.api_url}/whisperer/hooks/", timeout=30).status_code == 401
     assert stop_local_stack(stack) == 0
     assert "Stopped." in (tmp_path / "stack.log").read_text()
     assert not (tmp_path / "local.json").exists()

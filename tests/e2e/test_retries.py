@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from tests.e2e.conftest import Client
@@ -35,9 +37,12 @@ def test_attempts_follow_the_countdown_then_deliver(
     hook = client.subscribe(url, retry_countdown_config=config)
     client.publish("package.created", {"id": 10})
 
-    offsets = attempt_offsets(receiver, "/flaky", len(expected), timeout=expected[-1] + 8)
-    for got, want in zip(offsets, expected, strict=True):
-        assert abs(got - want) <= 1.0, f"attempts at {offsets}, expected about {expected}"
+    offsets = attempt_offsets(receiver, "/flaky", len(expected), timeout=expected[-1] + 60)
+    gaps = [later - earlier for earlier, later in itertools.pairwise(offsets)]
+    wanted = [later - earlier for earlier, later in itertools.pairwise(expected)]
+    for got, want in zip(gaps, wanted, strict=True):
+        # never early; late by a few seconds at most, what a loaded machine can add
+        assert want - 0.5 <= got <= want + 3.0, f"attempts at {offsets}, expected about {expected}"
 
     delivery = client.wait_for_delivery(hook["id"], lambda d: d["delivered"])
     assert delivery["status"] == "delivered"
@@ -54,7 +59,7 @@ def test_a_receiver_that_always_fails_ends_failed_after_max_retries(client: Clie
         retry_countdown_config={"choice": "fixed", "kwargs": {"seconds": 1}, "max_retries": 3},
     )
     client.publish("package.created", {"id": 11})
-    delivery = client.wait_for_delivery(hook["id"], lambda d: d["status"] == "failed", timeout=15)
+    delivery = client.wait_for_delivery(hook["id"], lambda d: d["status"] == "failed", timeout=60)
     assert delivery["retry_count"] == 4  # the first attempt and 3 retries
     assert delivery["delivered"] is False
     assert [a["status_code"] for a in delivery["attempts"]] == [503] * 4
@@ -66,8 +71,8 @@ def test_retry_after_is_honoured(client: Client, receiver: Receiver) -> None:
     url = receiver.script("/busy", Answer(429, b"slow down", {"Retry-After": "3"}), OK)
     client.subscribe(url, retry_countdown_config={"choice": "fixed", "kwargs": {"seconds": 1}})
     client.publish("package.created", {"id": 12})
-    offsets = attempt_offsets(receiver, "/busy", 2, timeout=10)
-    assert 3.0 <= offsets[1] <= 4.0
+    offsets = attempt_offsets(receiver, "/busy", 2, timeout=60)
+    assert 3.0 <= offsets[1] <= 7.0  # never before Retry-After; late by what a loaded machine can add
 
 
 def test_410_gone_deactivates_the_hook_and_stops_retrying(client: Client, receiver: Receiver) -> None:
@@ -79,8 +84,10 @@ def test_410_gone_deactivates_the_hook_and_stops_retrying(client: Client, receiv
     delivery = client.wait_for_delivery(hook["id"], lambda d: d["status"] == "failed")
     assert delivery["retry_count"] == 1
     assert client.http.get(client.url(f"hooks/{hook['id']}/")).json()["is_active"] is False
+    marker = client.subscribe(receiver.script("/marker"))
     client.publish("package.created", {"id": 14})
-    receiver.wait_for("/gone", 2, timeout=3)
+    assert receiver.wait_for("/marker", 1, timeout=60)  # the event was dispatched, to active hooks only
+    client.wait_for_delivery(marker["id"], lambda d: d["delivered"])
     assert len(receiver.received["/gone"]) == 1
 
 

@@ -52,7 +52,7 @@ def test_token_subscribe_publish_and_watch_the_delivery_arrive(local_stack: Loca
             "publish", "package.created", "--payload", f"@{EVENTS / 'eventbridge/package.created.json'}"
         ).stdout.strip()
         assert event_id
-        [request] = receiver.wait_for("/webhooks", 1, timeout=5)
+        [request] = receiver.wait_for("/webhooks", 1, timeout=30)
         tail = cli("deliveries", "tail", "--json").stdout.splitlines()
         attempts = [json.loads(line) for line in tail]
         assert any(a.get("webhook") == hook["id"] and a.get("status_code") == 200 for a in attempts), attempts

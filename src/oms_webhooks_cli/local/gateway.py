@@ -8,6 +8,7 @@ import json
 import logging
 import time
 import uuid
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -18,6 +19,10 @@ from oms_webhooks_cli.template import Route, Template
 log = logging.getLogger("oms_webhooks.local.api")
 
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's own limit
+MAX_HEADER_BYTES = 10240  # API Gateway's quota on the request line and header values together
+ANY_METHODS = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"})  # what `ANY` stands for
+SKIP_HEAD_BYTES, SKIP_HEAD_SECONDS = 1024 * 1024, 2.0  # what is read of an oversize head before answering
+LISTEN_BACKLOG = 1024  # connections the kernel queues while every thread is busy (http.server's default: 5)
 ACCOUNT, API_ID = "123456789012", "localapi"
 
 
@@ -36,8 +41,8 @@ class Gateway:
     ) -> tuple[int, dict[str, str], bytes]:
         url = urlsplit(raw_path)
         match = self._match(method, url.path)
-        if match is None:
-            return _json(403, {"message": "Missing Authentication Token"})  # what API Gateway says for no route
+        if match is None:  # what API Gateway answers for a path, or a method of a path, it does not route
+            return _json(403, {"message": "Missing Authentication Token"})
         route, params = match
         authorized = self._authorize(method, url.path, headers) if route.authorized else {}
         if isinstance(authorized, tuple):
@@ -53,7 +58,7 @@ class Gateway:
     def _match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         for route, pattern in self.routes:
             found = pattern.match(path)
-            if found and route.method in ("ANY", method):
+            if found and (route.method == method or (route.method == "ANY" and method in ANY_METHODS)):
                 return route, found.groupdict()
         return None
 
@@ -172,7 +177,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         started = time.perf_counter()
         length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_PAYLOAD_BYTES:
+        if len(self.requestline) + sum(len(k) + len(v) for k, v in self.headers.items()) > MAX_HEADER_BYTES:
+            status, headers, body = _json(431, {"message": HTTPStatus(431).phrase})
+            self.close_connection = True
+        elif length > MAX_PAYLOAD_BYTES:
             status, headers, body = _json(413, {"message": "Request Too Long"})
             self.close_connection = True
         else:
@@ -191,7 +199,41 @@ class _RequestHandler(BaseHTTPRequestHandler):
         took = (time.perf_counter() - started) * 1000
         log.info("%s %s -> %d (%.1f ms)", self.command, self.path, status, took)
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
+    def __getattr__(self, name: str) -> Any:
+        """Every method, TRACE and made-up ones too, reaches the gateway, which answers for it as API Gateway does."""
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own refusals (a malformed request line, a header line over 64 KB, over 100 headers) in
+        JSON, as every other answer, instead of its HTML page."""
+        log.info("%s refused: %d %s", getattr(self, "requestline", "") or "request", code, message or "")
+        if code in (414, 431):
+            self._skip_request_head()
+        _, _, body = _json(code, {"message": HTTPStatus(code).phrase})
+        self.close_connection = True
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Connection", "close")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _skip_request_head(self) -> None:
+        """Reads what is left of a request head refused part-way, so closing the connection does not reset it
+        before the client has read the answer. Bounded by size and time."""
+        self.connection.settimeout(SKIP_HEAD_SECONDS)
+        skipped = 0
+        try:
+            while skipped < SKIP_HEAD_BYTES:
+                line = self.rfile.readline(65537)
+                skipped += len(line)
+                if line in (b"\r\n", b"\n", b""):
+                    return
+        except OSError:
+            return
 
     def log_message(self, format: str, *args: Any) -> None:
         """Requests are logged once, with their timing, by _serve."""
@@ -199,6 +241,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
 class GatewayServer(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = LISTEN_BACKLOG
 
     def __init__(self, address: tuple[str, int], gateway: Gateway) -> None:
         super().__init__(address, _RequestHandler)

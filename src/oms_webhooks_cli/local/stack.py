@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -26,6 +28,9 @@ LOCAL_CREDENTIALS = {
     "AWS_DEFAULT_REGION": REGION,
 }
 LOCAL_OVERRIDES = {"ALLOW_LOOPBACK_TARGETS": "true"}  # a receiver on 127.0.0.1 is the point of local runs
+STOP_SECONDS = 4.0  # from a stop request to the end of every process of the stack, in-flight work abandoned
+POLLERS_STOP_SECONDS = 1.0  # of those, how long in-flight batches may take to finish
+MOTO_STOP_SECONDS = 1.5  # and how long moto may take before it is killed
 QUEUE_ATTRIBUTES = ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds", "ReceiveMessageWaitTimeSeconds")
 
 
@@ -86,16 +91,22 @@ class LocalStack:
         self._write_state()
 
     def stop(self) -> None:
+        """Ends the stack, this process included, within STOP_SECONDS: in-flight batches get a moment to finish,
+        then moto stops and whatever still runs (a delivery to a hanging subscriber) is abandoned, as Lambda
+        abandons an invocation whose environment goes away."""
+        _exit_after(STOP_SECONDS)
+        log.info("stopping")
         self.stopping.set()
-        if self.api:
-            self.api.shutdown()
-            self.api.server_close()
-        for poller in self.pollers:
-            poller.join(timeout=5)
-        self.moto.stop()
         path = state_file()
         if path.exists() and json.loads(path.read_text()).get("pid") == os.getpid():
             path.unlink()
+        if self.api:
+            self.api.shutdown()
+            self.api.server_close()
+        deadline = time.monotonic() + POLLERS_STOP_SECONDS
+        for poller in self.pollers:
+            poller.join(timeout=max(0.0, deadline - time.monotonic()))
+        self.moto.stop(MOTO_STOP_SECONDS)
 
     def _environment(self, functions: dict[str, LocalFunction]) -> dict[str, str]:
         """One process hosts every function, so their template environments must agree."""
@@ -128,6 +139,20 @@ class LocalStack:
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(state, indent=2))
         tmp.replace(path)
+
+
+def _exit_after(seconds: float) -> None:
+    """Ends this process `seconds` from now unless it has ended by then (threads of abandoned invocations would
+    otherwise hold the interpreter's exit until their own timeouts)."""
+
+    def exit_now() -> None:
+        log.warning("in-flight invocations abandoned after %.0f s", seconds)
+        sys.stderr.flush()
+        os._exit(0)
+
+    timer = threading.Timer(seconds, exit_now)
+    timer.daemon = True
+    timer.start()
 
 
 def create_resources(template: Template, aws: Callable[[str], Any]) -> None:

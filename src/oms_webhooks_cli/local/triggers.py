@@ -22,6 +22,7 @@ log = logging.getLogger("oms_webhooks.local.triggers")
 TAP_VISIBILITY_SECONDS = 5  # how soon a failed asynchronous invocation is tried again
 EVENT_CONCURRENCY = 8  # invocations of one function at once (Lambda would scale further)
 SQS_POLLERS = 3  # batches of one queue in flight at once, as Lambda's event source mapping starts with several
+LONG_POLL_SECONDS = 20  # as Lambda's pollers; moto answers as soon as a message is sent or comes due (moto_sqs)
 
 
 class Poller(threading.Thread):
@@ -117,7 +118,7 @@ def eventbridge_rule(
         """Each event its own asynchronous invocation, several at once."""
         return {failed for failed in invocations.map(invoke, messages) if failed}
 
-    return Poller(f"rule-{name}", sqs, tap_url, invoke_each, 10, 1, stopping)
+    return Poller(f"rule-{name}", sqs, tap_url, invoke_each, 10, LONG_POLL_SECONDS, stopping)
 
 
 def _destination_record(function: LocalFunction, event: Any, error: Exception, attempts: int) -> dict[str, Any]:
@@ -163,7 +164,7 @@ def sqs_event_source(
             queue_url,
             invoke_batch,
             int(props.get("BatchSize", 10)),
-            0,
+            LONG_POLL_SECONDS,
             stopping,
         )
         for i in range(SQS_POLLERS)
