@@ -14,6 +14,7 @@ from oms_webhooks.catalog import EVENT_TYPES
 from oms_webhooks.countdown import RetryCountdownConfig
 from oms_webhooks.hooks import _HEADER_NAME, _HEADER_VALUE_FORBIDDEN, MAX_HEADERS, MAX_TARGET_URL_LENGTH
 from oms_webhooks.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from oms_webhooks.rate_limit import MAX_RATE, MIN_RATE
 
 TITLE = "OMS Webhooks"
 VERSION = "0.1.0"  # the package's version (pyproject.toml); tests/integration/test_openapi.py keeps them equal
@@ -57,6 +58,7 @@ class Hook(_Answer):
     retry_countdown_config: RetryCountdownConfig
     additional_headers: dict[str, str]
     secret_key_set: bool
+    rate_limit: int | float | None = Field(description="Deliveries per second at most; null: unlimited.")
     is_active: bool
     created_date: DateTime
     modified_date: DateTime
@@ -91,6 +93,14 @@ class Attempt(_Answer):
     manual: bool = Field(description="Made by `POST .../retry/`, not by the retry schedule.")
 
 
+class Deferral(_Answer):
+    """A time the delivery was queued instead of attempted (its hook's rate limit). Not an attempt."""
+
+    at: DateTime
+    until: DateTime = Field(description="When it was due again (its turn under the hook's rate limit).")
+    reason: str
+
+
 class HookEvent(_Answer):
     """One delivery: an OMS event sent to one hook, with every attempt it took (whisperer's `hook_events`)."""
 
@@ -104,9 +114,13 @@ class HookEvent(_Answer):
     delivered: bool
     retry_count: int
     request_datetimes: list[DateTime]
-    status: Literal["pending", "retrying", "delivered", "failed"]
+    status: Literal["pending", "retrying", "deferred", "delivered", "failed"] = Field(
+        description="`deferred`: queued for its turn under its hook's rate limit (not an attempt)."
+    )
     next_attempt_at: DateTime | None
     attempts: list[Attempt]
+    deferrals: list[Deferral] = Field(description="The latest ten times it was queued instead of attempted.")
+    deferral_count: int = Field(description="How many times it was queued instead of attempted, in all.")
     created_date: DateTime
     modified_date: DateTime
 
@@ -224,6 +238,11 @@ WRITTEN_HOOK_FIELDS: dict[str, dict[str, Any]] = {
     "secret_key": {
         "description": "Signs every delivery (`X-Whisperer-Signature`, Standard Webhooks `webhook-signature`; a "
         "`whsec_` secret is base64). Write-only: answers carry `secret_key_set`. Null or empty removes it."
+    },
+    "rate_limit": {
+        "description": f"At most this many deliveries a second to this hook, from {MIN_RATE:g} to {MAX_RATE:g} "
+        "(null or absent: unlimited). Deliveries beyond it wait for their turn in the retry queue (status "
+        "`deferred`, not a failed attempt), and attempts start at least 1/rate_limit seconds apart."
     },
 }
 # Null is refused for these (400 "This field may not be null.") even though they are optional in a PATCH.

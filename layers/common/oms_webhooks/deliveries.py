@@ -14,7 +14,9 @@ from oms_webhooks.clock import iso
 # Fixed forever: delivery uuids derive from it, so a re-delivered event maps onto the same deliveries.
 _NAMESPACE = uuid.UUID("5b0f7c64-1d2e-4c4a-9a53-6f2b1f0e8d31")
 
-Status = Literal["pending", "retrying", "delivered", "failed"]
+Status = Literal["pending", "retrying", "deferred", "delivered", "failed"]
+
+KEPT_DEFERRALS = 10  # the latest deferrals a delivery shows; `deferral_count` counts them all
 
 # What whisperer records as a delivery's response_http_status when no answer came (refused, timed out, not sent).
 NOT_ANSWERED_STATUS = 500
@@ -52,6 +54,17 @@ class Attempt(BaseModel):
         }
 
 
+class Deferral(BaseModel):
+    """A time the delivery was queued instead of attempted (a rate limit, an open circuit): not an attempt."""
+
+    at: datetime
+    until: datetime
+    reason: str
+
+    def public(self) -> dict[str, Any]:
+        return {"at": iso(self.at), "until": iso(self.until), "reason": self.reason}
+
+
 class Delivery(BaseModel):
     uuid: str
     owner: str
@@ -67,6 +80,8 @@ class Delivery(BaseModel):
     response_time: float | None = None
     next_attempt_at: datetime | None = None
     attempts: list[Attempt] = Field(default_factory=list)
+    deferrals: list[Deferral] = Field(default_factory=list)  # the latest KEPT_DEFERRALS
+    deferral_count: int = 0
     created_date: datetime
     modified_date: datetime
     expires_at: int = 0  # epoch seconds; DynamoDB's TTL removes the record after it
@@ -111,6 +126,13 @@ class Delivery(BaseModel):
         """No more attempts: retries spent, 410 Gone, or the hook is gone. The attempts keep the why."""
         self._become("failed")
 
+    def defer(self, until: datetime, reason: str, at: datetime) -> None:
+        """Queued until `until` instead of attempted: no attempt is counted and the schedule's place is kept."""
+        self.deferrals = [*self.deferrals, Deferral(at=at, until=until, reason=reason)][-KEPT_DEFERRALS:]
+        self.deferral_count += 1
+        self.modified_date = at
+        self._become("deferred", until)
+
     def end_unsent(self, attempt: Attempt) -> None:
         """Ended without a request being made (hook deleted, inactive, unreadable): the attempt says why."""
         self.record(attempt, None)
@@ -135,6 +157,8 @@ class Delivery(BaseModel):
             "status": self.status,
             "next_attempt_at": iso(self.next_attempt_at) if self.next_attempt_at else None,
             "attempts": [a.public() for a in self.attempts],
+            "deferrals": [d.public() for d in self.deferrals],
+            "deferral_count": self.deferral_count,
             "created_date": iso(self.created_date),
             "modified_date": iso(self.modified_date),
         }

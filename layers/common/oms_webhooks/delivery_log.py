@@ -67,7 +67,7 @@ class DeliveryLog:
         delivery = self.deliveries.get(uuid, owner)
         if delivery.delivered:
             raise AlreadyDelivered(uuid)
-        if delivery.status in ("pending", "retrying") and not force:
+        if delivery.status in ("pending", "retrying", "deferred") and not force:
             raise StillRetrying(uuid)
         try:
             hook = self.hooks.get(owner, delivery.webhook)
@@ -76,4 +76,5 @@ class DeliveryLog:
         assert self.sender is not None, "a DeliveryLog that retries needs a Sender"
         step = take_step(delivery, hook, self.sender, self.hooks, manual=True)  # a success marks it delivered
         self.deliveries.save(delivery)
+        assert step.result is not None, "a manual attempt is never deferred"
         return delivery, step.result

@@ -1,11 +1,16 @@
 """The one path every attempt takes, whoever makes it (dispatch, fan-out, retrier, manual retry):
-send and record, settle the delivery's state, then apply what the answer means for the hook."""
+ask the gates whether to attempt now, send and record, settle the delivery's state, then apply what the
+answer means for the hook."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
 
 from oms_webhooks.attempt import attempt_delivery
+from oms_webhooks.clock import now
 from oms_webhooks.deliveries import Delivery
 from oms_webhooks.hook_store import HookStore
 from oms_webhooks.hooks import HookTarget
@@ -16,15 +21,53 @@ GONE = 410  # the subscriber asks never to be sent anything again
 
 
 @dataclass(frozen=True)
+class Defer:
+    """Not now: the delivery is queued until `until`, with the reason its owner reads in the delivery log."""
+
+    until: datetime
+    reason: str
+
+
+class Gate(Protocol):
+    """A check around each scheduled attempt (a hook's rate limit; the circuit breaker could be another)."""
+
+    def admit(self, hook: HookTarget, delivery: Delivery) -> Defer | None:
+        """None: attempt now. A deferral: do not attempt; it is not a failed attempt."""
+        ...
+
+    def settled(self, hook: HookTarget, delivery: Delivery, result: SendResult) -> None:
+        """The attempt this gate admitted was made; `delivery` is already settled."""
+        ...
+
+
+@dataclass(frozen=True)
 class Step:
-    result: SendResult
-    wait: float | None  # seconds until the next scheduled attempt; None when there is none
+    result: SendResult | None  # None when a gate deferred the delivery
+    wait: float | None  # seconds until the next scheduled attempt (or the deferral's end); None when there is none
+    deferral: Defer | None = None
 
 
-def take_step(delivery: Delivery, hook: HookTarget, sender: Sender, hooks: HookStore, manual: bool = False) -> Step:
-    """A manual attempt leaves the schedule as it is (as in whisperer), unless it delivers."""
+def take_step(
+    delivery: Delivery,
+    hook: HookTarget,
+    sender: Sender,
+    hooks: HookStore,
+    manual: bool = False,
+    gates: Sequence[Gate] = (),
+) -> Step:
+    """A manual attempt leaves the schedule as it is (as in whisperer), unless it delivers; gates never defer it,
+    since its owner asked for it now, but hear its outcome."""
+    if not manual:
+        for gate in gates:
+            deferral = gate.admit(hook, delivery)
+            if deferral is not None:
+                moment = now()
+                delivery.defer(deferral.until, deferral.reason, moment)
+                return Step(None, max(0.0, (deferral.until - moment).total_seconds()), deferral)
     result = attempt_delivery(delivery, hook, sender, manual=manual)
     wait = None if manual else settle(hook, delivery, result)
     if result.status_code == GONE:
         hooks.deactivate(hook)
+    for gate in gates:
+        gate.settled(hook, delivery, result)
     return Step(result, wait)

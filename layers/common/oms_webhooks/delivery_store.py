@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 
 from oms_webhooks.aws import DynamoDBTable
 from oms_webhooks.clock import iso
-from oms_webhooks.deliveries import Attempt, Delivery
+from oms_webhooks.deliveries import Attempt, Deferral, Delivery
 from oms_webhooks.errors import NotFound
 
 OWNER_INDEX = "ByOwner"
@@ -126,12 +126,13 @@ class DeliveryStore(DynamoDBTable):
                 TableName=self.table,
                 Key={"uuid": {"S": uuid}},
                 UpdateExpression="SET retry_count = :next",
-                ConditionExpression="retry_count = :made AND #s = :retrying",
+                ConditionExpression="retry_count = :made AND #s IN (:retrying, :deferred)",
                 ExpressionAttributeNames={"#s": "status"},
                 ExpressionAttributeValues={
                     ":made": {"N": str(retries_made)},
                     ":next": {"N": str(retries_made + 1)},
                     ":retrying": {"S": "retrying"},
+                    ":deferred": {"S": "deferred"},
                 },
             )
             return True
@@ -247,6 +248,9 @@ def _to_item(delivery: Delivery) -> dict[str, Any]:
         item["response_time"] = {"N": repr(delivery.response_time)}
     if delivery.next_attempt_at is not None:
         item["next_attempt_at"] = {"S": delivery.next_attempt_at.isoformat()}
+    if delivery.deferral_count:
+        item["deferrals"] = {"S": json.dumps([d.model_dump(mode="json") for d in delivery.deferrals])}
+        item["deferral_count"] = {"N": str(delivery.deferral_count)}
     return item
 
 
@@ -266,6 +270,8 @@ def _from_item(item: dict[str, Any]) -> Delivery:
         response_time=float(item["response_time"]["N"]) if "response_time" in item else None,
         next_attempt_at=datetime.fromisoformat(item["next_attempt_at"]["S"]) if "next_attempt_at" in item else None,
         attempts=[Attempt.model_validate(a) for a in json.loads(item["attempts"]["S"])],
+        deferrals=[Deferral.model_validate(d) for d in json.loads(item.get("deferrals", {}).get("S", "[]"))],
+        deferral_count=int(item.get("deferral_count", {}).get("N", "0")),
         created_date=datetime.fromisoformat(item["created_date"]["S"]),
         modified_date=datetime.fromisoformat(item["modified_date"]["S"]),
         expires_at=int(item["expires_at"]["N"]),

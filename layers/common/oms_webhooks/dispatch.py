@@ -14,7 +14,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,8 +24,10 @@ from oms_webhooks.delivery_store import BATCH_WRITE_SIZE, DeliveryStore
 from oms_webhooks.hook_cache import ActiveHooks
 from oms_webhooks.hook_store import HookStore
 from oms_webhooks.hooks import HookTarget, now
+from oms_webhooks.host_limits import per_host
 from oms_webhooks.oms_event import OmsEvent
 from oms_webhooks.queues import FanoutBatch, FanoutQueue, RetryMessage, RetryQueue
+from oms_webhooks.rate_limiter import RateLimiter
 from oms_webhooks.sender import Sender
 
 WRITERS = 4  # record batches written at once, beside the sends
@@ -48,6 +50,7 @@ class DispatchReport:
     skipped: int = 0  # already recorded by an earlier run of the same event
     duplicate: bool = False
     deactivated: list[int] = field(default_factory=list)
+    deferred: int = 0  # queued for later, not attempted: their hook's rate limit
     batches: int = 0  # fan-out batches queued for other invocations
     attempt_ms: list[float] = field(default_factory=list)  # each attempt's duration, for the metrics (not the log)
 
@@ -66,6 +69,7 @@ class Dispatcher:
     stale_after: float = 330.0  # seconds: longer than the function's timeout, so an older claim is a dead run
     fanout: FanoutQueue | None = None
     batch_size: int = 1000  # hooks one invocation delivers; more are split over the fan-out queue
+    rate_limits: RateLimiter | None = None
 
     def __post_init__(self) -> None:
         self.pool = ThreadPoolExecutor(self.workers, thread_name_prefix="deliver")
@@ -164,15 +168,13 @@ class Dispatcher:
                 yield hook, self._new_delivery(event, hook)
 
     def deliver(self, pending: Iterable[Pending], report: DispatchReport) -> None:
-        """Sends as hooks arrive; records (and retries) are written in batches of 25 as answers come back."""
-        futures: dict[Future[float | None], Pending] = {}
-        for hook, delivery in pending:
-            futures[self.pool.submit(self._attempt, hook, delivery)] = (hook, delivery)
+        """Sends as hooks arrive, at most the sender's per-host limit at once to one host; records (and retries) are
+        written in batches of 25 as answers come back."""
         writes: list[Future[None]] = []
         batch: list[tuple[HookTarget, Delivery, float | None]] = []
-        for future in as_completed(futures):
-            hook, delivery = futures[future]
-            batch.append((hook, delivery, future.result()))
+        limit = self.sender.hosts.limit
+        for (hook, delivery), wait in per_host(self.pool, pending, self._attempt, _target_url, limit):
+            batch.append((hook, delivery, wait))
             if len(batch) == BATCH_WRITE_SIZE:
                 writes.append(self.writers.submit(self._flush, batch, report))
                 batch = []
@@ -181,8 +183,10 @@ class Dispatcher:
         for write in writes:
             write.result()  # a record that cannot be written fails the dispatch, to be resumed
 
-    def _attempt(self, hook: HookTarget, delivery: Delivery) -> float | None:
-        return take_step(delivery, hook, self.sender, self.hooks).wait
+    def _attempt(self, pending: Pending) -> float | None:
+        hook, delivery = pending
+        gates = (self.rate_limits,) if self.rate_limits else ()
+        return take_step(delivery, hook, self.sender, self.hooks, gates=gates).wait
 
     def _flush(self, batch: list[tuple[HookTarget, Delivery, float | None]], report: DispatchReport) -> None:
         self.deliveries.save_many(delivery for _, delivery, _ in batch)
@@ -196,6 +200,8 @@ class Dispatcher:
                     report.delivered += 1
                 elif delivery.status == "retrying":
                     report.retrying += 1
+                elif delivery.status == "deferred":
+                    report.deferred += 1
                 else:
                     report.failed += 1
                     if delivery.response_http_status == 410:
@@ -218,3 +224,7 @@ class Dispatcher:
 
     def _expires_at(self) -> int:
         return int(time.time()) + self.retention_days * 86400
+
+
+def _target_url(pending: Pending) -> str:
+    return pending[0].target_url

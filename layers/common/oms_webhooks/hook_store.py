@@ -232,6 +232,8 @@ def _to_item(hook: Hook) -> dict[str, Any]:
     }
     if hook.secret_key:
         item["secret_key"] = {"S": hook.secret_key}
+    if hook.rate_limit is not None:
+        item["rate_limit"] = {"N": str(hook.rate_limit)}
     if hook.is_active:
         item["active_event_type"] = {"S": hook.event_type}
         item["dispatch"] = {"S": _dispatch_card(hook)}
@@ -247,6 +249,8 @@ def _dispatch_card(hook: Hook) -> str:
         "hdr": hook.additional_headers,
         "sec": hook.secret_key,
     }
+    if hook.rate_limit is not None:  # only then: the cards of hooks without a limit stay as they were
+        card["rl"] = hook.rate_limit
     return json.dumps(card, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -267,6 +271,7 @@ def _from_dispatch_card(event_type: str, raw: str) -> HookTarget:
         retry_countdown_config=_countdown(card["cfg"]),
         additional_headers=card["hdr"],
         secret_key=card["sec"],
+        rate_limit=card.get("rl"),
         is_active=True,
     )
 
@@ -280,7 +285,14 @@ def _from_item(item: dict[str, Any]) -> Hook:
         retry_countdown_config=_COUNTDOWN.validate_json(item["retry_countdown_config"]["S"]),
         additional_headers=json.loads(item["additional_headers"]["S"]),
         secret_key=item.get("secret_key", {}).get("S"),
+        rate_limit=_number(item["rate_limit"]["N"]) if "rate_limit" in item else None,
         is_active=item["is_active"]["BOOL"],
         created_date=datetime.fromisoformat(item["created_date"]["S"]),
         modified_date=datetime.fromisoformat(item["modified_date"]["S"]),
     )
+
+
+def _number(text: str) -> float:
+    """A DynamoDB number as the client wrote it: `10` stays an integer."""
+    value = float(text)
+    return int(value) if value.is_integer() else value

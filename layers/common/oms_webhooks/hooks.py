@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from oms_webhooks.catalog import canonical_event_type
 from oms_webhooks.clock import iso, now
 from oms_webhooks.countdown import RetryCountdownConfig, default_countdown
+from oms_webhooks.rate_limit import RateLimit
 from oms_webhooks.signing import RESERVED_HEADERS
 
 MAX_TARGET_URL_LENGTH = 2048
@@ -73,6 +74,7 @@ class HookPatch(BaseModel):
     retry_countdown_config: RetryCountdownConfig | None = None
     additional_headers: dict[str, str] | None = None
     secret_key: Annotated[str, Field(max_length=MAX_SECRET_KEY_LENGTH)] | None = None
+    rate_limit: RateLimit | None = None  # deliveries per second; null: unlimited
     is_active: bool | None = None
 
     @field_validator("event_type", "target_url", "is_active", mode="before")
@@ -115,6 +117,7 @@ class HookTarget(BaseModel):
     retry_countdown_config: RetryCountdownConfig = Field(default_factory=default_countdown)
     additional_headers: dict[str, str] = Field(default_factory=dict)
     secret_key: str | None = None
+    rate_limit: int | float | None = None  # deliveries per second (rate_limit.py); None: unlimited
     is_active: bool = True
 
 
@@ -145,6 +148,7 @@ class Hook(HookTarget):
             "retry_countdown_config": self.retry_countdown_config.model_dump(exclude_none=True),
             "additional_headers": self.additional_headers,
             "secret_key_set": bool(self.secret_key),
+            "rate_limit": self.rate_limit,
             "is_active": self.is_active,
             "created_date": iso(self.created_date),
             "modified_date": iso(self.modified_date),

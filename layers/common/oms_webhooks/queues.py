@@ -93,7 +93,7 @@ class RetryQueue(Queue):
 
     def hide(self, receipt_handle: str, seconds: float) -> None:
         self.client.change_message_visibility(
-            QueueUrl=self.url, ReceiptHandle=receipt_handle, VisibilityTimeout=max(0, math.ceil(seconds))
+            QueueUrl=self.url, ReceiptHandle=receipt_handle, VisibilityTimeout=max(0, math.floor(seconds))
         )
 
 
@@ -107,4 +107,5 @@ class FanoutQueue(Queue):
 
 
 def delay_for(due: float) -> int:
-    return max(0, min(MAX_DELAY_SECONDS, math.ceil(due - time.time())))
+    """Whole seconds, rounded down: the message comes back up to a second early and the retrier holds it until due."""
+    return max(0, min(MAX_DELAY_SECONDS, math.floor(due - time.time())))

@@ -15,7 +15,7 @@ from aws_lambda_powertools import Logger
 from pydantic import ValidationError
 
 from oms_webhooks.attempt import NOT_SENT
-from oms_webhooks.clock import now
+from oms_webhooks.clock import iso, now
 from oms_webhooks.deliveries import Attempt, Delivery
 from oms_webhooks.delivery_step import take_step
 from oms_webhooks.delivery_store import DeliveryStore
@@ -23,12 +23,15 @@ from oms_webhooks.errors import NotFound
 from oms_webhooks.hook_store import HookStore
 from oms_webhooks.hooks import Hook
 from oms_webhooks.queues import RetryMessage, RetryQueue
+from oms_webhooks.rate_limiter import RateLimiter
 from oms_webhooks.sender import RESPONSE_CONTENT_LIMIT, Sender
 
 logger = Logger(child=True)
 
 MAX_VISIBILITY_SECONDS = 12 * 3600 - 300  # SQS allows 12 h; keep a margin for the time already spent
-EARLY_TOLERANCE_SECONDS = 0.25  # a message this close to its due time is attempted now
+# A message this close to its due time is held here until then: SQS counts delays in whole seconds, so messages
+# come back up to one early (queues.py), and a delivery holding a rate-limit slot must start in it.
+HOLD_SECONDS = 1.0
 FAULT_BACKOFF_SECONDS = 5  # how soon a message whose processing failed is seen again
 
 Outcome = Literal["done", "later"]
@@ -50,6 +53,7 @@ class Retrier:
     sender: Sender
     queue: RetryQueue
     resend_after_receives: int = 15  # below the queue's maxReceiveCount, which is left for crashes
+    rate_limits: RateLimiter | None = None
 
     def handle_safely(self, message: RetryMessage, receipt_handle: str, receive_count: int) -> RetryReport:
         """As `process`, but a fault brings the message back in seconds rather than after the queue's visibility."""
@@ -71,14 +75,14 @@ class Retrier:
         except NotFound:
             logger.warning("No record for this retry (expired or never written)", extra={"uuid": message.uuid})
             return RetryReport("done")
-        if delivery.status not in ("pending", "retrying"):
+        if delivery.status not in ("pending", "retrying", "deferred"):
             return RetryReport("done")  # delivered or failed meanwhile (a manual retry, a duplicate message)
         due = delivery.next_attempt_at.timestamp() if delivery.next_attempt_at else 0.0
-        if due - time.time() > EARLY_TOLERANCE_SECONDS:
+        if due - time.time() > HOLD_SECONDS:
             return RetryReport(self._wait(delivery, due, receipt_handle, receive_count))
-        return self._attempt(delivery, receipt_handle, receive_count)
+        return self._attempt(delivery, receipt_handle, receive_count, due)
 
-    def _attempt(self, delivery: Delivery, receipt_handle: str, receive_count: int) -> RetryReport:
+    def _attempt(self, delivery: Delivery, receipt_handle: str, receive_count: int, due: float) -> RetryReport:
         if not self.deliveries.claim_retry(delivery.uuid, delivery.retry_count):
             return RetryReport("done")  # another copy of this message took this retry
         # The claim counted this attempt in the table; recording it below counts it here too.
@@ -91,22 +95,26 @@ class Retrier:
             return self._end_unsent(delivery, f"the hook's stored settings are no longer valid ({problems})")
         if hook is None or not hook.is_active:
             return self._end_unsent(delivery, "the hook was deleted" if hook is None else "the hook is inactive")
-        step = take_step(delivery, hook, self.sender, self.hooks)
+        time.sleep(max(0.0, due - time.time()))  # never before its time; the reads above are done by then
+        gates = (self.rate_limits,) if self.rate_limits else ()
+        step = take_step(delivery, hook, self.sender, self.hooks, gates=gates)
         self.deliveries.save(delivery)
         logger.info(
-            "Retry attempted",
+            "Retry deferred" if step.deferral else "Retry attempted",
             extra={
                 "uuid": delivery.uuid,
                 "hook_id": hook.id,
                 "retry_count": delivery.retry_count,
                 "status": delivery.status,
-                "response_http_status": step.result.status_code,
+                "response_http_status": step.result.status_code if step.result else None,
+                "next_attempt_at": iso(delivery.next_attempt_at) if delivery.next_attempt_at else None,
             },
         )
+        sent = step.result is not None
         if step.wait is None:
-            return RetryReport("done", delivery, sent=True)
+            return RetryReport("done", delivery, sent=sent)
         due = time.time() + step.wait
-        return RetryReport(self._wait(delivery, due, receipt_handle, receive_count), delivery, sent=True)
+        return RetryReport(self._wait(delivery, due, receipt_handle, receive_count), delivery, sent=sent)
 
     def _end_unsent(self, delivery: Delivery, reason: str) -> RetryReport:
         delivery.end_unsent(Attempt(at=now(), error=f"{NOT_SENT}{reason}"[:RESPONSE_CONTENT_LIMIT], duration=0.0))

@@ -25,6 +25,7 @@ class Settings:
     dispatch_concurrency: int
     retention_days: int
     retry_resend_after_receives: int
+    max_connections_per_host: int
 
 
 @cache
@@ -43,4 +44,5 @@ def settings() -> Settings:
         dispatch_concurrency=int(env("DISPATCH_CONCURRENCY", "64")),
         retention_days=int(env("DELIVERY_RETENTION_DAYS", "90")),
         retry_resend_after_receives=int(env("RETRY_RESEND_AFTER_RECEIVES", "15")),
+        max_connections_per_host=int(env("MAX_CONNECTIONS_PER_HOST", "16")),
     )

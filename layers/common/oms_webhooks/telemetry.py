@@ -37,6 +37,7 @@ RETRIES_SCHEDULED = "RetriesScheduled"  # failed attempts that have a next one o
 DELIVERIES_EXHAUSTED = "DeliveriesExhausted"  # deliveries marked failed for good (retries spent, 410, hook gone)
 FANOUT_SIZE = "FanoutSize"  # active hooks an event went to
 MALFORMED_EVENTS = "MalformedEvents"  # events the dispatcher dropped as undeliverable
+DELIVERIES_DEFERRED = "DeliveriesDeferred"  # queued, not attempted: their hook's rate limit
 METRIC_NAMES = (
     DELIVERIES_SUCCEEDED,
     DELIVERIES_FAILED,
@@ -45,6 +46,7 @@ METRIC_NAMES = (
     DELIVERIES_EXHAUSTED,
     FANOUT_SIZE,
     MALFORMED_EVENTS,
+    DELIVERIES_DEFERRED,
 )
 
 
@@ -79,6 +81,7 @@ def record_dispatch(report: DispatchReport, *, whole_event: bool = True) -> None
     _count(DELIVERIES_FAILED, failed)
     _count(RETRIES_SCHEDULED, report.retrying)
     _count(DELIVERIES_EXHAUSTED, report.failed)
+    _count(DELIVERIES_DEFERRED, report.deferred)
     _latencies(report.attempt_ms)
     if whole_event and not report.duplicate:
         metrics.add_metric(name=FANOUT_SIZE, unit=MetricUnit.Count, value=report.hooks)
@@ -91,7 +94,9 @@ def record_retry(report: RetryReport) -> None:
         return
     if report.sent and delivery.attempts:
         record_attempt(delivery.attempts[-1])
-    if delivery.status == "retrying":
+    if delivery.status == "deferred":
+        _count(DELIVERIES_DEFERRED, 1)
+    elif delivery.status == "retrying":
         _count(RETRIES_SCHEDULED, 1)
     elif delivery.status == "failed":
         _count(DELIVERIES_EXHAUSTED, 1)

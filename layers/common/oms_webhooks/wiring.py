@@ -9,6 +9,8 @@ from oms_webhooks.delivery_store import DeliveryStore
 from oms_webhooks.dispatch import Dispatcher
 from oms_webhooks.hook_store import HookStore
 from oms_webhooks.queues import FanoutQueue, RetryQueue
+from oms_webhooks.rate_limit_store import RateLimitStore
+from oms_webhooks.rate_limiter import DISPATCH_HOLD_SECONDS, RETRY_HOLD_SECONDS, RateLimiter
 from oms_webhooks.retries import Retrier
 from oms_webhooks.sender import Sender
 from oms_webhooks.settings import settings
@@ -25,8 +27,14 @@ def sender() -> Sender:
         address_policy(),
         connect_timeout=config.connect_timeout,
         total_timeout=config.total_timeout,
-        connections_per_host=config.dispatch_concurrency,
+        connections_per_host=config.max_connections_per_host,
     )
+
+
+@cache
+def rate_limit_buckets() -> RateLimitStore:
+    config = settings()
+    return RateLimitStore(config.deliveries_table, keep_seconds=config.retention_days * 86400)
 
 
 @cache
@@ -41,6 +49,7 @@ def dispatcher() -> Dispatcher:
         retention_days=config.retention_days,
         fanout=FanoutQueue(config.fanout_queue_url) if config.fanout_queue_url else None,
         batch_size=config.fanout_batch_size,
+        rate_limits=RateLimiter(rate_limit_buckets(), hold=DISPATCH_HOLD_SECONDS),
     )
 
 
@@ -53,4 +62,5 @@ def retrier() -> Retrier:
         sender=sender(),
         queue=RetryQueue(config.retry_queue_url),
         resend_after_receives=config.retry_resend_after_receives,
+        rate_limits=RateLimiter(rate_limit_buckets(), hold=RETRY_HOLD_SECONDS),
     )
