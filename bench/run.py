@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import cold_start, fanout, host_cap, latency, services, split, storage
+from bench import cold_start, cost, fanout, host_cap, latency, record_size, services, split, storage
 
 HERE = Path(__file__).resolve().parent
 TARGETS = {
@@ -84,6 +84,7 @@ def main() -> int:
             say(f"DynamoDB calls per event, N={n}")
             results["storage"].append(storage.count_calls(endpoint, instant, n))
         say = progress.step("10,000 subscribers split over the fan-out queue")
+        results["record_sizes"] = record_size.measure_record_sizes()
         results["split"] = split.measure_split(endpoint, instant, 2000 if args.quick else 10_000, 1000)
         say = progress.step("cold starts and layer size")
         results["cold_start"] = cold_start.measure_cold_starts(endpoint, "bench-cold")
@@ -197,6 +198,7 @@ def render(r: dict[str, Any]) -> str:
         f"here {s['sequential_s']:.1f} s; with the batches in parallel invocations, as deployed, about",
         f"{s['parallel_estimate_s']:.1f} s.",
         "",
+        *(record_size.render(r["record_sizes"]) if "record_sizes" in r else []),
         "## 3. End to end on the local stack",
         "",
     ]
@@ -220,6 +222,11 @@ def render(r: dict[str, Any]) -> str:
         f"Layer (requirements without the runtime's boto3, plus `oms_webhooks`): {layer['installed_mb']:.1f} MB "
         f"installed, {layer['zipped_mb']:.1f} MB zipped.",
         "",
+    ]
+    if "record_sizes" in r:
+        sizes = sorted(row["record_bytes"] for row in r["record_sizes"])
+        lines += cost.render(r["fanout"], sizes[len(sizes) // 2])
+    lines += [
         "## Targets",
         "",
     ]
