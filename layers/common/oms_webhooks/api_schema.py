@@ -242,7 +242,7 @@ WRITTEN_HOOK_FIELDS: dict[str, dict[str, Any]] = {
     "rate_limit": {
         "description": f"At most this many deliveries a second to this hook, from {MIN_RATE:g} to {MAX_RATE:g} "
         "(null or absent: unlimited). Deliveries beyond it wait for their turn in the retry queue (status "
-        "`deferred`, not a failed attempt), and attempts start at least 1/rate_limit seconds apart."
+        "`deferred`, not a failed attempt); attempts start in slots 1/rate_limit seconds apart."
     },
 }
 # Null is refused for these (400 "This field may not be null.") even though they are optional in a PATCH.
