@@ -15,6 +15,7 @@ from moto.server import ThreadedMotoServer
 
 from oms_webhooks_cli.local.gateway import Gateway
 from oms_webhooks_cli.local.lambdas import LocalFunction
+from oms_webhooks_cli.local.moto_atomic import serialise_dynamodb_writes
 from oms_webhooks_cli.local.stack import LOCAL_CREDENTIALS, create_resources, local_functions
 from oms_webhooks_cli.template import Template
 
@@ -22,6 +23,7 @@ from oms_webhooks_cli.template import Template
 @pytest.fixture(scope="session")
 def aws_endpoint() -> Iterator[str]:
     """A moto server on a free port, for every test in this process that needs AWS."""
+    serialise_dynamodb_writes()  # one item's conditional writes are atomic, as on DynamoDB
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

@@ -204,7 +204,7 @@ def test_deliveries_beyond_the_limit_are_deferred_then_each_sent_once_in_its_tur
 
     assert sum(r.delivered for r in reports) + sum(r.deferred for r in reports) == 5
     assert sum(r.failed + r.retrying for r in reports) == 0  # a deferral is not a failure
-    assert reports[0].delivered == 1 and sum(r.deferred for r in reports) >= 3
+    assert sum(r.delivered for r in reports) >= 1 and sum(r.deferred for r in reports) >= 3
     store = DeliveryStore(settings().deliveries_table)
     deferred = [d for d in store.query_owner(owner, {}, None, None, 10, None)[0] if d.status == "deferred"]
     assert deferred

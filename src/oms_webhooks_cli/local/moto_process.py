@@ -9,6 +9,8 @@ _SERVE = """
 import logging, signal, sys, threading
 logging.disable(logging.INFO)  # moto's request log is noise here
 from moto.server import ThreadedMotoServer
+from oms_webhooks_cli.local.moto_atomic import serialise_dynamodb_writes
+serialise_dynamodb_writes()  # one item's conditional writes are atomic, as on DynamoDB
 server = ThreadedMotoServer(sys.argv[1], int(sys.argv[2]), verbose=False)
 server.start()
 print(server.get_host_and_port()[1], flush=True)
