@@ -103,3 +103,19 @@ clean:
 .PHONY: openapi
 openapi: $(STAMP)  ## regenerate docs/openapi.json from the API's routes and models
 	$(BIN)/python -m oms_webhooks_cli.openapi > docs/openapi.json.tmp && mv docs/openapi.json.tmp docs/openapi.json
+
+# ---- Delivery console (issue 13): the browser its tests drive, and the screenshots in the README.
+# Debian's chromium, driven by Playwright through executable_path: no browser is downloaded. `make test` runs
+# this first; on a machine where it cannot install (not root, not Debian) it stops with one line saying what to do.
+.PHONY: install-browser screenshots
+test: install-browser
+
+install-browser:
+	@command -v chromium >/dev/null 2>&1 \
+	  || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+	       && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+	  || { echo "make test needs Chromium for the console's browser tests: install Debian's 'chromium' package (apt-get install -y chromium) and run again" >&2; exit 1; }
+
+screenshots: $(STAMP) install-browser  ## PNGs of each console page at 1280 and 390 px, from the browser tests
+	rm -f docs/screenshots/*.png
+	CONSOLE_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q tests/browser

@@ -3,8 +3,8 @@
 import base64
 import binascii
 import json
-import uuid as uuids
-from datetime import UTC, datetime
+import re
+from datetime import timedelta
 from functools import cache
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -19,21 +19,42 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict
 
 from oms_webhooks import api_schema as doc
+from oms_webhooks import self_service_schema as self_service_doc
 from oms_webhooks import telemetry
+from oms_webhooks.clock import iso
+from oms_webhooks.delivery_index import DeliveryIndex
 from oms_webhooks.delivery_log import DeliveryFilters, DeliveryLog
 from oms_webhooks.delivery_store import DeliveryStore
-from oms_webhooks.errors import AlreadyDelivered, DuplicateHook, InvalidField, NotFound, StillRetrying
+from oms_webhooks.errors import (
+    AlreadyDelivered,
+    AmbiguousNumber,
+    DuplicateHook,
+    InvalidField,
+    InvalidFields,
+    NotFound,
+    StillRetrying,
+)
+from oms_webhooks.event_catalog import event_types
 from oms_webhooks.field_errors import field_errors
+from oms_webhooks.form_body import FORM_MEDIA_TYPES, MalformedForm, form_fields, media_type
+from oms_webhooks.form_values import boolean_value
+from oms_webhooks.hook_config import MissingPassword
+from oms_webhooks.hook_stats import HookStats, Period
 from oms_webhooks.hook_store import HookStore
 from oms_webhooks.hooks import HookIn, HookPatch
-from oms_webhooks.pagination import Page
+from oms_webhooks.pagination import FIRST_PAGE, Page, page_size
+from oms_webhooks.queues import RetryQueue
+from oms_webhooks.recovery import OwnerRecoverRequest, RecoverRequest, Recovery
+from oms_webhooks.secret_rotation import ConcurrentChange, RotateSecretRequest, SecretRotation
 from oms_webhooks.settings import settings
 from oms_webhooks.subscriptions import HookFilters, Subscriptions
 from oms_webhooks.telemetry import metrics, tracer
+from oms_webhooks.trial import Trial, TrialRequest, outcome
 from oms_webhooks.wiring import address_policy, sender
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_HOOK_ID = 10**12 - 1  # hook ids have at most 12 digits (see hook_number)
+RETRY_PATH = re.compile(r"^/whisperer/hook_events/[^/]+/retry/?$")
 
 logger = Logger()
 app = APIGatewayRestResolver(enable_validation=True)
@@ -51,12 +72,18 @@ app.configure_openapi(
 )
 
 HookId = Annotated[str, Path(description=doc.HOOK_ID_DESCRIPTION, json_schema_extra={"pattern": "^[0-9]{1,12}$"})]
-DeliveryUuid = Annotated[str, Path(description=doc.UUID_DESCRIPTION)]
+DeliveryKey = Annotated[str, Path(description=doc.DELIVERY_KEY_DESCRIPTION)]
 Limit = Annotated[int | None, Query(description=doc.LIMIT_DESCRIPTION, json_schema_extra={"minimum": 1})]
 Cursor = Annotated[str | None, Query(description=doc.CURSOR_DESCRIPTION)]
 EventTypeFilter = Annotated[
     str | None, Query(description=doc.EVENT_TYPE_DESCRIPTION, json_schema_extra={"enum": doc.EVENT_TYPE_NAMES})
 ]
+
+
+def delivery_filter(name: str) -> Any:
+    """A filter of the delivery log: read as text here, by whisperer's rules in the core (DeliveryFilters)."""
+    description, schema = doc.DELIVERY_FILTERS[name]
+    return Query(description=description, json_schema_extra=schema)
 
 
 def subscriptions() -> Subscriptions:
@@ -77,16 +104,23 @@ def answer(status: int, body: Any = None) -> Response[Any]:
 
 
 def page(result: Page[Any], results: list[Any]) -> dict[str, Any]:
-    """DRF's cursor page; `next` repeats this request's query with the new cursor."""
-    next_url = None
-    if result.cursor:
-        event = app.current_event
-        query = {**(event.query_string_parameters or {}), "cursor": result.cursor}
-        host = event.headers.get("Host") or event.headers.get("host") or "localhost"
-        scheme = event.headers.get("X-Forwarded-Proto") or event.headers.get("x-forwarded-proto") or "https"
-        path = event.request_context.path or event.path
-        next_url = f"{scheme}://{host}{path}?{urlencode(query)}"
-    return {"next": next_url, "results": results}
+    """DRF's page: `count` where the core counted, and `next` and `previous` repeating this request's query with
+    their cursors (the first page's with none)."""
+    counted = {} if result.count is None else {"count": result.count}
+    return {**counted, "next": page_url(result.cursor), "previous": page_url(result.previous), "results": results}
+
+
+def page_url(cursor: str | None) -> str | None:
+    if cursor is None:
+        return None
+    event = app.current_event
+    query = {name: value for name, value in (event.query_string_parameters or {}).items() if name != "cursor"}
+    if cursor != FIRST_PAGE:
+        query["cursor"] = cursor
+    host = event.headers.get("Host") or event.headers.get("host") or "localhost"
+    scheme = event.headers.get("X-Forwarded-Proto") or event.headers.get("x-forwarded-proto") or "https"
+    path = event.request_context.path or event.path
+    return f"{scheme}://{host}{path}" + (f"?{urlencode(query)}" if query else "")
 
 
 @app.get(
@@ -110,8 +144,8 @@ def registry() -> Response[Any]:
 def list_hooks(
     limit: Limit = None,
     cursor: Cursor = None,
-    target_url: Annotated[str | None, Query(description="Only hooks with exactly this target_url.")] = None,
-    event_type: EventTypeFilter = None,
+    target_url: Annotated[str | None, Query(description=doc.HOOK_TARGET_URL_FILTER_DESCRIPTION)] = None,
+    event_type: Annotated[str | None, Query(description=doc.HOOK_EVENT_TYPE_FILTER_DESCRIPTION)] = None,
     is_active: Annotated[bool | None, Query(description="Only active (or only inactive) hooks.")] = None,
 ) -> Response[Any]:
     filters = HookFilters(target_url=target_url, event_type=event_type, is_active=is_active)
@@ -183,10 +217,10 @@ def update_hook(hook_id: HookId, hook: Annotated[HookPatch, Body()]) -> Response
 
 @app.delete(
     "/whisperer/hooks/<hook_id>",
-    summary="Unsubscribe: delete a hook",
+    summary="Unsubscribe: deactivate a hook, as whisperer does (it stays readable, with its delivery log)",
     operation_id="hooks_destroy",
     tags=["hooks"],
-    responses=doc.responses(204, "Deleted; no body.", errors=(404,)),
+    responses=doc.responses(204, "Deactivated; no body.", errors=(404,)),
 )
 def delete_hook(hook_id: HookId) -> Response[Any]:
     subscriptions().delete(owner(), hook_number(hook_id))
@@ -203,31 +237,37 @@ def delete_hook(hook_id: HookId) -> Response[Any]:
 def list_deliveries(
     limit: Limit = None,
     cursor: Cursor = None,
-    webhook: Annotated[int | None, Query(ge=0, le=MAX_HOOK_ID, description="Only this hook's deliveries.")] = None,
-    event_type: EventTypeFilter = None,
-    delivered: Annotated[bool | None, Query(description="Only delivered (or only undelivered) ones.")] = None,
-    response_http_status: Annotated[
-        int | None, Query(ge=0, le=999, description="Only those whose last answer had this status.")
-    ] = None,
-    created_date__gte: Annotated[datetime | None, Query(description=doc.CREATED_FROM_DESCRIPTION)] = None,
-    created_date__lte: Annotated[datetime | None, Query(description=doc.CREATED_TO_DESCRIPTION)] = None,
+    uuid: Annotated[str | None, delivery_filter("uuid")] = None,
+    webhook: Annotated[str | None, delivery_filter("webhook")] = None,
+    event_type: Annotated[str | None, delivery_filter("event_type")] = None,
+    delivered: Annotated[str | None, delivery_filter("delivered")] = None,
+    response_http_status: Annotated[str | None, delivery_filter("response_http_status")] = None,
+    created_date: Annotated[str | None, delivery_filter("created_date")] = None,
+    created_date__gt: Annotated[str | None, delivery_filter("created_date__gt")] = None,
+    created_date__gte: Annotated[str | None, delivery_filter("created_date__gte")] = None,
+    created_date__lt: Annotated[str | None, delivery_filter("created_date__lt")] = None,
+    created_date__lte: Annotated[str | None, delivery_filter("created_date__lte")] = None,
+    object_id: Annotated[str | None, delivery_filter("object_id")] = None,
+    content_type: Annotated[str | None, delivery_filter("content_type")] = None,
+    status: Annotated[str | None, delivery_filter("status")] = None,
 ) -> Response[Any]:
-    filters = DeliveryFilters(
-        webhook, event_type, delivered, response_http_status, aware(created_date__gte), aware(created_date__lte)
-    )
-    result = delivery_log().find(owner(), filters, limit, cursor)
-    return answer(200, page(result, [delivery.public() for delivery in result.items]))
+    filters = DeliveryFilters.from_query(app.current_event.query_string_parameters or {})
+    log = delivery_log()
+    result = log.find(owner(), filters, limit, cursor)
+    return answer(200, page(result, log.public(owner(), result.items)))
 
 
 @app.get(
-    "/whisperer/hook_events/<uuid>",
+    "/whisperer/hook_events/<id>",
     summary="One delivery with all its attempts",
     operation_id="hook_events_retrieve",
     tags=["hook_events"],
-    responses=doc.responses(200, "The delivery.", doc.HookEvent, errors=(404,)),
+    responses=doc.responses(200, "The delivery.", doc.HookEvent, errors=(404, 409)),
 )
-def get_delivery(uuid: DeliveryUuid) -> Response[Any]:
-    return answer(200, delivery_log().get(owner(), delivery_uuid(uuid)).public())
+def get_delivery(id: DeliveryKey) -> Response[Any]:
+    log = delivery_log()
+    [shown] = log.public(owner(), [log.get(owner(), id)])
+    return answer(200, shown)
 
 
 class RetryRequest(BaseModel):
@@ -236,7 +276,7 @@ class RetryRequest(BaseModel):
 
 
 @app.post(
-    "/whisperer/hook_events/<uuid>/retry",
+    "/whisperer/hook_events/<id>/retry",
     summary="Retry a delivery by hand, now",
     operation_id="hook_events_retry",
     tags=["hook_events"],
@@ -244,7 +284,7 @@ class RetryRequest(BaseModel):
         200,
         "Delivered by this attempt.",
         doc.RetryOutcome,
-        errors=(400, 404, 406, 413, 415),
+        errors=(400, 404, 406, 409, 413, 415),
         e406=(
             "Already delivered (`event_100_3`); still being retried and not forced (`event_100_6`); "
             "or this attempt failed too (the outcome).",
@@ -252,8 +292,8 @@ class RetryRequest(BaseModel):
         ),
     ),
 )
-def retry_delivery(uuid: DeliveryUuid, request: Annotated[RetryRequest | None, Body()] = None) -> Response[Any]:
-    delivery, result = delivery_log().retry(owner(), delivery_uuid(uuid), force=bool(request and request.force))
+def retry_delivery(id: DeliveryKey, request: Annotated[RetryRequest | None, Body()] = None) -> Response[Any]:
+    delivery, result = delivery_log().retry(owner(), id, force=bool(request and request.force))
     telemetry.record_attempt(delivery.attempts[-1])
     logger.info(
         "Manual retry attempted",
@@ -266,12 +306,30 @@ def retry_delivery(uuid: DeliveryUuid, request: Annotated[RetryRequest | None, B
         },
     )
     outcome = {
+        "detail": "Webhook event delivered successfully" if delivery.delivered else "Webhook event delivery failed",
         "response_status": delivery.response_http_status,  # 500 when no answer came, as in whisperer
         "response_content": delivery.response_content,
         "delivered": delivery.delivered,
-        "response_time": result.duration,
+        # whisperer answers its serializer's timedelta, which DRF's JSON encoder writes as str(total_seconds())
+        "response_time": str(timedelta(seconds=result.duration).total_seconds()),
     }
     return answer(200 if delivery.delivered else 406, outcome)
+
+
+@app.get(
+    "/whisperer/event_queues",
+    summary="Whisperer's outbox: always empty here",
+    description=doc.EVENT_QUEUES_DESCRIPTION,
+    operation_id="event_queues_list",
+    tags=["event_queues"],
+    responses=doc.responses(200, "An empty page.", doc.EventQueuePage, errors=(400,)),
+)
+def list_event_queues(
+    limit: Limit = None,
+    event_type: Annotated[str | None, Query(description="Whisperer's filter; nothing is queued to match it.")] = None,
+) -> Response[Any]:
+    page_size(limit)
+    return answer(200, page(Page([], count=0), []))
 
 
 @app.get(
@@ -292,21 +350,6 @@ def openapi_document() -> str:
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
-def aware(moment: datetime | None) -> datetime | None:
-    """A filter date without a zone is read as UTC, as Django does with USE_TZ."""
-    return moment.replace(tzinfo=UTC) if moment and moment.tzinfo is None else moment
-
-
-def delivery_uuid(value: str) -> str:
-    """Deliveries are stored by their 32-hex uuid; the dashed form names the same one, anything else none."""
-    try:
-        if value.isascii() and len(value) <= 64:  # uuid.UUID's forms are shorter; longer ones are not parsed
-            return uuids.UUID(value).hex
-    except ValueError:
-        pass
-    raise NotFound(value)
-
-
 def hook_number(hook_id: str) -> int:
     """Hook ids are integers; anything else names no hook."""
     if not (hook_id.isascii() and hook_id.isdecimal()) or len(hook_id) > len(str(MAX_HOOK_ID)):
@@ -324,6 +367,22 @@ def invalid_field(error: InvalidField) -> Response[Any]:
     return answer(400, {error.field: [error.message]})
 
 
+@app.exception_handler(InvalidFields)
+def invalid_fields(error: InvalidFields) -> Response[Any]:
+    return answer(400, error.errors)
+
+
+@app.exception_handler(AmbiguousNumber)
+def ambiguous_number(error: AmbiguousNumber) -> Response[Any]:
+    detail = f"Several deliveries have the id {error.number}; name one by its uuid."
+    return answer(409, {"detail": detail, "uuids": error.uuids})
+
+
+@app.exception_handler(MissingPassword)
+def missing_password(error: MissingPassword) -> Response[Any]:
+    return answer(400, error.errors())
+
+
 @app.exception_handler(NotFound)
 def not_found(error: NotFound) -> Response[Any]:
     return answer(404, {"detail": "Not found."})
@@ -336,7 +395,7 @@ def already_delivered(error: AlreadyDelivered) -> Response[Any]:
 
 @app.exception_handler(StillRetrying)
 def still_retrying(error: StillRetrying) -> Response[Any]:
-    return answer(406, {"code": "event_100_6", "en": "Event is still being retried; send force to retry now"})
+    return answer(406, {"code": "event_100_6", "en": "Event is still in retry process"})
 
 
 @app.exception_handler(DuplicateHook)
@@ -353,10 +412,44 @@ def no_route(error: Exception) -> Response[Any]:
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    refusal = unacceptable_body(event)
+    refusal = form_as_json(event) or unacceptable_body(event)
     if refusal:
         return refusal
     return app.resolve(event, context)
+
+
+def form_as_json(event: dict[str, Any]) -> dict[str, Any] | None:
+    """Whisperer's clients send a retry's `force` as a form, which DRF parses; the route validates JSON, so the
+    form becomes the JSON object it says (`force=True` -> `{"force": true}`). Other routes take JSON only."""
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    content_type = headers.get("content-type", "")
+    if (
+        event.get("httpMethod") != "POST"
+        or not RETRY_PATH.match(event.get("path") or "")
+        or media_type(content_type) not in FORM_MEDIA_TYPES
+    ):
+        return None
+    body = event.get("body") or ""
+    try:
+        data = base64.b64decode(body, validate=True) if event.get("isBase64Encoded") else body.encode()
+    except (binascii.Error, ValueError):
+        return answer_now(400, {"non_field_errors": ["Form parse error - the body is not valid base64."]})
+    if len(data) > MAX_BODY_BYTES:
+        return plain_answer(413, f"Request body is larger than {MAX_BODY_BYTES} bytes.")
+    try:
+        fields: dict[str, Any] = form_fields(content_type, data)
+    except MalformedForm as malformed:
+        return answer_now(400, {"non_field_errors": [str(malformed)]})
+    if "force" in fields:
+        try:
+            fields["force"] = boolean_value(fields["force"]) if fields["force"].strip() else False
+        except ValueError as refused:
+            return answer_now(400, {"force": [str(refused)]})
+    plain = {name: value for name, value in (event.get("headers") or {}).items() if name.lower() != "content-type"}
+    event["headers"] = {**plain, "Content-Type": "application/json"}
+    event["multiValueHeaders"] = {name: [value] for name, value in event["headers"].items()}
+    event["body"], event["isBase64Encoded"] = json.dumps(fields), False
+    return None
 
 
 def unacceptable_body(event: dict[str, Any]) -> dict[str, Any] | None:
@@ -389,3 +482,131 @@ def answer_now(status: int, body: Any) -> dict[str, Any]:
 
 def plain_answer(status: int, detail: str) -> dict[str, Any]:
     return answer_now(status, {"detail": detail})
+
+
+# --- Self-service (issue 12): secret rotation, test events, recovery, stats, the event catalog ----------------------
+
+
+def recovery() -> Recovery:
+    config = settings()
+    return Recovery(
+        DeliveryIndex(config.deliveries_table), HookStore(config.hooks_table), RetryQueue(config.retry_queue_url)
+    )
+
+
+@app.post(
+    "/whisperer/hooks/<hook_id>/rotate_secret",
+    summary="Rotate the hook's signing secret; the old one keeps signing for an overlap",
+    operation_id="hooks_rotate_secret",
+    tags=["hooks"],
+    responses=doc.responses(
+        200,
+        "The new secret (only when generated), the old one's expiry and the hook.",
+        self_service_doc.RotatedSecret,
+        errors=(400, 404, 413, 415),
+        e409=("Other rotations of this hook at the same moment; try again.", doc.Detail),
+    ),
+)
+def rotate_secret(hook_id: HookId, request: Annotated[RotateSecretRequest | None, Body()] = None) -> Response[Any]:
+    rotation = SecretRotation(HookStore(settings().hooks_table)).rotate(
+        owner(), hook_number(hook_id), request or RotateSecretRequest()
+    )
+    expires = rotation.hook.previous_secret_expires_at
+    logger.info(
+        "Secret rotated",
+        extra={"hook_id": rotation.hook.id, "generated": bool(rotation.generated_secret), "overlap_until": expires},
+    )
+    body: dict[str, Any] = {"secret_key": rotation.generated_secret} if rotation.generated_secret else {}
+    body["previous_secret_expires_at"] = iso(expires) if expires else None
+    body["hook"] = rotation.hook.public()
+    return answer(200, body)
+
+
+@app.post(
+    "/whisperer/hooks/<hook_id>/test",
+    summary="Send a signed `webhook.test` event to the hook now, and record it",
+    operation_id="hooks_test",
+    tags=["hooks"],
+    responses=doc.responses(
+        200,
+        "Delivered: the recorded test delivery and what came of it.",
+        self_service_doc.TrialDelivery,
+        errors=(400, 404, 406, 413, 415),
+        e406=("Not delivered: the recorded test delivery and what came of it.", self_service_doc.TrialDelivery),
+    ),
+)
+def send_test_event(hook_id: HookId, request: Annotated[TrialRequest | None, Body()] = None) -> Response[Any]:
+    config = settings()
+    trial = Trial(
+        HookStore(config.hooks_table), DeliveryStore(config.deliveries_table), sender(), config.retention_days
+    )
+    delivery, result = trial.send(owner(), hook_number(hook_id))
+    logger.info(
+        "Test event sent",
+        extra={"delivery_uuid": delivery.uuid, "hook_id": delivery.webhook, "delivered": delivery.delivered},
+    )
+    [shown] = delivery_log().public(owner(), [delivery])  # nested as the delivery log shows it
+    body = {**shown, "detail": outcome(delivery, result), "test": True}
+    return answer(200 if delivery.delivered else 406, body)
+
+
+@app.post(
+    "/whisperer/hooks/<hook_id>/recover",
+    summary="Re-send, once each, the hook's deliveries that failed in a window (through the retry queue)",
+    operation_id="hooks_recover",
+    tags=["hooks"],
+    responses=doc.responses(
+        202, "Queued; the retrier sends them.", self_service_doc.Recovered, errors=(400, 404, 413, 415)
+    ),
+)
+def recover_hook(hook_id: HookId, request: Annotated[RecoverRequest, Body()]) -> Response[Any]:
+    report = recovery().recover_hook(owner(), hook_number(hook_id), request)
+    logger.info("Recovery queued", extra={"hook_id": hook_id, "queued": report.queued})
+    return answer(202, report.public())
+
+
+@app.post(
+    "/whisperer/hook_events/recover",
+    summary="Re-send, once each, the owner's deliveries that failed in a window (through the retry queue)",
+    operation_id="hook_events_recover",
+    tags=["hook_events"],
+    responses=doc.responses(202, "Queued; the retrier sends them.", self_service_doc.Recovered, errors=(400, 413, 415)),
+)
+def recover_deliveries(request: Annotated[OwnerRecoverRequest, Body()]) -> Response[Any]:
+    report = recovery().recover_owner(owner(), request)
+    logger.info("Recovery queued", extra={"event_type": request.event_type, "queued": report.queued})
+    return answer(202, report.public())
+
+
+@app.get(
+    "/whisperer/hooks/<hook_id>/stats",
+    summary="How the hook's endpoint did over a period: outcomes, latency, a series for a chart",
+    operation_id="hooks_stats",
+    tags=["hooks"],
+    responses=doc.responses(200, "The hook's figures.", self_service_doc.HookStats, errors=(400, 404)),
+)
+def hook_stats(
+    hook_id: HookId,
+    period: Annotated[
+        Period | None, Query(description="24h (hourly series, the default), 7d (hourly) or 30d (daily).")
+    ] = None,
+) -> Response[Any]:
+    stats = HookStats(DeliveryIndex(settings().deliveries_table), HookStore(settings().hooks_table))
+    return answer(200, stats.stats(owner(), hook_number(hook_id), period or "24h"))
+
+
+@app.get(
+    "/whisperer/event_types",
+    summary="The event types with a description, a JSON Schema and an example of each payload",
+    operation_id="event_types_list",
+    tags=["event_types"],
+    responses=doc.responses(200, "The OMS event catalog, in detail.", self_service_doc.EventTypeCatalog),
+)
+def list_event_types() -> Response[Any]:
+    results = event_types()
+    return answer(200, {"count": len(results), "next": None, "previous": None, "results": results})
+
+
+@app.exception_handler(ConcurrentChange)
+def concurrent_change(error: ConcurrentChange) -> Response[Any]:
+    return answer(409, {"detail": "The hook changed meanwhile; try again."})

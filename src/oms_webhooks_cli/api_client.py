@@ -133,6 +133,47 @@ class ApiClient:
             raise ApiError(406, outcome, _error_message(406, outcome, None))
         return dict(outcome)
 
+    # -- self-service (rotation, test events, recovery, stats) --------------------------------------------------
+
+    def rotate_secret(
+        self, hook_id: int, secret_key: str | None = None, overlap_seconds: int | None = None
+    ) -> dict[str, Any]:
+        body = {
+            k: v for k, v in {"secret_key": secret_key, "overlap_seconds": overlap_seconds}.items() if v is not None
+        }
+        path = f"hooks/{hook_id}/rotate_secret/"
+        return dict(self.call("POST", path, body=body, not_found=f"no hook {hook_id} for this token's owner")[1])
+
+    def send_test_event(self, hook_id: int) -> dict[str, Any]:
+        """The recorded test delivery, delivered or not (406 is an outcome here, not a refusal)."""
+        path = f"hooks/{hook_id}/test/"
+        not_found = f"no hook {hook_id} for this token's owner"
+        return dict(self.call("POST", path, body={}, not_found=not_found, accept=(406,))[1])
+
+    def recover(
+        self,
+        since: str,
+        until: str | None = None,
+        include_retrying: bool = False,
+        hook_id: int | None = None,
+        event_type: str | None = None,
+    ) -> dict[str, Any]:
+        """Queues the failed deliveries of a hook (or, without one, of every hook) in the window."""
+        body: dict[str, Any] = {"since": since, "include_retrying": include_retrying}
+        if until is not None:
+            body["until"] = until
+        if hook_id is None:
+            if event_type is not None:
+                body["event_type"] = event_type
+            return dict(self.call("POST", "hook_events/recover/", body=body)[1])
+        path = f"hooks/{hook_id}/recover/"
+        return dict(self.call("POST", path, body=body, not_found=f"no hook {hook_id} for this token's owner")[1])
+
+    def hook_stats(self, hook_id: int, period: str | None = None) -> dict[str, Any]:
+        path = f"hooks/{hook_id}/stats/"
+        not_found = f"no hook {hook_id} for this token's owner"
+        return dict(self.call("GET", path, {"period": period}, not_found=not_found)[1])
+
 
 def client_for(api_url: str | None, token: str | None, stack_name: str | None) -> ApiClient:
     """The API of `--api-url`, else of the target stack's `ApiUrl` output, with `--token` or $OMS_WEBHOOKS_TOKEN."""

@@ -17,7 +17,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from oms_webhooks_cli.api_client import TOKEN_ENV, CliError
-from oms_webhooks_cli.commands import deliveries, hooks, tokens
+from oms_webhooks_cli.commands import deliveries, hooks, self_service, tokens
 from oms_webhooks_cli.endpoint import find_target
 
 
@@ -167,12 +167,12 @@ def _parser() -> argparse.ArgumentParser:
     delivery_list.add_argument("--limit", type=positive, default=50, help="at most this many (default 50)")
     delivery_list.set_defaults(run=deliveries.list_, delivered=None)
     delivery_show = delivery_commands.add_parser("show", parents=[owner], help="one delivery with all its attempts")
-    delivery_show.add_argument("uuid")
+    delivery_show.add_argument("uuid", help="the delivery's uuid or integer id")
     delivery_show.set_defaults(run=deliveries.show)
     delivery_retry = delivery_commands.add_parser(
         "retry", parents=[owner], help="redeliver now; exit 0 if delivered, else 1"
     )
-    delivery_retry.add_argument("uuid")
+    delivery_retry.add_argument("uuid", help="the delivery's uuid or integer id")
     delivery_retry.add_argument("--force", action="store_true", help="even while its scheduled retries are running")
     delivery_retry.set_defaults(run=deliveries.retry)
     delivery_tail = delivery_commands.add_parser(
@@ -186,6 +186,7 @@ def _parser() -> argparse.ArgumentParser:
     delivery_tail.add_argument("-f", "--follow", action="store_true", help="keep printing new attempts")
     delivery_tail.add_argument("--interval", type=interval, default=1.0, help="seconds between polls (default 1)")
     delivery_tail.set_defaults(run=deliveries.tail)
+    self_service.add_commands(hook_commands, delivery_commands, owner)
     return parser
 
 

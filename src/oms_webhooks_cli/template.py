@@ -49,11 +49,13 @@ class Route:
     method: str  # "ANY" or an HTTP method
     path: str  # API Gateway resource path, e.g. /whisperer/{proxy+}
     function: str  # logical id
+    authorized: bool = True  # False where the event says `Auth: Authorizer: NONE`
 
     def pattern(self) -> re.Pattern[str]:
         regex = re.sub(r"\\\{[^/]+?\\\+\\\}", r"(?P<proxy>.+)", re.escape(self.path))
         regex = re.sub(r"\\\{([^/]+?)\\\}", r"(?P<\1>[^/]+)", regex)
-        return re.compile(f"^{regex}$")
+        trailing_slash = "" if "+}" in self.path else "/?"  # API Gateway routes /a/ to the resource /a
+        return re.compile(f"^{regex}{trailing_slash}$")
 
 
 @dataclass
@@ -225,7 +227,8 @@ class Template:
             for event in res.get("Properties", {}).get("Events", {}).values():
                 if event.get("Type") == "Api":
                     props = event["Properties"]
-                    found.append(Route(props["Method"].upper(), props["Path"], lid))
+                    authorized = props.get("Auth", {}).get("Authorizer") != "NONE"
+                    found.append(Route(props["Method"].upper(), props["Path"], lid, authorized))
         # API Gateway prefers the most specific resource; a greedy {proxy+} comes last.
         return sorted(found, key=lambda r: ("+}" in r.path, -len(r.path)))
 

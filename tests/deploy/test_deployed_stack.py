@@ -177,7 +177,7 @@ def test_token_subscribe_publish_and_a_signed_delivery(operator: Operator, recei
 
     delivery = eventually(delivered, 60, "the delivery recorded as delivered")
     assert [a["status_code"] for a in delivery["attempts"]] == [200]
-    assert delivery["webhook"] == hook["id"]
+    assert delivery["webhook"]["id"] == hook["id"]
 
 
 def test_a_500_comes_back_through_the_retry_queue_and_is_retried_by_hand(
@@ -258,3 +258,16 @@ def test_a_fan_out_beyond_the_batch_size_goes_through_the_fan_out_queue(
     group = f"/aws/lambda/{physical(deployed)['FanoutFunction']}"
     text = "\n".join(e["message"] for e in logs.filter_log_events(logGroupName=group, limit=10000)["events"])
     assert event_id in text
+
+
+def test_the_delivery_console_is_served_without_a_token(api_url: str) -> None:
+    """The console's GET routes skip the authorizer on the deployed API too; the API beside them does not."""
+    page = requests.get(f"{api_url}whisperer/console/", timeout=30)
+    assert page.status_code == 200, page.text
+    assert '<script type="module" src="js/app.js">' in page.text
+    assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+    assert page.headers["X-Frame-Options"] == "DENY"
+    script = requests.get(f"{api_url}whisperer/console/js/pages/delivery.js", timeout=30)
+    assert script.status_code == 200 and script.headers["Content-Type"] == "text/javascript; charset=utf-8"
+    assert requests.get(f"{api_url}whisperer/console/app.py", timeout=30).status_code == 404
+    assert requests.get(f"{api_url}whisperer/hooks/", timeout=30).status_code == 401

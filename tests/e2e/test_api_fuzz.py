@@ -5,6 +5,8 @@ content type, body schema, headers).
 Two owners, so that nothing the fuzzer does can send a request off this machine: it changes only the hooks of
 `hooks_owner` (no events are published while they exist, and they are all deleted afterwards), while the deliveries
 it reads and retries belong to `events_owner`, whose hooks point at a local receiver and which it cannot change.
+The self-service operations that send or re-send (`test/`, `recover/`, and with them `rotate_secret/`, `stats/`) act
+as `events_owner` too, on its hooks: a test event to a target the fuzzer rewrote could leave this machine.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from oms_webhooks.deliveries import delivery_number
 from tests.e2e.conftest import Client, LocalStackProcess
 from tests.receiver import Answer, Receiver
 
@@ -63,10 +66,18 @@ class Owners:
     events: Client
     hook_ids: list[int]
     uuids: list[str]
+    event_hook_ids: list[int] = field(default_factory=list)
     statuses: Counter[tuple[str, int]] = field(default_factory=Counter)
 
     def token_for(self, path: str) -> str:
-        return self.events.token if path.startswith("/whisperer/hook_events/") else self.hooks.token
+        return self.events.token if self.as_events_owner(path) else self.hooks.token
+
+    @staticmethod
+    def as_events_owner(path: str) -> bool:
+        return path.startswith("/whisperer/hook_events/") or path.endswith(SELF_SERVICE_SUFFIXES)
+
+
+SELF_SERVICE_SUFFIXES = ("/rotate_secret/", "/test/", "/recover/", "/stats/")
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +104,8 @@ def owners(local_stack: LocalStackProcess) -> Iterator[Owners]:
                 events.wait_for_delivery(failing["id"], lambda d: d["status"] == "retrying")["uuid"],
                 events.wait_for_delivery(recovering["id"], lambda d: d["status"] == "retrying")["uuid"],
             ]
-            found = Owners(hooks, events, hook_ids, uuids)
+            event_hook_ids = [delivered["id"], failing["id"], recovering["id"]]
+            found = Owners(hooks, events, hook_ids, uuids, event_hook_ids)
             started = time.monotonic()
             yield found
             print(f"\nfuzzed in {time.monotonic() - started:.1f} s: {sum(found.statuses.values())} requests")
@@ -105,14 +117,19 @@ def owners(local_stack: LocalStackProcess) -> Iterator[Owners]:
             receiver.stop()
 
 
-@schema.given(known=st.integers(min_value=0, max_value=3))
+@schema.given(known=st.integers(min_value=0, max_value=3), by_number=st.booleans())
 @schema.parametrize()
-def test_every_operation_answers_as_documented(case: schemathesis.Case, known: int, owners: Owners) -> None:
-    """Path ids are random (so mostly 404) unless `known` swaps in an existing hook or delivery."""
+def test_every_operation_answers_as_documented(
+    case: schemathesis.Case, known: int, by_number: bool, owners: Owners
+) -> None:
+    """Path ids are random (so mostly 404) unless `known` swaps in an existing hook or delivery (a delivery by its
+    integer id or by its uuid)."""
     if known and "hook_id" in (case.path_parameters or {}):
-        case.path_parameters = {"hook_id": str(owners.hook_ids[known - 1])}
-    if known and "uuid" in (case.path_parameters or {}):
-        case.path_parameters = {"uuid": owners.uuids[known - 1]}
+        ids = owners.event_hook_ids if owners.as_events_owner(case.path) else owners.hook_ids
+        case.path_parameters = {"hook_id": str(ids[known - 1])}
+    if known and "id" in (case.path_parameters or {}):
+        uuid = owners.uuids[known - 1]
+        case.path_parameters = {"id": str(delivery_number(uuid)) if by_number else uuid}
     response = case.call_and_validate(
         base_url=owners.hooks.stack.api_url,
         headers={"Authorization": f"Token {owners.token_for(case.path)}"},

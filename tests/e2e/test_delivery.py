@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import socket
 import time
 from pathlib import Path
@@ -51,7 +52,7 @@ def test_publish_with_the_cli_delivers_the_exact_signed_body(
     assert delivery["uuid"] == body["event"]["uuid"]
     assert delivery["response_http_status"] == 200
     assert delivery["status"] == "delivered"
-    assert 0 < delivery["response_time"] < 1
+    assert re.fullmatch(r"00:00:00\.\d{6}", delivery["response_time"])  # DRF's duration, as whisperer's
     assert delivery["request_payload"] == body
     assert [a["status_code"] for a in delivery["attempts"]] == [200]
     assert client.delivery(delivery["uuid"]) == delivery
@@ -138,8 +139,8 @@ def test_delivery_log_filters_and_owner_scope(
     client.publish("package.created", {"id": 4})
     client.wait_for_delivery(ok["id"], lambda d: d["delivered"])
     client.wait_for_delivery(bad["id"], lambda d: d["attempts"])
-    assert [d["webhook"] for d in client.deliveries(delivered="true")] == [ok["id"]]
-    assert [d["webhook"] for d in client.deliveries(response_http_status=404)] == [bad["id"]]
+    assert [d["webhook"]["id"] for d in client.deliveries(delivered="true")] == [ok["id"]]
+    assert [d["webhook"]["id"] for d in client.deliveries(response_http_status=404)] == [bad["id"]]
     assert len(client.deliveries(event_type="package-created")) == 2
     assert client.deliveries(event_type="shipment.created") == []
     assert len(client.deliveries(created_date__gte="2020-01-01T00:00:00Z")) == 2

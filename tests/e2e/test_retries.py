@@ -104,6 +104,7 @@ def test_manual_retry_follows_whisperer(client: Client, receiver: Receiver) -> N
     done = client.http.post(retry, json={"force": True})
     assert done.status_code == 200
     assert done.json() == {
+        "detail": "Webhook event delivered successfully",
         "response_status": 200,
         "response_content": "thanks",
         "delivered": True,

@@ -158,7 +158,7 @@ def test_a_brief_outage_of_the_aws_endpoint_mid_dispatch_loses_and_duplicates_no
         assert min(counts) >= 1  # nothing lost
         if "error" not in outcome:
             assert counts == [1] * 20  # nothing twice
-        records = DeliveryStore(config.deliveries_table).query_owner(owner, {}, None, None, 100, None)[0]
+        records = DeliveryStore(config.deliveries_table).query_owner(owner, {}, None, None, 100, None).items
         assert len(records) == 20 and all(r.delivered for r in records)
     finally:
         receiver.stop()

@@ -162,7 +162,7 @@ def test_delivery_time_guard_refuses_private_resolutions_before_connecting(
     assert all(address[0] == "127.0.0.1" for address in dialled)
     store = DeliveryStore(settings().deliveries_table)
     for host, hook_id in hooks.items():
-        [record] = store.query_owner(owner, {"webhook": hook_id}, None, None, 10, None)[0]
+        [record] = store.query_owner(owner, {"webhook": hook_id}, None, None, 10, None).items
         assert record.status == "failed"
         error = record.attempts[0].error or ""
         assert error.startswith("Refused:"), error

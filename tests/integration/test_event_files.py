@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from oms_webhooks.deliveries import Attempt, Delivery
+from oms_webhooks.delivery_store import DeliveryStore
 from oms_webhooks.settings import settings
 from oms_webhooks.tokens import token_hash
 from oms_webhooks_cli.local.lambdas import LocalFunction
@@ -29,6 +32,22 @@ API_STATUS = {
     "hooks-update": 200,
     "hooks-replace": 200,
     "hooks-delete": 204,
+    "hook-events-list": 200,
+    "hook-events-list-invalid": 400,
+    "hook-events-retrieve": 200,
+    "hook-events-retrieve-uuid": 200,
+    "hook-events-retry-form": 406,  # the sample delivery was delivered: `event_100_3`, read from a form body
+    "event-queues-list": 200,
+}
+SAMPLE_DELIVERY = "c9591f0d1c1d4da58ade880921bd7e93"  # the delivery the hook-events samples name (id 7084307527205819)
+# The self-service samples (test_every_self_service_api_event), in the order they run.
+SELF_SERVICE_STATUS = {
+    "hooks-rotate-secret": 200,
+    "hooks-test": 200,
+    "hooks-stats": 200,
+    "hooks-recover": 202,
+    "hook-events-recover": 202,
+    "event-types-list": 200,
 }
 
 
@@ -45,10 +64,32 @@ def events_owner_hook(deployed: dict[str, LocalFunction]) -> int:
     return int(json.loads(created["body"])["id"])
 
 
-def test_every_api_event(deployed: dict[str, LocalFunction], events_owner_hook: int) -> None:
+@pytest.fixture(scope="module")
+def events_owner_delivery(deployed: dict[str, LocalFunction], events_owner_hook: int) -> Delivery:
+    """The hook-events samples name one delivered delivery of `events-owner`."""
+    moment = datetime(2026, 1, 7, 10, 21, 33, tzinfo=UTC)
+    delivery = Delivery(
+        uuid=SAMPLE_DELIVERY,
+        owner="events-owner",
+        webhook=events_owner_hook,
+        event_id="4cfef4d6-6649-4412-9143-9b9f1f4b6a6c",
+        event_type="package.created",
+        request_payload={"id": 1073},
+        target_url="https://erp.example.com/oms/webhooks/",
+        created_date=moment,
+        modified_date=moment,
+    )
+    delivery.record(Attempt(at=moment, status_code=200, duration=0.080303), "ok")
+    DeliveryStore(settings().deliveries_table).save(delivery)
+    return delivery
+
+
+def test_every_api_event(
+    deployed: dict[str, LocalFunction], events_owner_hook: int, events_owner_delivery: Delivery
+) -> None:
     api = deployed["ApiFunction"]
     files = sorted((EVENTS / "api").glob("*.json"))
-    assert {f.stem for f in files} == set(API_STATUS)
+    assert {f.stem for f in files} == set(API_STATUS) | set(SELF_SERVICE_STATUS)
     order = [
         "hooks-create-invalid",
         "hooks-list",
@@ -56,6 +97,12 @@ def test_every_api_event(deployed: dict[str, LocalFunction], events_owner_hook: 
         "hooks-retrieve",
         "hooks-update",
         "hooks-replace",
+        "hook-events-list",
+        "hook-events-list-invalid",
+        "hook-events-retrieve",
+        "hook-events-retrieve-uuid",
+        "hook-events-retry-form",
+        "event-queues-list",
         "hooks-delete",
     ]
     for name in order:
@@ -65,8 +112,10 @@ def test_every_api_event(deployed: dict[str, LocalFunction], events_owner_hook: 
         assert answer["statusCode"] == API_STATUS[name], (name, answer)
         if answer["statusCode"] != 204:
             json.loads(answer["body"])
+        if name.startswith("hook-events-retrieve"):
+            assert json.loads(answer["body"])["id"] == events_owner_delivery.id
     again = api.invoke(load(EVENTS / "api" / "hooks-create.json"))
-    assert again["statusCode"] == 201  # the sample hook was deleted above, so it may be created anew
+    assert again["statusCode"] == 201  # hooks-replace moved the sample hook, so its first place is free again
 
 
 def test_every_authorizer_event(deployed: dict[str, LocalFunction]) -> None:
@@ -99,3 +148,32 @@ def test_every_retrier_event(deployed: dict[str, LocalFunction], caplog: pytest.
     answer = deployed["RetrierFunction"].invoke(load(EVENTS / "sqs" / "retry-batch.json"))
     assert answer == {"batchItemFailures": []}
     assert "No record for this retry (expired or never written)" in caplog.messages
+
+
+def test_every_self_service_api_event(deployed: dict[str, LocalFunction]) -> None:
+    """On a hook of `events-owner` that targets a local receiver, so that the test event stays on this machine."""
+    from oms_webhooks.address_guard import AddressPolicy
+    from oms_webhooks.hook_store import HookStore
+    from oms_webhooks.hooks import HookIn
+    from oms_webhooks.subscriptions import Subscriptions
+    from tests.receiver import Receiver
+
+    receiver = Receiver()
+    subscriptions = Subscriptions(HookStore(settings().hooks_table), AddressPolicy(allow_loopback=True))
+    hook = subscriptions.create(
+        "events-owner",
+        HookIn.model_validate(
+            {"event_type": "package.created", "target_url": receiver.url("/samples"), "secret_key": "s3cret"}
+        ),
+    )
+    try:
+        for name, status in SELF_SERVICE_STATUS.items():
+            event = load(EVENTS / "api" / f"{name}.json")
+            event = json.loads(json.dumps(event).replace("/hooks/1/", f"/hooks/{hook.id}/"))
+            answer = deployed["ApiFunction"].invoke(event)
+            assert answer["statusCode"] == status, (name, answer)
+            json.loads(answer["body"])
+        assert len(receiver.wait_for("/samples", 1)) == 1  # the test event, signed with the rotated secret
+    finally:
+        subscriptions.delete("events-owner", hook.id)
+        receiver.stop()

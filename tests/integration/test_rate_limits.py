@@ -206,7 +206,7 @@ def test_deliveries_beyond_the_limit_are_deferred_then_each_sent_once_in_its_tur
     assert sum(r.failed + r.retrying for r in reports) == 0  # a deferral is not a failure
     assert sum(r.delivered for r in reports) >= 1 and sum(r.deferred for r in reports) >= 3
     store = DeliveryStore(settings().deliveries_table)
-    deferred = [d for d in store.query_owner(owner, {}, None, None, 10, None)[0] if d.status == "deferred"]
+    deferred = [d for d in store.query_owner(owner, {}, None, None, 10).items if d.status == "deferred"]
     assert deferred
     for delivery in deferred:
         assert delivery.attempts == [] and delivery.retry_count == 0
@@ -226,7 +226,7 @@ def test_deliveries_beyond_the_limit_are_deferred_then_each_sent_once_in_its_tur
     assert min(b - a for a, b in itertools.pairwise(times)) >= 0.4  # one a second, at most half late
     deadline = time.monotonic() + 20
     while True:
-        records = store.query_owner(owner, {}, None, None, 10, None)[0]
+        records = store.query_owner(owner, {}, None, None, 10).items
         if all(r.status == "delivered" for r in records) or time.monotonic() > deadline:
             break
         time.sleep(0.2)

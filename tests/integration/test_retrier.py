@@ -69,7 +69,7 @@ def test_a_fault_mid_batch_loses_nothing(
     store = DeliveryStore(settings().deliveries_table)
     deadline = time.monotonic() + 5
     while True:
-        records = store.query_owner(owner, {}, None, None, 10, None)[0]
+        records = store.query_owner(owner, {}, None, None, 10, None).items
         if all(r.status == "delivered" for r in records) or time.monotonic() > deadline:
             break
         time.sleep(0.1)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import UTC, datetime
 
 import pytest
 
-from oms_webhooks.deliveries import Attempt, Delivery, delivery_id, request_body
+from oms_webhooks.deliveries import Attempt, Delivery, delivery_id, delivery_number, duration_string, request_body
 from oms_webhooks.oms_event import MalformedEvent, OmsEvent
 
 
@@ -49,6 +50,42 @@ def test_eventbridge_envelope_is_read() -> None:
 def test_malformed_envelopes_are_refused(raw: object) -> None:
     with pytest.raises(MalformedEvent):
         OmsEvent.from_eventbridge(raw)
+
+
+def test_the_integer_id_is_53_hash_bits_of_the_uuid() -> None:
+    numbers = {delivery_number(delivery_id(f"event-{n}", 7)) for n in range(20_000)}
+    assert len(numbers) == 20_000  # no collision among 20,000 (expected: 2e8 / 2**54, about 1 in 10 million)
+    assert all(0 <= n < 2**53 for n in numbers)
+    assert max(numbers) > 2**52  # the top bit is used: the version digit is left out, not the range
+    first = delivery_id("event-1", 7)
+    assert delivery_number(first) == delivery_number(str(uuid.UUID(first)))  # any form of the same uuid
+
+
+def test_duration_strings_are_drfs() -> None:
+    assert duration_string(0.080303) == "00:00:00.080303"
+    assert duration_string(1.0) == "00:00:01"
+    assert duration_string(3661.5) == "01:01:01.500000"
+    assert duration_string(2 * 86400 + 3.25) == "2 00:00:03.250000"
+
+
+@pytest.mark.parametrize(
+    ("payload", "object_id"),
+    [({"id": 73}, "73"), ({"id": "R-1"}, "R-1"), ({"id": True}, None), ({"id": None}, None), ([1], None), ({}, None)],
+)
+def test_object_id_is_the_payloads_id(payload: object, object_id: str | None) -> None:
+    moment = datetime(2024, 5, 1, tzinfo=UTC)
+    delivery = Delivery(
+        uuid=delivery_id("e", 1),
+        owner="o",
+        webhook=1,
+        event_id="e",
+        event_type="package.created",
+        request_payload=payload,
+        target_url="http://r.test/",
+        created_date=moment,
+        modified_date=moment,
+    )
+    assert delivery.object_id == object_id
 
 
 def test_an_attempt_no_answer_came_to_shows_as_500_as_in_whisperer_and_keeps_the_truth() -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from oms_webhooks.errors import InvalidField
-from oms_webhooks.pagination import MAX_LIMIT, decode_cursor, encode_cursor, page_size
+from oms_webhooks.pagination import FIRST_PAGE, MAX_LIMIT, decode_cursor, encode_cursor, page_size, previous_start
 
 
 def test_cursor_round_trips_and_is_url_safe() -> None:
@@ -29,3 +29,13 @@ def test_page_size_defaults_clamps_and_refuses() -> None:
 def test_a_forged_cursor_with_a_huge_key_is_refused() -> None:
     with pytest.raises(InvalidField):
         decode_cursor(encode_cursor({"sk": "HOOK#" + "9" * 5000}))
+
+
+def test_the_previous_page_starts_a_page_size_back() -> None:
+    keys = [f"k{n:02d}" for n in range(10)]
+    assert previous_start(keys, None, 3) is None  # the first page has none
+    assert previous_start(keys, "k02", 3) == FIRST_PAGE  # the second page's is the first
+    assert previous_start(keys, "k05", 3) == "k02"  # the third page's continues after the first page's last
+    assert previous_start(keys, "k03", 3) == "k00"  # pages need not line up with the ones before
+    assert previous_start(keys, "k01", 3) == FIRST_PAGE
+    assert previous_start(keys, "k045", 3) == "k01"  # a key no longer among them (a hook deleted meanwhile)

@@ -23,7 +23,7 @@ def test_functions_get_the_global_environment_resolved_to_local_names() -> None:
 
 def test_api_routes_through_a_greedy_proxy_with_a_token_authorizer() -> None:
     template = Template()
-    routes = template.routes()
+    routes = [r for r in template.routes() if r.function == "ApiFunction"]
     assert sorted(route.method for route in routes) == ["DELETE", "GET", "PATCH", "POST", "PUT"]
     assert {(route.path, route.function) for route in routes} == {("/whisperer/{proxy+}", "ApiFunction")}
     pattern = routes[0].pattern()

@@ -12,7 +12,15 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from oms_webhooks.catalog import EVENT_TYPES
 from oms_webhooks.countdown import RetryCountdownConfig
-from oms_webhooks.hooks import _HEADER_NAME, _HEADER_VALUE_FORBIDDEN, MAX_HEADERS, MAX_TARGET_URL_LENGTH
+from oms_webhooks.event_catalog import TEST_EVENT_TYPE
+from oms_webhooks.hook_config import MAX_CONFIG_BYTES
+from oms_webhooks.hooks import (
+    _HEADER_NAME,
+    _HEADER_VALUE_FORBIDDEN,
+    MAX_HEADERS,
+    MAX_TARGET_URL_LENGTH,
+    read_only_fields,
+)
 from oms_webhooks.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from oms_webhooks.rate_limit import MAX_RATE, MIN_RATE
 
@@ -38,10 +46,25 @@ EVENT_TYPE_NAMES = [*EVENT_TYPES, *(name.replace(".", "-") for name in EVENT_TYP
 
 DateTime = Annotated[str, Field(json_schema_extra={"format": "date-time"}, examples=["2024-05-01T12:00:00.000000Z"])]
 EventType = Annotated[str, Field(json_schema_extra={"enum": list(EVENT_TYPES)})]
+# A delivery's type: a catalog type, or the test event's (`POST /whisperer/hooks/{id}/test/`).
+DeliveryEventType = Annotated[str, Field(json_schema_extra={"enum": [*EVENT_TYPES, TEST_EVENT_TYPE]})]
 DeliveryUuid = Annotated[str, Field(pattern="^[0-9a-f]{32}$")]
 NextPage = Annotated[
     str | None,
     Field(description="The URL of the next page (this request's query with a new `cursor`), or null on the last."),
+]
+PreviousPage = Annotated[
+    str | None,
+    Field(description="The URL of the previous page (the first page's has no `cursor`), or null on the first."),
+]
+Count = Annotated[int, Field(description="How many results all the pages hold together.")]
+Duration = Annotated[
+    str,
+    Field(
+        pattern=r"^(-?\d+ )?\d{2}:\d{2}:\d{2}(\.\d{6})?$",
+        description="Django REST framework's duration, `[DD ]HH:MM:SS[.ffffff]`, as whisperer shows it.",
+        examples=["00:00:00.080303"],
+    ),
 ]
 
 
@@ -49,8 +72,24 @@ class _Answer(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class BasicAuthAnswer(_Answer):
+    """`config.auth` without its write-only password."""
+
+    auth_type: Literal["basic"]
+    username: str
+
+
+class HookConfigAnswer(BaseModel):
+    """The hook's `config` as written, its password left out; keys other than `auth` are the client's own."""
+
+    model_config = ConfigDict(extra="allow")
+
+    auth: BasicAuthAnswer | None = None
+
+
 class Hook(_Answer):
-    """A hook as the API shows it. `secret_key` is write-only: answers say only whether one is set."""
+    """A hook as the API shows it. `secret_key` and `config.auth.password` are write-only: answers say only whether
+    a secret is set."""
 
     id: int
     event_type: EventType
@@ -59,6 +98,8 @@ class Hook(_Answer):
     additional_headers: dict[str, str]
     secret_key_set: bool
     rate_limit: int | float | None = Field(description="Deliveries per second at most; null: unlimited.")
+    config: HookConfigAnswer
+    callback: str | None
     is_active: bool
     created_date: DateTime
     modified_date: DateTime
@@ -67,12 +108,22 @@ class Hook(_Answer):
 class HookPage(_Answer):
     """One page of the owner's hooks, in id order."""
 
+    count: Count
     next: NextPage
+    previous: PreviousPage
     results: list[Hook]
 
 
+class DeletedHook(_Answer):
+    """What a delivery's record knows of its hook, shown once the hook itself is gone."""
+
+    id: int
+    event_type: DeliveryEventType  # the delivery's own type: `webhook.test` for a test delivery
+    target_url: str
+
+
 class DeliveryEvent(_Answer):
-    type: EventType
+    type: DeliveryEventType
     uuid: DeliveryUuid
 
 
@@ -90,7 +141,10 @@ class Attempt(_Answer):
     status_code: int | None
     error: str | None
     duration: float = Field(description="Seconds.")
-    manual: bool = Field(description="Made by `POST .../retry/`, not by the retry schedule.")
+    manual: bool = Field(description="Made by `POST .../retry/` (or `.../test/`), not by the retry schedule.")
+    request_headers: dict[str, str] = Field(
+        description="The headers sent, signatures included (never a secret; credentials to the target are redacted)."
+    )
 
 
 class Deferral(_Answer):
@@ -104,16 +158,24 @@ class Deferral(_Answer):
 class HookEvent(_Answer):
     """One delivery: an OMS event sent to one hook, with every attempt it took (whisperer's `hook_events`)."""
 
+    id: int = Field(
+        ge=0,
+        lt=2**53,
+        description="Whisperer's integer id, derived from the uuid (53 bits: exact in JavaScript). Two of an "
+        "owner's n deliveries share one with a chance of about n²/2⁵⁴; `/hook_events/{id}/` then answers 409.",
+    )
     uuid: DeliveryUuid
-    webhook: int = Field(description="The hook's id.")
-    event_type: EventType
+    webhook: Hook | DeletedHook = Field(description="The hook, as `/hooks/{id}/` shows it (never its secret).")
+    event_type: DeliveryEventType
     request_payload: RequestPayload
     response_http_status: int | None
     response_content: str | None = Field(description="The start of the last answer's body, or the last error.")
-    response_time: float | None = Field(description="Seconds the last attempt took.")
+    response_time: Duration | None = Field(description="How long the last attempt took.")
     delivered: bool
     retry_count: int
-    request_datetimes: list[DateTime]
+    request_datetimes: list[DateTime] = Field(description="When each attempt started, the latest first.")
+    content_type: None = Field(description="A Django content type in whisperer; OMS events carry none.")
+    object_id: str | None = Field(description="The `id` of the OMS object in the payload (whisperer's object_id).")
     status: Literal["pending", "retrying", "deferred", "delivered", "failed"] = Field(
         description="`deferred`: queued for its turn under its hook's rate limit (not an attempt)."
     )
@@ -123,22 +185,60 @@ class HookEvent(_Answer):
     deferral_count: int = Field(description="How many times it was queued instead of attempted, in all.")
     created_date: DateTime
     modified_date: DateTime
+    test: bool = Field(description="A test event (`POST /whisperer/hooks/{id}/test/`): never retried or recovered.")
 
 
 class HookEventPage(_Answer):
-    """One page of the owner's deliveries, newest first."""
+    """One page of the owner's deliveries, newest first: Django REST framework's cursor page, which has no count
+    (counting would read the owner's whole log on every request)."""
 
     next: NextPage
+    previous: PreviousPage
     results: list[HookEvent]
 
 
 class RetryOutcome(_Answer):
     """What one manual attempt got: 200 when delivered, 406 when not."""
 
+    detail: Literal["Webhook event delivered successfully", "Webhook event delivery failed"]
     response_status: int | None
     response_content: str | None
     delivered: bool
-    response_time: float = Field(description="Seconds.")
+    response_time: str = Field(
+        pattern=r"^\d+(\.\d+)?(e-\d+)?$",
+        description="Seconds, as text (`\"0.080303\"`): whisperer's timedelta as DRF's JSON encoder writes it.",
+    )
+
+
+class EventQueue(_Answer):
+    """An event waiting in whisperer's outbox for its first attempt. Never shown here: see `event_queues`."""
+
+    id: int
+    uuid: str
+    hook_id: int
+    event_type: str
+    app_label: str | None
+    model_name: str | None
+    object_id: str | None
+    instance_dict: dict[str, Any]
+    created_date: DateTime
+    modified_date: DateTime
+
+
+class EventQueuePage(_Answer):
+    """Whisperer's outbox, always empty here."""
+
+    count: Count
+    next: NextPage
+    previous: PreviousPage
+    results: list[EventQueue] = Field(max_length=0)
+
+
+class Ambiguous(_Answer):
+    """Two of the owner's deliveries share the integer id asked for (rare: see `HookEvent.id`)."""
+
+    detail: str
+    uuids: list[DeliveryUuid]
 
 
 class ErrorCode(_Answer):
@@ -179,6 +279,7 @@ _ERRORS: dict[int, tuple[str, Any]] = {
     401: ("No `Authorization: Token <token>` header, or an unknown token.", Detail),
     404: ("No such object for this owner (another owner's objects are not found either).", Detail),
     406: ("Refused by whisperer's rules.", ErrorCode),
+    409: ("Several of the owner's deliveries have this integer id: name one by its uuid.", Ambiguous),
     413: ("The body is larger than 64 KiB (over 10 MB, API Gateway says so itself).", Detail | GatewayMessage),
     415: ("The body is not `application/json`.", Detail),
 }
@@ -207,10 +308,50 @@ def _answer(description: str, model: Any) -> dict[str, Any]:
 LIMIT_DESCRIPTION = f"Page size: default {DEFAULT_LIMIT}; larger values are read as {MAX_LIMIT}."
 CURSOR_DESCRIPTION = "Where the page starts: the opaque value in the previous page's `next`."
 HOOK_ID_DESCRIPTION = "The hook's id (an integer); anything else names no hook (404)."
-CREATED_FROM_DESCRIPTION = "Only those created at or after this time (ISO 8601; without a zone, UTC)."
-CREATED_TO_DESCRIPTION = "Only those created at or before this time (ISO 8601; without a zone, UTC)."
-UUID_DESCRIPTION = "The delivery's uuid (32 hex digits; the dashed form is read too); anything else is 404."
+DELIVERY_KEY_DESCRIPTION = (
+    "The delivery's integer `id`, or its uuid (32 hex digits; the dashed form is read too); anything else is 404."
+)
+EVENT_QUEUES_DESCRIPTION = (
+    "Whisperer keeps an event in its outbox (`EventQueue`) from the moment it is enqueued until its first attempt. "
+    "Here the dispatcher attempts every delivery as the event arrives and records it in `hook_events`, so nothing "
+    "ever waits in such an outbox: the answer is always an empty page. `event_type` (whisperer's filter) and "
+    "`limit` are read and checked as on the other lists."
+)
+_AT = "ISO 8601 or one of Django's input formats (`2024-05-01`, `2024-05-01 10:00`, `05/01/2024`); without a zone, UTC."
+_TIME = {"format": "date-time"}
+# The delivery log's filters: whisperer's WebhookEventFilter, then this service's `status`. Read as django-filter
+# reads them (delivery_log.DeliveryFilters): an empty value filters nothing, a malformed one is 400.
+DELIVERY_FILTERS: dict[str, tuple[str, dict[str, Any]]] = {
+    "uuid": ("Only the delivery with this uuid (any form of a uuid).", {"format": "uuid"}),
+    "webhook": ("Only this hook's deliveries; a hook id the owner does not have is 400.", {"type": "integer"}),
+    "event_type": (
+        "Only deliveries of this event type, in any case; the dashed form (`package-created`) names the same type. "
+        "A type not in the catalog matches nothing.",
+        {},
+    ),
+    "delivered": ("Only delivered (`true`) or undelivered (`false`) ones.", {"type": "boolean"}),
+    "response_http_status": ("Only those whose last answer had this HTTP status.", {"type": "integer"}),
+    "created_date": (f"Only those created at exactly this time. {_AT}", _TIME),
+    "created_date__gt": (f"Only those created after this time. {_AT}", _TIME),
+    "created_date__gte": (f"Only those created at or after this time. {_AT}", _TIME),
+    "created_date__lt": (f"Only those created before this time. {_AT}", _TIME),
+    "created_date__lte": (f"Only those created at or before this time. {_AT}", _TIME),
+    "object_id": ("Only those about this OMS object: the `id` in the payload.", {}),
+    "content_type": (
+        "Whisperer's Django content type. Deliveries here have none, so any value is 400, as an unknown content "
+        "type is in whisperer.",
+        {"type": "integer"},
+    ),
+    "status": ("Only those in this state.", {"enum": ["pending", "retrying", "delivered", "failed"]}),
+}
+FORM_BODIES = ("application/x-www-form-urlencoded", "multipart/form-data")
 EVENT_TYPE_DESCRIPTION = "An OMS event type; the dashed form (`package-created`) names the same one."
+HOOK_TARGET_URL_FILTER_DESCRIPTION = "Only hooks with this target_url, ignoring case (whisperer's `iexact`)."
+HOOK_EVENT_TYPE_FILTER_DESCRIPTION = (
+    "Only hooks of this event type, ignoring case (whisperer's `iexact`); the dashed form (`package-created`) names "
+    "the same one, and a name outside the catalog matches no hook."
+)
+READ_ONLY_DESCRIPTION = "Read-only: a value sent is ignored, as Django REST framework does (answers can be sent back)."
 
 # The written hook's fields (HookIn, HookPatch), as their validators in hooks.py check them; pydantic's schema of
 # those models knows only the types.
@@ -244,6 +385,15 @@ WRITTEN_HOOK_FIELDS: dict[str, dict[str, Any]] = {
         "(null or absent: unlimited). Deliveries beyond it wait for their turn in the retry queue (status "
         "`deferred`, not a failed attempt); attempts start in slots 1/rate_limit seconds apart."
     },
+    "config": {
+        "description": 'Whisperer\'s `config`. `"auth": {"auth_type": "basic", "username": ..., "password": ...}` '
+        "makes every delivery carry HTTP Basic auth; the password is write-only (left out, the stored one is kept). "
+        f"Other keys are stored and shown as sent. At most {MAX_CONFIG_BYTES} bytes of JSON. Null: `{{}}`."
+    },
+    "callback": {
+        "description": "Stored and shown, never run: in whisperer it names Python code the server calls after each "
+        "delivery, which has no meaning here."
+    },
 }
 # Null is refused for these (400 "This field may not be null.") even though they are optional in a PATCH.
 NOT_NULL_HOOK_FIELDS = ("event_type", "target_url", "is_active")
@@ -258,6 +408,7 @@ def finish(document: dict[str, Any]) -> dict[str, Any]:
       422 answers and their schemas go.
     - A 204 has no body, and an optional query parameter is absent rather than null.
     - A written hook's fields get what their validators check (`WRITTEN_HOOK_FIELDS`, `NOT_NULL_HOOK_FIELDS`).
+    - A manual retry's body may be a form too (`force=True`), as whisperer's clients send it.
     """
     paths = {}
     for path, item in document["paths"].items():
@@ -271,6 +422,8 @@ def finish(document: dict[str, Any]) -> dict[str, Any]:
                     parameter["schema"] = _not_null(parameter["schema"])
         paths[path if path.endswith(".json") else f"{path}/"] = item
     document["paths"] = paths
+    retry = paths["/whisperer/hook_events/{id}/retry/"]["post"]["requestBody"]["content"]
+    retry.update({media_type: retry[JSON] for media_type in FORM_BODIES})
     components = document.get("components", {})
     schemas = components.get("schemas", {})
     used = _reachable(document["paths"], schemas)
@@ -281,6 +434,8 @@ def finish(document: dict[str, Any]) -> dict[str, Any]:
             fields[field] = _not_null(fields[field])
         for field, extra in WRITTEN_HOOK_FIELDS.items():
             fields[field] = _described(fields[field], extra)
+        for field in sorted(read_only_fields()):
+            fields[field] = {"readOnly": True, "description": READ_ONLY_DESCRIPTION}
     return document
 
 

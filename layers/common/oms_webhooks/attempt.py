@@ -14,6 +14,7 @@ from aws_lambda_powertools import Logger
 
 from oms_webhooks.deliveries import Attempt, Delivery
 from oms_webhooks.hooks import HookTarget
+from oms_webhooks.secret_rotation import live_previous_secret
 from oms_webhooks.sender import RESPONSE_CONTENT_LIMIT, USER_AGENT, Sender, SendResult
 from oms_webhooks.signing import RESERVED_HEADERS, STANDARD_SECRET_PREFIX, signature_headers
 
@@ -22,6 +23,8 @@ logger = Logger(child=True)
 NOT_SENT = "Not sent: "
 _FIELD_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # an RFC 9110 token
 _LINE_BREAK_OR_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+# Recorded with each attempt as sent, except credentials to the target: their scheme is kept, the rest is not.
+CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization"})
 
 
 class NotSendable(ValueError):
@@ -34,17 +37,31 @@ def delivery_headers(delivery: Delivery, hook: HookTarget, body: bytes) -> dict[
     headers.update(
         {"Content-Type": "application/json", "User-Agent": USER_AGENT, "X-Whisperer-Event": delivery.event_type}
     )
+    if hook.config.auth:  # replaces additional_headers' Authorization, as requests' auth does in whisperer
+        headers = {name: value for name, value in headers.items() if name.lower() != "authorization"}
+        headers["Authorization"] = hook.config.auth.header()
     if hook.secret_key:
-        headers.update(_signatures(body, hook.secret_key, delivery.uuid))
+        previous = live_previous_secret(hook)  # during a rotation's overlap the old secret signs as well
+        headers.update(_signatures(body, hook.secret_key, delivery.uuid, previous))
     return headers
+
+
+def recorded_headers(headers: dict[str, str]) -> dict[str, str]:
+    """What an attempt keeps of its request headers: all of them (signatures too; never a secret)."""
+    return {
+        name: value.split(" ", 1)[0] + " [redacted]" if name.lower() in CREDENTIAL_HEADERS else value
+        for name, value in headers.items()
+    }
 
 
 def attempt_delivery(delivery: Delivery, hook: HookTarget, sender: Sender, manual: bool = False) -> SendResult:
     """One POST, recorded on `delivery` whatever happens; raises nothing that is this delivery's own fault."""
     started, clock = datetime.now(UTC), time.perf_counter()
+    headers: dict[str, str] = {}  # none were sent when the request could not be made
     try:
         body = delivery.body()
-        result = sender.post(hook.target_url, body, delivery_headers(delivery, hook, body))
+        headers = delivery_headers(delivery, hook, body)
+        result = sender.post(hook.target_url, body, headers)
     except NotSendable as unsendable:
         reason = str(unsendable)
         logger.warning("Delivery not sent", extra={"uuid": delivery.uuid, "hook_id": hook.id, "reason": reason})
@@ -59,6 +76,7 @@ def attempt_delivery(delivery: Delivery, hook: HookTarget, sender: Sender, manua
             error=result.error or _failure(result),
             duration=result.duration,
             manual=manual,
+            request_headers=recorded_headers(headers),
         ),
         result.content,
     )
@@ -88,11 +106,13 @@ def _hook_headers(hook: HookTarget) -> dict[str, str]:
     return headers
 
 
-def _signatures(body: bytes, secret: str, delivery_uuid: str) -> dict[str, str]:
+def _signatures(body: bytes, secret: str, delivery_uuid: str, previous: str | None = None) -> dict[str, str]:
     """The signature headers; a secret no key can be made of is named, never shown."""
     try:
-        return signature_headers(body, secret, delivery_uuid, int(time.time()))
+        return signature_headers(body, secret, delivery_uuid, int(time.time()), previous)
     except ValueError as unusable:  # binascii.Error and UnicodeError are ValueErrors
+        if previous is not None:  # an old secret that cannot sign is left out: the current one decides
+            return _signatures(body, secret, delivery_uuid)
         why = "it cannot be encoded as UTF-8" if isinstance(unusable, UnicodeError) else str(unusable)
         if secret.startswith(STANDARD_SECRET_PREFIX):
             must = f"after {STANDARD_SECRET_PREFIX} it must be the base64 of a non-empty key"

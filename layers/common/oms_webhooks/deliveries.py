@@ -27,6 +27,29 @@ def delivery_id(event_id: str, hook_id: int) -> str:
     return uuid.uuid5(_NAMESPACE, f"{event_id}:{hook_id}").hex
 
 
+def delivery_number(delivery_uuid: str) -> int:
+    """Whisperer's integer `id`, derived from the uuid so that writing a delivery needs no counter.
+
+    53 bits (exact in JavaScript): the uuid's first 48 bits and the 5 after its version digit, all of them hash
+    bits of a uuid5. Two of an owner's n deliveries share a number with a chance of about n**2 / 2**54.
+    """
+    digits = uuid.UUID(delivery_uuid).hex
+    return (int(digits[:12], 16) << 5) | (int(digits[13:16], 16) >> 7)
+
+
+def duration_string(seconds: float) -> str:
+    """Django REST framework's DurationField: `[D ]HH:MM:SS[.ffffff]`, as whisperer shows `response_time`."""
+    duration = timedelta(seconds=seconds)
+    minutes, second = divmod(duration.seconds, 60)
+    hours, minute = divmod(minutes, 60)
+    text = f"{hours:02d}:{minute:02d}:{second:02d}"
+    if duration.days:
+        text = f"{duration.days} {text}"
+    if duration.microseconds:
+        text += f".{duration.microseconds:06d}"
+    return text
+
+
 def request_body(event_type: str, delivery_uuid: str, payload: Any) -> bytes:
     """Exactly whisperer's body; these bytes are what is signed and sent."""
     envelope = {"event": {"type": event_type, "uuid": delivery_uuid}, "payload": payload}
@@ -39,6 +62,7 @@ class Attempt(BaseModel):
     error: str | None = None
     duration: float  # seconds
     manual: bool = False
+    request_headers: dict[str, str] = Field(default_factory=dict)  # as sent, signatures included
 
     @property
     def succeeded(self) -> bool:
@@ -51,6 +75,7 @@ class Attempt(BaseModel):
             "error": self.error,
             "duration": round(self.duration, 6),
             "manual": self.manual,
+            "request_headers": self.request_headers,
         }
 
 
@@ -85,10 +110,21 @@ class Delivery(BaseModel):
     created_date: datetime
     modified_date: datetime
     expires_at: int = 0  # epoch seconds; DynamoDB's TTL removes the record after it
+    test: bool = False  # sent by `POST .../test/` (trial.py): shown in the log, never retried or recovered
 
     @property
     def delivered(self) -> bool:
         return self.status == "delivered"
+
+    @property
+    def id(self) -> int:
+        return delivery_number(self.uuid)
+
+    @property
+    def object_id(self) -> str | None:
+        """Whisperer's `object_id`, the primary key of the object the event is about: the OMS payload's `id`."""
+        key = self.request_payload.get("id") if isinstance(self.request_payload, dict) else None
+        return str(key) if isinstance(key, int | str) and not isinstance(key, bool) else None
 
     def body(self) -> bytes:
         return request_body(self.event_type, self.uuid, self.request_payload)
@@ -142,18 +178,23 @@ class Delivery(BaseModel):
         self.status = status
         self.next_attempt_at = next_attempt_at
 
-    def public(self) -> dict[str, Any]:
+    def public(self, webhook: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Whisperer's fields (`webhook` nested: the hook's answer, or what the record knows of a hook since
+        deleted), and this service's: `event_type`, `status`, `next_attempt_at`, `attempts`."""
         return {
+            "id": self.id,
             "uuid": self.uuid,
-            "webhook": self.webhook,
+            "webhook": webhook or {"id": self.webhook, "event_type": self.event_type, "target_url": self.target_url},
             "event_type": self.event_type,
             "request_payload": json.loads(self.body()),
             "response_http_status": self.response_http_status,
             "response_content": self.response_content,
-            "response_time": self.response_time,
+            "response_time": duration_string(self.response_time) if self.response_time is not None else None,
             "delivered": self.delivered,
             "retry_count": self.retry_count,
-            "request_datetimes": [iso(a.at) for a in self.attempts],
+            "request_datetimes": [iso(a.at) for a in reversed(self.attempts)],  # newest first, as whisperer keeps them
+            "content_type": None,  # a Django content type in whisperer; OMS events carry none
+            "object_id": self.object_id,
             "status": self.status,
             "next_attempt_at": iso(self.next_attempt_at) if self.next_attempt_at else None,
             "attempts": [a.public() for a in self.attempts],
@@ -161,4 +202,5 @@ class Delivery(BaseModel):
             "deferral_count": self.deferral_count,
             "created_date": iso(self.created_date),
             "modified_date": iso(self.modified_date),
+            "test": self.test,
         }

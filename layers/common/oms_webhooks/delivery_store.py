@@ -1,28 +1,50 @@
 """DynamoDB access for deliveries (the `hook_events` log) and for the claims that make dispatch idempotent.
 
 Keys: `uuid` (a delivery's 32-hex uuid, or `EVENT#<event id>` for a claim). Deliveries carry `owner` and
-`created_sk` (`<created iso>#<uuid>`), the keys of the sparse `ByOwner` index the API lists from.
-`expires_at` is the table's TTL attribute.
+`created_sk` (`<created iso>#<uuid>`), the keys of the sparse `ByOwner` index the API lists from, and `id` (the
+integer whisperer shows, derived from the uuid), which with `owner` keys the keys-only `ByOwnerId` index that finds
+a delivery by its integer id. `expires_at` is the table's TTL attribute. `recovery` marks a delivery queued by a
+recovery (delivery_index.py); every whole-record write here drops it, which is what ends the mark once the retrier
+has saved its attempt.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from oms_webhooks.attempt_log import attempt_log
 from oms_webhooks.aws import DynamoDBTable
 from oms_webhooks.clock import iso
 from oms_webhooks.deliveries import Attempt, Deferral, Delivery
 from oms_webhooks.errors import NotFound
 
 OWNER_INDEX = "ByOwner"
+NUMBER_INDEX = "ByOwnerId"
 BATCH_WRITE_SIZE = 25  # DynamoDB's limit per BatchWriteItem
 BATCH_GET_SIZE = 100  # and per BatchGetItem
+# Query calls one page may make: a filter that matches little of a long log gives a short (even empty) page and a
+# cursor to continue from, rather than reading the whole log in one request.
+MAX_PAGE_QUERIES = 10
+SORT_KEY = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z#[0-9a-f]{32}$")
+NEWEST_END = "~"  # `after` it: from the newest delivery on (the sort keys are digits and below it)
+OLDEST_END = ""  # `before` it: from the oldest delivery on
+
+
+@dataclass
+class OwnerPage:
+    """A page of an owner's deliveries, newest first, and where the pages beside it start (None: no such page)."""
+
+    items: list[Delivery]
+    older: str | None  # the sort key the next page continues after
+    newer: str | None  # the sort key the previous page lies before (OLDEST_END: from the oldest on)
 
 
 class DeliveryStore(DynamoDBTable):
@@ -152,30 +174,91 @@ class DeliveryStore(DynamoDBTable):
             raise NotFound(uuid)
         return _from_item(item)
 
+    def get_matching(
+        self, owner: str, uuid: str, filters: dict[str, Any], low: str | None, high: str | None
+    ) -> Delivery | None:
+        """One delivery by uuid, if it is the owner's and meets the filters: the `uuid` filter, without a Query."""
+        item = self.client.get_item(TableName=self.table, Key={"uuid": {"S": uuid}}).get("Item")
+        if not item or item.get("owner", {}).get("S") != owner:
+            return None
+        sort_key = item["created_sk"]["S"]
+        if (low is not None and sort_key < low) or (high is not None and sort_key > high):
+            return None
+        if any(item.get(name) != _attribute(value) for name, value in filters.items()):
+            return None
+        return _from_item(item)
+
+    def uuids_numbered(self, owner: str, number: int) -> list[str]:
+        """The owner's deliveries with this integer id: one, unless two uuids share it (see `delivery_number`)."""
+        answer = self.client.query(
+            TableName=self.table,
+            IndexName=NUMBER_INDEX,
+            KeyConditionExpression="#o = :o AND #n = :n",
+            ExpressionAttributeNames={"#o": "owner", "#n": "id"},
+            ExpressionAttributeValues={":o": {"S": owner}, ":n": {"N": str(number)}},
+        )
+        return sorted(item["uuid"]["S"] for item in answer.get("Items", []))
+
     def query_owner(
         self,
         owner: str,
         filters: dict[str, Any],
-        created_from: datetime | None,
-        created_to: datetime | None,
+        low: str | None,
+        high: str | None,
         limit: int,
-        after: str | None,
-    ) -> tuple[list[Delivery], str | None]:
-        """One page of an owner's deliveries, newest first, and the sort key to continue after."""
+        after: str | None = None,
+        before: str | None = None,
+    ) -> OwnerPage:
+        """One page of an owner's deliveries, newest first: those older than `after`, or the `limit` newer than
+        `before`. `low` and `high` bound the sort key (both included); `filters` are equalities on attributes."""
+        backward = before is not None
+        start = before if backward else after
+        if start == (OLDEST_END if backward else NEWEST_END):
+            start = None
+        elif start is not None and (
+            (low is not None and start < low and not backward) or (high is not None and start > high and backward)
+        ):
+            return OwnerPage([], None, None)  # the cursor lies beyond the range, on the side it moves to
+        elif start is not None and ((low is not None and start < low) or (high is not None and start > high)):
+            start = None  # ... or before the range begins: from the range's first item
+        request = self._owner_query(owner, filters, low, high, limit, backward)
+        found: list[Delivery] = []
+        resume: dict[str, Any] | None = _owner_key(owner, start) if start else None
+        for _ in range(MAX_PAGE_QUERIES):
+            if resume:
+                request["ExclusiveStartKey"] = resume
+            answer = self.client.query(**request)
+            found.extend(_from_item(item) for item in answer.get("Items", []))
+            resume = answer.get("LastEvaluatedKey")
+            if len(found) > limit or not resume:
+                break
+        shown = found[:limit]
+        last_read = resume["created_sk"]["S"] if resume else None
+        onward = _created_sk(shown[-1]) if len(found) > limit else last_read
+        if backward:  # read from old to new: `onward` is where newer pages go on
+            older = _created_sk(shown[0]) if shown else (last_read or NEWEST_END)
+            return OwnerPage(shown[::-1], older=older, newer=onward)
+        if after is None:
+            return OwnerPage(shown, older=onward, newer=None)
+        # An empty page after `after`: the previous one ends at `after`, past what was read in vain.
+        newer = _created_sk(shown[0]) if shown else (last_read or OLDEST_END)
+        return OwnerPage(shown, older=onward, newer=newer)
+
+    def _owner_query(
+        self, owner: str, filters: dict[str, Any], low: str | None, high: str | None, limit: int, backward: bool
+    ) -> dict[str, Any]:
         names = {"#o": "owner"}
         values: dict[str, Any] = {":o": {"S": owner}}
         key = "#o = :o"
-        low = iso(created_from) if created_from else None
-        high = iso(created_to) + "#~" if created_to else None
-        if low or high:
+        if low is not None or high is not None:
             names["#c"] = "created_sk"
-        if low and high:
+        if low is not None and high is not None:
             key += " AND #c BETWEEN :lo AND :hi"
             values[":lo"], values[":hi"] = {"S": low}, {"S": high}
-        elif low:
+        elif low is not None:
             key += " AND #c >= :lo"
             values[":lo"] = {"S": low}
-        elif high:
+        elif high is not None:
             key += " AND #c <= :hi"
             values[":hi"] = {"S": high}
         conditions = []
@@ -189,25 +272,16 @@ class DeliveryStore(DynamoDBTable):
             "KeyConditionExpression": key,
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": values,
-            "ScanIndexForward": False,
+            "ScanIndexForward": backward,
             "Limit": limit + 1 if not conditions else max(limit * 2, 100),
         }
         if conditions:
             request["FilterExpression"] = " AND ".join(conditions)
-        found: list[Delivery] = []
-        start: dict[str, Any] | None = None
-        if after:
-            start = {"owner": {"S": owner}, "created_sk": {"S": after}, "uuid": {"S": after.rpartition("#")[2]}}
-        while True:
-            if start:
-                request["ExclusiveStartKey"] = start
-            answer = self.client.query(**request)
-            found.extend(_from_item(item) for item in answer.get("Items", []))
-            start = answer.get("LastEvaluatedKey")
-            if len(found) > limit:
-                return found[:limit], _created_sk(found[limit - 1])
-            if not start:
-                return found, None
+        return request
+
+
+def _owner_key(owner: str, sort_key: str) -> dict[str, Any]:
+    return {"owner": {"S": owner}, "created_sk": {"S": sort_key}, "uuid": {"S": sort_key.rpartition("#")[2]}}
 
 
 def _attribute(value: Any) -> dict[str, Any]:
@@ -227,6 +301,7 @@ def _to_item(delivery: Delivery) -> dict[str, Any]:
         "uuid": {"S": delivery.uuid},
         "owner": {"S": delivery.owner},
         "created_sk": {"S": _created_sk(delivery)},
+        "id": {"N": str(delivery.id)},
         "webhook": {"N": str(delivery.webhook)},
         "event_id": {"S": delivery.event_id},
         "event_type": {"S": delivery.event_type},
@@ -236,6 +311,7 @@ def _to_item(delivery: Delivery) -> dict[str, Any]:
         "delivered": {"BOOL": delivery.delivered},
         "retry_count": {"N": str(delivery.retry_count)},
         "attempts": {"S": json.dumps([a.model_dump(mode="json") for a in delivery.attempts])},
+        "attempt_log": {"S": attempt_log(delivery.attempts)},  # what the ByHook index projects for stats
         "created_date": {"S": delivery.created_date.isoformat()},
         "modified_date": {"S": delivery.modified_date.isoformat()},
         "expires_at": {"N": str(delivery.expires_at)},
@@ -251,6 +327,10 @@ def _to_item(delivery: Delivery) -> dict[str, Any]:
     if delivery.deferral_count:
         item["deferrals"] = {"S": json.dumps([d.model_dump(mode="json") for d in delivery.deferrals])}
         item["deferral_count"] = {"N": str(delivery.deferral_count)}
+    if delivery.test:
+        item["test"] = {"BOOL": True}
+    if delivery.object_id is not None:
+        item["object_id"] = {"S": delivery.object_id}
     return item
 
 
@@ -275,4 +355,5 @@ def _from_item(item: dict[str, Any]) -> Delivery:
         created_date=datetime.fromisoformat(item["created_date"]["S"]),
         modified_date=datetime.fromisoformat(item["modified_date"]["S"]),
         expires_at=int(item["expires_at"]["N"]),
+        test=item.get("test", {}).get("BOOL", False),
     )

@@ -30,3 +30,20 @@ class AlreadyDelivered(WebhookError):
 
 class StillRetrying(WebhookError):
     """A manual retry, unforced, of a delivery whose scheduled retries are still running (event_100_6)."""
+
+
+class InvalidFields(WebhookError):
+    """Several fields (or query parameters) refused at once, each with its messages, as DRF reports them."""
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        super().__init__("; ".join(f"{field}: {' '.join(messages)}" for field, messages in errors.items()))
+        self.errors = errors
+
+
+class AmbiguousNumber(WebhookError):
+    """Two of an owner's deliveries share an integer id (a chance of about n**2 / 2**54 in n): name one by uuid."""
+
+    def __init__(self, number: int, uuids: list[str]) -> None:
+        super().__init__(f"deliveries {', '.join(uuids)} share the id {number}")
+        self.number = number
+        self.uuids = uuids

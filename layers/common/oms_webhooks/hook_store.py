@@ -11,8 +11,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-from collections.abc import Iterator
-from datetime import datetime
+import time
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -22,6 +23,7 @@ from pydantic import TypeAdapter
 from oms_webhooks.aws import DynamoDBTable
 from oms_webhooks.countdown import RetryCountdownConfig
 from oms_webhooks.errors import DuplicateHook, NotFound
+from oms_webhooks.hook_config import BasicAuth, HookConfig
 from oms_webhooks.hooks import Hook, HookTarget, now
 
 ACTIVE_INDEX = "ActiveByEventType"
@@ -60,7 +62,29 @@ class HookStore(DynamoDBTable):
         )
         if "Item" not in answer:
             raise NotFound(f"hook {hook_id}")
-        return _from_item(answer["Item"])
+        hook = _from_item(answer["Item"])
+        if "previous_secret_key" in answer["Item"] and hook.previous_secret_key is None:
+            self._forget_previous_secret(answer["Item"], hook)  # its overlap is over: gone from storage too
+        return hook
+
+    def get_many(self, owner: str, hook_ids: Iterable[int]) -> dict[int, Hook]:
+        """The owner's hooks among these ids (missing ones left out), 100 per BatchGetItem: a page of deliveries
+        nests its hooks with one call or a few, whatever its length."""
+        wanted = sorted(set(hook_ids))
+        found: dict[int, Hook] = {}
+        for start in range(0, len(wanted), 100):
+            keys = [{"owner": {"S": owner}, "sk": {"S": hook_sk(i)}} for i in wanted[start : start + 100]]
+            request: dict[str, Any] = {self.table: {"Keys": keys}}
+            for attempt in range(8):
+                answer = self.client.batch_get_item(RequestItems=request)
+                for item in answer["Responses"].get(self.table, []):
+                    hook = _from_item(item)
+                    found[hook.id] = hook
+                request = answer.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+                time.sleep(0.05 * 2**attempt)
+        return found
 
     def add(self, hook: Hook) -> None:
         self._transact(
@@ -80,7 +104,34 @@ class HookStore(DynamoDBTable):
             writes.append({"Put": self._put_unique(new)})
         self._transact(writes, old.event_type, new.event_type)
 
+    def swap_secret(self, old: Hook, new: Hook) -> None:
+        """Write `new` (same type and URL, new secrets) only if the secret is still the one `old` read; NotFound if
+        not, or if the hook went away."""
+        put = self._put_hook(new)
+        if old.secret_key:
+            put["ConditionExpression"] = "attribute_exists(sk) AND secret_key = :seen"
+            put["ExpressionAttributeValues"] = {":seen": {"S": old.secret_key}}
+        else:
+            put["ConditionExpression"] = "attribute_exists(sk) AND attribute_not_exists(secret_key)"
+        self._transact([{"Put": put}], new.event_type)
+
+    def _forget_previous_secret(self, item: dict[str, Any], hook: Hook) -> None:
+        """Best effort, on a read: a failure here leaves it for the next read or write (it never signs anyway)."""
+        update: dict[str, Any] = {
+            **self._key(hook.owner, hook_sk(hook.id)),
+            "UpdateExpression": "REMOVE previous_secret_key, previous_secret_expires_at",
+            "ConditionExpression": "previous_secret_expires_at = :seen",
+            "ExpressionAttributeValues": {":seen": item["previous_secret_expires_at"]},
+        }
+        if "dispatch" in item:
+            update["UpdateExpression"] += " SET dispatch = :card"
+            update["ExpressionAttributeValues"][":card"] = {"S": _dispatch_card(hook)}
+        with contextlib.suppress(NotFound, ClientError):
+            self._transact([{"Update": update}], hook.event_type)
+
     def delete(self, hook: Hook) -> None:
+        """Removes a hook for good, with its uniqueness item. No API call does this (DELETE deactivates, as
+        whisperer's does); it is for an operator's tooling and tests."""
         self._transact(
             [
                 {
@@ -95,7 +146,8 @@ class HookStore(DynamoDBTable):
         )
 
     def deactivate(self, hook: HookTarget) -> None:
-        """A subscriber answered 410 Gone: stop sending it anything until its owner turns it back on."""
+        """Stop sending the hook anything until its owner turns it back on: its owner deleted it (whisperer's DELETE
+        is this), or its subscriber answered 410 Gone. The hook stays, readable, with its delivery log."""
         update = {
             **self._key(hook.owner, hook_sk(hook.id)),
             "UpdateExpression": "SET is_active = :false, modified_date = :now REMOVE active_event_type, dispatch",
@@ -115,9 +167,16 @@ class HookStore(DynamoDBTable):
         return int(answer.get("Item", {}).get("v", {}).get("N", "0"))
 
     def query_owner(
-        self, owner: str, filters: dict[str, Any], limit: int, after: str | None
+        self,
+        owner: str,
+        filters: dict[str, Any],
+        limit: int,
+        after: str | None,
+        matches: Callable[[Hook], bool] | None = None,
     ) -> tuple[list[Hook], str | None]:
-        """One page of an owner's hooks in id order, and the sort key to continue after (None at the end)."""
+        """One page of an owner's hooks in id order, and the sort key to continue after (None at the end).
+
+        `filters` are equalities DynamoDB checks; `matches` a test it cannot make (ignoring case), made here."""
         names: dict[str, str] = {"#o": "owner", "#sk": "sk"}
         values: dict[str, Any] = {":o": {"S": owner}, ":p": {"S": _HOOK_PREFIX}}
         conditions = []
@@ -130,7 +189,7 @@ class HookStore(DynamoDBTable):
             "KeyConditionExpression": "#o = :o AND begins_with(#sk, :p)",
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": values,
-            "Limit": limit + 1 if not conditions else max(limit * 2, 100),
+            "Limit": limit + 1 if not conditions and matches is None else max(limit * 2, 100),
         }
         if conditions:
             request["FilterExpression"] = " AND ".join(conditions)
@@ -140,7 +199,8 @@ class HookStore(DynamoDBTable):
             if start:
                 request["ExclusiveStartKey"] = start
             answer = self.client.query(**request)
-            hooks.extend(_from_item(item) for item in answer.get("Items", []))
+            found = (_from_item(item) for item in answer.get("Items", []))
+            hooks.extend(hook for hook in found if matches is None or matches(hook))
             start = answer.get("LastEvaluatedKey")
             if len(hooks) > limit:
                 return hooks[:limit], hook_sk(hooks[limit - 1].id)
@@ -234,6 +294,13 @@ def _to_item(hook: Hook) -> dict[str, Any]:
         item["secret_key"] = {"S": hook.secret_key}
     if hook.rate_limit is not None:
         item["rate_limit"] = {"N": str(hook.rate_limit)}
+    if hook.config.stored():
+        item["config"] = {"S": json.dumps(hook.config.stored(), ensure_ascii=False)}
+    if hook.callback is not None:
+        item["callback"] = {"S": hook.callback}
+    if hook.previous_secret_key and hook.previous_secret_expires_at:
+        item["previous_secret_key"] = {"S": hook.previous_secret_key}
+        item["previous_secret_expires_at"] = {"S": hook.previous_secret_expires_at.isoformat()}
     if hook.is_active:
         item["active_event_type"] = {"S": hook.event_type}
         item["dispatch"] = {"S": _dispatch_card(hook)}
@@ -251,6 +318,12 @@ def _dispatch_card(hook: Hook) -> str:
     }
     if hook.rate_limit is not None:  # only then: the cards of hooks without a limit stay as they were
         card["rl"] = hook.rate_limit
+    config = hook.config.stored()
+    if config:  # the whole config, so that what a delivery reads of it (auth) is here on every path
+        card["conf"] = config
+    if hook.previous_secret_key and hook.previous_secret_expires_at:  # only while a rotation's overlap lasts
+        card["psec"] = hook.previous_secret_key
+        card["pexp"] = hook.previous_secret_expires_at.timestamp()
     return json.dumps(card, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -258,6 +331,26 @@ def _dispatch_card(hook: Hook) -> str:
 def _countdown(config_json: str) -> RetryCountdownConfig:
     """Most hooks share a handful of configs: parse each once per process."""
     return _COUNTDOWN.validate_json(config_json)
+
+
+_NO_CONFIG = HookConfig()  # frozen: one shared by every hook without a config
+
+
+def _config(stored: dict[str, Any] | None) -> HookConfig:
+    """Validated again (it is small, and rarely set): a config read back is one a client could have written."""
+    return HookConfig.model_validate(stored) if stored else _NO_CONFIG
+
+
+def _card_config(stored: dict[str, Any] | None) -> HookConfig:
+    """As the other card fields, not validated again: a fault in it is one delivery's failed attempt, not the
+    fan-out's (see attempt.py)."""
+    if not stored:
+        return _NO_CONFIG
+    auth = stored.get("auth")
+    extra = {name: value for name, value in stored.items() if name != "auth"}
+    if isinstance(auth, dict):
+        auth = BasicAuth.model_construct(**auth)
+    return HookConfig.model_construct(auth=auth or None, **extra)
 
 
 def _from_dispatch_card(event_type: str, raw: str) -> HookTarget:
@@ -272,11 +365,18 @@ def _from_dispatch_card(event_type: str, raw: str) -> HookTarget:
         additional_headers=card["hdr"],
         secret_key=card["sec"],
         rate_limit=card.get("rl"),
+        config=_card_config(card.get("conf")),
         is_active=True,
+        previous_secret_key=card.get("psec"),
+        previous_secret_expires_at=datetime.fromtimestamp(card["pexp"], UTC) if "pexp" in card else None,
     )
 
 
 def _from_item(item: dict[str, Any]) -> Hook:
+    previous, expires = item.get("previous_secret_key", {}).get("S"), item.get("previous_secret_expires_at")
+    previous_expires_at = datetime.fromisoformat(expires["S"]) if expires else None
+    if previous_expires_at is None or previous_expires_at <= now():  # over: dropped, and so not written back
+        previous = previous_expires_at = None
     return Hook(
         id=int(item["id"]["N"]),
         owner=item["owner"]["S"],
@@ -286,9 +386,13 @@ def _from_item(item: dict[str, Any]) -> Hook:
         additional_headers=json.loads(item["additional_headers"]["S"]),
         secret_key=item.get("secret_key", {}).get("S"),
         rate_limit=_number(item["rate_limit"]["N"]) if "rate_limit" in item else None,
+        config=_config(json.loads(item["config"]["S"]) if "config" in item else None),
+        callback=item.get("callback", {}).get("S"),
         is_active=item["is_active"]["BOOL"],
         created_date=datetime.fromisoformat(item["created_date"]["S"]),
         modified_date=datetime.fromisoformat(item["modified_date"]["S"]),
+        previous_secret_key=previous,
+        previous_secret_expires_at=previous_expires_at,
     )
 
 

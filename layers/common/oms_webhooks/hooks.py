@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from functools import cache
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from oms_webhooks.catalog import canonical_event_type
 from oms_webhooks.clock import iso, now
 from oms_webhooks.countdown import RetryCountdownConfig, default_countdown
+from oms_webhooks.hook_config import HookConfig
 from oms_webhooks.rate_limit import RateLimit
 from oms_webhooks.signing import RESERVED_HEADERS
 
@@ -64,8 +66,12 @@ def _additional_headers(value: dict[str, str]) -> dict[str, str]:
     return value
 
 
+MAX_CALLBACK_LENGTH = 64  # whisperer's column
+
+
 class HookPatch(BaseModel):
-    """What a client may change; every field optional (PATCH)."""
+    """What a client may change; every field optional (PATCH). The answer's read-only fields are ignored, as DRF
+    does, so a hook sent back as GET returned it is accepted; any other unknown field is refused."""
 
     model_config = ConfigDict(strict=True, extra="forbid")
 
@@ -75,7 +81,17 @@ class HookPatch(BaseModel):
     additional_headers: dict[str, str] | None = None
     secret_key: Annotated[str, Field(max_length=MAX_SECRET_KEY_LENGTH)] | None = None
     rate_limit: RateLimit | None = None  # deliveries per second; null: unlimited
+    config: HookConfig | None = None
+    callback: Annotated[str, Field(max_length=MAX_CALLBACK_LENGTH)] | None = None
     is_active: bool | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _without_read_only_fields(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            ignored = read_only_fields()
+            return {name: value for name, value in data.items() if name not in ignored}
+        return data
 
     @field_validator("event_type", "target_url", "is_active", mode="before")
     @classmethod
@@ -118,12 +134,17 @@ class HookTarget(BaseModel):
     additional_headers: dict[str, str] = Field(default_factory=dict)
     secret_key: str | None = None
     rate_limit: int | float | None = None  # deliveries per second (rate_limit.py); None: unlimited
+    config: HookConfig = Field(default_factory=HookConfig)  # `auth` signs in to the target
     is_active: bool = True
+    # The secret before the last rotation, still signing until it expires (secret_rotation.py); write-only too.
+    previous_secret_key: str | None = None
+    previous_secret_expires_at: datetime | None = None
 
 
 class Hook(HookTarget):
-    """A stored hook. `secret_key` never leaves the service: see `public()`."""
+    """A stored hook. `secret_key` and the config's password never leave the service: see `public()`."""
 
+    callback: str | None = None  # whisperer runs it as Python after each delivery; here it is only kept
     created_date: datetime
     modified_date: datetime
 
@@ -135,8 +156,12 @@ class Hook(HookTarget):
             if value is None:  # only the optional fields may be null: back to their defaults
                 value = Hook.model_fields[name].get_default(call_default_factory=True)
             updates[name] = value
+        if "config" in updates:
+            updates["config"] = updates["config"].completed(self.config)
         if updates.get("secret_key") == "":
             updates["secret_key"] = None
+        if "secret_key" in updates:  # set by hand: the change is immediate, no old secret keeps signing
+            updates["previous_secret_key"] = updates["previous_secret_expires_at"] = None
         return self.model_copy(update={**updates, "modified_date": now()})
 
     def public(self) -> dict[str, Any]:
@@ -149,7 +174,17 @@ class Hook(HookTarget):
             "additional_headers": self.additional_headers,
             "secret_key_set": bool(self.secret_key),
             "rate_limit": self.rate_limit,
+            "config": self.config.public(),
+            "callback": self.callback,
             "is_active": self.is_active,
             "created_date": iso(self.created_date),
             "modified_date": iso(self.modified_date),
         }
+
+
+@cache
+def read_only_fields() -> frozenset[str]:
+    """The fields of an answer a client cannot write: whatever `public()` shows beyond HookPatch's fields."""
+    moment = now()
+    sample = Hook(id=0, owner="", event_type="", target_url="", created_date=moment, modified_date=moment)
+    return frozenset(sample.public()) - frozenset(HookPatch.model_fields)

@@ -1,10 +1,13 @@
-"""Cursor pages in Django REST framework's shape: `{"next": url-or-null, "results": [...]}`."""
+"""Cursor pages in Django REST framework's shape: `{"count": n, "next": url, "previous": url, "results": [...]}`
+(`next` and `previous` null where there is no such page; `count` where it is affordable)."""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -14,6 +17,8 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 MAX_KEY_LENGTH = 512  # a genuine cursor's key is far shorter; DynamoDB refuses keys over 2 KB with a 500
 
+FIRST_PAGE = ""  # a `previous` that is the first page: its URL carries no cursor, as DRF's does
+
 T = TypeVar("T")
 
 
@@ -21,6 +26,17 @@ T = TypeVar("T")
 class Page(Generic[T]):
     items: list[T]
     cursor: str | None = None  # opaque: where the next page starts, None on the last page
+    previous: str | None = None  # opaque: where the previous page starts (FIRST_PAGE), None on the first page
+    count: int | None = None  # results on every page together; None where counting is not affordable
+
+
+def previous_start(keys: Sequence[str], after: str | None, size: int) -> str | None:
+    """In the ordered keys of every result, the key the page before the one after `after` continues after:
+    FIRST_PAGE when that page is the first, None when this page is."""
+    if after is None:
+        return None
+    begins = bisect.bisect_right(keys, after) - size
+    return keys[begins - 1] if begins > 0 else FIRST_PAGE
 
 
 def page_size(limit: int | None) -> int:

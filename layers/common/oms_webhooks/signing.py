@@ -44,16 +44,29 @@ def standard_webhooks_key(secret: str) -> bytes:
     return key
 
 
-def signature_headers(body: bytes, secret: str, delivery_id: str, timestamp: int) -> dict[str, str]:
-    """Sign `body` so a receiver can check it with either the Whisperer or the Standard Webhooks scheme."""
+def signature_headers(
+    body: bytes, secret: str, delivery_id: str, timestamp: int, previous_secret: str | None = None
+) -> dict[str, str]:
+    """Sign `body` so a receiver can check it with either the Whisperer or the Standard Webhooks scheme.
+
+    During a rotation's overlap `previous_secret` signs too, as a second `webhook-signature` entry (Standard
+    Webhooks: space-separated); `X-Whisperer-Signature` holds one signature, always the current secret's.
+    """
     if not secret:
         raise ValueError("a webhook secret must not be empty")
     whisperer = hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
     signed_content = f"{delivery_id}.{timestamp}.".encode() + body
-    standard = hmac.new(standard_webhooks_key(secret), signed_content, hashlib.sha256).digest()
+    signatures = [_standard_signature(secret, signed_content)]
+    if previous_secret and previous_secret != secret:
+        signatures.append(_standard_signature(previous_secret, signed_content))
     return {
         "X-Whisperer-Signature": f"sha256={whisperer}",
         "webhook-id": delivery_id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": f"v1,{base64.b64encode(standard).decode('ascii')}",
+        "webhook-signature": " ".join(signatures),
     }
+
+
+def _standard_signature(secret: str, signed_content: bytes) -> str:
+    digest = hmac.new(standard_webhooks_key(secret), signed_content, hashlib.sha256).digest()
+    return f"v1,{base64.b64encode(digest).decode('ascii')}"

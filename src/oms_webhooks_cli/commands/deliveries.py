@@ -38,7 +38,7 @@ def list_(args: argparse.Namespace) -> int:
     rows = [
         (
             d["uuid"],
-            d["webhook"],
+            hook_id(d),
             d["event_type"],
             d["status"],
             d.get("response_http_status"),
@@ -59,8 +59,9 @@ def show(args: argparse.Namespace) -> int:
     print(
         fields(
             [
+                ("id", delivery.get("id")),
                 ("uuid", delivery.get("uuid")),
-                ("webhook", delivery.get("webhook")),
+                ("webhook", hook_id(delivery)),
                 ("event_type", delivery.get("event_type")),
                 ("status", delivery.get("status")),
                 ("delivered", delivery.get("delivered")),
@@ -164,7 +165,7 @@ def new_attempts(deliveries: Iterable[dict[str, Any]], seen: dict[str, int]) -> 
             found.append(
                 {
                     "uuid": delivery["uuid"],
-                    "webhook": delivery.get("webhook"),
+                    "webhook": hook_id(delivery),
                     "event_type": delivery.get("event_type"),
                     "attempt": number,
                     **attempt,
@@ -195,5 +196,19 @@ def outcome_of(attempt: dict[str, Any]) -> str:
     return clip(str(attempt.get("error") or "no answer"), 40)
 
 
+def hook_id(delivery: dict[str, Any]) -> Any:
+    """`webhook` is the hook, nested as whisperer nests it (an id alone from older servers)."""
+    webhook = delivery.get("webhook")
+    return webhook.get("id") if isinstance(webhook, dict) else webhook
+
+
 def seconds(value: Any) -> str:
+    """A duration as the API gives it: DRF's `[D ]HH:MM:SS[.ffffff]`, seconds as text, or a number of seconds."""
+    if isinstance(value, str):
+        days, _, clock = value.rpartition(" ")
+        try:
+            parts = [float(part) for part in clock.split(":")]
+            value = float(days or 0) * 86400 + sum(part * 60**power for power, part in enumerate(reversed(parts)))
+        except ValueError:
+            return "-"
     return f"{float(value):.3f} s" if isinstance(value, int | float) else "-"

@@ -39,7 +39,7 @@ class Gateway:
         if match is None:
             return _json(403, {"message": "Missing Authentication Token"})  # what API Gateway says for no route
         route, params = match
-        authorized = self._authorize(method, url.path, headers)
+        authorized = self._authorize(method, url.path, headers) if route.authorized else {}
         if isinstance(authorized, tuple):
             return authorized
         event = self._proxy_event(route, params, method, url.path, url.query, headers, body, authorized)

@@ -1,0 +1,211 @@
+// Building the page. Everything a subscriber or an owner controls (answer bodies, headers, errors, URLs) goes in
+// as text nodes through h(); nothing here ever assigns innerHTML, so no answer can become markup or script.
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+function append(parent, children) {
+  for (const child of children.flat(Infinity)) {
+    if (child === null || child === undefined || child === false) continue;
+    parent.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return parent;
+}
+
+function setAttributes(element, attributes) {
+  for (const [name, value] of Object.entries(attributes || {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (name.startsWith("on") && typeof value === "function") {
+      element.addEventListener(name.slice(2), value);
+    } else if (name === "dataset") {
+      Object.assign(element.dataset, value);
+    } else if (name === "value" || name === "checked" || name === "selected") {
+      element[name] = value;
+    } else {
+      element.setAttribute(name, value === true ? "" : String(value));
+    }
+  }
+  return element;
+}
+
+/** An HTML element: h("p", {class: "note"}, "text", child, ...). Strings become text, never markup. */
+export function h(tag, attributes, ...children) {
+  return append(setAttributes(document.createElement(tag), attributes), children);
+}
+
+/** An SVG element, the same way. */
+export function s(tag, attributes, ...children) {
+  return append(setAttributes(document.createElementNS(SVG_NS, tag), attributes), children);
+}
+
+export function clear(element) {
+  element.replaceChildren();
+  return element;
+}
+
+/** Tells screen readers (and tests) what just happened, politely. */
+export function announce(message) {
+  const region = document.getElementById("announcer");
+  region.textContent = "";
+  setTimeout(() => {
+    region.textContent = message;
+  }, 50);
+}
+
+/** A message box: role=alert for errors (read at once), role=status for outcomes. */
+export function notice(kind, ...content) {
+  const role = kind === "error" ? "alert" : "status";
+  return h("div", { class: `notice notice-${kind}`, role }, ...content);
+}
+
+/** A table cell whose label shows beside its value when a narrow screen turns the table into cards. */
+export function cell(tag, label, attributes, ...children) {
+  return h(tag, { ...attributes, "data-label": label }, h("div", { class: "cell-value" }, ...children));
+}
+
+/** A scrollable region for a wide table, reachable by keyboard at narrow widths. */
+export function tableRegion(label, table) {
+  return h("div", { class: "table-scroll", role: "region", "aria-label": label, tabindex: "0" }, table);
+}
+
+export function pad(n) {
+  return String(n).padStart(2, "0");
+}
+
+/** An ISO time as a <time> in the reader's local time, the exact ISO value in its title. */
+export function time(iso, { relative = false } = {}) {
+  if (!iso) return h("span", { class: "muted" }, "—");
+  const moment = new Date(iso);
+  if (Number.isNaN(moment.getTime())) return h("span", {}, String(iso));
+  const local =
+    `${moment.getFullYear()}-${pad(moment.getMonth() + 1)}-${pad(moment.getDate())} ` +
+    `${pad(moment.getHours())}:${pad(moment.getMinutes())}:${pad(moment.getSeconds())}`;
+  return h("time", { datetime: moment.toISOString(), title: String(iso) }, local, relative ? ` (${ago(moment)})` : null);
+}
+
+export function ago(moment) {
+  const seconds = Math.round((Date.now() - moment.getTime()) / 1000);
+  const future = seconds < 0;
+  const size = Math.abs(seconds);
+  const text =
+    size < 60 ? `${size} s` : size < 3600 ? `${Math.round(size / 60)} min` : size < 172800 ? `${Math.round(size / 3600)} h` : `${Math.round(size / 86400)} d`;
+  return future ? `in ${text}` : `${text} ago`;
+}
+
+/** A duration as the API writes it: seconds as a number or numeric string (attempts, a retry's answer), or
+ * Django REST framework's "[D ]HH:MM:SS[.ffffff]" (a delivery's response_time, as whisperer shows it). */
+export function toSeconds(value) {
+  if (typeof value === "number") return Number.isFinite(value) ? value : null;
+  if (typeof value !== "string") return null;
+  const drf = /^(?:(\d+) )?(\d{1,2}):(\d{2}):(\d{2}(?:\.\d+)?)$/.exec(value.trim());
+  if (drf) return Number(drf[1] || 0) * 86400 + Number(drf[2]) * 3600 + Number(drf[3]) * 60 + Number(drf[4]);
+  const number = Number(value);
+  return value.trim() !== "" && Number.isFinite(number) ? number : null;
+}
+
+/** A duration in the unit a person reads. */
+export function duration(value) {
+  const seconds = toSeconds(value);
+  if (seconds === null) return "—";
+  const ms = seconds * 1000;
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(2)} s`;
+}
+
+export function milliseconds(ms) {
+  if (ms === null || ms === undefined) return "—";
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(2)} s`;
+}
+
+export function percent(rate) {
+  if (rate === null || rate === undefined) return "—";
+  const tenths = Math.round(rate * 1000) / 10;
+  return `${Number.isInteger(tenths) ? tenths : tenths.toFixed(1)} %`;
+}
+
+const DELIVERY_STATUS = {
+  delivered: "Delivered",
+  retrying: "Retrying",
+  failed: "Failed",
+  pending: "Pending",
+};
+
+/** A delivery's status as a word (colour only reinforces it). */
+export function statusBadge(status) {
+  const label = DELIVERY_STATUS[status] || String(status || "unknown");
+  return h("span", { class: `badge badge-${DELIVERY_STATUS[status] ? status : "other"}` }, label);
+}
+
+/** A hook's state: active, inactive, or disabled by the service with its reason. */
+export function hookState(hook) {
+  if (hook.is_active) return h("span", { class: "badge badge-delivered" }, "Active");
+  if (hook.disabled_reason) {
+    return h(
+      "span",
+      { class: "hook-disabled" },
+      h("span", { class: "badge badge-failed" }, "Disabled"),
+      " ",
+      h("span", { class: "reason" }, String(hook.disabled_reason)),
+      hook.disabled_at ? [" (", time(hook.disabled_at), ")"] : null,
+    );
+  }
+  return h("span", { class: "badge badge-other" }, "Inactive");
+}
+
+/** An HTTP status as text: "HTTP 500", or that no answer came. */
+export function httpStatus(code) {
+  return code === null || code === undefined ? "no answer" : `HTTP ${code}`;
+}
+
+/** Asks before something that cannot be undone, in a modal <dialog> (Esc or Cancel says no). */
+export function confirmAction({ title, message, confirmLabel }) {
+  return new Promise((resolve) => {
+    const dialog = h(
+      "dialog",
+      { class: "confirm", "aria-labelledby": "confirm-title" },
+      h("h2", { id: "confirm-title" }, title),
+      h("p", {}, message),
+      h(
+        "div",
+        { class: "actions" },
+        h("button", { type: "button", class: "button danger", value: "yes", onclick: () => dialog.close("yes") }, confirmLabel),
+        h("button", { type: "button", class: "button", autofocus: true, onclick: () => dialog.close("no") }, "Cancel"),
+      ),
+    );
+    dialog.addEventListener("close", () => {
+      dialog.remove();
+      resolve(dialog.returnValue === "yes");
+    });
+    document.body.append(dialog);
+    dialog.showModal();
+  });
+}
+
+/** JSON as indented text for a <pre>. */
+export function pretty(value) {
+  try {
+    return JSON.stringify(value, null, 2);
+  } catch {
+    return String(value);
+  }
+}
+
+/** Copies text with the Clipboard API and says whether it worked next to the button. */
+export async function copyText(text, status) {
+  try {
+    await navigator.clipboard.writeText(text);
+    status.textContent = "Copied.";
+  } catch {
+    status.textContent = "Could not copy: select the text and copy it by hand.";
+  }
+}
+
+/** A toolbar of buttons; a disabled-while-busy helper for async actions. */
+export async function busy(button, work) {
+  button.disabled = true;
+  button.setAttribute("aria-busy", "true");
+  try {
+    return await work();
+  } finally {
+    button.disabled = false;
+    button.removeAttribute("aria-busy");
+  }
+}

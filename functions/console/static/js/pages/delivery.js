@@ -1,0 +1,186 @@
+// One delivery: "what did you send me, when, and what did I answer". Its attempts as a timeline (time, status,
+// duration, error, the first 1 KiB of the answer), the exact request, and a retry that shows the new attempt.
+
+import { call, describeError, hookIdOf, need } from "../api.js";
+import { announce, busy, copyText, duration, h, httpStatus, notice, pretty, statusBadge, time } from "../dom.js";
+
+const REFRESH_EVERY_MS = 3000;
+const UNSETTLED = new Set(["pending", "retrying"]);
+
+/** The body as the service sent it: compact JSON of the envelope (what was signed). */
+function sentBody(delivery) {
+  return JSON.stringify(delivery.request_payload);
+}
+
+function headersTable(headers, caption) {
+  return h(
+    "table",
+    { class: "data headers" },
+    h("caption", {}, caption),
+    h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Header"), h("th", { scope: "col" }, "Value"))),
+    h(
+      "tbody",
+      {},
+      Object.entries(headers).map(([name, value]) => h("tr", {}, h("th", { scope: "row" }, h("code", {}, name)), h("td", {}, h("code", { class: "wrap" }, String(value))))),
+    ),
+  );
+}
+
+function attemptKind(attempt, delivery) {
+  if (delivery.test || attempt.test) return "test";
+  return attempt.manual ? "manual retry" : "automatic";
+}
+
+/** The answer body of an attempt: its own where the API keeps one, else the delivery's (the latest answer). */
+function answerOf(attempt, index, delivery) {
+  if (typeof attempt.response_content === "string") return attempt.response_content;
+  const latest = index === (delivery.attempts || []).length - 1;
+  return latest ? delivery.response_content : null;
+}
+
+function timeline(delivery, highlightFrom) {
+  const attempts = delivery.attempts || [];
+  if (!attempts.length) return h("p", { class: "empty" }, "No attempt yet.");
+  return h(
+    "ol",
+    { class: "timeline" },
+    attempts.map((attempt, i) => {
+      const ok = attempt.status_code >= 200 && attempt.status_code < 300;
+      const answer = answerOf(attempt, i, delivery);
+      return h(
+        "li",
+        { class: `attempt ${ok ? "ok" : "bad"}${i >= highlightFrom ? " new" : ""}`, "aria-label": `Attempt ${i + 1}` },
+        h(
+          "h3",
+          {},
+          `Attempt ${i + 1}: `,
+          h("span", { class: ok ? "outcome-ok" : "outcome-bad" }, httpStatus(attempt.status_code)),
+          ` in ${duration(attempt.duration)}`,
+        ),
+        h(
+          "dl",
+          { class: "facts compact" },
+          h("dt", {}, "At"),
+          h("dd", {}, time(attempt.at, { relative: true })),
+          h("dt", {}, "Kind"),
+          h("dd", {}, attemptKind(attempt, delivery)),
+          attempt.error ? [h("dt", {}, "Error"), h("dd", { class: "error-text" }, attempt.error)] : null,
+        ),
+        answer !== null && answer !== undefined
+          ? h("div", { class: "answer" }, h("h4", {}, "Answer body (first 1 KiB)"), h("pre", { class: "body" }, answer === "" ? "(empty)" : answer))
+          : h("p", { class: "help" }, "The API keeps the answer body of a delivery's latest attempt only."),
+        attempt.request_headers && typeof attempt.request_headers === "object"
+          ? h("details", {}, h("summary", {}, "Headers sent with this attempt"), h("div", { class: "table-scroll" }, headersTable(attempt.request_headers, `Headers of attempt ${i + 1}`)))
+          : null,
+      );
+    }),
+  );
+}
+
+function requestSection(delivery, hook) {
+  const attempts = delivery.attempts || [];
+  const withHeaders = [...attempts].reverse().find((a) => a.request_headers && typeof a.request_headers === "object");
+  const target = (typeof delivery.webhook === "object" && delivery.webhook && delivery.webhook.target_url) || delivery.target_url || (hook && hook.target_url);
+  const body = sentBody(delivery);
+  const copied = h("span", { class: "help", role: "status" });
+  const copy = h("button", { type: "button", class: "button small" }, "Copy body as sent");
+  copy.addEventListener("click", () => copyText(body, copied));
+  return h(
+    "section",
+    { "aria-labelledby": "request-title" },
+    h("h2", { id: "request-title" }, "Request sent"),
+    h("p", {}, h("code", { class: "wrap" }, `POST ${target || "(the hook's target URL)"}`)),
+    withHeaders
+      ? h("div", { class: "table-scroll" }, headersTable(withHeaders.request_headers, "Headers of the latest attempt (signatures included, the secret never)"))
+      : h("p", { class: "help" }, "This API does not report the headers of each attempt; see the README for the headers every delivery carries."),
+    h("div", { class: "section-head" }, h("h3", {}, "Body"), h("div", { class: "inline" }, copy, copied)),
+    h("pre", { class: "body", "aria-label": "Request body" }, pretty(delivery.request_payload)),
+  );
+}
+
+function summary(delivery, hook) {
+  const id = hookIdOf(delivery.webhook);
+  const rows = [
+    ["Status", [statusBadge(delivery.status), delivery.test ? h("span", { class: "tag" }, "test") : null]],
+    ["Event type", delivery.event_type],
+    ["Hook", [h("a", { href: `#/hooks/${id}` }, `Hook ${id}`), hook ? h("span", { class: "url small" }, hook.target_url) : null]],
+    ["Created", time(delivery.created_date, { relative: true })],
+    ["Attempts", String((delivery.attempts || []).length)],
+    ["Retries made", String(delivery.retry_count ?? 0)],
+    ["Next attempt", delivery.next_attempt_at ? time(delivery.next_attempt_at, { relative: true }) : "none scheduled"],
+    ["Uuid", h("code", {}, delivery.uuid)],
+  ];
+  return h("dl", { class: "facts" }, rows.map(([term, value]) => [h("dt", {}, term), h("dd", {}, value)]));
+}
+
+export async function deliveryPage({ view, params, signal }) {
+  const [uuid] = params;
+  document.title = `Delivery ${uuid.slice(0, 8)} · Delivery console`;
+  let delivery = await need("GET", `hook_events/${uuid}/`, { signal });
+  const hookAnswer = await call("GET", `hooks/${hookIdOf(delivery.webhook)}/`, { signal });
+  const hook = hookAnswer.ok ? hookAnswer.data : null;
+  const summaryBox = h("div", {});
+  const timelineBox = h("div", {});
+  const requestBox = h("div", {});
+  const draw = (highlightFrom = Infinity) => {
+    summaryBox.replaceChildren(summary(delivery, hook));
+    timelineBox.replaceChildren(timeline(delivery, highlightFrom));
+    requestBox.replaceChildren(requestSection(delivery, hook));
+  };
+
+  const force = h("input", { id: "retry-force", type: "checkbox" });
+  const retry = h("button", { type: "button", class: "button primary" }, "Retry now");
+  const outcome = h("div", { class: "result" });
+  retry.addEventListener("click", () =>
+    busy(retry, async () => {
+      outcome.replaceChildren(h("p", { class: "muted" }, "Sending…"));
+      const before = (delivery.attempts || []).length;
+      const answer = await call("POST", `hook_events/${delivery.uuid}/retry/`, { body: { force: force.checked }, signal });
+      const data = answer.data || {};
+      if (answer.status === 200 || (answer.status === 406 && "delivered" in data)) {
+        const message = `${data.delivered ? "Delivered" : "Not delivered"}: ${httpStatus(data.response_status)} in ${duration(data.response_time)}.`;
+        outcome.replaceChildren(notice(data.delivered ? "success" : "error", message));
+        delivery = await need("GET", `hook_events/${delivery.uuid}/`, { signal });
+        draw(before);
+        announce(message);
+      } else {
+        const stillRetrying = data.code === "event_100_6";
+        outcome.replaceChildren(notice("error", describeError(answer), stillRetrying ? " Tick Force to send it now anyway." : ""));
+      }
+    }),
+  );
+
+  view.append(
+    h("nav", { class: "breadcrumbs", "aria-label": "Breadcrumbs" }, h("a", { href: "#/deliveries" }, "Delivery log"), " / ", `Delivery ${uuid.slice(0, 8)}`),
+    h("h1", {}, `Delivery of ${delivery.event_type}`),
+    summaryBox,
+    h(
+      "section",
+      { class: "panel", "aria-labelledby": "retry-title" },
+      h("h2", { id: "retry-title" }, "Retry"),
+      h("p", { class: "help" }, "One attempt now, to the hook's URL as it is today. A delivery still in its automatic retries needs force."),
+      h("div", { class: "field check" }, force, h("label", { for: "retry-force" }, "Force (retry even while automatic retries are scheduled)")),
+      retry,
+      outcome,
+    ),
+    h("section", { "aria-labelledby": "attempts-title" }, h("h2", { id: "attempts-title" }, "Attempts"), timelineBox),
+    requestBox,
+  );
+  draw();
+
+  // While the service still works on it, new attempts show up here as they land.
+  const refresh = async () => {
+    if (signal.aborted || !UNSETTLED.has(delivery.status)) return;
+    if (!document.hidden) {
+      const latest = await call("GET", `hook_events/${delivery.uuid}/`, { signal }).catch(() => null);
+      const before = (delivery.attempts || []).length;
+      if (latest && latest.ok && ((latest.data.attempts || []).length !== before || latest.data.status !== delivery.status)) {
+        delivery = latest.data;
+        draw(before);
+        if ((delivery.attempts || []).length > before) announce(`New attempt: ${httpStatus(delivery.response_http_status)}.`);
+      }
+    }
+    if (!signal.aborted) setTimeout(refresh, REFRESH_EVERY_MS);
+  };
+  setTimeout(refresh, REFRESH_EVERY_MS);
+}

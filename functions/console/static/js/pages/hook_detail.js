@@ -1,0 +1,331 @@
+// One hook: its settings, deliveries per hour by outcome, and the self-service actions (test event, recover,
+// rotate secret) of the API's hooks/{id}/test/, recover/ and rotate_secret/ routes.
+
+import { call, describeError, need } from "../api.js";
+import { deliveriesChart } from "../charts.js";
+import {
+  busy,
+  cell,
+  copyText,
+  duration,
+  h,
+  hookState,
+  httpStatus,
+  milliseconds,
+  notice,
+  percent,
+  statusBadge,
+  tableRegion,
+  time,
+} from "../dom.js";
+import { deleteHook, setActive } from "./hooks.js";
+
+const PERIODS = [
+  ["24h", "24 hours"],
+  ["7d", "7 days"],
+];
+
+function retrySummary(config) {
+  if (!config || !config.choice) return "default";
+  const kwargs = Object.entries(config.kwargs || {})
+    .map(([name, value]) => `${name} ${value}`)
+    .join(", ");
+  const retries = config.max_retries !== undefined ? `; at most ${config.max_retries} retries` : "";
+  return `${config.choice}${kwargs ? ` (${kwargs})` : ""}${retries}`;
+}
+
+function facts(hook) {
+  const headers = Object.entries(hook.additional_headers || {});
+  const rows = [
+    ["Event type", hook.event_type],
+    ["Target URL", h("span", { class: "url" }, hook.target_url)],
+    ["State", hookState(hook)],
+    ["Secret", hook.secret_key_set ? "set (deliveries are signed)" : "none (deliveries are not signed)"],
+    ["Retries", retrySummary(hook.retry_countdown_config)],
+    [
+      "Additional headers",
+      headers.length ? h("ul", { class: "plain" }, headers.map(([name, value]) => h("li", {}, h("code", {}, `${name}: ${value}`)))) : "none",
+    ],
+    ...("config" in hook ? [["Basic auth", hook.config && hook.config.auth ? `as ${hook.config.auth.username} (password stored, never shown)` : "none"]] : []),
+    ...(hook.config && Object.keys(hook.config).some((key) => key !== "auth")
+      ? [["Other config", h("code", { class: "wrap" }, JSON.stringify(Object.fromEntries(Object.entries(hook.config).filter(([key]) => key !== "auth"))))]]
+      : []),
+    ...(hook.callback ? [["Callback", h("code", {}, String(hook.callback))]] : []),
+    ["Created", time(hook.created_date)],
+    ["Changed", time(hook.modified_date)],
+  ];
+  return h("dl", { class: "facts" }, rows.map(([term, value]) => [h("dt", {}, term), h("dd", {}, value)]));
+}
+
+/** Stats of one period: the chart and the figures around it, or why there are none. */
+async function drawStats(box, hook, period, signal) {
+  box.replaceChildren(h("p", { class: "muted" }, "Loading…"));
+  const answer = await call("GET", `hooks/${hook.id}/stats/`, { query: { period }, signal });
+  if (!answer.ok) {
+    box.replaceChildren(notice("info", `Statistics are not available: ${describeError(answer)}`));
+    return;
+  }
+  const stats = answer.data;
+  const latency = stats.latency_ms || {};
+  const attempts = stats.attempts || {};
+  const deliveries = stats.deliveries || {};
+  box.replaceChildren(
+    h(
+      "dl",
+      { class: "figures" },
+      [
+        ["Success rate", percent(stats.success_rate)],
+        ["Attempts", `${attempts.total ?? 0} (${attempts.succeeded ?? 0} ok, ${attempts.failed ?? 0} failed)`],
+        ["Deliveries", `${deliveries.delivered ?? 0} delivered, ${deliveries.retrying ?? 0} retrying, ${deliveries.failed ?? 0} failed`],
+        ["Latency p50 / p95 / p99", `${milliseconds(latency.p50)} / ${milliseconds(latency.p95)} / ${milliseconds(latency.p99)}`],
+        ["Last success", time(stats.last_success_at, { relative: true })],
+        ["Last failure", time(stats.last_failure_at, { relative: true })],
+      ].map(([term, value]) => h("div", {}, h("dt", {}, term), h("dd", {}, value))),
+    ),
+    deliveriesChart(stats),
+  );
+}
+
+function attemptSummary(delivery) {
+  const attempts = delivery.attempts || [];
+  const last = attempts[attempts.length - 1] || {};
+  return h(
+    "ul",
+    { class: "plain" },
+    h("li", {}, statusBadge(delivery.status), " ", httpStatus(last.status_code ?? delivery.response_http_status), " in ", duration(last.duration ?? delivery.response_time)),
+    last.error ? h("li", {}, "Error: ", h("span", { class: "error-text" }, last.error)) : null,
+    delivery.response_content ? h("li", {}, "Answer (first 1 KiB): ", h("pre", { class: "body" }, delivery.response_content)) : null,
+    delivery.uuid ? h("li", {}, h("a", { href: `#/deliveries/${delivery.uuid}` }, "Open this delivery's attempts and request")) : null,
+  );
+}
+
+function testEventPanel(hook, signal) {
+  const result = h("div", { class: "result", "aria-live": "polite" });
+  const button = h("button", { type: "button", class: "button primary" }, "Send test event");
+  button.addEventListener("click", () =>
+    busy(button, async () => {
+      result.replaceChildren(h("p", { class: "muted" }, "Sending…"));
+      const answer = await call("POST", `hooks/${hook.id}/test/`, { body: {}, signal });
+      if (answer.status === 200 || (answer.status === 406 && answer.data && answer.data.test)) {
+        const delivered = answer.status === 200;
+        result.replaceChildren(
+          notice(delivered ? "success" : "error", delivered ? "Test event delivered." : "Test event not delivered.", answer.data.detail ? ` ${answer.data.detail}` : ""),
+          attemptSummary(answer.data),
+        );
+      } else {
+        result.replaceChildren(notice("error", `The test event could not be sent: ${describeError(answer)}`));
+      }
+    }),
+  );
+  return h(
+    "section",
+    { class: "panel", "aria-labelledby": "test-title" },
+    h("h2", { id: "test-title" }, "Test event"),
+    h("p", { class: "help" }, "Sends one signed test event to this hook now and shows what your endpoint answered. Test deliveries are never retried."),
+    button,
+    result,
+  );
+}
+
+function isoFromLocal(value) {
+  if (!value) return undefined;
+  const moment = new Date(value);
+  return Number.isNaN(moment.getTime()) ? value : moment.toISOString();
+}
+
+function localInputValue(moment) {
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${moment.getFullYear()}-${pad(moment.getMonth() + 1)}-${pad(moment.getDate())}T${pad(moment.getHours())}:${pad(moment.getMinutes())}`;
+}
+
+function recoverPanel(hook, signal) {
+  const since = h("input", { id: "recover-since", type: "datetime-local", value: localInputValue(new Date(Date.now() - 24 * 3600 * 1000)) });
+  const until = h("input", { id: "recover-until", type: "datetime-local" });
+  const retrying = h("input", { id: "recover-retrying", type: "checkbox" });
+  const result = h("div", { class: "result", "aria-live": "polite" });
+  const submit = h("button", { type: "submit", class: "button" }, "Re-send failed deliveries");
+  const form = h(
+    "form",
+    { novalidate: true, "aria-labelledby": "recover-title" },
+    h("div", { class: "field" }, h("label", { for: "recover-since" }, "Since"), since),
+    h("div", { class: "field" }, h("label", { for: "recover-until" }, "Until (optional, default now)"), until),
+    h("div", { class: "field check" }, retrying, h("label", { for: "recover-retrying" }, "Include deliveries still being retried")),
+    submit,
+    result,
+  );
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    busy(submit, async () => {
+      const body = { since: isoFromLocal(since.value) };
+      if (until.value) body.until = isoFromLocal(until.value);
+      if (retrying.checked) body.include_retrying = true;
+      const answer = await call("POST", `hooks/${hook.id}/recover/`, { body, signal });
+      if (answer.ok && answer.data) {
+        const queued = Number(answer.data.queued) || 0;
+        result.replaceChildren(
+          notice("success", `Queued ${queued} deliver${queued === 1 ? "y" : "ies"} to be sent again, from `, time(answer.data.since), " to ", time(answer.data.until), "."),
+        );
+      } else {
+        result.replaceChildren(notice("error", `Nothing was queued: ${describeError(answer)}`));
+      }
+    });
+  });
+  return h(
+    "section",
+    { class: "panel", "aria-labelledby": "recover-title" },
+    h("h2", { id: "recover-title" }, "Recover after an outage"),
+    h("p", { class: "help" }, "Sends again, once each, the deliveries of this hook that failed in a time window."),
+    form,
+  );
+}
+
+function rotatePanel(hook, signal, onRotated) {
+  const own = h("input", { id: "rotate-secret", type: "password", autocomplete: "new-password", spellcheck: "false", "aria-describedby": "rotate-secret-help" });
+  const overlap = h("input", { id: "rotate-overlap", type: "text", inputmode: "numeric", value: "86400", "aria-describedby": "rotate-overlap-help" });
+  const result = h("div", { class: "result" });
+  const submit = h("button", { type: "submit", class: "button" }, "Rotate secret");
+  const form = h(
+    "form",
+    { novalidate: true, "aria-labelledby": "rotate-title" },
+    h(
+      "div",
+      { class: "field" },
+      h("label", { for: "rotate-secret" }, "New secret (optional)"),
+      own,
+      h("p", { id: "rotate-secret-help", class: "help" }, "Leave empty to have a strong one generated and shown once."),
+    ),
+    h(
+      "div",
+      { class: "field" },
+      h("label", { for: "rotate-overlap" }, "Old secret keeps signing for (seconds)"),
+      overlap,
+      h("p", { id: "rotate-overlap-help", class: "help" }, "0 to 604800; during the overlap deliveries carry both signatures."),
+    ),
+    submit,
+    result,
+  );
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    busy(submit, async () => {
+      const body = {};
+      if (own.value) body.secret_key = own.value;
+      if (overlap.value.trim() !== "") body.overlap_seconds = Number.isFinite(Number(overlap.value)) ? Number(overlap.value) : overlap.value;
+      const answer = await call("POST", `hooks/${hook.id}/rotate_secret/`, { body, signal });
+      own.value = "";
+      if (!answer.ok || !answer.data) {
+        result.replaceChildren(notice("error", `The secret was not rotated: ${describeError(answer)}`));
+        return;
+      }
+      const expires = answer.data.previous_secret_expires_at;
+      const after = expires ? ["The previous secret keeps signing until ", time(expires), "."] : "The previous secret no longer signs.";
+      if (answer.data.secret_key) {
+        const shown = h("input", { id: "new-secret", type: "text", readonly: true, value: answer.data.secret_key, class: "secret", spellcheck: "false" });
+        const copied = h("span", { class: "help", role: "status" });
+        const copy = h("button", { type: "button", class: "button small" }, "Copy");
+        copy.addEventListener("click", () => copyText(shown.value, copied));
+        result.replaceChildren(
+          notice(
+            "success",
+            h("p", {}, h("strong", {}, "Secret rotated. "), "This is the only time the new secret is shown: store it with your receiver now."),
+            h("div", { class: "field" }, h("label", { for: "new-secret" }, "New secret"), h("div", { class: "inline" }, shown, copy, copied)),
+            h("p", {}, after),
+          ),
+        );
+        shown.focus();
+        shown.select();
+      } else {
+        result.replaceChildren(notice("success", h("p", {}, "Secret rotated to the one you gave. "), h("p", {}, after)));
+      }
+      if (answer.data.hook) onRotated(answer.data.hook);
+    });
+  });
+  return h(
+    "section",
+    { class: "panel", "aria-labelledby": "rotate-title" },
+    h("h2", { id: "rotate-title" }, "Rotate secret"),
+    h("p", { class: "help" }, "Replace a leaked or old secret without missing a delivery: both sign during the overlap."),
+    form,
+  );
+}
+
+async function recentDeliveries(box, hook, signal) {
+  const answer = await need("GET", "hook_events/", { query: { webhook: hook.id, limit: 10 }, signal });
+  const results = answer.results || [];
+  if (!results.length) {
+    box.replaceChildren(h("p", { class: "empty" }, "No deliveries yet."));
+    return;
+  }
+  const table = h(
+    "table",
+    { class: "data cards" },
+    h("caption", {}, "The 10 newest deliveries of this hook"),
+    h("thead", {}, h("tr", {}, ["Created", "Status", "Last answer", "Attempts"].map((label) => h("th", { scope: "col" }, label)))),
+    h(
+      "tbody",
+      {},
+      results.map((d) =>
+        h(
+          "tr",
+          {},
+          cell("th", "Created", { scope: "row" }, h("a", { href: `#/deliveries/${d.uuid}` }, time(d.created_date))),
+          cell("td", "Status", {}, statusBadge(d.status), d.test ? h("span", { class: "tag" }, "test") : null),
+          cell("td", "Last answer", {}, httpStatus(d.response_http_status)),
+          cell("td", "Attempts", { class: "num" }, String((d.attempts || []).length)),
+        ),
+      ),
+    ),
+  );
+  box.replaceChildren(tableRegion("Recent deliveries", table));
+}
+
+export async function hookDetailPage({ view, params, signal, go }) {
+  const [id] = params;
+  document.title = `Hook ${id} · Delivery console`;
+  const hook = await need("GET", `hooks/${id}/`, { signal });
+  const heading = h("h1", {}, `Hook ${hook.id}: ${hook.event_type}`);
+  const factsBox = h("div", {}, facts(hook));
+  const toggle = h("button", { type: "button", class: "button" }, hook.is_active ? "Deactivate" : "Activate");
+  toggle.addEventListener("click", () =>
+    busy(toggle, async () => {
+      await setActive(hook, !hook.is_active);
+      go(`hooks/${hook.id}`, hook.is_active ? "Hook deactivated." : "Hook activated.");
+    }),
+  );
+  const remove = h("button", { type: "button", class: "button danger" }, "Delete");
+  remove.addEventListener("click", async () => {
+    if (await deleteHook(hook)) go("hooks", `Hook ${hook.id} deleted.`);
+  });
+  const statsBox = h("div", { class: "stats" });
+  const periodButtons = PERIODS.map(([period, label]) => {
+    const button = h("button", { type: "button", class: "button small", "aria-pressed": period === "24h" ? "true" : "false" }, label);
+    button.addEventListener("click", () => {
+      for (const other of periodButtons) other.setAttribute("aria-pressed", other === button ? "true" : "false");
+      drawStats(statsBox, hook, period, signal).catch((failure) => statsBox.replaceChildren(notice("error", failure.message)));
+    });
+    return button;
+  });
+  const recentBox = h("div", {});
+  view.append(
+    h("nav", { class: "breadcrumbs", "aria-label": "Breadcrumbs" }, h("a", { href: "#/hooks" }, "Hooks"), " / ", `Hook ${hook.id}`),
+    h("div", { class: "page-head" }, heading),
+    h(
+      "div",
+      { class: "toolbar", role: "group", "aria-label": "Hook actions" },
+      h("a", { class: "button", href: `#/hooks/${hook.id}/edit` }, "Edit"),
+      toggle,
+      remove,
+      h("a", { class: "button", href: `#/deliveries?webhook=${hook.id}` }, "Delivery log of this hook"),
+    ),
+    factsBox,
+    h(
+      "section",
+      { "aria-labelledby": "stats-title" },
+      h("div", { class: "section-head" }, h("h2", { id: "stats-title" }, "Deliveries by outcome"), h("div", { class: "toggle", role: "group", "aria-label": "Period" }, periodButtons)),
+      statsBox,
+    ),
+    h("div", { class: "panels" }, testEventPanel(hook, signal), recoverPanel(hook, signal), rotatePanel(hook, signal, (changed) => factsBox.replaceChildren(facts(changed)))),
+    h("section", { "aria-labelledby": "recent-title" }, h("h2", { id: "recent-title" }, "Recent deliveries"), recentBox),
+  );
+  await Promise.all([drawStats(statsBox, hook, "24h", signal), recentDeliveries(recentBox, hook, signal)]);
+}
+

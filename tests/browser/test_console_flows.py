@@ -1,0 +1,280 @@
+"""A person at the console, on the routes every version of the API has: sign in, hooks, the create form and its
+errors, the delivery log, a delivery's attempts, a manual retry, deactivate, delete, sign out."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import Console, unique_path
+from tests.receiver import Answer, Receiver
+
+pytestmark = pytest.mark.e2e
+
+HOSTILE_BODY = "<img src=x onerror=alert(1)><script>window.__pwned = 1; alert(2)</script>"
+
+
+def test_an_integrator_finds_and_fixes_a_failing_delivery(console: Console, receiver: Receiver) -> None:
+    page, owner = console.page, console.owner
+    path = unique_path()
+    receiver.script(path, Answer(500, b"upstream exploded"), Answer(200, b"thanks"))
+
+    # Sign in: a wrong token is refused and not kept; the right one opens the hooks page.
+    console.open()
+    console.shot("sign-in")
+    page.get_by_label("API token").fill("wrongtoken123")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_text("The API did not accept this token.")).to_be_visible()
+    assert page.evaluate("sessionStorage.length") == 0
+    page.get_by_label("API token").fill(owner.token)
+    page.get_by_role("button", name="Sign in").click()
+    console.heading("Hooks")
+    expect(page.get_by_text("No hooks yet.")).to_be_visible()
+
+    # Create with a bad URL: the API's message appears beside the field; fix it and the hook is created.
+    page.get_by_role("link", name="New hook").click()
+    console.heading("New hook")
+    page.get_by_label("Event type").select_option("package.created")
+    page.get_by_label("Target URL").fill("not a url")
+    page.get_by_role("button", name="Create hook").click()
+    url_field = page.locator(".field", has=page.get_by_label("Target URL"))
+    expect(url_field).to_contain_text("Enter a valid URL")
+    expect(page.get_by_label("Target URL")).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_label("Target URL")).to_be_focused()
+    console.shot("hook-form-error")
+    page.get_by_label("Target URL").fill(receiver.url(path))
+    page.get_by_label("Countdown").select_option("fixed")
+    page.get_by_label("Seconds between attempts").fill("3600")  # the next automatic retry is an hour away
+    page.get_by_label("Additional headers").fill("X-Shop: istanbul-01")
+    page.get_by_role("button", name="Create hook").click()
+    expect(console.main.get_by_role("status").filter(has_text="Hook created.")).to_be_visible()
+    heading = page.get_by_role("heading", level=1)
+    expect(heading).to_have_text(re.compile(r"^Hook \d+: package\.created$"))
+    hook_id = int(re.findall(r"\d+", heading.inner_text())[0])
+    expect(page.locator(".facts")).to_contain_text("X-Shop: istanbul-01")
+    expect(page.locator(".facts")).to_contain_text("fixed (seconds 3600)")
+
+    # The OMS publishes; the subscriber answers 500; the log shows a retrying delivery.
+    owner.publish("package.created", {"id": 4711, "number": "PKG-4711"})
+    receiver.wait_for(path, 1, timeout=20)
+    owner.wait_for_delivery(hook_id, lambda d: d["status"] == "retrying", timeout=20)
+    console.nav("Delivery log")
+    console.heading("Delivery log")
+    row = page.get_by_role("row").filter(has_text="package.created")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("Retrying")
+    expect(row).to_contain_text("HTTP 500")
+    console.shot("delivery-log")
+
+    # Its attempt timeline and the exact request; a retry without force is refused, with force it lands.
+    row.get_by_role("link").first.click()
+    console.heading("Delivery of package.created")
+    attempts = page.locator("ol.timeline > li")
+    expect(attempts).to_have_count(1)
+    expect(attempts.first.get_by_role("heading", level=3)).to_have_text(re.compile(r"^Attempt 1: HTTP 500 in \d+"))
+    expect(attempts.first.locator("pre")).to_have_text("upstream exploded")
+    body = page.get_by_label("Request body")
+    expect(body).to_contain_text('"number": "PKG-4711"')
+    sent = json.loads(receiver.received[path][0].body)
+    assert json.loads(body.inner_text()) == sent  # what the page shows is what the subscriber got
+    expect(page.get_by_text(f"POST {receiver.url(path)}")).to_be_visible()
+    page.get_by_role("button", name="Retry now").click()
+    refused = console.main.get_by_role("alert")
+    expect(refused).to_contain_text("(event_100_6)")  # the API's own refusal, with its code
+    expect(refused).to_contain_text("Tick Force to send it now anyway.")
+    page.get_by_label("Force (retry even while automatic retries are scheduled)").check()
+    page.get_by_role("button", name="Retry now").click()
+    expect(console.main.get_by_role("status").filter(has_text="Delivered: HTTP 200")).to_be_visible()
+    expect(attempts).to_have_count(2)
+    expect(attempts.nth(1).get_by_role("heading", level=3)).to_have_text(re.compile(r"^Attempt 2: HTTP 200 in \d+"))
+    expect(attempts.nth(1)).to_contain_text("manual retry")
+    expect(attempts.nth(1).locator("pre")).to_have_text("thanks")
+    expect(page.locator(".facts").first).to_contain_text("Delivered")
+    assert len(receiver.received[path]) == 2
+    console.shot("delivery")
+
+    # The hook page, then the hooks table: deactivate it there.
+    page.get_by_role("link", name=f"Hook {hook_id}").first.click()
+    console.heading(f"Hook {hook_id}: package.created")
+    expect(page.get_by_role("table", name=re.compile("newest deliveries"))).to_contain_text("Delivered")
+    console.shot("hook-detail")
+    console.nav("Hooks")
+    hook_row = page.get_by_role("row").filter(has=page.get_by_role("link", name="package.created"))
+    expect(hook_row).to_contain_text(receiver.url(path))
+    expect(hook_row).to_contain_text("Active")
+    expect(hook_row).not_to_contain_text("…")  # its 24-hour figures have loaded (or are marked n/a)
+    console.shot("hooks")
+    hook_row.get_by_role("button", name="Deactivate").click()
+    expect(console.main.get_by_role("status").filter(has_text=f"Hook {hook_id} deactivated.")).to_be_visible()
+    expect(hook_row).to_contain_text("Inactive")
+    assert owner.http.get(owner.url(f"hooks/{hook_id}/")).json()["is_active"] is False
+
+    # The token went only in the Authorization header: never in a URL, never in localStorage.
+    api_calls = [r for r in console.requests if "/whisperer/" in r.url and "/whisperer/console/" not in r.url]
+    assert {r.headers.get("authorization") for r in api_calls} == {"Token wrongtoken123", f"Token {owner.token}"}
+    assert all(owner.token not in r.url for r in console.requests)
+    assert owner.token not in page.url
+    assert page.evaluate("localStorage.length") == 0
+
+    # Sign out forgets it: the sign-in form, and no way back to the hooks without the token.
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    assert page.evaluate("sessionStorage.length") == 0
+    console.go("hooks")
+    page.reload()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    expect(page.get_by_role("navigation", name="Console")).to_be_hidden()
+    assert console.dialogs == []
+
+
+def test_editing_shows_the_apis_messages_beside_each_field(console: Console, receiver: Receiver) -> None:
+    page, owner = console.page, console.owner
+    hook = owner.subscribe(receiver.url(unique_path()), "shipment.created")
+    console.sign_in()
+    console.go(f"hooks/{hook['id']}/edit")
+    console.heading(f"Edit hook {hook['id']}")
+    expect(page.get_by_label("Event type")).to_have_value("shipment.created")
+    page.get_by_label("Additional headers").fill("Bad Header: x\nX-Webhook-Signature: forged")
+    page.get_by_label("Countdown").select_option("random")
+    page.get_by_label("Shortest wait in seconds").fill("30")
+    page.get_by_label("Longest wait in seconds").fill("10")
+    page.get_by_label("Max retries").fill("many")
+    page.get_by_label("Username").fill("shop:1")
+    page.get_by_label("Password", exact=True).fill("s3cret")
+    page.get_by_label("Callback").fill("x" * 65)
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.locator(".field", has=page.get_by_label("Username"))).to_contain_text("colon")
+    expect(page.locator(".field", has=page.get_by_label("Callback"))).to_contain_text("64 characters")
+    headers = page.locator(".field", has=page.get_by_label("Additional headers"))
+    expect(headers).to_contain_text('"Bad Header" is not a valid header name.')
+    expect(page.locator(".field", has=page.get_by_label("Max retries"))).to_contain_text("A valid integer is required.")
+    expect(page.get_by_role("group", name="Retries after a failed attempt")).to_contain_text(
+        "min_value must be less than max_value"
+    )
+    assert owner.http.get(owner.url(f"hooks/{hook['id']}/")).json()["retry_countdown_config"]["choice"] != "random"
+
+    page.get_by_label("Additional headers").fill("X-Shop: ankara-02")
+    page.get_by_label("Longest wait in seconds").fill("90")
+    page.get_by_label("Max retries").fill("3")
+    page.get_by_label("Username").fill("shop")
+    page.get_by_label("Password", exact=True).fill("s3cret")
+    page.get_by_label("Callback").fill("")
+    page.get_by_role("button", name="Save changes").click()
+    expect(console.main.get_by_role("status").filter(has_text="Changes saved.")).to_be_visible()
+    expect(page.locator(".facts")).to_contain_text("random (min_value 30, max_value 90); at most 3 retries")
+    expect(page.locator(".facts")).to_contain_text("X-Shop: ankara-02")
+    expect(page.locator(".facts")).to_contain_text("as shop (password stored, never shown)")
+    assert "s3cret" not in page.content()
+    saved = owner.http.get(owner.url(f"hooks/{hook['id']}/")).json()
+    assert saved["config"] == {"auth": {"auth_type": "basic", "username": "shop"}}
+    assert saved["retry_countdown_config"] == {
+        "choice": "random",
+        "kwargs": {"min_value": 30, "max_value": 90},
+        "max_retries": 3,
+    }
+
+
+def test_delete_asks_first_and_removes_the_hook(console: Console, receiver: Receiver) -> None:
+    page, owner = console.page, console.owner
+    hook = owner.subscribe(receiver.url(unique_path()), "transfer.status.created")
+    console.sign_in()
+    row = page.get_by_role("row").filter(has=page.get_by_role("link", name="transfer.status.created"))
+    row.get_by_role("button", name="Delete").click()
+    dialog = page.get_by_role("dialog", name=f"Delete hook {hook['id']}?")
+    expect(dialog).to_contain_text("stays listed with its delivery log")
+    expect(dialog.get_by_role("button", name="Cancel")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(dialog).to_have_count(0)
+    expect(row).to_have_count(1)
+    row.get_by_role("button", name="Delete").click()
+    page.get_by_role("dialog").get_by_role("button", name="Delete hook").click()
+    expect(console.main.get_by_role("status").filter(has_text=f"Hook {hook['id']} deleted.")).to_be_visible()
+    expect(row).to_contain_text("Inactive")  # whisperer's soft delete: deactivated, listed with its log
+    assert owner.http.get(owner.url(f"hooks/{hook['id']}/")).json()["is_active"] is False
+
+
+def test_a_hostile_answer_is_shown_as_text_and_runs_nothing(console: Console, receiver: Receiver) -> None:
+    page, owner = console.page, console.owner
+    path, query = unique_path(), "?<img/src=x/onerror=alert(3)>"
+    for sent_as in (path + query, path + query.replace("<", "%3C").replace(">", "%3E")):  # raw or escaped
+        receiver.script(sent_as, Answer(500, HOSTILE_BODY.encode()))
+    hostile_url = receiver.url(path + query)
+    hook = owner.subscribe(
+        hostile_url,
+        additional_headers={"X-Note": "<script>alert(4)</script>"},
+        retry_countdown_config={"choice": "fixed", "kwargs": {"seconds": 3600}},
+    )
+    owner.publish("package.created", {"id": 1, "note": "<b onmouseover=alert(5)>bold</b>"})
+    owner.wait_for_delivery(hook["id"], lambda d: d["status"] == "retrying", timeout=20)
+    console.sign_in()
+    expect(page.get_by_role("row").filter(has_text="package.created")).to_contain_text(hostile_url)
+    console.go(f"hooks/{hook['id']}")
+    expect(page.locator(".facts")).to_contain_text("X-Note: <script>alert(4)</script>")
+    console.go("deliveries")
+    page.get_by_role("row").filter(has_text="package.created").get_by_role("link").first.click()
+    answer = page.locator("ol.timeline pre")
+    expect(answer).to_have_text(HOSTILE_BODY)  # shown literally, character for character
+    expect(page.get_by_label("Request body")).to_contain_text("<b onmouseover=alert(5)>bold</b>")
+    assert page.locator("main img, main script, main b").count() == 0  # none of it became an element
+    assert page.evaluate("window.__pwned") is None
+    assert console.dialogs == []  # no alert() ran
+
+
+def test_the_log_filters_and_pages_by_the_apis_cursor(console: Console, receiver: Receiver) -> None:
+    page, owner = console.page, console.owner
+    packages = owner.subscribe(receiver.url(unique_path()), "package.created")
+    shipments = owner.subscribe(receiver.url(unique_path()), "shipment.created")
+    for n in range(11):
+        owner.publish("package.created", {"id": n})
+    owner.publish("shipment.created", {"id": 99})
+    deadline = time.monotonic() + 60
+    while len(owner.deliveries(limit=50, delivered="true")) < 12:
+        assert time.monotonic() < deadline, owner.deliveries(limit=50)
+        time.sleep(0.2)
+
+    console.sign_in()
+    console.go("deliveries?limit=10")
+    rows = page.locator("table.deliveries tbody tr")
+    expect(rows).to_have_count(10)
+    expect(page.get_by_role("button", name="← Newer")).to_be_disabled()
+    page.get_by_role("button", name="Older →").click()
+    expect(rows).to_have_count(2)
+    expect(page.get_by_text("Page 2")).to_be_visible()
+    expect(page.get_by_role("button", name="Older →")).to_be_disabled()
+    page.get_by_role("button", name="← Newer").click()
+    expect(rows).to_have_count(10)
+
+    page.get_by_label("Event type").select_option("shipment.created")
+    page.get_by_role("button", name="Apply filters").click()
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text(f"Hook {shipments['id']}")
+    assert "event_type=shipment.created" in page.url  # the filtered view has an address of its own
+
+    console.go(f"deliveries?webhook={packages['id']}&delivered=false")
+    expect(page.get_by_label("Hook", exact=True)).to_have_value(str(packages["id"]))
+    expect(page.get_by_text("No deliveries match these filters.")).to_be_visible()
+    console.go("deliveries?response_http_status=abc")
+    expect(console.main.get_by_role("alert")).to_contain_text("response_http_status")
+
+
+def test_the_log_follows_new_deliveries_without_a_reload(console: Console, receiver: Receiver) -> None:
+    page, owner = console.page, console.owner
+    path = unique_path()
+    hook = owner.subscribe(receiver.url(path), "stock_location.created")
+    console.sign_in()
+    console.go("deliveries")
+    expect(page.get_by_text("No deliveries match these filters.")).to_be_visible()
+    page.evaluate("window.__sameDocument = true")
+    page.get_by_label("Follow new deliveries live").check()
+    owner.publish("stock_location.created", {"id": 1})
+    owner.publish("stock_location.created", {"id": 2})
+    receiver.wait_for(path, 2, timeout=20)
+    rows = page.locator("table.deliveries tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.first).to_contain_text(f"Hook {hook['id']}")
+    expect(rows.first).to_contain_text("Delivered")
+    assert page.evaluate("window.__sameDocument") is True
