@@ -1,14 +1,14 @@
 """Cost per million deliveries, computed from measured figures and list prices: the README's cost table.
 
 Inputs: the dispatcher's warm rates at 50 ms receivers for N = 100 and 1,000 (section 1), fitted as a fixed time
-per event plus a time per delivery; the delivery record's size (`record_size`); the log bytes a dispatch writes
+per event plus a time per delivery; the median delivery record (`record_size`: its bytes, and the write units and
+bytes it takes in the table and its indexes); the log bytes a dispatch writes
 (measured by capturing the dispatcher handler's output: about 0.9 KB per event plus 10 bytes per delivery, and
 Lambda's own START/END/REPORT lines, about 0.3 KB per invocation). Prices: us-east-1 on-demand list prices.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 PRICES = {
@@ -25,7 +25,6 @@ PRICES = {
 DISPATCHER_GB = 1.0  # MemorySize 1024
 LOG_BYTES_PER_EVENT = 900 + 300
 LOG_BYTES_PER_DELIVERY = 10
-INDEX_ENTRY_OVERHEAD = 100
 SHAPES = ((20, 50_000), (1_000, 1_000))  # hooks per event, events: a million deliveries each
 
 
@@ -37,10 +36,11 @@ def dispatch_seconds(fanout: list[dict[str, Any]]) -> tuple[float, float]:
     return small - 100 * per_delivery, per_delivery
 
 
-def costs(fanout: list[dict[str, Any]], record_bytes: int) -> list[dict[str, Any]]:
+def costs(fanout: list[dict[str, Any]], record: dict[str, Any]) -> list[dict[str, Any]]:
     per_event, per_delivery = dispatch_seconds(fanout)
-    units = math.ceil(record_bytes / 1024) + math.ceil((record_bytes + INDEX_ENTRY_OVERHEAD) / 1024)
-    stored_gb = 1e6 * (2 * record_bytes + INDEX_ENTRY_OVERHEAD) / 1e9
+    units = record["write_units"]
+    stored_gb = 1e6 * record["stored_bytes"] / 1e9
+    table_gb = 1e6 * record["record_bytes"] / 1e9
     shapes = []
     for hooks, events in SHAPES:
         seconds = per_event + hooks * per_delivery
@@ -61,20 +61,20 @@ def costs(fanout: list[dict[str, Any]], record_bytes: int) -> list[dict[str, Any
                 "lines": lines,
                 "total": total,
                 "records_share": lines["DynamoDB records"] / total,
-                "storage_per_month": stored_gb * PRICES["gb_month"]
-                + 1e6 * record_bytes / 1e9 * PRICES["recovery_gb_month"],
+                "storage_per_month": stored_gb * PRICES["gb_month"] + table_gb * PRICES["recovery_gb_month"],
             }
         )
     return shapes
 
 
-def render(fanout: list[dict[str, Any]], record_bytes: int) -> list[str]:
-    shapes = costs(fanout, record_bytes)
+def render(fanout: list[dict[str, Any]], record: dict[str, Any]) -> list[str]:
+    shapes = costs(fanout, record)
     lines = [
         "## 5. Cost per million deliveries",
         "",
         "From the figures above (`bench/cost.py`): dispatch time fitted on section 1's warm medians at 50 ms, the",
-        f"median record ({record_bytes:,} bytes), us-east-1 list prices; each delivery delivered at its first attempt.",
+        f"median record ({record['record_bytes']:,} bytes, {record['write_units']} write units with its index entries,",
+        f"{record['stored_bytes']:,} bytes stored), us-east-1 list prices; each one delivered at its first attempt.",
         "",
         "| | " + " | ".join(f"{s['hooks']:,} hooks per event ({s['events']:,} events)" for s in shapes) + " |",
         "|---|" + "---:|" * len(shapes),
@@ -96,11 +96,10 @@ def render(fanout: list[dict[str, Any]], record_bytes: int) -> list[str]:
 
 
 if __name__ == "__main__":  # the figures of bench/RESULTS.md's last run, and today's record sizes
-    from bench.record_size import measure_record_sizes
+    from bench.record_size import measure_record_sizes, median_row
 
     measured = [
         {"n": 100, "delay_ms": 50, "service": {"median": 635.0}},
         {"n": 1000, "delay_ms": 50, "service": {"median": 953.0}},
     ]
-    sizes = sorted(row["record_bytes"] for row in measure_record_sizes())
-    print("\n".join(render(measured, sizes[len(sizes) // 2])))
+    print("\n".join(render(measured, median_row(measure_record_sizes()))))

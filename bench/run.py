@@ -224,8 +224,7 @@ def render(r: dict[str, Any]) -> str:
         "",
     ]
     if "record_sizes" in r:
-        sizes = sorted(row["record_bytes"] for row in r["record_sizes"])
-        lines += cost.render(r["fanout"], sizes[len(sizes) // 2])
+        lines += cost.render(r["fanout"], record_size.median_row(r["record_sizes"]))
     lines += [
         "## Targets",
         "",

@@ -442,7 +442,7 @@ def test_stats_count_outcomes_latency_and_a_series_from_the_index(me: Owner) -> 
     stats = self_service_schema.HookStats.model_validate(answer.json(), strict=True)
     assert (stats.period, stats.bucket) == ("24h", "hour")
     assert stats.attempts.model_dump() == {"total": 4, "succeeded": 3, "failed": 1}
-    assert stats.deliveries.model_dump() == {"delivered": 3, "retrying": 1, "failed": 0, "pending": 0}
+    assert stats.deliveries.model_dump() == {"delivered": 3, "retrying": 1, "failed": 0, "pending": 0, "deferred": 0}
     assert stats.success_rate == 0.75
     assert stats.latency_ms.model_dump() == {"p50": 20.0, "p95": 500.0, "p99": 500.0}
     assert stats.last_failure_at is not None and stats.last_success_at is not None

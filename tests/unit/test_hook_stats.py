@@ -53,7 +53,7 @@ def test_summarize_counts_by_outcome_and_buckets_by_hour() -> None:
     ]
     stats = summarize(summaries, SINCE, UNTIL, "hour")
     assert stats["attempts"] == {"total": 4, "succeeded": 2, "failed": 2}
-    assert stats["deliveries"] == {"delivered": 2, "retrying": 0, "failed": 1, "pending": 1}
+    assert stats["deliveries"] == {"delivered": 2, "retrying": 0, "failed": 1, "pending": 1, "deferred": 0}
     assert stats["success_rate"] == 0.5
     assert stats["last_success_at"] == iso(UNTIL - timedelta(minutes=5))
     assert stats["last_failure_at"] == iso(UNTIL)

@@ -60,7 +60,7 @@ def summarize(
     def bucket_of(moment: float) -> _Bucket:
         return buckets[min(max(0, int((moment - first) // size)), len(buckets) - 1)]
 
-    deliveries = {"delivered": 0, "retrying": 0, "failed": 0, "pending": 0}
+    deliveries = {"delivered": 0, "retrying": 0, "failed": 0, "pending": 0, "deferred": 0}
     durations: list[float] = []
     succeeded = failed = 0
     last_success = last_failure = None

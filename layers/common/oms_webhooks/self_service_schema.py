@@ -56,6 +56,7 @@ class DeliveryCounts(_Answer):
     retrying: int
     failed: int
     pending: int
+    deferred: int = Field(description="Waiting for their turn under the hook's `rate_limit` (not failures).")
 
 
 class Latency(_Answer):
