@@ -22,9 +22,12 @@ import requests
 from oms_webhooks.address_guard import AddressPolicy
 from oms_webhooks.attempt import delivery_headers
 from oms_webhooks.aws import dynamodb, sqs
+from oms_webhooks.breaker import Breaker
+from oms_webhooks.circuit import CircuitRules
 from oms_webhooks.deliveries import Delivery, delivery_id
 from oms_webhooks.delivery_store import DeliveryStore
 from oms_webhooks.dispatch import Dispatcher
+from oms_webhooks.hook_health import HookHealthStore
 from oms_webhooks.hook_store import HookStore, _to_item
 from oms_webhooks.hooks import Hook, now
 from oms_webhooks.oms_event import OmsEvent
@@ -55,6 +58,11 @@ def make_stack(endpoint: str, name: str) -> Stack:
     return Stack(
         HookStore(env["HOOKS_TABLE"]), DeliveryStore(env["DELIVERIES_TABLE"]), RetryQueue(env["RETRY_QUEUE_URL"])
     )
+
+
+def breaker(stack: Stack) -> Breaker:
+    """The circuit breaker with the template's defaults, as the functions run it."""
+    return Breaker(CircuitRules(), HookHealthStore(stack.hooks.table), stack.hooks)
 
 
 def seed_hooks(stack: Stack, n: int, receiver_port: int, event_type: str) -> list[Hook]:
@@ -143,7 +151,7 @@ def measure(
     hooks = seed_hooks(stack, n, receiver_port, event_type)
     # One dispatcher for all runs, as a warm Lambda keeps one: the first run is the cold one.
     sender = Sender(AddressPolicy(allow_loopback=True), connections_per_host=64)
-    dispatcher = Dispatcher(stack.hooks, stack.deliveries, sender, stack.retries, workers=64)
+    dispatcher = Dispatcher(stack.hooks, stack.deliveries, sender, stack.retries, workers=64, breaker=breaker(stack))
     service, calls, operations = [], [], {}
     cold = 0.0
     for run in range(repeats + 1):

@@ -9,7 +9,7 @@ from typing import Any
 
 import boto3
 
-from bench.fanout import PAYLOAD, CallCounter, make_stack, seed_hooks
+from bench.fanout import PAYLOAD, CallCounter, breaker, make_stack, seed_hooks
 from oms_webhooks.address_guard import AddressPolicy
 from oms_webhooks.dispatch import Dispatcher
 from oms_webhooks.oms_event import OmsEvent
@@ -31,6 +31,7 @@ def measure_split(endpoint: str, receiver_port: int, n: int, batch_size: int) ->
         workers=64,
         fanout=FanoutQueue(queue_url),
         batch_size=batch_size,
+        breaker=breaker(stack),
     )
     counter = CallCounter()
     counter.calls.clear()
@@ -43,7 +44,9 @@ def measure_split(endpoint: str, receiver_port: int, n: int, batch_size: int) ->
         if not messages:
             break
         for message in messages:
-            worker = Dispatcher(stack.hooks, stack.deliveries, sender, stack.retries, workers=64)  # a new invocation
+            worker = Dispatcher(  # a new invocation
+                stack.hooks, stack.deliveries, sender, stack.retries, workers=64, breaker=breaker(stack)
+            )
             began = time.perf_counter()
             done = worker.dispatch_batch(FanoutBatch.from_json(message["Body"]))
             batch_times.append(time.perf_counter() - began)

@@ -6,7 +6,7 @@ import math
 import uuid
 from typing import Any
 
-from bench.fanout import PAYLOAD, CallCounter, make_stack, seed_hooks
+from bench.fanout import PAYLOAD, CallCounter, breaker, make_stack, seed_hooks
 from oms_webhooks.address_guard import AddressPolicy
 from oms_webhooks.dispatch import Dispatcher
 from oms_webhooks.oms_event import OmsEvent
@@ -21,7 +21,12 @@ def count_calls(endpoint: str, receiver_port: int, n: int) -> dict[str, Any]:
     stack = make_stack(endpoint, f"calls-{n}-{uuid.uuid4().hex[:6]}")
     seed_hooks(stack, n, receiver_port, "package.created")
     dispatcher = Dispatcher(
-        stack.hooks, stack.deliveries, Sender(AddressPolicy(allow_loopback=True)), stack.retries, workers=64
+        stack.hooks,
+        stack.deliveries,
+        Sender(AddressPolicy(allow_loopback=True)),
+        stack.retries,
+        workers=64,
+        breaker=breaker(stack),
     )
     counter = CallCounter()
     found = {}

@@ -19,8 +19,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict
 
 from oms_webhooks import api_schema as doc
+from oms_webhooks import json_text, telemetry
 from oms_webhooks import self_service_schema as self_service_doc
-from oms_webhooks import telemetry
 from oms_webhooks.clock import iso
 from oms_webhooks.delivery_index import DeliveryIndex
 from oms_webhooks.delivery_log import DeliveryFilters, DeliveryLog
@@ -50,14 +50,25 @@ from oms_webhooks.settings import settings
 from oms_webhooks.subscriptions import HookFilters, Subscriptions
 from oms_webhooks.telemetry import metrics, tracer
 from oms_webhooks.trial import Trial, TrialRequest, outcome
-from oms_webhooks.wiring import address_policy, sender
+from oms_webhooks.wiring import address_policy, breaker, sender
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_HOOK_ID = 10**12 - 1  # hook ids have at most 12 digits (see hook_number)
 RETRY_PATH = re.compile(r"^/whisperer/hook_events/[^/]+/retry/?$")
 
 logger = Logger()
-app = APIGatewayRestResolver(enable_validation=True)
+
+
+def json_body(text: str) -> Any:
+    """Powertools' body parser: JSON within json_text's limits; a string that is not text names its field."""
+    try:
+        return json_text.loads(text)
+    except json_text.NotText as refused:
+        error = {"type": "string_unicode", "loc": ("body", *refused.path), "msg": refused.message, "input": None}
+        raise RequestValidationError([error]) from None
+
+
+app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=json_body)
 app.configure_openapi(
     title=doc.TITLE,
     version=doc.VERSION,
@@ -91,7 +102,9 @@ def subscriptions() -> Subscriptions:
 
 
 def delivery_log() -> DeliveryLog:
-    return DeliveryLog(DeliveryStore(settings().deliveries_table), HookStore(settings().hooks_table), sender())
+    return DeliveryLog(
+        DeliveryStore(settings().deliveries_table), HookStore(settings().hooks_table), sender(), breaker()
+    )
 
 
 def owner() -> str:
@@ -412,7 +425,7 @@ def no_route(error: Exception) -> Response[Any]:
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    refusal = form_as_json(event) or unacceptable_body(event)
+    refusal = form_as_json(event) or unacceptable_body(event) or unacceptable_query(event)
     if refusal:
         return refusal
     return app.resolve(event, context)
@@ -457,6 +470,8 @@ def unacceptable_body(event: dict[str, Any]) -> dict[str, Any] | None:
     body = event.get("body") or ""
     try:
         data = base64.b64decode(body, validate=True) if event.get("isBase64Encoded") else body.encode()
+    except UnicodeEncodeError:  # a lone surrogate in a text body
+        return answer_now(400, {"non_field_errors": ["JSON parse error - the body is not UTF-8 text."]})
     except (binascii.Error, ValueError):
         return answer_now(400, {"non_field_errors": ["JSON parse error - the body is not valid base64."]})
     if len(data) > MAX_BODY_BYTES:
@@ -473,6 +488,22 @@ def unacceptable_body(event: dict[str, Any]) -> dict[str, Any] | None:
             event["body"], event["isBase64Encoded"] = data.decode(), False
         except UnicodeDecodeError:
             return answer_now(400, {"non_field_errors": ["JSON parse error - the body is not UTF-8 text."]})
+    return None
+
+
+def unacceptable_query(event: dict[str, Any]) -> dict[str, Any] | None:
+    """Query values are text: a lone surrogate (which a client can percent-encode) must never reach AWS."""
+    single = event.get("queryStringParameters") or {}
+    multi = event.get("multiValueQueryStringParameters") or {}
+    for name, values in [*((k, [v]) for k, v in single.items()), *multi.items()]:
+        name_problem = json_text.lone_surrogate(str(name))
+        if name_problem:
+            message = json_text.not_text_message(name_problem, "a query parameter name holds")
+            return answer_now(400, {"non_field_errors": [message]})
+        for value in values or ():
+            problem = json_text.lone_surrogate(str(value))
+            if problem:
+                return answer_now(400, {name: [json_text.not_text_message(problem)]})
     return None
 
 

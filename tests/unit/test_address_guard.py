@@ -329,10 +329,19 @@ def test_refusal_names_host_and_address() -> None:
     assert (copy.host, copy.address, str(copy)) == (caught.value.host, caught.value.address, str(caught.value))
 
 
-@pytest.mark.parametrize("url", ["http:///no-host", "not a url at all://"])
-def test_url_without_a_host_is_a_value_error(url: str) -> None:
-    with pytest.raises(ValueError):
-        check_literal_target(url, STRICT)
+@pytest.mark.parametrize(
+    "url",
+    ["http:///no-host", "not a url at all://", "http://%zz/", "http://[v1.x]/", "http://\uff11\uff12\uff17.0.0.1/"],
+)
+def test_urls_the_sender_cannot_parse_are_never_dialled(dials: list[tuple[Any, ...]], url: str) -> None:
+    """Nothing to refuse at subscribe time (the hook validator refuses these): the sender cannot even parse them.
+
+    A hook stored before that validator existed can still be changed, and its deliveries fail as attempts.
+    """
+    check_literal_target(url, STRICT)
+    with pytest.raises(urllib3.exceptions.LocationValueError):  # LocationParseError and URLSchemeUnknown too
+        guarded_pool_manager(STRICT).request("POST", url, retries=False)
+    assert dials == []
 
 
 # --- resolve_checked ------------------------------------------------------------------------------

@@ -113,7 +113,14 @@ def test_an_empty_or_null_auth_is_no_auth_as_in_whisperer() -> None:
 
 
 def test_read_only_fields_are_what_answers_show_beyond_the_writable_ones() -> None:
-    assert read_only_fields() == {"id", "secret_key_set", "created_date", "modified_date"}
+    assert read_only_fields() == {
+        "id",
+        "secret_key_set",
+        "created_date",
+        "modified_date",
+        "disabled_reason",
+        "disabled_at",
+    }
     patch = HookPatch.model_validate({"id": "anything", "secret_key_set": 5, "is_active": False})
     assert patch.model_fields_set == {"is_active"}
     with pytest.raises(ValidationError):

@@ -154,6 +154,14 @@ def test_reserved_headers() -> None:
         "user-agent",
         "transfer-encoding",
         "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "upgrade",
+        "expect",
+        "content-encoding",
     } == RESERVED_HEADERS
     assert all(name == name.lower() for name in RESERVED_HEADERS)
     assert {name.lower() for name in signature_headers(BODY, PLAIN, DELIVERY_ID, 42)} <= RESERVED_HEADERS

@@ -16,13 +16,13 @@ from oms_webhooks.event_catalog import TEST_EVENT_TYPE
 from oms_webhooks.hook_config import MAX_CONFIG_BYTES
 from oms_webhooks.hooks import (
     _HEADER_NAME,
-    _HEADER_VALUE_FORBIDDEN,
+    HEADER_VALUE,
     MAX_HEADERS,
-    MAX_TARGET_URL_LENGTH,
     read_only_fields,
 )
 from oms_webhooks.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from oms_webhooks.rate_limit import MAX_RATE, MIN_RATE
+from oms_webhooks.target_urls import MAX_TARGET_URL_LENGTH
 
 TITLE = "OMS Webhooks"
 VERSION = "0.1.0"  # the package's version (pyproject.toml); tests/integration/test_openapi.py keeps them equal
@@ -103,6 +103,11 @@ class Hook(_Answer):
     is_active: bool
     created_date: DateTime
     modified_date: DateTime
+    disabled_reason: str | None = Field(
+        description="Why the service turned the hook off (its subscriber answered 410 Gone, or every attempt failed "
+        'for AutoDisableAfter); null otherwise. `PATCH {"is_active": true}` clears it.'
+    )
+    disabled_at: DateTime | None = Field(description="When the service turned the hook off; null otherwise.")
 
 
 class HookPage(_Answer):
@@ -148,10 +153,11 @@ class Attempt(_Answer):
 
 
 class Deferral(_Answer):
-    """A time the delivery was queued instead of attempted (its hook's rate limit). Not an attempt."""
+    """A time the delivery was queued instead of attempted: its hook's circuit was open, or its rate limit said
+    later. Not an attempt."""
 
     at: DateTime
-    until: DateTime = Field(description="When it was due again (its turn under the hook's rate limit).")
+    until: DateTime = Field(description="When it was due again (the hook's next probe, or its rate-limit slot).")
     reason: str
 
 
@@ -177,7 +183,8 @@ class HookEvent(_Answer):
     content_type: None = Field(description="A Django content type in whisperer; OMS events carry none.")
     object_id: str | None = Field(description="The `id` of the OMS object in the payload (whisperer's object_id).")
     status: Literal["pending", "retrying", "deferred", "delivered", "failed"] = Field(
-        description="`deferred`: queued for its turn under its hook's rate limit (not an attempt)."
+        description="`deferred`: queued, not attempted, while the hook's circuit is open (for its next probe) or for "
+        "its turn under the hook's `rate_limit`."
     )
     next_attempt_at: DateTime | None
     attempts: list[Attempt]
@@ -342,7 +349,7 @@ DELIVERY_FILTERS: dict[str, tuple[str, dict[str, Any]]] = {
         "type is in whisperer.",
         {"type": "integer"},
     ),
-    "status": ("Only those in this state.", {"enum": ["pending", "retrying", "delivered", "failed"]}),
+    "status": ("Only those in this state.", {"enum": ["pending", "retrying", "deferred", "delivered", "failed"]}),
 }
 FORM_BODIES = ("application/x-www-form-urlencoded", "multipart/form-data")
 EVENT_TYPE_DESCRIPTION = "An OMS event type; the dashed form (`package-created`) names the same one."
@@ -360,8 +367,10 @@ WRITTEN_HOOK_FIELDS: dict[str, dict[str, Any]] = {
     "target_url": {
         "format": "uri",
         "maxLength": MAX_TARGET_URL_LENGTH,
-        "description": "An absolute http or https URL. A literal private, loopback or link-local address is "
-        "refused (400), and every address is checked again when a delivery dials it.",
+        "description": "An absolute http or https URL, port 1-65535; a host name has labels of at most 63 letters, "
+        "digits and hyphens (IDNA 2008 for other letters, never normalised) and 253 characters in all. A literal "
+        "private, loopback or link-local address is refused (400), and every address is checked again when a "
+        "delivery dials it.",
     },
     "retry_countdown_config": {
         "description": "When to retry a failed delivery: after n retries, `fixed` waits `seconds`, `linear` "
@@ -372,13 +381,15 @@ WRITTEN_HOOK_FIELDS: dict[str, dict[str, Any]] = {
     "additional_headers": {
         "maxProperties": MAX_HEADERS,
         "propertyNames": {"pattern": _HEADER_NAME.pattern},
-        "additionalProperties": {"type": "string", "pattern": f"^[^{_HEADER_VALUE_FORBIDDEN.pattern[1:-1]}]*$"},
-        "description": f"Sent with every delivery: at most {MAX_HEADERS} headers and 8 KiB, values without line "
-        "breaks; the signature, event, content and connection headers are the service's and refused.",
+        "additionalProperties": {"type": "string", "pattern": HEADER_VALUE.pattern},
+        "description": f"Sent with every delivery: at most {MAX_HEADERS} headers and 8 KiB; values are printable "
+        "ASCII (spaces and tabs inside only). The signature, event, content, hop-by-hop (Connection, Upgrade, TE, "
+        "...), Expect and Host headers are the service's and refused.",
     },
     "secret_key": {
         "description": "Signs every delivery (`X-Whisperer-Signature`, Standard Webhooks `webhook-signature`; a "
-        "`whsec_` secret is base64). Write-only: answers carry `secret_key_set`. Null or empty removes it."
+        "`whsec_` secret must be base64 of a non-empty key). Write-only: answers carry `secret_key_set`. Null or "
+        "empty removes it."
     },
     "rate_limit": {
         "description": f"At most this many deliveries a second to this hook, from {MIN_RATE:g} to {MAX_RATE:g} "

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import UTC, datetime
 
 from aws_lambda_powertools import Logger
 
+from oms_webhooks.clock import now
 from oms_webhooks.deliveries import Attempt, Delivery
 from oms_webhooks.hooks import HookTarget
 from oms_webhooks.secret_rotation import live_previous_secret
@@ -56,7 +56,7 @@ def recorded_headers(headers: dict[str, str]) -> dict[str, str]:
 
 def attempt_delivery(delivery: Delivery, hook: HookTarget, sender: Sender, manual: bool = False) -> SendResult:
     """One POST, recorded on `delivery` whatever happens; raises nothing that is this delivery's own fault."""
-    started, clock = datetime.now(UTC), time.perf_counter()
+    started, clock = now(), time.perf_counter()
     headers: dict[str, str] = {}  # none were sent when the request could not be made
     try:
         body = delivery.body()

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, get_args
 
+from oms_webhooks.breaker import Breaker
 from oms_webhooks.catalog import canonical_event_type
 from oms_webhooks.deliveries import Delivery, Status
 from oms_webhooks.delivery_step import take_step
@@ -134,10 +135,13 @@ def _sort_key_time(moment: datetime) -> str:
 
 
 class DeliveryLog:
-    def __init__(self, deliveries: DeliveryStore, hooks: HookStore, sender: Sender | None = None) -> None:
+    def __init__(
+        self, deliveries: DeliveryStore, hooks: HookStore, sender: Sender | None = None, breaker: Breaker | None = None
+    ) -> None:
         self.deliveries = deliveries
         self.hooks = hooks
         self.sender = sender
+        self.breaker = breaker  # a manual retry that delivers ends its hook's failure streak
         self.known_hooks: dict[int, Hook] = {}  # hooks read while answering this request
 
     def find(self, owner: str, filters: DeliveryFilters, limit: int | None, cursor: str | None) -> Page[Delivery]:
@@ -197,8 +201,11 @@ class DeliveryLog:
         except NotFound:
             raise NotFound(f"the hook of delivery {delivery.uuid} no longer exists") from None
         assert self.sender is not None, "a DeliveryLog that retries needs a Sender"
-        step = take_step(delivery, hook, self.sender, self.hooks, manual=True)  # a success marks it delivered
-        self.deliveries.save(delivery)
+        gate = self.breaker.for_hook(hook) if self.breaker and hook.is_active else None
+        step = take_step(delivery, hook, self.sender, self.hooks, manual=True, gates=(gate,) if gate else ())
+        self.deliveries.save(delivery)  # a success marked it delivered
+        if gate:
+            gate.flush()
         assert step.result is not None, "a manual attempt is never deferred"
         return delivery, step.result
 

@@ -18,6 +18,7 @@ from oms_webhooks.retry_policy import settle
 from oms_webhooks.sender import Sender, SendResult
 
 GONE = 410  # the subscriber asks never to be sent anything again
+GONE_REASON = "the subscriber answered 410 Gone"
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class Defer:
 
 
 class Gate(Protocol):
-    """A check around each scheduled attempt (a hook's rate limit; the circuit breaker could be another)."""
+    """A check around each scheduled attempt: the circuit breaker, a hook's rate limit."""
 
     def admit(self, hook: HookTarget, delivery: Delivery) -> Defer | None:
         """None: attempt now. A deferral: do not attempt; it is not a failed attempt."""
@@ -67,7 +68,7 @@ def take_step(
     result = attempt_delivery(delivery, hook, sender, manual=manual)
     wait = None if manual else settle(hook, delivery, result)
     if result.status_code == GONE:
-        hooks.deactivate(hook)
+        hooks.deactivate(hook, reason=GONE_REASON)
     for gate in gates:
         gate.settled(hook, delivery, result)
     return Step(result, wait)

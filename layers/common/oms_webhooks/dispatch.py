@@ -16,12 +16,15 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
+from oms_webhooks.breaker import Breaker, CircuitGate, GateReport
+from oms_webhooks.clock import epoch
 from oms_webhooks.deliveries import Delivery, delivery_id
 from oms_webhooks.delivery_step import take_step
 from oms_webhooks.delivery_store import BATCH_WRITE_SIZE, DeliveryStore
-from oms_webhooks.hook_cache import ActiveHooks
+from oms_webhooks.hook_cache import ActiveHooks, CircuitsRead
 from oms_webhooks.hook_store import HookStore
 from oms_webhooks.hooks import HookTarget, now
 from oms_webhooks.host_limits import per_host
@@ -50,7 +53,9 @@ class DispatchReport:
     skipped: int = 0  # already recorded by an earlier run of the same event
     duplicate: bool = False
     deactivated: list[int] = field(default_factory=list)
-    deferred: int = 0  # queued for later, not attempted: their hook's rate limit
+    deferred: int = 0  # queued, not attempted: their hook's circuit is open, or its rate limit says later
+    circuits_opened: list[int] = field(default_factory=list)
+    disabled: list[int] = field(default_factory=list)  # hooks turned off for failing too long
     batches: int = 0  # fan-out batches queued for other invocations
     attempt_ms: list[float] = field(default_factory=list)  # each attempt's duration, for the metrics (not the log)
 
@@ -69,6 +74,7 @@ class Dispatcher:
     stale_after: float = 330.0  # seconds: longer than the function's timeout, so an older claim is a dead run
     fanout: FanoutQueue | None = None
     batch_size: int = 1000  # hooks one invocation delivers; more are split over the fan-out queue
+    breaker: Breaker | None = None
     rate_limits: RateLimiter | None = None
 
     def __post_init__(self) -> None:
@@ -81,13 +87,15 @@ class Dispatcher:
         """An event from the bus: every active hook of its type, here or split over the fan-out queue."""
 
         def run(report: DispatchReport, age: float | None) -> None:
-            hooks = [hook for page in self.active.pages(event.event_type) for hook in page]
+            circuits = CircuitsRead() if self.breaker else None
+            hooks = [hook for page in self.active.pages(event.event_type, circuits) for hook in page]
+            gate = self.breaker.for_event(event.event_type, circuits.item) if self.breaker and circuits else None
             if self.fanout is not None and len(hooks) > self.batch_size:
                 self._split(event, hooks, report)  # again on a re-run: each batch has its own claim
             elif age is None:
-                self.deliver(self._pending(event, [hooks], report), report)
+                self.deliver(self._pending(event, [hooks], report), report, gate)
             else:
-                self._dispatch_again(event.id, event, [hooks], age, report)
+                self._dispatch_again(event.id, event, [hooks], age, report, gate)
 
         return self._claimed(event.id, event, run)
 
@@ -99,10 +107,11 @@ class Dispatcher:
 
         def run(report: DispatchReport, age: float | None) -> None:
             pages = self.hooks.active_range(batch.event_type, batch.first_id, batch.last_id)
+            gate = self.breaker.for_batch(batch.event_type) if self.breaker else None
             if age is None:
-                self.deliver(self._pending(event, pages, report), report)
+                self.deliver(self._pending(event, pages, report), report, gate)
             else:
-                self._dispatch_again(claim, event, pages, age, report)
+                self._dispatch_again(claim, event, pages, age, report, gate)
 
         return self._claimed(claim, event, run)
 
@@ -132,7 +141,13 @@ class Dispatcher:
                 time.sleep(pause)
 
     def _dispatch_again(
-        self, claim: str, event: OmsEvent, pages: Iterable[list[HookTarget]], age: float, report: DispatchReport
+        self,
+        claim: str,
+        event: OmsEvent,
+        pages: Iterable[list[HookTarget]],
+        age: float,
+        report: DispatchReport,
+        gate: CircuitGate | None = None,
     ) -> None:
         pending = list(self._pending(event, pages, report))
         done = self.deliveries.existing([delivery.uuid for _, delivery in pending])
@@ -144,7 +159,7 @@ class Dispatcher:
         if age < self.stale_after:
             raise DispatchInProgress(claim)
         self.deliveries.reclaim_event(claim)
-        self.deliver(todo, report)
+        self.deliver(todo, report, gate)
 
     def _split(self, event: OmsEvent, hooks: list[HookTarget], report: DispatchReport) -> None:
         """Hooks come in id order from the index, so each batch is a contiguous range of ids."""
@@ -167,33 +182,40 @@ class Dispatcher:
             for hook in page:
                 yield hook, self._new_delivery(event, hook)
 
-    def deliver(self, pending: Iterable[Pending], report: DispatchReport) -> None:
+    def deliver(self, pending: Iterable[Pending], report: DispatchReport, gate: CircuitGate | None = None) -> None:
         """Sends as hooks arrive, at most the sender's per-host limit at once to one host; records (and retries) are
         written in batches of 25 as answers come back."""
         writes: list[Future[None]] = []
         batch: list[tuple[HookTarget, Delivery, float | None]] = []
         limit = self.sender.hosts.limit
-        for (hook, delivery), wait in per_host(self.pool, pending, self._attempt, _target_url, limit):
+        attempt = partial(self._attempt, gate=gate)
+        for (hook, delivery), wait in per_host(self.pool, pending, attempt, _target_url, limit):
             batch.append((hook, delivery, wait))
             if len(batch) == BATCH_WRITE_SIZE:
-                writes.append(self.writers.submit(self._flush, batch, report))
+                writes.append(self.writers.submit(self._flush, batch, report, gate))
                 batch = []
         if batch:
-            writes.append(self.writers.submit(self._flush, batch, report))
+            writes.append(self.writers.submit(self._flush, batch, report, gate))
         for write in writes:
             write.result()  # a record that cannot be written fails the dispatch, to be resumed
 
-    def _attempt(self, pending: Pending) -> float | None:
+    def _attempt(self, pending: Pending, gate: CircuitGate | None) -> float | None:
+        """The circuit first: a delivery it holds back takes no rate-limit slot."""
         hook, delivery = pending
-        gates = (self.rate_limits,) if self.rate_limits else ()
+        gates = tuple(g for g in (gate, self.rate_limits) if g is not None)
         return take_step(delivery, hook, self.sender, self.hooks, gates=gates).wait
 
-    def _flush(self, batch: list[tuple[HookTarget, Delivery, float | None]], report: DispatchReport) -> None:
+    def _flush(
+        self, batch: list[tuple[HookTarget, Delivery, float | None]], report: DispatchReport, gate: CircuitGate | None
+    ) -> None:
         self.deliveries.save_many(delivery for _, delivery, _ in batch)
-        retries = [RetryMessage(delivery.uuid, time.time() + wait) for _, delivery, wait in batch if wait is not None]
+        retries = [RetryMessage(delivery.uuid, epoch() + wait) for _, delivery, wait in batch if wait is not None]
         if retries:
             self.retries.schedule(retries)
+        circuits = gate.flush(hook.id for hook, _, _ in batch) if gate else GateReport()
         with self._lock:
+            report.circuits_opened.extend(circuits.opened)
+            report.disabled.extend(disabled.hook.id for disabled in circuits.disabled)
             for hook, delivery, _ in batch:
                 report.attempt_ms.extend(attempt.duration * 1000 for attempt in delivery.attempts[-1:])
                 if delivery.status == "delivered":
@@ -223,7 +245,7 @@ class Dispatcher:
         )
 
     def _expires_at(self) -> int:
-        return int(time.time()) + self.retention_days * 86400
+        return int(epoch()) + self.retention_days * 86400
 
 
 def _target_url(pending: Pending) -> str:

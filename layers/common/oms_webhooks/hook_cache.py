@@ -8,9 +8,18 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
 
 from oms_webhooks.hook_store import HookStore
 from oms_webhooks.hooks import HookTarget
+
+
+@dataclass
+class CircuitsRead:
+    """Filled by `pages` with the type's circuits item, read in the same call as the version (None: no item)."""
+
+    item: dict[str, Any] | None = None
 
 
 class ActiveHooks:
@@ -19,9 +28,12 @@ class ActiveHooks:
         self._cached: dict[str, tuple[int, list[HookTarget]]] = {}
         self._lock = threading.Lock()
 
-    def pages(self, event_type: str) -> Iterator[list[HookTarget]]:
+    def pages(self, event_type: str, circuits: CircuitsRead | None = None) -> Iterator[list[HookTarget]]:
         """The hooks as pages: one cached page, or the Query's pages as they arrive (and then cached)."""
-        version = self.store.active_version(event_type)
+        if circuits is None:
+            version = self.store.active_version(event_type)
+        else:
+            version, circuits.item = self.store.active_version_and_circuits(event_type)
         with self._lock:
             cached = self._cached.get(event_type)
         if cached and cached[0] == version:

@@ -24,6 +24,7 @@ from oms_webhooks.aws import DynamoDBTable
 from oms_webhooks.countdown import RetryCountdownConfig
 from oms_webhooks.errors import DuplicateHook, NotFound
 from oms_webhooks.hook_config import BasicAuth, HookConfig
+from oms_webhooks.hook_health import circuits_key, reset_update
 from oms_webhooks.hooks import Hook, HookTarget, now
 
 ACTIVE_INDEX = "ActiveByEventType"
@@ -102,6 +103,9 @@ class HookStore(DynamoDBTable):
         if unique_sk(new.event_type, new.target_url) != old_unique:
             writes.append({"Delete": self._key(old.owner, old_unique)})
             writes.append({"Put": self._put_unique(new)})
+        moved = (old.event_type, old.target_url) != (new.event_type, new.target_url)
+        if new.is_active and (moved or not old.is_active):  # a fresh start for the circuit breaker
+            writes.append(reset_update(self.table, old.event_type, old.id))
         self._transact(writes, old.event_type, new.event_type)
 
     def swap_secret(self, old: Hook, new: Hook) -> None:
@@ -145,15 +149,23 @@ class HookStore(DynamoDBTable):
             hook.event_type,
         )
 
-    def deactivate(self, hook: HookTarget) -> None:
+    def deactivate(self, hook: HookTarget, reason: str | None = None) -> None:
         """Stop sending the hook anything until its owner turns it back on: its owner deleted it (whisperer's DELETE
-        is this), or its subscriber answered 410 Gone. The hook stays, readable, with its delivery log."""
-        update = {
+        is this), or its subscriber answered 410 Gone. The hook stays, readable, with its delivery log.
+        With a reason (the service turned it off: 410 Gone, failing too long), its answers show it and when."""
+        moment = now().isoformat()
+        update: dict[str, Any] = {
             **self._key(hook.owner, hook_sk(hook.id)),
             "UpdateExpression": "SET is_active = :false, modified_date = :now REMOVE active_event_type, dispatch",
             "ConditionExpression": "attribute_exists(sk)",
-            "ExpressionAttributeValues": {":false": {"BOOL": False}, ":now": {"S": now().isoformat()}},
+            "ExpressionAttributeValues": {":false": {"BOOL": False}, ":now": {"S": moment}},
         }
+        if reason is not None:
+            update["UpdateExpression"] = (
+                "SET is_active = :false, modified_date = :now, disabled_at = :now, disabled_reason = :why "
+                "REMOVE active_event_type, dispatch"
+            )
+            update["ExpressionAttributeValues"][":why"] = {"S": reason}
         with contextlib.suppress(NotFound):  # a hook deleted meanwhile needs no deactivating
             self._transact([{"Update": update}], hook.event_type)
 
@@ -165,6 +177,25 @@ class HookStore(DynamoDBTable):
             ConsistentRead=True,
         )
         return int(answer.get("Item", {}).get("v", {}).get("N", "0"))
+
+    def active_version_and_circuits(self, event_type: str) -> tuple[int, dict[str, Any] | None]:
+        """The version and the type's circuits item (hook_health.py) in one consistent BatchGetItem, so the
+        circuit breaker costs a dispatch no call of its own."""
+        version_key = {"owner": {"S": _VERSION_OWNER}, "sk": {"S": event_type}}
+        request = {self.table: {"Keys": [version_key, circuits_key(event_type)], "ConsistentRead": True}}
+        version, circuits = 0, None
+        for attempt in range(8):
+            answer = self.client.batch_get_item(RequestItems=request)
+            for item in answer["Responses"].get(self.table, []):
+                if item["owner"]["S"] == _VERSION_OWNER:
+                    version = int(item.get("v", {}).get("N", "0"))
+                else:
+                    circuits = item
+            request = answer.get("UnprocessedKeys") or {}
+            if not request:
+                return version, circuits
+            time.sleep(0.05 * 2**attempt)
+        raise RuntimeError(f"DynamoDB left the version of {event_type} unread")
 
     def query_owner(
         self,
@@ -294,6 +325,10 @@ def _to_item(hook: Hook) -> dict[str, Any]:
         item["secret_key"] = {"S": hook.secret_key}
     if hook.rate_limit is not None:
         item["rate_limit"] = {"N": str(hook.rate_limit)}
+    if hook.disabled_reason is not None:
+        item["disabled_reason"] = {"S": hook.disabled_reason}
+    if hook.disabled_at is not None:
+        item["disabled_at"] = {"S": hook.disabled_at.isoformat()}
     if hook.config.stored():
         item["config"] = {"S": json.dumps(hook.config.stored(), ensure_ascii=False)}
     if hook.callback is not None:
@@ -391,6 +426,8 @@ def _from_item(item: dict[str, Any]) -> Hook:
         is_active=item["is_active"]["BOOL"],
         created_date=datetime.fromisoformat(item["created_date"]["S"]),
         modified_date=datetime.fromisoformat(item["modified_date"]["S"]),
+        disabled_reason=item.get("disabled_reason", {}).get("S"),
+        disabled_at=datetime.fromisoformat(item["disabled_at"]["S"]) if "disabled_at" in item else None,
         previous_secret_key=previous,
         previous_secret_expires_at=previous_expires_at,
     )

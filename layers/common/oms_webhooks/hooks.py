@@ -6,18 +6,18 @@ import re
 from datetime import datetime
 from functools import cache
 from typing import Annotated, Any
-from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from oms_webhooks.catalog import canonical_event_type
 from oms_webhooks.clock import iso, now
 from oms_webhooks.countdown import RetryCountdownConfig, default_countdown
+from oms_webhooks.field_errors import shown
 from oms_webhooks.hook_config import HookConfig
 from oms_webhooks.rate_limit import RateLimit
-from oms_webhooks.signing import RESERVED_HEADERS
+from oms_webhooks.signing import RESERVED_HEADERS, check_standard_secret
+from oms_webhooks.target_urls import check_target_url
 
-MAX_TARGET_URL_LENGTH = 2048
 MAX_SECRET_KEY_LENGTH = 256
 MAX_HEADERS = 20
 MAX_HEADERS_BYTES = 8192
@@ -25,6 +25,10 @@ MAX_HEADERS_BYTES = 8192
 # RFC 9110 token characters; anything else could split or smuggle a header.
 _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,128}$")
 _HEADER_VALUE_FORBIDDEN = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+# What every HTTP stack sends and reads alike: visible ASCII, with spaces and tabs inside only. RFC 9110's
+# obs-text (bytes 0x80-0xFF) is refused: senders encode it differently and receivers may reject it.
+HEADER_VALUE = re.compile(r"^(?:[\x21-\x7e](?:[\x20-\x7e\t]*[\x21-\x7e])?)?$")
+HEADER_VALUE_RULE = "printable ASCII (0x20-0x7E, or tab) without leading or trailing whitespace"
 
 
 def _event_type(value: str) -> str:
@@ -35,34 +39,42 @@ def _event_type(value: str) -> str:
 
 
 def _target_url(value: str) -> str:
-    if len(value) > MAX_TARGET_URL_LENGTH:
-        raise ValueError(f"Ensure this field has no more than {MAX_TARGET_URL_LENGTH} characters.")
-    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
-        raise ValueError("Enter a valid URL: whitespace and control characters are not allowed.")
-    try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018 - raises on a bad port
-    except ValueError as exc:
-        raise ValueError(f"Enter a valid URL: {exc}.") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError("Enter a valid URL: an absolute http or https URL is required.")
-    return value
+    return check_target_url(value)
 
 
 def _additional_headers(value: dict[str, str]) -> dict[str, str]:
+    """Only headers every delivery can carry: sendable names and values, none the service sets itself."""
     if len(value) > MAX_HEADERS:
         raise ValueError(f"Ensure there are no more than {MAX_HEADERS} headers.")
     size = 0
+    seen: dict[str, str] = {}
     for name, header_value in value.items():
         if not _HEADER_NAME.match(name):
-            raise ValueError(f'"{name}" is not a valid header name.')
+            raise ValueError(f'"{shown(name)}" is not a valid header name.')
         if name.lower() in RESERVED_HEADERS:
             raise ValueError(f'"{name}" is set by the service and cannot be overridden.')
+        if name.lower() in seen:
+            raise ValueError(f'"{name}" repeats "{seen[name.lower()]}": header names ignore case.')
+        seen[name.lower()] = name
         if _HEADER_VALUE_FORBIDDEN.search(header_value):
             raise ValueError(f'The value of "{name}" contains a line break or control character.')
-        size += len(name.encode()) + len(header_value.encode())
+        if not HEADER_VALUE.fullmatch(header_value):
+            raise ValueError(f'The value of "{name}" must be {HEADER_VALUE_RULE}{_first_unsendable(header_value)}.')
+        size += len(name) + len(header_value)
     if size > MAX_HEADERS_BYTES:
         raise ValueError(f"Headers may not exceed {MAX_HEADERS_BYTES} bytes in total.")
+    return value
+
+
+def _first_unsendable(value: str) -> str:
+    for position, ch in enumerate(value):
+        if not (" " <= ch <= "~" or ch == "\t"):
+            return f"; found U+{ord(ch):04X} at position {position}"
+    return ""
+
+
+def _secret_key(value: str) -> str:
+    check_standard_secret(value)
     return value
 
 
@@ -115,6 +127,11 @@ class HookPatch(BaseModel):
     def _check_headers(cls, value: dict[str, str] | None) -> dict[str, str] | None:
         return None if value is None else _additional_headers(value)
 
+    @field_validator("secret_key")
+    @classmethod
+    def _check_secret(cls, value: str | None) -> str | None:
+        return None if value is None else _secret_key(value)
+
 
 class HookIn(HookPatch):
     """A whole hook as a client writes it (POST, PUT)."""
@@ -147,6 +164,8 @@ class Hook(HookTarget):
     callback: str | None = None  # whisperer runs it as Python after each delivery; here it is only kept
     created_date: datetime
     modified_date: datetime
+    disabled_reason: str | None = None  # why the service turned it off (410 Gone, failing too long)
+    disabled_at: datetime | None = None
 
     def changed(self, patch: HookPatch) -> Hook:
         """Apply a client's changes; fields it sent as null fall back to their defaults."""
@@ -160,6 +179,8 @@ class Hook(HookTarget):
             updates["config"] = updates["config"].completed(self.config)
         if updates.get("secret_key") == "":
             updates["secret_key"] = None
+        if updates.get("is_active") is True:  # turned back on: the service's reason for turning it off is gone
+            updates.update(disabled_reason=None, disabled_at=None)
         if "secret_key" in updates:  # set by hand: the change is immediate, no old secret keeps signing
             updates["previous_secret_key"] = updates["previous_secret_expires_at"] = None
         return self.model_copy(update={**updates, "modified_date": now()})
@@ -179,6 +200,8 @@ class Hook(HookTarget):
             "is_active": self.is_active,
             "created_date": iso(self.created_date),
             "modified_date": iso(self.modified_date),
+            "disabled_reason": self.disabled_reason,
+            "disabled_at": iso(self.disabled_at) if self.disabled_at else None,
         }
 
 

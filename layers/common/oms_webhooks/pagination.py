@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from oms_webhooks.errors import InvalidField
+from oms_webhooks.json_text import lone_surrogate
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
@@ -61,6 +62,11 @@ def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
         key = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (binascii.Error, ValueError, UnicodeDecodeError):
         raise InvalidField("cursor", "Invalid cursor.") from None
-    if not isinstance(key, dict) or not all(isinstance(v, str) and len(v) <= MAX_KEY_LENGTH for v in key.values()):
+    if not isinstance(key, dict) or not all(_key_part(v) for v in key.values()):
         raise InvalidField("cursor", "Invalid cursor.")
     return key
+
+
+def _key_part(value: Any) -> bool:
+    """A cursor's values go to DynamoDB as string keys: short, and text it can encode."""
+    return isinstance(value, str) and len(value) <= MAX_KEY_LENGTH and lone_surrogate(value) is None

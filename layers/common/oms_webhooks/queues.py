@@ -5,11 +5,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import time
 from dataclasses import dataclass
 from typing import Any
 
 from oms_webhooks.aws import sqs
+from oms_webhooks.clock import clock, epoch
 
 MAX_DELAY_SECONDS = 900  # SQS DelaySeconds limit
 SEND_BATCH_SIZE = 10  # SQS SendMessageBatch limit
@@ -92,8 +92,9 @@ class RetryQueue(Queue):
         return self.send([{"MessageBody": m.to_json(), "DelaySeconds": delay_for(m.due)} for m in messages])
 
     def hide(self, receipt_handle: str, seconds: float) -> None:
+        visibility = max(0, math.floor(clock().real_seconds(seconds)))  # down: see delay_for
         self.client.change_message_visibility(
-            QueueUrl=self.url, ReceiptHandle=receipt_handle, VisibilityTimeout=max(0, math.floor(seconds))
+            QueueUrl=self.url, ReceiptHandle=receipt_handle, VisibilityTimeout=visibility
         )
 
 
@@ -108,4 +109,4 @@ class FanoutQueue(Queue):
 
 def delay_for(due: float) -> int:
     """Whole seconds, rounded down: the message comes back up to a second early and the retrier holds it until due."""
-    return max(0, min(MAX_DELAY_SECONDS, math.floor(due - time.time())))
+    return max(0, min(MAX_DELAY_SECONDS, math.floor(clock().real_seconds(due - epoch()))))

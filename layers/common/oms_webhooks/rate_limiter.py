@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from oms_webhooks.clock import clock, epoch
 from oms_webhooks.deliveries import Delivery
 from oms_webhooks.delivery_step import Defer
 from oms_webhooks.hooks import HookTarget
@@ -23,12 +24,16 @@ DISPATCH_HOLD_SECONDS = 0.2
 RETRY_HOLD_SECONDS = 1.0
 
 
+def _sleep(seconds: float) -> None:
+    time.sleep(clock().real_seconds(seconds))  # a simulated clock's waits take no real time
+
+
 @dataclass
 class RateLimiter:
     buckets: RateLimitStore
     hold: float = DISPATCH_HOLD_SECONDS
-    clock: Callable[[], float] = time.time
-    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = epoch  # the service's clock (clock.py), as schedules go by
+    sleep: Callable[[float], None] = _sleep
 
     def admit(self, hook: HookTarget, delivery: Delivery) -> Defer | None:
         rate = hook.rate_limit

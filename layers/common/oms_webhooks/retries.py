@@ -8,14 +8,15 @@ its receive count stays clear of the queue's maxReceiveCount; otherwise it is se
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from aws_lambda_powertools import Logger
 from pydantic import ValidationError
 
 from oms_webhooks.attempt import NOT_SENT
-from oms_webhooks.clock import iso, now
+from oms_webhooks.breaker import Breaker, GateReport
+from oms_webhooks.clock import clock, epoch, iso, now
 from oms_webhooks.deliveries import Attempt, Delivery
 from oms_webhooks.delivery_step import take_step
 from oms_webhooks.delivery_store import DeliveryStore
@@ -44,6 +45,7 @@ class RetryReport:
     outcome: Outcome
     delivery: Delivery | None = None  # as the attempt (or the decision not to send) left it
     sent: bool = False  # an HTTP attempt was made; its duration is the delivery's last attempt's
+    circuits: GateReport = field(default_factory=GateReport)  # circuits this attempt opened, hooks it disabled
 
 
 @dataclass
@@ -53,6 +55,7 @@ class Retrier:
     sender: Sender
     queue: RetryQueue
     resend_after_receives: int = 15  # below the queue's maxReceiveCount, which is left for crashes
+    breaker: Breaker | None = None
     rate_limits: RateLimiter | None = None
 
     def handle_safely(self, message: RetryMessage, receipt_handle: str, receive_count: int) -> RetryReport:
@@ -78,7 +81,7 @@ class Retrier:
         if delivery.status not in ("pending", "retrying", "deferred"):
             return RetryReport("done")  # delivered or failed meanwhile (a manual retry, a duplicate message)
         due = delivery.next_attempt_at.timestamp() if delivery.next_attempt_at else 0.0
-        if due - time.time() > HOLD_SECONDS:
+        if due - epoch() > HOLD_SECONDS:
             return RetryReport(self._wait(delivery, due, receipt_handle, receive_count))
         return self._attempt(delivery, receipt_handle, receive_count, due)
 
@@ -94,11 +97,13 @@ class Retrier:
             problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in unreadable.errors())
             return self._end_unsent(delivery, f"the hook's stored settings are no longer valid ({problems})")
         if hook is None or not hook.is_active:
-            return self._end_unsent(delivery, "the hook was deleted" if hook is None else "the hook is inactive")
-        time.sleep(max(0.0, due - time.time()))  # never before its time; the reads above are done by then
-        gates = (self.rate_limits,) if self.rate_limits else ()
+            return self._end_unsent(delivery, _why_not_active(hook))
+        time.sleep(clock().real_seconds(max(0.0, due - epoch())))  # never before its time; the reads above are done
+        gate = self.breaker.for_hook(hook) if self.breaker else None
+        gates = tuple(g for g in (gate, self.rate_limits) if g is not None)  # the circuit first: see dispatch.py
         step = take_step(delivery, hook, self.sender, self.hooks, gates=gates)
         self.deliveries.save(delivery)
+        circuits = gate.flush() if gate else GateReport()
         logger.info(
             "Retry deferred" if step.deferral else "Retry attempted",
             extra={
@@ -112,9 +117,10 @@ class Retrier:
         )
         sent = step.result is not None
         if step.wait is None:
-            return RetryReport("done", delivery, sent=sent)
-        due = time.time() + step.wait
-        return RetryReport(self._wait(delivery, due, receipt_handle, receive_count), delivery, sent=sent)
+            return RetryReport("done", delivery, sent=sent, circuits=circuits)
+        due = epoch() + step.wait
+        outcome = self._wait(delivery, due, receipt_handle, receive_count)
+        return RetryReport(outcome, delivery, sent=sent, circuits=circuits)
 
     def _end_unsent(self, delivery: Delivery, reason: str) -> RetryReport:
         delivery.end_unsent(Attempt(at=now(), error=f"{NOT_SENT}{reason}"[:RESPONSE_CONTENT_LIMIT], duration=0.0))
@@ -123,9 +129,17 @@ class Retrier:
         return RetryReport("done", delivery)
 
     def _wait(self, delivery: Delivery, due: float, receipt_handle: str, receive_count: int) -> Outcome:
-        wait = max(0.0, due - time.time())
+        wait = max(0.0, due - epoch())
         if wait <= MAX_VISIBILITY_SECONDS and receive_count < self.resend_after_receives:
             self.queue.hide(receipt_handle, wait)
             return "later"
         self.queue.schedule([RetryMessage(delivery.uuid, due)])  # a fresh message: new budget, new count
         return "done"
+
+
+def _why_not_active(hook: Hook | None) -> str:
+    if hook is None:
+        return "the hook was deleted"
+    if hook.disabled_reason:
+        return f"the hook was disabled: {hook.disabled_reason}"
+    return "the hook is inactive"

@@ -56,7 +56,9 @@ class DeliveryCounts(_Answer):
     retrying: int
     failed: int
     pending: int
-    deferred: int = Field(description="Waiting for their turn under the hook's `rate_limit` (not failures).")
+    deferred: int = Field(
+        description="Queued, not attempted: the hook's circuit is open, or its `rate_limit` says later (not failures)."
+    )
 
 
 class Latency(_Answer):

@@ -13,6 +13,7 @@ import urllib3
 from urllib3.exceptions import HTTPError, LocationParseError
 
 from oms_webhooks.address_guard import AddressPolicy, ForbiddenAddress, Resolver, guarded_pool_manager
+from oms_webhooks.clock import now
 from oms_webhooks.deadline import WATCHDOG
 from oms_webhooks.host_limits import DEFAULT_CONNECTIONS_PER_HOST, HostSlots
 
@@ -69,7 +70,7 @@ class Sender:
         return result
 
     def _post(self, url: str, body: bytes, headers: dict[str, str]) -> SendResult:
-        started = datetime.now(UTC)
+        started = now()
         clock = time.perf_counter()
         try:
             response = self.pool.request(
@@ -158,4 +159,4 @@ def _retry_after(status: int, value: str | None) -> float | None:
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return max(0.0, (moment - datetime.now(UTC)).total_seconds())
+    return max(0.0, (moment - now()).total_seconds())

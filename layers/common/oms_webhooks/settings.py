@@ -25,6 +25,12 @@ class Settings:
     dispatch_concurrency: int
     retention_days: int
     retry_resend_after_receives: int
+    circuit_open_after_failures: int
+    circuit_open_after_seconds: float
+    circuit_probe_seconds: float
+    circuit_probe_max_seconds: float
+    auto_disable_after_seconds: float
+    auto_disable_min_attempts: int
     max_connections_per_host: int
 
 
@@ -44,5 +50,11 @@ def settings() -> Settings:
         dispatch_concurrency=int(env("DISPATCH_CONCURRENCY", "64")),
         retention_days=int(env("DELIVERY_RETENTION_DAYS", "90")),
         retry_resend_after_receives=int(env("RETRY_RESEND_AFTER_RECEIVES", "15")),
+        circuit_open_after_failures=int(env("CIRCUIT_OPEN_AFTER_FAILURES", "5")),
+        circuit_open_after_seconds=float(env("CIRCUIT_OPEN_AFTER_SECONDS", "60")),
+        circuit_probe_seconds=float(env("CIRCUIT_PROBE_SECONDS", "30")),
+        circuit_probe_max_seconds=float(env("CIRCUIT_PROBE_MAX_SECONDS", "900")),
+        auto_disable_after_seconds=float(env("AUTO_DISABLE_AFTER", str(5 * 86400))),
+        auto_disable_min_attempts=int(env("AUTO_DISABLE_MIN_ATTEMPTS", "20")),
         max_connections_per_host=int(env("MAX_CONNECTIONS_PER_HOST", "16")),
     )

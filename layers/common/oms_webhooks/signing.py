@@ -7,12 +7,17 @@ re-serialised after signing.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
+import re
 
 STANDARD_SECRET_PREFIX = "whsec_"
 
-# Headers the service owns; a hook's additional_headers may never set them.
+# Headers a hook's additional_headers may never set: the service's own (signatures, event, body, agent),
+# and those that describe the connection or the message's framing and coding rather than the content
+# (RFC 9110 section 7.6.1 hop-by-hop fields, Expect, Host, Content-Encoding), which a receiver would
+# obey and so misread the delivery.
 RESERVED_HEADERS: frozenset[str] = frozenset(
     {
         "x-whisperer-signature",
@@ -22,12 +27,44 @@ RESERVED_HEADERS: frozenset[str] = frozenset(
         "webhook-signature",
         "content-type",
         "content-length",
+        "content-encoding",
         "host",
         "user-agent",
         "transfer-encoding",
         "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "upgrade",
+        "expect",
     }
 )
+
+_BASE64 = re.compile(r"^[A-Za-z0-9+/]*={0,2}$")
+STANDARD_SECRET_RULE = (
+    f'A secret that starts with "{STANDARD_SECRET_PREFIX}" must continue with the standard base64 '
+    "(A-Z, a-z, 0-9, + and /, optional = padding) of a non-empty key, as Standard Webhooks secrets do."
+)
+
+
+def check_standard_secret(secret: str) -> None:
+    """Refuse a `whsec_` secret whose key would not decode, so signing a delivery cannot fail later.
+
+    Strict base64: what passes decodes to the same key under the lenient reading that signs.
+    """
+    if not secret.startswith(STANDARD_SECRET_PREFIX):
+        return
+    encoded = secret[len(STANDARD_SECRET_PREFIX) :]
+    if not _BASE64.match(encoded):
+        raise ValueError(STANDARD_SECRET_RULE)
+    try:
+        key = base64.b64decode(encoded.rstrip("=") + "=" * (-len(encoded.rstrip("=")) % 4), validate=True)
+    except binascii.Error:
+        raise ValueError(STANDARD_SECRET_RULE) from None
+    if not key:
+        raise ValueError(STANDARD_SECRET_RULE)
 
 
 def standard_webhooks_key(secret: str) -> bytes:

@@ -37,7 +37,9 @@ RETRIES_SCHEDULED = "RetriesScheduled"  # failed attempts that have a next one o
 DELIVERIES_EXHAUSTED = "DeliveriesExhausted"  # deliveries marked failed for good (retries spent, 410, hook gone)
 FANOUT_SIZE = "FanoutSize"  # active hooks an event went to
 MALFORMED_EVENTS = "MalformedEvents"  # events the dispatcher dropped as undeliverable
-DELIVERIES_DEFERRED = "DeliveriesDeferred"  # queued, not attempted: their hook's rate limit
+CIRCUITS_OPENED = "CircuitsOpened"  # hooks whose failure streak opened their circuit
+HOOKS_DISABLED = "HooksDisabled"  # hooks turned off for failing every attempt for AutoDisableAfter
+DELIVERIES_DEFERRED = "DeliveriesDeferred"  # queued, not attempted: their hook's circuit was open, or its rate limit
 METRIC_NAMES = (
     DELIVERIES_SUCCEEDED,
     DELIVERIES_FAILED,
@@ -47,6 +49,8 @@ METRIC_NAMES = (
     FANOUT_SIZE,
     MALFORMED_EVENTS,
     DELIVERIES_DEFERRED,
+    CIRCUITS_OPENED,
+    HOOKS_DISABLED,
 )
 
 
@@ -82,6 +86,8 @@ def record_dispatch(report: DispatchReport, *, whole_event: bool = True) -> None
     _count(RETRIES_SCHEDULED, report.retrying)
     _count(DELIVERIES_EXHAUSTED, report.failed)
     _count(DELIVERIES_DEFERRED, report.deferred)
+    _count(CIRCUITS_OPENED, len(report.circuits_opened))
+    _count(HOOKS_DISABLED, len(report.disabled))
     _latencies(report.attempt_ms)
     if whole_event and not report.duplicate:
         metrics.add_metric(name=FANOUT_SIZE, unit=MetricUnit.Count, value=report.hooks)
@@ -94,6 +100,8 @@ def record_retry(report: RetryReport) -> None:
         return
     if report.sent and delivery.attempts:
         record_attempt(delivery.attempts[-1])
+    _count(CIRCUITS_OPENED, len(report.circuits.opened))
+    _count(HOOKS_DISABLED, len(report.circuits.disabled))
     if delivery.status == "deferred":
         _count(DELIVERIES_DEFERRED, 1)
     elif delivery.status == "retrying":

@@ -5,8 +5,11 @@ from __future__ import annotations
 from functools import cache
 
 from oms_webhooks.address_guard import AddressPolicy
+from oms_webhooks.breaker import Breaker
+from oms_webhooks.circuit import CircuitRules
 from oms_webhooks.delivery_store import DeliveryStore
 from oms_webhooks.dispatch import Dispatcher
+from oms_webhooks.hook_health import HookHealthStore
 from oms_webhooks.hook_store import HookStore
 from oms_webhooks.queues import FanoutQueue, RetryQueue
 from oms_webhooks.rate_limit_store import RateLimitStore
@@ -31,6 +34,25 @@ def sender() -> Sender:
     )
 
 
+def circuit_rules() -> CircuitRules:
+    config = settings()
+    return CircuitRules(
+        open_after_failures=config.circuit_open_after_failures,
+        open_after_seconds=config.circuit_open_after_seconds,
+        probe_seconds=config.circuit_probe_seconds,
+        probe_max_seconds=config.circuit_probe_max_seconds,
+        disable_after_seconds=config.auto_disable_after_seconds,
+        disable_min_attempts=config.auto_disable_min_attempts,
+        probe_lease_seconds=config.total_timeout + 5,  # a probe has settled by then, whatever its answer
+    )
+
+
+@cache
+def breaker() -> Breaker:
+    config = settings()
+    return Breaker(circuit_rules(), HookHealthStore(config.hooks_table), HookStore(config.hooks_table))
+
+
 @cache
 def rate_limit_buckets() -> RateLimitStore:
     config = settings()
@@ -49,6 +71,7 @@ def dispatcher() -> Dispatcher:
         retention_days=config.retention_days,
         fanout=FanoutQueue(config.fanout_queue_url) if config.fanout_queue_url else None,
         batch_size=config.fanout_batch_size,
+        breaker=breaker(),
         rate_limits=RateLimiter(rate_limit_buckets(), hold=DISPATCH_HOLD_SECONDS),
     )
 
@@ -62,5 +85,6 @@ def retrier() -> Retrier:
         sender=sender(),
         queue=RetryQueue(config.retry_queue_url),
         resend_after_receives=config.retry_resend_after_receives,
+        breaker=breaker(),
         rate_limits=RateLimiter(rate_limit_buckets(), hold=RETRY_HOLD_SECONDS),
     )
