@@ -26,12 +26,12 @@ from oms_webhooks.adapters.hook_health import HookHealthStore
 from oms_webhooks.adapters.hook_store import HookStore, _to_item
 from oms_webhooks.adapters.queues import RetryQueue
 from oms_webhooks.adapters.sender import Sender
+from oms_webhooks.domain.circuit import CircuitRules
 from oms_webhooks.domain.deliveries import Delivery, delivery_id
 from oms_webhooks.domain.hooks import Hook, now
 from oms_webhooks.domain.oms_event import OmsEvent
 from oms_webhooks.rules.attempt import delivery_headers
 from oms_webhooks.rules.breaker import Breaker
-from oms_webhooks.rules.circuit import CircuitRules
 from oms_webhooks.rules.dispatch import Dispatcher
 from oms_webhooks_cli.local.stack import LOCAL_CREDENTIALS, create_resources
 from oms_webhooks_cli.template import Template

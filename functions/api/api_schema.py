@@ -21,6 +21,7 @@ from oms_webhooks.domain.hooks import (
     read_only_fields,
 )
 from oms_webhooks.domain.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from oms_webhooks.domain.rate_limit import MAX_RATE, MIN_RATE
 from oms_webhooks.domain.target_urls import MAX_TARGET_URL_LENGTH
 
 TITLE = "OMS Webhooks"
@@ -96,6 +97,7 @@ class Hook(_Answer):
     retry_countdown_config: RetryCountdownConfig
     additional_headers: dict[str, str]
     secret_key_set: bool
+    rate_limit: int | float | None = Field(description="Deliveries per second at most; null: unlimited.")
     config: HookConfigAnswer
     callback: str | None
     is_active: bool
@@ -151,10 +153,11 @@ class Attempt(_Answer):
 
 
 class Deferral(_Answer):
-    """A time the delivery was queued instead of attempted, because its hook's circuit was open. Not an attempt."""
+    """A time the delivery was queued instead of attempted: its hook's circuit was open, or its rate limit said
+    later. Not an attempt."""
 
     at: DateTime
-    until: DateTime = Field(description="When it was due again (the hook's next probe).")
+    until: DateTime = Field(description="When it was due again (the hook's next probe, or its rate-limit slot).")
     reason: str
 
 
@@ -180,7 +183,8 @@ class HookEvent(_Answer):
     content_type: None = Field(description="A Django content type in whisperer; OMS events carry none.")
     object_id: str | None = Field(description="The `id` of the OMS object in the payload (whisperer's object_id).")
     status: Literal["pending", "retrying", "deferred", "delivered", "failed"] = Field(
-        description="`deferred`: queued for its hook's next probe while the hook's circuit is open (not an attempt)."
+        description="`deferred`: queued, not attempted, while the hook's circuit is open (for its next probe) or for "
+        "its turn under the hook's `rate_limit`."
     )
     next_attempt_at: DateTime | None
     attempts: list[Attempt]
@@ -386,6 +390,11 @@ WRITTEN_HOOK_FIELDS: dict[str, dict[str, Any]] = {
         "description": "Signs every delivery (`X-Whisperer-Signature`, Standard Webhooks `webhook-signature`; a "
         "`whsec_` secret must be base64 of a non-empty key). Write-only: answers carry `secret_key_set`. Null or "
         "empty removes it."
+    },
+    "rate_limit": {
+        "description": f"At most this many deliveries a second to this hook, from {MIN_RATE:g} to {MAX_RATE:g} "
+        "(null or absent: unlimited). Deliveries beyond it wait for their turn in the retry queue (status "
+        "`deferred`, not a failed attempt); attempts start in slots 1/rate_limit seconds apart."
     },
     "config": {
         "description": 'Whisperer\'s `config`. `"auth": {"auth_type": "basic", "username": ..., "password": ...}` '

@@ -87,8 +87,3 @@ def _insert(tree: dict[str, Any], path: list[str], message: str) -> None:
     existing = node.setdefault(path[-1], [])
     if isinstance(existing, list) and message not in existing:
         existing.append(message)
-
-
-def shown(text: str) -> str:
-    """`text` safe to echo in an error message: anything but printable ASCII as a backslash escape."""
-    return "".join(ch if " " <= ch <= "~" else ch.encode("unicode_escape").decode("ascii") for ch in text)

@@ -56,7 +56,9 @@ class DeliveryCounts(_Answer):
     retrying: int
     failed: int
     pending: int
-    deferred: int = Field(description="Queued for the hook's next probe: its circuit is open.")
+    deferred: int = Field(
+        description="Queued, not attempted: the hook's circuit is open, or its `rate_limit` says later (not failures)."
+    )
 
 
 class Latency(_Answer):

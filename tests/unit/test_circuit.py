@@ -9,8 +9,8 @@ import pytest
 from oms_webhooks.adapters.delivery_store import _from_item, _to_item
 from oms_webhooks.adapters.hook_health import health_of
 from oms_webhooks.clock import SimulatedClock, epoch, now, use_clock
+from oms_webhooks.domain.circuit import CircuitRules, Health
 from oms_webhooks.domain.deliveries import KEPT_DEFERRALS, Delivery
-from oms_webhooks.rules.circuit import CircuitRules, Health
 
 RULES = CircuitRules()  # the template's defaults
 T0 = 1_800_000_000.0

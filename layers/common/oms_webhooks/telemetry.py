@@ -37,9 +37,9 @@ RETRIES_SCHEDULED = "RetriesScheduled"  # failed attempts that have a next one o
 DELIVERIES_EXHAUSTED = "DeliveriesExhausted"  # deliveries marked failed for good (retries spent, 410, hook gone)
 FANOUT_SIZE = "FanoutSize"  # active hooks an event went to
 MALFORMED_EVENTS = "MalformedEvents"  # events the dispatcher dropped as undeliverable
-DELIVERIES_DEFERRED = "DeliveriesDeferred"  # queued, not attempted: their hook's circuit was open
 CIRCUITS_OPENED = "CircuitsOpened"  # hooks whose failure streak opened their circuit
 HOOKS_DISABLED = "HooksDisabled"  # hooks turned off for failing every attempt for AutoDisableAfter
+DELIVERIES_DEFERRED = "DeliveriesDeferred"  # queued, not attempted: their hook's circuit was open, or its rate limit
 METRIC_NAMES = (
     DELIVERIES_SUCCEEDED,
     DELIVERIES_FAILED,

@@ -19,7 +19,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from oms_webhooks.adapters.aws import DynamoDBTable
-from oms_webhooks.rules.circuit import Health
+from oms_webhooks.domain.circuit import Health
 
 CIRCUITS_OWNER = "#circuits"  # owner names never start with '#'
 _FIELDS = ("f", "s", "o", "k")

@@ -323,6 +323,8 @@ def _to_item(hook: Hook) -> dict[str, Any]:
     }
     if hook.secret_key:
         item["secret_key"] = {"S": hook.secret_key}
+    if hook.rate_limit is not None:
+        item["rate_limit"] = {"N": str(hook.rate_limit)}
     if hook.disabled_reason is not None:
         item["disabled_reason"] = {"S": hook.disabled_reason}
     if hook.disabled_at is not None:
@@ -349,6 +351,8 @@ def _dispatch_card(hook: Hook) -> str:
         "hdr": hook.additional_headers,
         "sec": hook.secret_key,
     }
+    if hook.rate_limit is not None:  # only then: the cards of hooks without a limit stay as they were
+        card["rl"] = hook.rate_limit
     config = hook.config.stored()
     if config:  # the whole config, so that what a delivery reads of it (auth) is here on every path
         card["conf"] = config
@@ -395,6 +399,7 @@ def _from_dispatch_card(event_type: str, raw: str) -> HookTarget:
         retry_countdown_config=_countdown(card["cfg"]),
         additional_headers=card["hdr"],
         secret_key=card["sec"],
+        rate_limit=card.get("rl"),
         config=_card_config(card.get("conf")),
         is_active=True,
         previous_secret_key=card.get("psec"),
@@ -415,6 +420,7 @@ def _from_item(item: dict[str, Any]) -> Hook:
         retry_countdown_config=_COUNTDOWN.validate_json(item["retry_countdown_config"]["S"]),
         additional_headers=json.loads(item["additional_headers"]["S"]),
         secret_key=item.get("secret_key", {}).get("S"),
+        rate_limit=_number(item["rate_limit"]["N"]) if "rate_limit" in item else None,
         config=_config(json.loads(item["config"]["S"]) if "config" in item else None),
         callback=item.get("callback", {}).get("S"),
         is_active=item["is_active"]["BOOL"],
@@ -425,3 +431,9 @@ def _from_item(item: dict[str, Any]) -> Hook:
         previous_secret_key=previous,
         previous_secret_expires_at=previous_expires_at,
     )
+
+
+def _number(text: str) -> float:
+    """A DynamoDB number as the client wrote it: `10` stays an integer."""
+    value = float(text)
+    return int(value) if value.is_integer() else value

@@ -92,7 +92,7 @@ class RetryQueue(Queue):
         return self.send([{"MessageBody": m.to_json(), "DelaySeconds": delay_for(m.due)} for m in messages])
 
     def hide(self, receipt_handle: str, seconds: float) -> None:
-        visibility = max(0, math.ceil(clock().real_seconds(seconds)))
+        visibility = max(0, math.floor(clock().real_seconds(seconds)))  # down: see delay_for
         self.client.change_message_visibility(
             QueueUrl=self.url, ReceiptHandle=receipt_handle, VisibilityTimeout=visibility
         )
@@ -108,4 +108,5 @@ class FanoutQueue(Queue):
 
 
 def delay_for(due: float) -> int:
-    return max(0, min(MAX_DELAY_SECONDS, math.ceil(clock().real_seconds(due - epoch()))))
+    """Whole seconds, rounded down: the message comes back up to a second early and the retrier holds it until due."""
+    return max(0, min(MAX_DELAY_SECONDS, math.floor(clock().real_seconds(due - epoch()))))

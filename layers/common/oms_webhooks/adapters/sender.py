@@ -14,6 +14,7 @@ from urllib3.exceptions import HTTPError, LocationParseError
 
 from oms_webhooks.adapters.address_guard import AddressPolicy, ForbiddenAddress, Resolver, guarded_pool_manager
 from oms_webhooks.adapters.deadline import WATCHDOG
+from oms_webhooks.adapters.host_limits import DEFAULT_CONNECTIONS_PER_HOST, HostSlots
 from oms_webhooks.clock import now
 
 USER_AGENT = "OMS-Webhooks/1.0 (whisperer-compatible)"
@@ -35,28 +36,34 @@ class SendResult:
 
 
 class Sender:
-    """Thread-safe; share one per process so connections to a subscriber are reused across deliveries."""
+    """Thread-safe; share one per process so connections to a subscriber are reused across deliveries.
+
+    At most `connections_per_host` requests to one host at once, and as many pooled connections to it: a
+    request waits for its host's place before its attempt (and its total timeout) starts.
+    """
 
     def __init__(
         self,
         policy: AddressPolicy,
         connect_timeout: float = 5.0,
         total_timeout: float = 15.0,
-        connections_per_host: int = 32,
+        connections_per_host: int = DEFAULT_CONNECTIONS_PER_HOST,
         resolver: Resolver = socket.getaddrinfo,
     ) -> None:
         self.timeout = urllib3.Timeout(connect=connect_timeout, total=total_timeout)
         self.total_timeout = total_timeout
+        self.hosts = HostSlots(connections_per_host)
         self.pool = guarded_pool_manager(
             policy, resolver=resolver, num_pools=256, maxsize=connections_per_host, block=False
         )
 
     def post(self, url: str, body: bytes, headers: dict[str, str]) -> SendResult:
-        ticket = WATCHDOG.arm(self.total_timeout)
-        try:
-            result = self._post(url, body, headers)
-        finally:
-            ticket.cancel()
+        with self.hosts.slot(url):
+            ticket = WATCHDOG.arm(self.total_timeout)
+            try:
+                result = self._post(url, body, headers)
+            finally:
+                ticket.cancel()
         if ticket.expired and result.error:
             limit = f"the answer did not complete within the total timeout ({self.total_timeout:g} s)"
             result = dataclasses.replace(result, error=f"ReadTimeoutError: Read timed out: {limit}")

@@ -80,7 +80,7 @@ class Attempt(BaseModel):
 
 
 class Deferral(BaseModel):
-    """A time the delivery was queued instead of attempted (the hook's circuit was open): not an attempt."""
+    """A time the delivery was queued instead of attempted (a rate limit, an open circuit): not an attempt."""
 
     at: datetime
     until: datetime

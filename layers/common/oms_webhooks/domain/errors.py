@@ -47,3 +47,8 @@ class AmbiguousNumber(WebhookError):
         super().__init__(f"deliveries {', '.join(uuids)} share the id {number}")
         self.number = number
         self.uuids = uuids
+
+
+def shown(text: str) -> str:
+    """`text` safe to echo in an error message: anything but printable ASCII as a backslash escape."""
+    return "".join(ch if " " <= ch <= "~" else ch.encode("unicode_escape").decode("ascii") for ch in text)

@@ -9,11 +9,12 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from field_errors import shown
 from oms_webhooks.clock import iso, now
 from oms_webhooks.domain.catalog import canonical_event_type
 from oms_webhooks.domain.countdown import RetryCountdownConfig, default_countdown
+from oms_webhooks.domain.errors import shown
 from oms_webhooks.domain.hook_config import HookConfig
+from oms_webhooks.domain.rate_limit import RateLimit
 from oms_webhooks.domain.signing import RESERVED_HEADERS, check_standard_secret
 from oms_webhooks.domain.target_urls import check_target_url
 
@@ -91,6 +92,7 @@ class HookPatch(BaseModel):
     retry_countdown_config: RetryCountdownConfig | None = None
     additional_headers: dict[str, str] | None = None
     secret_key: Annotated[str, Field(max_length=MAX_SECRET_KEY_LENGTH)] | None = None
+    rate_limit: RateLimit | None = None  # deliveries per second; null: unlimited
     config: HookConfig | None = None
     callback: Annotated[str, Field(max_length=MAX_CALLBACK_LENGTH)] | None = None
     is_active: bool | None = None
@@ -148,6 +150,7 @@ class HookTarget(BaseModel):
     retry_countdown_config: RetryCountdownConfig = Field(default_factory=default_countdown)
     additional_headers: dict[str, str] = Field(default_factory=dict)
     secret_key: str | None = None
+    rate_limit: int | float | None = None  # deliveries per second (rate_limit.py); None: unlimited
     config: HookConfig = Field(default_factory=HookConfig)  # `auth` signs in to the target
     is_active: bool = True
     # The secret before the last rotation, still signing until it expires (secret_rotation.py); write-only too.
@@ -191,6 +194,7 @@ class Hook(HookTarget):
             "retry_countdown_config": self.retry_countdown_config.model_dump(exclude_none=True),
             "additional_headers": self.additional_headers,
             "secret_key_set": bool(self.secret_key),
+            "rate_limit": self.rate_limit,
             "config": self.config.public(),
             "callback": self.callback,
             "is_active": self.is_active,

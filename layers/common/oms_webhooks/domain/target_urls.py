@@ -17,7 +17,7 @@ import idna
 from urllib3.exceptions import LocationParseError
 from urllib3.util import parse_url
 
-from field_errors import shown
+from oms_webhooks.domain.errors import shown
 
 MAX_TARGET_URL_LENGTH = 2048
 MAX_NAME_LENGTH = 253  # RFC 1035: 255 octets on the wire, 253 characters written out

@@ -20,9 +20,9 @@ from oms_webhooks.adapters.hook_health import Changes, HookHealthStore, health_o
 from oms_webhooks.adapters.hook_store import HookStore
 from oms_webhooks.adapters.sender import SendResult
 from oms_webhooks.clock import epoch
+from oms_webhooks.domain.circuit import CircuitRules, Health, at_epoch
 from oms_webhooks.domain.deliveries import Delivery
 from oms_webhooks.domain.hooks import HookTarget
-from oms_webhooks.rules.circuit import CircuitRules, Health, at_epoch
 from oms_webhooks.rules.delivery_step import Defer
 
 logger = Logger(child=True)

@@ -30,7 +30,7 @@ class Defer:
 
 
 class Gate(Protocol):
-    """A check around each scheduled attempt (the circuit breaker; rate limits could be another)."""
+    """A check around each scheduled attempt: the circuit breaker, a hook's rate limit."""
 
     def admit(self, hook: HookTarget, delivery: Delivery) -> Defer | None:
         """None: attempt now. A deferral: do not attempt; it is not a failed attempt."""

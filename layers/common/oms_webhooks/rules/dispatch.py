@@ -14,13 +14,15 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from oms_webhooks.adapters.delivery_store import BATCH_WRITE_SIZE, DeliveryStore
 from oms_webhooks.adapters.hook_cache import ActiveHooks, CircuitsRead
 from oms_webhooks.adapters.hook_store import HookStore
+from oms_webhooks.adapters.host_limits import per_host
 from oms_webhooks.adapters.queues import FanoutBatch, FanoutQueue, RetryMessage, RetryQueue
 from oms_webhooks.adapters.sender import Sender
 from oms_webhooks.clock import epoch
@@ -29,6 +31,7 @@ from oms_webhooks.domain.hooks import HookTarget, now
 from oms_webhooks.domain.oms_event import OmsEvent
 from oms_webhooks.rules.breaker import Breaker, CircuitGate, GateReport
 from oms_webhooks.rules.delivery_step import take_step
+from oms_webhooks.rules.rate_limiter import RateLimiter
 
 WRITERS = 4  # record batches written at once, beside the sends
 RELEASE_PAUSES = (0.5, 1.0, 2.0, 4.0, 8.0)  # seconds between tries to release a failed run's claim
@@ -50,7 +53,7 @@ class DispatchReport:
     skipped: int = 0  # already recorded by an earlier run of the same event
     duplicate: bool = False
     deactivated: list[int] = field(default_factory=list)
-    deferred: int = 0  # queued for their hook's next probe: its circuit is open
+    deferred: int = 0  # queued, not attempted: their hook's circuit is open, or its rate limit says later
     circuits_opened: list[int] = field(default_factory=list)
     disabled: list[int] = field(default_factory=list)  # hooks turned off for failing too long
     batches: int = 0  # fan-out batches queued for other invocations
@@ -72,6 +75,7 @@ class Dispatcher:
     fanout: FanoutQueue | None = None
     batch_size: int = 1000  # hooks one invocation delivers; more are split over the fan-out queue
     breaker: Breaker | None = None
+    rate_limits: RateLimiter | None = None
 
     def __post_init__(self) -> None:
         self.pool = ThreadPoolExecutor(self.workers, thread_name_prefix="deliver")
@@ -179,15 +183,14 @@ class Dispatcher:
                 yield hook, self._new_delivery(event, hook)
 
     def deliver(self, pending: Iterable[Pending], report: DispatchReport, gate: CircuitGate | None = None) -> None:
-        """Sends as hooks arrive; records (and retries) are written in batches of 25 as answers come back."""
-        futures: dict[Future[float | None], Pending] = {}
-        for hook, delivery in pending:
-            futures[self.pool.submit(self._attempt, hook, delivery, gate)] = (hook, delivery)
+        """Sends as hooks arrive, at most the sender's per-host limit at once to one host; records (and retries) are
+        written in batches of 25 as answers come back."""
         writes: list[Future[None]] = []
         batch: list[tuple[HookTarget, Delivery, float | None]] = []
-        for future in as_completed(futures):
-            hook, delivery = futures[future]
-            batch.append((hook, delivery, future.result()))
+        limit = self.sender.hosts.limit
+        attempt = partial(self._attempt, gate=gate)
+        for (hook, delivery), wait in per_host(self.pool, pending, attempt, _target_url, limit):
+            batch.append((hook, delivery, wait))
             if len(batch) == BATCH_WRITE_SIZE:
                 writes.append(self.writers.submit(self._flush, batch, report, gate))
                 batch = []
@@ -196,8 +199,11 @@ class Dispatcher:
         for write in writes:
             write.result()  # a record that cannot be written fails the dispatch, to be resumed
 
-    def _attempt(self, hook: HookTarget, delivery: Delivery, gate: CircuitGate | None) -> float | None:
-        return take_step(delivery, hook, self.sender, self.hooks, gates=(gate,) if gate else ()).wait
+    def _attempt(self, pending: Pending, gate: CircuitGate | None) -> float | None:
+        """The circuit first: a delivery it holds back takes no rate-limit slot."""
+        hook, delivery = pending
+        gates = tuple(g for g in (gate, self.rate_limits) if g is not None)
+        return take_step(delivery, hook, self.sender, self.hooks, gates=gates).wait
 
     def _flush(
         self, batch: list[tuple[HookTarget, Delivery, float | None]], report: DispatchReport, gate: CircuitGate | None
@@ -240,3 +246,7 @@ class Dispatcher:
 
     def _expires_at(self) -> int:
         return int(epoch()) + self.retention_days * 86400
+
+
+def _target_url(pending: Pending) -> str:
+    return pending[0].target_url

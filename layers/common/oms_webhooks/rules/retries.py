@@ -7,6 +7,7 @@ its receive count stays clear of the queue's maxReceiveCount; otherwise it is se
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -17,18 +18,21 @@ from oms_webhooks.adapters.delivery_store import DeliveryStore
 from oms_webhooks.adapters.hook_store import HookStore
 from oms_webhooks.adapters.queues import RetryMessage, RetryQueue
 from oms_webhooks.adapters.sender import RESPONSE_CONTENT_LIMIT, Sender
-from oms_webhooks.clock import epoch, iso, now
+from oms_webhooks.clock import clock, epoch, iso, now
 from oms_webhooks.domain.deliveries import Attempt, Delivery
 from oms_webhooks.domain.errors import NotFound
 from oms_webhooks.domain.hooks import Hook
 from oms_webhooks.rules.attempt import NOT_SENT
 from oms_webhooks.rules.breaker import Breaker, GateReport
 from oms_webhooks.rules.delivery_step import take_step
+from oms_webhooks.rules.rate_limiter import RateLimiter
 
 logger = Logger(child=True)
 
 MAX_VISIBILITY_SECONDS = 12 * 3600 - 300  # SQS allows 12 h; keep a margin for the time already spent
-EARLY_TOLERANCE_SECONDS = 0.25  # a message this close to its due time is attempted now
+# A message this close to its due time is held here until then: SQS counts delays in whole seconds, so messages
+# come back up to one early (queues.py), and a delivery holding a rate-limit slot must start in it.
+HOLD_SECONDS = 1.0
 FAULT_BACKOFF_SECONDS = 5  # how soon a message whose processing failed is seen again
 
 Outcome = Literal["done", "later"]
@@ -52,6 +56,7 @@ class Retrier:
     queue: RetryQueue
     resend_after_receives: int = 15  # below the queue's maxReceiveCount, which is left for crashes
     breaker: Breaker | None = None
+    rate_limits: RateLimiter | None = None
 
     def handle_safely(self, message: RetryMessage, receipt_handle: str, receive_count: int) -> RetryReport:
         """As `process`, but a fault brings the message back in seconds rather than after the queue's visibility."""
@@ -76,11 +81,11 @@ class Retrier:
         if delivery.status not in ("pending", "retrying", "deferred"):
             return RetryReport("done")  # delivered or failed meanwhile (a manual retry, a duplicate message)
         due = delivery.next_attempt_at.timestamp() if delivery.next_attempt_at else 0.0
-        if due - epoch() > EARLY_TOLERANCE_SECONDS:
+        if due - epoch() > HOLD_SECONDS:
             return RetryReport(self._wait(delivery, due, receipt_handle, receive_count))
-        return self._attempt(delivery, receipt_handle, receive_count)
+        return self._attempt(delivery, receipt_handle, receive_count, due)
 
-    def _attempt(self, delivery: Delivery, receipt_handle: str, receive_count: int) -> RetryReport:
+    def _attempt(self, delivery: Delivery, receipt_handle: str, receive_count: int, due: float) -> RetryReport:
         if not self.deliveries.claim_retry(delivery.uuid, delivery.retry_count):
             return RetryReport("done")  # another copy of this message took this retry
         # The claim counted this attempt in the table; recording it below counts it here too.
@@ -93,8 +98,10 @@ class Retrier:
             return self._end_unsent(delivery, f"the hook's stored settings are no longer valid ({problems})")
         if hook is None or not hook.is_active:
             return self._end_unsent(delivery, _why_not_active(hook))
+        time.sleep(clock().real_seconds(max(0.0, due - epoch())))  # never before its time; the reads above are done
         gate = self.breaker.for_hook(hook) if self.breaker else None
-        step = take_step(delivery, hook, self.sender, self.hooks, gates=(gate,) if gate else ())
+        gates = tuple(g for g in (gate, self.rate_limits) if g is not None)  # the circuit first: see dispatch.py
+        step = take_step(delivery, hook, self.sender, self.hooks, gates=gates)
         self.deliveries.save(delivery)
         circuits = gate.flush() if gate else GateReport()
         logger.info(
