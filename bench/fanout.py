@@ -19,20 +19,20 @@ from typing import Any
 import boto3
 import requests
 
-from oms_webhooks.address_guard import AddressPolicy
-from oms_webhooks.attempt import delivery_headers
-from oms_webhooks.aws import dynamodb, sqs
-from oms_webhooks.breaker import Breaker
-from oms_webhooks.circuit import CircuitRules
-from oms_webhooks.deliveries import Delivery, delivery_id
-from oms_webhooks.delivery_store import DeliveryStore
-from oms_webhooks.dispatch import Dispatcher
-from oms_webhooks.hook_health import HookHealthStore
-from oms_webhooks.hook_store import HookStore, _to_item
-from oms_webhooks.hooks import Hook, now
-from oms_webhooks.oms_event import OmsEvent
-from oms_webhooks.queues import RetryQueue
-from oms_webhooks.sender import Sender
+from oms_webhooks.adapters.address_guard import AddressPolicy
+from oms_webhooks.adapters.aws import dynamodb, sqs
+from oms_webhooks.adapters.delivery_store import DeliveryStore
+from oms_webhooks.adapters.hook_health import HookHealthStore
+from oms_webhooks.adapters.hook_store import HookStore, _to_item
+from oms_webhooks.adapters.queues import RetryQueue
+from oms_webhooks.adapters.sender import Sender
+from oms_webhooks.domain.circuit import CircuitRules
+from oms_webhooks.domain.deliveries import Delivery, delivery_id
+from oms_webhooks.domain.hooks import Hook, now
+from oms_webhooks.domain.oms_event import OmsEvent
+from oms_webhooks.rules.attempt import delivery_headers
+from oms_webhooks.rules.breaker import Breaker
+from oms_webhooks.rules.dispatch import Dispatcher
 from oms_webhooks_cli.local.stack import LOCAL_CREDENTIALS, create_resources
 from oms_webhooks_cli.template import Template
 

@@ -68,7 +68,7 @@ def measure_latency(events: int = 200, interval: float = 0.025) -> dict[str, Any
 
 
 def _token(home: Path, state: dict[str, Any]) -> str:
-    from oms_webhooks.tokens import TokenStore
+    from oms_webhooks.adapters.tokens import TokenStore
 
     client = Target({}, state["aws_endpoint"]).client("dynamodb")
     return TokenStore(state["outputs"]["TokensTableName"], client=client).create(f"bench-{uuid.uuid4().hex[:6]}")

@@ -1,6 +1,7 @@
 """A fast benchmark receiver: asyncio, HTTP/1.1 keep-alive, answers every POST with 200 after an optional delay.
 
-Run as a process: `python -m bench.receiver --delay-ms 50`; it prints its port on the first line.
+Run as a process: `python -m bench.receiver --delay-ms 50`; it prints its port on the first line. With
+`--listeners K` it listens on K ports (K subscriber hosts, as clients key connections by port) and prints them all.
 """
 
 from __future__ import annotations
@@ -32,20 +33,21 @@ async def serve_connection(reader: asyncio.StreamReader, writer: asyncio.StreamW
         writer.close()
 
 
-async def main(delay_ms: float) -> None:
-    server = await asyncio.start_server(
-        lambda r, w: serve_connection(r, w, delay_ms / 1000), "127.0.0.1", 0, backlog=4096
-    )
-    print(server.sockets[0].getsockname()[1], flush=True)
-    async with server:
-        await server.serve_forever()
+async def main(delay_ms: float, listeners: int = 1) -> None:
+    servers = [
+        await asyncio.start_server(lambda r, w: serve_connection(r, w, delay_ms / 1000), "127.0.0.1", 0, backlog=4096)
+        for _ in range(listeners)
+    ]
+    print(" ".join(str(server.sockets[0].getsockname()[1]) for server in servers), flush=True)
+    await asyncio.gather(*(server.serve_forever() for server in servers))
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--delay-ms", type=float, default=0.0)
+    parser.add_argument("--listeners", type=int, default=1)
     args = parser.parse_args()
     try:
-        asyncio.run(main(args.delay_ms))
+        asyncio.run(main(args.delay_ms, args.listeners))
     except KeyboardInterrupt:
         sys.exit(0)

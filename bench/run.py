@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import cold_start, fanout, latency, services, split, storage
+from bench import cold_start, cost, fanout, host_cap, latency, record_size, services, split, storage
 
 HERE = Path(__file__).resolve().parent
 TARGETS = {
@@ -60,10 +60,15 @@ def main() -> int:
     repeats = 2 if args.quick else args.repeats
     sizes = [100, 1000]
     call_sizes = [1, 10, 100, 1000] if args.quick else [1, 10, 100, 1000, 5000]
-    progress = Progress(len(sizes) * 2 + 4)
+    progress = Progress(len(sizes) * 2 + 5)
     results: dict[str, Any] = {"machine": machine(), "date": datetime.now(UTC).isoformat(timespec="seconds")}
 
-    with services.moto() as moto_port, services.receiver(0) as instant, services.receiver(50) as slow:
+    with (
+        services.moto() as moto_port,
+        services.receiver(0) as instant,
+        services.receiver(50) as slow,
+        host_cap.receivers(host_cap.DELAY_MS, host_cap.HOSTS) as spread,
+    ):
         endpoint = f"http://127.0.0.1:{moto_port}"
         fanout.use_endpoint(endpoint)
         results["fanout"] = []
@@ -71,12 +76,15 @@ def main() -> int:
             for delay, port in ((0, instant), (50, slow)):
                 say = progress.step(f"fan-out N={n} delay={delay} ms")
                 results["fanout"].append(fanout.measure(endpoint, port, n, delay, repeats, say))
+        say = progress.step("fan-out with the per-host cap")
+        results["host_cap"] = host_cap.measure_host_cap(endpoint, spread, slow, repeats, say)
         say = progress.step("DynamoDB calls per event")
         results["storage"] = []
         for n in call_sizes:
             say(f"DynamoDB calls per event, N={n}")
             results["storage"].append(storage.count_calls(endpoint, instant, n))
         say = progress.step("10,000 subscribers split over the fan-out queue")
+        results["record_sizes"] = record_size.measure_record_sizes()
         results["split"] = split.measure_split(endpoint, instant, 2000 if args.quick else 10_000, 1000)
         say = progress.step("cold starts and layer size")
         results["cold_start"] = cold_start.measure_cold_starts(endpoint, "bench-cold")
@@ -165,6 +173,9 @@ def render(r: dict[str, Any]) -> str:
             f"| {_spread(row['baseline'])} | {row['ratio']:.1f}x |"
         )
     lines += ["", "![deliveries per second against N](fanout.png)", ""]
+    if "host_cap" in r:
+        previous = next((x for x in r["fanout"] if x["n"] == 1000 and x["delay_ms"] == 50), None)
+        lines += host_cap.render(r["host_cap"], previous["service"]["median"] if previous else None)
     storage_rows = [
         "| N | budget ceil(N/25)+5 | calls, cold | calls, warm | operations (cold) |",
         "|---:|---:|---:|---:|---|",
@@ -187,6 +198,7 @@ def render(r: dict[str, Any]) -> str:
         f"here {s['sequential_s']:.1f} s; with the batches in parallel invocations, as deployed, about",
         f"{s['parallel_estimate_s']:.1f} s.",
         "",
+        *(record_size.render(r["record_sizes"]) if "record_sizes" in r else []),
         "## 3. End to end on the local stack",
         "",
     ]
@@ -210,6 +222,10 @@ def render(r: dict[str, Any]) -> str:
         f"Layer (requirements without the runtime's boto3, plus `oms_webhooks`): {layer['installed_mb']:.1f} MB "
         f"installed, {layer['zipped_mb']:.1f} MB zipped.",
         "",
+    ]
+    if "record_sizes" in r:
+        lines += cost.render(r["fanout"], record_size.median_row(r["record_sizes"]))
+    lines += [
         "## Targets",
         "",
     ]

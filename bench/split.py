@@ -10,11 +10,11 @@ from typing import Any
 import boto3
 
 from bench.fanout import PAYLOAD, CallCounter, breaker, make_stack, seed_hooks
-from oms_webhooks.address_guard import AddressPolicy
-from oms_webhooks.dispatch import Dispatcher
-from oms_webhooks.oms_event import OmsEvent
-from oms_webhooks.queues import FanoutBatch, FanoutQueue
-from oms_webhooks.sender import Sender
+from oms_webhooks.adapters.address_guard import AddressPolicy
+from oms_webhooks.adapters.queues import FanoutBatch, FanoutQueue
+from oms_webhooks.adapters.sender import Sender
+from oms_webhooks.domain.oms_event import OmsEvent
+from oms_webhooks.rules.dispatch import Dispatcher
 
 
 def measure_split(endpoint: str, receiver_port: int, n: int, batch_size: int) -> dict[str, Any]:

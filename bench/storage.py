@@ -7,10 +7,10 @@ import uuid
 from typing import Any
 
 from bench.fanout import PAYLOAD, CallCounter, breaker, make_stack, seed_hooks
-from oms_webhooks.address_guard import AddressPolicy
-from oms_webhooks.dispatch import Dispatcher
-from oms_webhooks.oms_event import OmsEvent
-from oms_webhooks.sender import Sender
+from oms_webhooks.adapters.address_guard import AddressPolicy
+from oms_webhooks.adapters.sender import Sender
+from oms_webhooks.domain.oms_event import OmsEvent
+from oms_webhooks.rules.dispatch import Dispatcher
 
 
 def budget(n: int) -> int:

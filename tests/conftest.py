@@ -81,8 +81,8 @@ def gateway(deployed: dict[str, LocalFunction], template: Template) -> Gateway:
 @pytest.fixture
 def new_token(deployed: dict[str, LocalFunction]) -> Callable[[], str]:
     """A fresh owner with a token of its own, so tests never see each other's hooks."""
+    from oms_webhooks.adapters.tokens import TokenStore
     from oms_webhooks.settings import settings
-    from oms_webhooks.tokens import TokenStore
 
     def make() -> str:
         return TokenStore(settings().tokens_table).create(f"owner-{uuid.uuid4().hex[:12]}")

@@ -34,6 +34,7 @@ class Receiver:
         self.changed = threading.Condition()
         self.stopping = threading.Event()
         self.server = _Server(("127.0.0.1", port), _handler(self))
+        self.connections = self.server.connections
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
@@ -71,10 +72,42 @@ class Receiver:
         self.server.server_close()
 
 
+class Connections:
+    """Client connections as the server sees them: open now, the most open at once, and accepted in all."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.open = 0
+        self.most_open = 0
+        self.accepted = 0
+
+    def opened(self) -> None:
+        with self._lock:
+            self.open += 1
+            self.accepted += 1
+            self.most_open = max(self.most_open, self.open)
+
+    def closed(self) -> None:
+        with self._lock:
+            self.open -= 1
+
+
 class _Server(ThreadingHTTPServer):
     # The default backlog of 5 drops connections when a fan-out opens dozens at once, and the client's SYN
     # retry then adds a second to those attempts; subscribers' servers have far larger backlogs.
     request_queue_size = 256
+
+    def __init__(self, address: tuple[str, int], handler: Any) -> None:
+        self.connections = Connections()
+        super().__init__(address, handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self.connections.opened()  # on accept, before its thread starts
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        super().shutdown_request(request)  # the connection's thread ends: the client closed it, or we did
+        self.connections.closed()
 
 
 def _handler(receiver: Receiver) -> Any:

@@ -18,14 +18,18 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict
 
-from oms_webhooks import api_schema as doc
-from oms_webhooks import json_text, telemetry
-from oms_webhooks import self_service_schema as self_service_doc
+import api_schema as doc
+import self_service_schema as self_service_doc
+from field_errors import field_errors
+from form_body import FORM_MEDIA_TYPES, MalformedForm, form_fields, media_type
+from oms_webhooks import telemetry
+from oms_webhooks.adapters.delivery_index import DeliveryIndex
+from oms_webhooks.adapters.delivery_store import DeliveryStore
+from oms_webhooks.adapters.hook_store import HookStore
+from oms_webhooks.adapters.queues import RetryQueue
 from oms_webhooks.clock import iso
-from oms_webhooks.delivery_index import DeliveryIndex
-from oms_webhooks.delivery_log import DeliveryFilters, DeliveryLog
-from oms_webhooks.delivery_store import DeliveryStore
-from oms_webhooks.errors import (
+from oms_webhooks.domain import json_text
+from oms_webhooks.domain.errors import (
     AlreadyDelivered,
     AmbiguousNumber,
     DuplicateHook,
@@ -34,22 +38,19 @@ from oms_webhooks.errors import (
     NotFound,
     StillRetrying,
 )
-from oms_webhooks.event_catalog import event_types
-from oms_webhooks.field_errors import field_errors
-from oms_webhooks.form_body import FORM_MEDIA_TYPES, MalformedForm, form_fields, media_type
-from oms_webhooks.form_values import boolean_value
-from oms_webhooks.hook_config import MissingPassword
-from oms_webhooks.hook_stats import HookStats, Period
-from oms_webhooks.hook_store import HookStore
-from oms_webhooks.hooks import HookIn, HookPatch
-from oms_webhooks.pagination import FIRST_PAGE, Page, page_size
-from oms_webhooks.queues import RetryQueue
-from oms_webhooks.recovery import OwnerRecoverRequest, RecoverRequest, Recovery
-from oms_webhooks.secret_rotation import ConcurrentChange, RotateSecretRequest, SecretRotation
+from oms_webhooks.domain.event_catalog import event_types
+from oms_webhooks.domain.form_values import boolean_value
+from oms_webhooks.domain.hook_config import MissingPassword
+from oms_webhooks.domain.hooks import HookIn, HookPatch
+from oms_webhooks.domain.pagination import FIRST_PAGE, Page, page_size
+from oms_webhooks.rules.delivery_log import DeliveryFilters, DeliveryLog
+from oms_webhooks.rules.hook_stats import HookStats, Period
+from oms_webhooks.rules.recovery import OwnerRecoverRequest, RecoverRequest, Recovery
+from oms_webhooks.rules.secret_rotation import ConcurrentChange, RotateSecretRequest, SecretRotation
+from oms_webhooks.rules.subscriptions import HookFilters, Subscriptions
+from oms_webhooks.rules.trial import Trial, TrialRequest, outcome
 from oms_webhooks.settings import settings
-from oms_webhooks.subscriptions import HookFilters, Subscriptions
 from oms_webhooks.telemetry import metrics, tracer
-from oms_webhooks.trial import Trial, TrialRequest, outcome
 from oms_webhooks.wiring import address_policy, breaker, sender
 
 MAX_BODY_BYTES = 64 * 1024

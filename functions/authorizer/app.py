@@ -12,9 +12,9 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from oms_webhooks.adapters.tokens import TokenStore
 from oms_webhooks.settings import settings
 from oms_webhooks.telemetry import metrics, tracer
-from oms_webhooks.tokens import TokenStore
 
 logger = Logger()
 

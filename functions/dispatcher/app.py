@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from oms_webhooks import telemetry
-from oms_webhooks.oms_event import MalformedEvent, OmsEvent
+from oms_webhooks.domain.oms_event import MalformedEvent, OmsEvent
 from oms_webhooks.telemetry import metrics, tracer
 from oms_webhooks.wiring import dispatcher
 

@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from oms_webhooks import telemetry
-from oms_webhooks.queues import FanoutBatch
+from oms_webhooks.adapters.queues import FanoutBatch
 from oms_webhooks.telemetry import metrics, tracer
 from oms_webhooks.wiring import dispatcher
 

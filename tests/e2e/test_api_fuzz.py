@@ -29,7 +29,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from oms_webhooks.deliveries import delivery_number
+from oms_webhooks.domain.deliveries import delivery_number
 from tests.e2e.conftest import Client, LocalStackProcess
 from tests.receiver import Answer, Receiver
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import requests
 
-from oms_webhooks.tokens import TokenStore, token_hash
+from oms_webhooks.adapters.tokens import TokenStore, token_hash
 from oms_webhooks_cli.api_client import ApiClient
 from oms_webhooks_cli.endpoint import Target
 from tests.e2e.conftest import CLI, LocalStackProcess

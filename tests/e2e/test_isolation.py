@@ -14,9 +14,9 @@ from typing import Any
 import requests
 from pydantic import TypeAdapter
 
-from oms_webhooks.countdown import RetryCountdownConfig
-from oms_webhooks.hook_store import HookStore
-from oms_webhooks.hooks import Hook, now
+from oms_webhooks.adapters.hook_store import HookStore
+from oms_webhooks.domain.countdown import RetryCountdownConfig
+from oms_webhooks.domain.hooks import Hook, now
 from oms_webhooks_cli.endpoint import Target
 from tests.e2e.conftest import Client, LocalStackProcess
 from tests.receiver import Receiver

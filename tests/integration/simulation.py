@@ -20,9 +20,9 @@ from typing import Any
 import boto3
 
 from oms_webhooks import wiring
+from oms_webhooks.adapters.delivery_store import DeliveryStore
 from oms_webhooks.clock import SimulatedClock, now, use_clock
-from oms_webhooks.deliveries import Delivery
-from oms_webhooks.delivery_store import DeliveryStore
+from oms_webhooks.domain.deliveries import Delivery
 from oms_webhooks.settings import settings
 from oms_webhooks_cli.local.lambdas import LocalFunction
 

@@ -7,13 +7,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from oms_webhooks.address_guard import AddressPolicy
-from oms_webhooks.aws import dynamodb
-from oms_webhooks.delivery_store import DeliveryStore
-from oms_webhooks.hook_store import HookStore
-from oms_webhooks.hooks import HookIn
+from oms_webhooks.adapters.address_guard import AddressPolicy
+from oms_webhooks.adapters.aws import dynamodb
+from oms_webhooks.adapters.delivery_store import DeliveryStore
+from oms_webhooks.adapters.hook_store import HookStore
+from oms_webhooks.domain.hooks import HookIn
+from oms_webhooks.rules.subscriptions import HookFilters, Subscriptions
 from oms_webhooks.settings import settings
-from oms_webhooks.subscriptions import HookFilters, Subscriptions
 from oms_webhooks_cli.local.lambdas import LocalFunction
 
 

@@ -16,14 +16,14 @@ from typing import Any
 import pytest
 from botocore.session import get_session
 
-from oms_webhooks.address_guard import AddressPolicy
-from oms_webhooks.aws import CONFIG
-from oms_webhooks.delivery_store import DeliveryStore
-from oms_webhooks.dispatch import Dispatcher
-from oms_webhooks.hook_store import HookStore
-from oms_webhooks.oms_event import OmsEvent
-from oms_webhooks.queues import RetryQueue
-from oms_webhooks.sender import Sender
+from oms_webhooks.adapters.address_guard import AddressPolicy
+from oms_webhooks.adapters.aws import CONFIG
+from oms_webhooks.adapters.delivery_store import DeliveryStore
+from oms_webhooks.adapters.hook_store import HookStore
+from oms_webhooks.adapters.queues import RetryQueue
+from oms_webhooks.adapters.sender import Sender
+from oms_webhooks.domain.oms_event import OmsEvent
+from oms_webhooks.rules.dispatch import Dispatcher
 from oms_webhooks.settings import settings
 from oms_webhooks_cli.local.lambdas import LocalFunction
 from tests.integration.test_dispatch import subscribe, unsubscribe_all

@@ -15,13 +15,13 @@ import boto3
 import pytest
 from aws_lambda_powertools import Logger
 
-from oms_webhooks import breaker
-from oms_webhooks.aws import dynamodb
-from oms_webhooks.deliveries import delivery_id
-from oms_webhooks.hook_health import Changes, HookHealthStore
-from oms_webhooks.hook_store import HookStore
+from oms_webhooks.adapters.aws import dynamodb
+from oms_webhooks.adapters.hook_health import Changes, HookHealthStore
+from oms_webhooks.adapters.hook_store import HookStore
+from oms_webhooks.adapters.tokens import TokenStore
+from oms_webhooks.domain.deliveries import delivery_id
+from oms_webhooks.rules import breaker
 from oms_webhooks.settings import settings
-from oms_webhooks.tokens import TokenStore
 from oms_webhooks_cli.local.lambdas import LocalFunction
 from tests.conftest import Caller
 from tests.integration.simulation import Simulation, rewire
@@ -69,6 +69,7 @@ def uuids(receiver: Receiver, path: str, start: int = 0) -> list[str]:
     return [json.loads(r.body)["event"]["uuid"] for r in receiver.received[path][start:]]
 
 
+@pytest.mark.timeout(600)  # about a minute idle; several hundred simulated ticks of real moto calls under load
 def test_a_receiver_down_for_days_opens_its_circuit_then_is_disabled_and_can_be_turned_back_on(
     simulation: Simulation,
     receiver: Receiver,

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from oms_webhooks.deliveries import Attempt, Delivery
-from oms_webhooks.delivery_store import DeliveryStore
+from oms_webhooks.adapters.delivery_store import DeliveryStore
+from oms_webhooks.adapters.tokens import token_hash
+from oms_webhooks.domain.deliveries import Attempt, Delivery
 from oms_webhooks.settings import settings
-from oms_webhooks.tokens import token_hash
 from oms_webhooks_cli.local.lambdas import LocalFunction
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
@@ -119,7 +119,7 @@ def test_every_api_event(
 
 
 def test_every_authorizer_event(deployed: dict[str, LocalFunction]) -> None:
-    from oms_webhooks.aws import dynamodb
+    from oms_webhooks.adapters.aws import dynamodb
 
     valid = load(EVENTS / "authorizer" / "token-valid.json")
     token = valid["authorizationToken"].removeprefix("Token ")
@@ -152,10 +152,10 @@ def test_every_retrier_event(deployed: dict[str, LocalFunction], caplog: pytest.
 
 def test_every_self_service_api_event(deployed: dict[str, LocalFunction]) -> None:
     """On a hook of `events-owner` that targets a local receiver, so that the test event stays on this machine."""
-    from oms_webhooks.address_guard import AddressPolicy
-    from oms_webhooks.hook_store import HookStore
-    from oms_webhooks.hooks import HookIn
-    from oms_webhooks.subscriptions import Subscriptions
+    from oms_webhooks.adapters.address_guard import AddressPolicy
+    from oms_webhooks.adapters.hook_store import HookStore
+    from oms_webhooks.domain.hooks import HookIn
+    from oms_webhooks.rules.subscriptions import Subscriptions
     from tests.receiver import Receiver
 
     receiver = Receiver()

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import boto3
 import pytest
 
-from oms_webhooks.oms_event import OmsEvent
-from oms_webhooks.queues import FanoutQueue
+from oms_webhooks.adapters.queues import FanoutQueue
+from oms_webhooks.domain.oms_event import OmsEvent
 from oms_webhooks.settings import settings
 from oms_webhooks_cli.local.lambdas import LocalFunction
 from tests.integration.test_dispatch import dispatcher, subscribe, unsubscribe_all

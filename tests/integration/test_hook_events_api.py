@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from oms_webhooks import api_schema
-from oms_webhooks.deliveries import Attempt, Delivery, delivery_id
-from oms_webhooks.delivery_store import DeliveryStore
+import api_schema
+from oms_webhooks.adapters.delivery_store import DeliveryStore
+from oms_webhooks.adapters.tokens import TokenStore
+from oms_webhooks.domain.deliveries import Attempt, Delivery, delivery_id
 from oms_webhooks.settings import settings
-from oms_webhooks.tokens import TokenStore
 from oms_webhooks_cli.local.lambdas import LocalFunction
 from tests.conftest import Caller
 

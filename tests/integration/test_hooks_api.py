@@ -9,12 +9,12 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from oms_webhooks.catalog import EVENT_TYPES
-from oms_webhooks.hook_config import BasicAuth
-from oms_webhooks.hook_store import HookStore
-from oms_webhooks.hooks import HookPatch, read_only_fields
+from oms_webhooks.adapters.hook_store import HookStore
+from oms_webhooks.adapters.tokens import TokenStore
+from oms_webhooks.domain.catalog import EVENT_TYPES
+from oms_webhooks.domain.hook_config import BasicAuth
+from oms_webhooks.domain.hooks import HookPatch, read_only_fields
 from oms_webhooks.settings import settings
-from oms_webhooks.tokens import TokenStore
 from oms_webhooks_cli.local.gateway import Gateway
 from tests.conftest import Answer, Caller
 

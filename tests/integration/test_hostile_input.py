@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from oms_webhooks.hook_store import HookStore
-from oms_webhooks.hooks import Hook
-from oms_webhooks.pagination import encode_cursor
+from oms_webhooks.adapters.hook_store import HookStore
+from oms_webhooks.domain.hooks import Hook
+from oms_webhooks.domain.pagination import encode_cursor
 from oms_webhooks.settings import settings
 from oms_webhooks_cli.local.lambdas import LocalFunction
 from tests.conftest import Answer, Caller
@@ -394,7 +394,7 @@ def test_a_body_at_the_depth_limit_is_read_and_judged_by_its_fields(call: Caller
 )
 def test_dates_out_of_range_in_utc_are_bounds_not_crashes(call: Caller, name: str, value: str) -> None:
     """They were a 502. The delivery log reads a time beyond the calendar in UTC as a bound below or above every
-    record (oms_webhooks.delivery_log), as the filter means: a page, never a 5xx."""
+    record (oms_webhooks.rules.delivery_log), as the filter means: a page, never a 5xx."""
     answer = call("GET", f"/whisperer/hook_events/?{name}={value.replace('+', '%2B')}")
     assert answer.status == 200, answer.body
     assert answer.json()["results"] == []  # a new owner's log
@@ -475,7 +475,7 @@ def test_hooks_stored_before_the_rules_can_still_be_changed(
     call: Caller, new_token: Callable[[], str], deployed: dict[str, LocalFunction]
 ) -> None:
     """A deployed table may hold hooks these rules now refuse; their owners can still deactivate or fix them."""
-    from oms_webhooks.tokens import TokenStore
+    from oms_webhooks.adapters.tokens import TokenStore
 
     token = new_token()
     owner = TokenStore(settings().tokens_table).owner_of(token)

@@ -18,8 +18,8 @@ import pytest
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics.provider import cold_start
 
-from oms_webhooks import retries
-from oms_webhooks.deliveries import delivery_id
+from oms_webhooks.domain.deliveries import delivery_id
+from oms_webhooks.rules import retries
 from oms_webhooks.settings import settings
 from oms_webhooks.telemetry import metrics
 from oms_webhooks_cli.local.lambdas import LocalFunction

@@ -11,9 +11,9 @@ import pytest
 import schemathesis
 from schemathesis.core.result import Ok
 
-from oms_webhooks import api_schema
-from oms_webhooks.deliveries import Attempt, Delivery
-from oms_webhooks.hooks import Hook
+import api_schema
+from oms_webhooks.domain.deliveries import Attempt, Delivery
+from oms_webhooks.domain.hooks import Hook
 from oms_webhooks_cli.local.gateway import Gateway
 from oms_webhooks_cli.openapi import COMMITTED, document
 from tests.conftest import Caller

@@ -11,8 +11,8 @@ from typing import Any
 import boto3
 import pytest
 
-from oms_webhooks.delivery_store import DeliveryStore
-from oms_webhooks.oms_event import OmsEvent
+from oms_webhooks.adapters.delivery_store import DeliveryStore
+from oms_webhooks.domain.oms_event import OmsEvent
 from oms_webhooks.settings import settings
 from oms_webhooks_cli.local.lambdas import LocalFunction
 from oms_webhooks_cli.local.triggers import sqs_event_source
@@ -82,13 +82,13 @@ def test_waits_beyond_the_visibility_limit_or_many_receives_go_to_a_fresh_messag
 ) -> None:
     from datetime import timedelta
 
-    from oms_webhooks.address_guard import AddressPolicy
-    from oms_webhooks.deliveries import Delivery
-    from oms_webhooks.hook_store import HookStore
-    from oms_webhooks.hooks import now
-    from oms_webhooks.queues import RetryMessage, RetryQueue
-    from oms_webhooks.retries import Retrier
-    from oms_webhooks.sender import Sender
+    from oms_webhooks.adapters.address_guard import AddressPolicy
+    from oms_webhooks.adapters.hook_store import HookStore
+    from oms_webhooks.adapters.queues import RetryMessage, RetryQueue
+    from oms_webhooks.adapters.sender import Sender
+    from oms_webhooks.domain.deliveries import Delivery
+    from oms_webhooks.domain.hooks import now
+    from oms_webhooks.rules.retries import Retrier
 
     config = settings()
     sqs = boto3.client("sqs")

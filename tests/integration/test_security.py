@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from oms_webhooks.aws import dynamodb
+from oms_webhooks.adapters.aws import dynamodb
 from oms_webhooks.settings import settings
 from oms_webhooks_cli.local.gateway import Gateway
 

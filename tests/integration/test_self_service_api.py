@@ -21,22 +21,23 @@ import pytest
 from botocore.exceptions import ClientError
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from oms_webhooks import api_schema, self_service_schema
-from oms_webhooks.address_guard import AddressPolicy
-from oms_webhooks.aws import dynamodb, sqs
-from oms_webhooks.deliveries import Attempt, Delivery, delivery_id
-from oms_webhooks.delivery_index import DeliveryIndex
-from oms_webhooks.delivery_log import DeliveryLog
-from oms_webhooks.delivery_store import DeliveryStore
-from oms_webhooks.event_catalog import example_payload
-from oms_webhooks.hook_store import HookStore, hook_sk
-from oms_webhooks.oms_event import OmsEvent
-from oms_webhooks.queues import FanoutBatch, RetryMessage, RetryQueue
-from oms_webhooks.recovery import RecoverRequest, Recovery
-from oms_webhooks.retries import Retrier
-from oms_webhooks.sender import Sender
+import api_schema
+import self_service_schema
+from oms_webhooks.adapters.address_guard import AddressPolicy
+from oms_webhooks.adapters.aws import dynamodb, sqs
+from oms_webhooks.adapters.delivery_index import DeliveryIndex
+from oms_webhooks.adapters.delivery_store import DeliveryStore
+from oms_webhooks.adapters.hook_store import HookStore, hook_sk
+from oms_webhooks.adapters.queues import FanoutBatch, RetryMessage, RetryQueue
+from oms_webhooks.adapters.sender import Sender
+from oms_webhooks.adapters.tokens import TokenStore
+from oms_webhooks.domain.deliveries import Attempt, Delivery, delivery_id
+from oms_webhooks.domain.event_catalog import example_payload
+from oms_webhooks.domain.oms_event import OmsEvent
+from oms_webhooks.rules.delivery_log import DeliveryLog
+from oms_webhooks.rules.recovery import RecoverRequest, Recovery
+from oms_webhooks.rules.retries import Retrier
 from oms_webhooks.settings import settings
-from oms_webhooks.tokens import TokenStore
 from oms_webhooks_cli.local.lambdas import LocalFunction
 from oms_webhooks_cli.local.triggers import sqs_event_source
 from oms_webhooks_cli.template import Template
@@ -383,7 +384,7 @@ class RetryQueueWatch:
     """The retry queue's SendMessageBatch calls made meanwhile, seen on the botocore client (nothing is faked)."""
 
     def __enter__(self) -> RetryQueueWatch:
-        from oms_webhooks.aws import sqs
+        from oms_webhooks.adapters.aws import sqs
 
         self.sent: list[str] = []
         self.client = sqs()

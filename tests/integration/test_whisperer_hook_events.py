@@ -18,12 +18,12 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 
-from oms_webhooks import api_schema
-from oms_webhooks.aws import dynamodb
-from oms_webhooks.deliveries import Attempt, Delivery, delivery_id, delivery_number
-from oms_webhooks.delivery_store import MAX_PAGE_QUERIES, DeliveryStore
+import api_schema
+from oms_webhooks.adapters.aws import dynamodb
+from oms_webhooks.adapters.delivery_store import MAX_PAGE_QUERIES, DeliveryStore
+from oms_webhooks.adapters.tokens import TokenStore
+from oms_webhooks.domain.deliveries import Attempt, Delivery, delivery_id, delivery_number
 from oms_webhooks.settings import settings
-from oms_webhooks.tokens import TokenStore
 from oms_webhooks_cli.local.lambdas import LocalFunction
 from tests.conftest import Answer as ApiAnswer
 from tests.conftest import Caller

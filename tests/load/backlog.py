@@ -145,7 +145,7 @@ def main() -> int:
     from bench.services import local_stack
 
     with tempfile.TemporaryDirectory() as home, local_stack(Path(home)) as state:
-        from oms_webhooks.tokens import TokenStore
+        from oms_webhooks.adapters.tokens import TokenStore
 
         dynamodb = Target({}, state["aws_endpoint"]).client("dynamodb")
         token = TokenStore(state["outputs"]["TokensTableName"], client=dynamodb).create(f"day-{uuid.uuid4().hex[:6]}")

@@ -21,7 +21,7 @@ from typing import Any
 
 import requests
 
-from oms_webhooks.deliveries import delivery_id
+from oms_webhooks.domain.deliveries import delivery_id
 from oms_webhooks_cli.endpoint import Target
 from tests.receiver import Receiver
 
@@ -134,7 +134,7 @@ def main() -> int:
     from bench.services import local_stack
 
     with tempfile.TemporaryDirectory() as home, local_stack(Path(home)) as state:
-        from oms_webhooks.tokens import TokenStore
+        from oms_webhooks.adapters.tokens import TokenStore
 
         dynamodb = Target({}, state["aws_endpoint"]).client("dynamodb")
         token = TokenStore(state["outputs"]["TokensTableName"], client=dynamodb).create(f"soak-{uuid.uuid4().hex[:6]}")

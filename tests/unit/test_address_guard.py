@@ -25,7 +25,7 @@ from cryptography.x509.oid import NameOID
 from pytest_httpserver import HTTPServer
 from urllib3.exceptions import NewConnectionError, SSLError
 
-from oms_webhooks.address_guard import (
+from oms_webhooks.adapters.address_guard import (
     AddressPolicy,
     AddrInfo,
     ForbiddenAddress,

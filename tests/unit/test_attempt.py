@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from oms_webhooks.address_guard import AddressPolicy
-from oms_webhooks.attempt import attempt_delivery
-from oms_webhooks.deliveries import Delivery
-from oms_webhooks.hooks import HookTarget
-from oms_webhooks.sender import Sender, SendResult
+from oms_webhooks.adapters.address_guard import AddressPolicy
+from oms_webhooks.adapters.sender import Sender, SendResult
+from oms_webhooks.domain.deliveries import Delivery
+from oms_webhooks.domain.hooks import HookTarget
+from oms_webhooks.rules.attempt import attempt_delivery
 from tests.receiver import Receiver
 
 T0 = datetime(2026, 1, 7, 10, 0, tzinfo=UTC)

@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from oms_webhooks.circuit import CircuitRules, Health
+from oms_webhooks.adapters.delivery_store import _from_item, _to_item
+from oms_webhooks.adapters.hook_health import health_of
 from oms_webhooks.clock import SimulatedClock, epoch, now, use_clock
-from oms_webhooks.deliveries import KEPT_DEFERRALS, Delivery
-from oms_webhooks.delivery_store import _from_item, _to_item
-from oms_webhooks.hook_health import health_of
+from oms_webhooks.domain.circuit import CircuitRules, Health
+from oms_webhooks.domain.deliveries import KEPT_DEFERRALS, Delivery
 
 RULES = CircuitRules()  # the template's defaults
 T0 = 1_800_000_000.0

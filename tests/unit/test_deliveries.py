@@ -8,8 +8,15 @@ from datetime import UTC, datetime
 
 import pytest
 
-from oms_webhooks.deliveries import Attempt, Delivery, delivery_id, delivery_number, duration_string, request_body
-from oms_webhooks.oms_event import MalformedEvent, OmsEvent
+from oms_webhooks.domain.deliveries import (
+    Attempt,
+    Delivery,
+    delivery_id,
+    delivery_number,
+    duration_string,
+    request_body,
+)
+from oms_webhooks.domain.oms_event import MalformedEvent, OmsEvent
 
 
 def test_delivery_id_is_stable_32_hex_and_distinct_per_hook_and_event() -> None:

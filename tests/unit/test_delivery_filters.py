@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from oms_webhooks.delivery_log import INVALID_CHOICE, DeliveryFilters
-from oms_webhooks.errors import InvalidFields
+from oms_webhooks.domain.errors import InvalidFields
+from oms_webhooks.rules.delivery_log import INVALID_CHOICE, DeliveryFilters
 
 
 def test_created_date_lookups_are_bounds_on_sort_keys() -> None:

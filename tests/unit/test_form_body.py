@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from oms_webhooks.form_body import MalformedForm, form_fields
+from form_body import MalformedForm, form_fields
 
 
 def test_urlencoded_fields_keep_the_last_of_a_repeated_one() -> None:

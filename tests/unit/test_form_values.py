@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from oms_webhooks.form_values import boolean_value, datetime_value, integer_value, uuid_value
+from oms_webhooks.domain.form_values import boolean_value, datetime_value, integer_value, uuid_value
 
 MIDNIGHT = datetime(2024, 5, 1, tzinfo=UTC)
 

@@ -9,13 +9,13 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
-from oms_webhooks.address_guard import AddressPolicy
-from oms_webhooks.attempt import attempt_delivery, delivery_headers
-from oms_webhooks.deliveries import Delivery
-from oms_webhooks.hook_config import BasicAuth, HookConfig, MissingPassword
-from oms_webhooks.hook_store import _dispatch_card, _from_dispatch_card, _from_item, _to_item
-from oms_webhooks.hooks import Hook, HookPatch, read_only_fields
-from oms_webhooks.sender import Sender
+from oms_webhooks.adapters.address_guard import AddressPolicy
+from oms_webhooks.adapters.hook_store import _dispatch_card, _from_dispatch_card, _from_item, _to_item
+from oms_webhooks.adapters.sender import Sender
+from oms_webhooks.domain.deliveries import Delivery
+from oms_webhooks.domain.hook_config import BasicAuth, HookConfig, MissingPassword
+from oms_webhooks.domain.hooks import Hook, HookPatch, read_only_fields
+from oms_webhooks.rules.attempt import attempt_delivery, delivery_headers
 from tests.receiver import Receiver
 
 MOMENT = datetime(2024, 5, 1, 12, tzinfo=UTC)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from oms_webhooks.attempt_log import attempt_log, parse_attempt_log
+from oms_webhooks.adapters.delivery_index import DeliverySummary
 from oms_webhooks.clock import iso
-from oms_webhooks.deliveries import Attempt
-from oms_webhooks.delivery_index import DeliverySummary
-from oms_webhooks.hook_stats import percentile, summarize
+from oms_webhooks.domain.attempt_log import attempt_log, parse_attempt_log
+from oms_webhooks.domain.deliveries import Attempt
+from oms_webhooks.rules.hook_stats import percentile, summarize
 
 UNTIL = datetime(2026, 1, 7, 12, 30, tzinfo=UTC)
 SINCE = UNTIL - timedelta(hours=24)

@@ -24,11 +24,16 @@ from hypothesis import strategies as st
 from standardwebhooks.webhooks import Webhook
 from urllib3.util import parse_url
 
-from oms_webhooks import json_text
-from oms_webhooks.address_guard import AddressPolicy, ForbiddenAddress, check_literal_target, literal_address
-from oms_webhooks.hooks import HEADER_VALUE_RULE, _additional_headers
-from oms_webhooks.signing import STANDARD_SECRET_RULE, check_standard_secret, signature_headers, standard_webhooks_key
-from oms_webhooks.target_urls import check_target_url
+from oms_webhooks.adapters.address_guard import AddressPolicy, ForbiddenAddress, check_literal_target, literal_address
+from oms_webhooks.domain import json_text
+from oms_webhooks.domain.hooks import HEADER_VALUE_RULE, _additional_headers
+from oms_webhooks.domain.signing import (
+    STANDARD_SECRET_RULE,
+    check_standard_secret,
+    signature_headers,
+    standard_webhooks_key,
+)
+from oms_webhooks.domain.target_urls import check_target_url
 
 PROPERTIES = settings(max_examples=300, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -2,8 +2,15 @@ from __future__ import annotations
 
 import pytest
 
-from oms_webhooks.errors import InvalidField
-from oms_webhooks.pagination import FIRST_PAGE, MAX_LIMIT, decode_cursor, encode_cursor, page_size, previous_start
+from oms_webhooks.domain.errors import InvalidField
+from oms_webhooks.domain.pagination import (
+    FIRST_PAGE,
+    MAX_LIMIT,
+    decode_cursor,
+    encode_cursor,
+    page_size,
+    previous_start,
+)
 
 
 def test_cursor_round_trips_and_is_url_safe() -> None:

@@ -1,6 +1,6 @@
 """The receiver examples in docs/examples accept what the service signs and refuse anything else.
 
-Their verify functions are checked against `oms_webhooks.signing.signature_headers`, then each example runs
+Their verify functions are checked against `oms_webhooks.domain.signing.signature_headers`, then each example runs
 as a real server process on 127.0.0.1 and gets deliveries over HTTP. docs/RECEIVING.md's excerpts must
 be verbatim slices of these files, so the documentation cannot drift from what is tested here.
 """
@@ -26,8 +26,8 @@ from typing import Any
 
 import pytest
 
-from oms_webhooks.deliveries import delivery_id, request_body
-from oms_webhooks.signing import signature_headers
+from oms_webhooks.domain.deliveries import delivery_id, request_body
+from oms_webhooks.domain.signing import signature_headers
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "docs" / "examples"

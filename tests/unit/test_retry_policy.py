@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from oms_webhooks.deliveries import Attempt, Delivery
-from oms_webhooks.hooks import Hook
-from oms_webhooks.retry_policy import MAX_RETRY_AFTER_SECONDS, settle
-from oms_webhooks.sender import SendResult
+from oms_webhooks.adapters.sender import SendResult
+from oms_webhooks.domain.deliveries import Attempt, Delivery
+from oms_webhooks.domain.hooks import Hook
+from oms_webhooks.rules.retry_policy import MAX_RETRY_AFTER_SECONDS, settle
 
 T0 = datetime(2026, 1, 7, 10, 0, tzinfo=UTC)
 

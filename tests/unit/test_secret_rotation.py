@@ -13,16 +13,16 @@ import pytest
 from pydantic import ValidationError
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from oms_webhooks.attempt import delivery_headers, recorded_headers
-from oms_webhooks.deliveries import Delivery
-from oms_webhooks.hooks import Hook, HookPatch
-from oms_webhooks.secret_rotation import (
+from oms_webhooks.domain.deliveries import Delivery
+from oms_webhooks.domain.hooks import Hook, HookPatch
+from oms_webhooks.domain.signing import signature_headers
+from oms_webhooks.rules.attempt import delivery_headers, recorded_headers
+from oms_webhooks.rules.secret_rotation import (
     RotateSecretRequest,
     generate_secret,
     live_previous_secret,
     rotated,
 )
-from oms_webhooks.signing import signature_headers
 
 OLD = "whsec_" + base64.b64encode(b"old secret bytes").decode()
 NEW = "whsec_" + base64.b64encode(b"new secret bytes").decode()

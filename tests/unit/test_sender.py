@@ -22,8 +22,8 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
-from oms_webhooks.address_guard import AddressPolicy
-from oms_webhooks.sender import RESPONSE_CONTENT_LIMIT, Sender, SendResult, _retry_after
+from oms_webhooks.adapters.address_guard import AddressPolicy
+from oms_webhooks.adapters.sender import RESPONSE_CONTENT_LIMIT, Sender, SendResult, _retry_after
 
 LOCAL_DEV = AddressPolicy(allow_loopback=True)
 CONNECT_TIMEOUT = 0.5

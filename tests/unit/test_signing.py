@@ -11,7 +11,7 @@ import time
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from oms_webhooks.signing import RESERVED_HEADERS, signature_headers, standard_webhooks_key
+from oms_webhooks.domain.signing import RESERVED_HEADERS, signature_headers, standard_webhooks_key
 
 BODY = json.dumps(
     {"event": {"type": "package.created", "uuid": "0f1e2d3c4b5a69788796a5b4c3d2e1f0"}, "payload": {"id": 7}},

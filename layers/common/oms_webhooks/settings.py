@@ -31,6 +31,7 @@ class Settings:
     circuit_probe_max_seconds: float
     auto_disable_after_seconds: float
     auto_disable_min_attempts: int
+    max_connections_per_host: int
 
 
 @cache
@@ -55,4 +56,5 @@ def settings() -> Settings:
         circuit_probe_max_seconds=float(env("CIRCUIT_PROBE_MAX_SECONDS", "900")),
         auto_disable_after_seconds=float(env("AUTO_DISABLE_AFTER", str(5 * 86400))),
         auto_disable_min_attempts=int(env("AUTO_DISABLE_MIN_ATTEMPTS", "20")),
+        max_connections_per_host=int(env("MAX_CONNECTIONS_PER_HOST", "16")),
     )

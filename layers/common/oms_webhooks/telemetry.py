@@ -22,9 +22,9 @@ from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import Ama
 from aws_lambda_powertools.metrics.provider.cloudwatch_emf.metric_properties import MetricResolution
 
 if TYPE_CHECKING:  # only types: the authorizer imports this module and should not pay for pydantic
-    from oms_webhooks.deliveries import Attempt
-    from oms_webhooks.dispatch import DispatchReport
-    from oms_webhooks.retries import RetryReport
+    from oms_webhooks.domain.deliveries import Attempt
+    from oms_webhooks.rules.dispatch import DispatchReport
+    from oms_webhooks.rules.retries import RetryReport
 
 NAMESPACE = "OMSWebhooks"
 SERVICE = "oms-webhooks"
@@ -37,9 +37,9 @@ RETRIES_SCHEDULED = "RetriesScheduled"  # failed attempts that have a next one o
 DELIVERIES_EXHAUSTED = "DeliveriesExhausted"  # deliveries marked failed for good (retries spent, 410, hook gone)
 FANOUT_SIZE = "FanoutSize"  # active hooks an event went to
 MALFORMED_EVENTS = "MalformedEvents"  # events the dispatcher dropped as undeliverable
-DELIVERIES_DEFERRED = "DeliveriesDeferred"  # queued, not attempted: their hook's circuit was open
 CIRCUITS_OPENED = "CircuitsOpened"  # hooks whose failure streak opened their circuit
 HOOKS_DISABLED = "HooksDisabled"  # hooks turned off for failing every attempt for AutoDisableAfter
+DELIVERIES_DEFERRED = "DeliveriesDeferred"  # queued, not attempted: their hook's circuit was open, or its rate limit
 METRIC_NAMES = (
     DELIVERIES_SUCCEEDED,
     DELIVERIES_FAILED,

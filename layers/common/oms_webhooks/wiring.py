@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from functools import cache
 
-from oms_webhooks.address_guard import AddressPolicy
-from oms_webhooks.breaker import Breaker
-from oms_webhooks.circuit import CircuitRules
-from oms_webhooks.delivery_store import DeliveryStore
-from oms_webhooks.dispatch import Dispatcher
-from oms_webhooks.hook_health import HookHealthStore
-from oms_webhooks.hook_store import HookStore
-from oms_webhooks.queues import FanoutQueue, RetryQueue
-from oms_webhooks.retries import Retrier
-from oms_webhooks.sender import Sender
+from oms_webhooks.adapters.address_guard import AddressPolicy
+from oms_webhooks.adapters.delivery_store import DeliveryStore
+from oms_webhooks.adapters.hook_health import HookHealthStore
+from oms_webhooks.adapters.hook_store import HookStore
+from oms_webhooks.adapters.queues import FanoutQueue, RetryQueue
+from oms_webhooks.adapters.rate_limit_store import RateLimitStore
+from oms_webhooks.adapters.sender import Sender
+from oms_webhooks.domain.circuit import CircuitRules
+from oms_webhooks.rules.breaker import Breaker
+from oms_webhooks.rules.dispatch import Dispatcher
+from oms_webhooks.rules.rate_limiter import DISPATCH_HOLD_SECONDS, RETRY_HOLD_SECONDS, RateLimiter
+from oms_webhooks.rules.retries import Retrier
 from oms_webhooks.settings import settings
 
 
@@ -28,7 +30,7 @@ def sender() -> Sender:
         address_policy(),
         connect_timeout=config.connect_timeout,
         total_timeout=config.total_timeout,
-        connections_per_host=config.dispatch_concurrency,
+        connections_per_host=config.max_connections_per_host,
     )
 
 
@@ -52,6 +54,12 @@ def breaker() -> Breaker:
 
 
 @cache
+def rate_limit_buckets() -> RateLimitStore:
+    config = settings()
+    return RateLimitStore(config.deliveries_table, keep_seconds=config.retention_days * 86400)
+
+
+@cache
 def dispatcher() -> Dispatcher:
     config = settings()
     return Dispatcher(
@@ -64,6 +72,7 @@ def dispatcher() -> Dispatcher:
         fanout=FanoutQueue(config.fanout_queue_url) if config.fanout_queue_url else None,
         batch_size=config.fanout_batch_size,
         breaker=breaker(),
+        rate_limits=RateLimiter(rate_limit_buckets(), hold=DISPATCH_HOLD_SECONDS),
     )
 
 
@@ -77,4 +86,5 @@ def retrier() -> Retrier:
         queue=RetryQueue(config.retry_queue_url),
         resend_after_receives=config.retry_resend_after_receives,
         breaker=breaker(),
+        rate_limits=RateLimiter(rate_limit_buckets(), hold=RETRY_HOLD_SECONDS),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from oms_webhooks.tokens import TokenInfo, TokenStore, token_hash
+from oms_webhooks.adapters.tokens import TokenInfo, TokenStore, token_hash
 from oms_webhooks_cli.commands.output import emit_json, print_table, short_time
 from oms_webhooks_cli.endpoint import find_target
 

@@ -58,6 +58,9 @@ class LocalFunction:
             loader_spec = importlib.util.spec_from_file_location(name, path)
             if loader_spec is None or loader_spec.loader is None:
                 raise ImportError(f"cannot load {path} for {self.spec.logical_id}")
+            code = str(self.spec.code_uri)
+            if code not in sys.path:  # as on Lambda, the function's own folder is importable (its sibling modules)
+                sys.path.insert(0, code)
             module = importlib.util.module_from_spec(loader_spec)
             sys.modules[name] = module
             loader_spec.loader.exec_module(module)

@@ -1,0 +1,493 @@
+"""The REST API's contract for its OpenAPI document: answer models, error bodies, per-route responses.
+
+The handler shapes its answers with `Hook.public()` and `Delivery.public()`; the models here describe those
+answers (the tests check the two agree), so the document says what the API really sends.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, RootModel
+
+from oms_webhooks.domain.catalog import EVENT_TYPES
+from oms_webhooks.domain.countdown import RetryCountdownConfig
+from oms_webhooks.domain.event_catalog import TEST_EVENT_TYPE
+from oms_webhooks.domain.hook_config import MAX_CONFIG_BYTES
+from oms_webhooks.domain.hooks import (
+    _HEADER_NAME,
+    HEADER_VALUE,
+    MAX_HEADERS,
+    read_only_fields,
+)
+from oms_webhooks.domain.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from oms_webhooks.domain.rate_limit import MAX_RATE, MIN_RATE
+from oms_webhooks.domain.target_urls import MAX_TARGET_URL_LENGTH
+
+TITLE = "OMS Webhooks"
+VERSION = "0.1.0"  # the package's version (pyproject.toml); tests/integration/test_openapi.py keeps them equal
+DESCRIPTION = (
+    "Webhooks of the order-management system, compatible with Akinon OMS's whisperer API: subscribe URLs to OMS "
+    "events, inspect every delivery and retry it by hand. Every call needs `Authorization: Token <token>`; an owner "
+    "sees and changes only its own hooks and deliveries."
+)
+# Relative to where this document is served (`<api root>/whisperer/openapi.json`), so it names the API root with
+# or without a stage prefix (`/prod`) or custom domain.
+SERVER_URL = ".."
+SECURITY_SCHEME = "TokenAuth"
+SECURITY_SCHEME_DESCRIPTION = (
+    "`Authorization: Token <token>` (tokens come from `oms-webhooks token create --owner NAME`). "
+    "A missing or unknown token is answered 401 by API Gateway's authorizer."
+)
+JSON = "application/json"
+
+# What the API reads as an event type: the catalog's names, and their dashed forms (`package-created`).
+EVENT_TYPE_NAMES = [*EVENT_TYPES, *(name.replace(".", "-") for name in EVENT_TYPES)]
+
+DateTime = Annotated[str, Field(json_schema_extra={"format": "date-time"}, examples=["2024-05-01T12:00:00.000000Z"])]
+EventType = Annotated[str, Field(json_schema_extra={"enum": list(EVENT_TYPES)})]
+# A delivery's type: a catalog type, or the test event's (`POST /whisperer/hooks/{id}/test/`).
+DeliveryEventType = Annotated[str, Field(json_schema_extra={"enum": [*EVENT_TYPES, TEST_EVENT_TYPE]})]
+DeliveryUuid = Annotated[str, Field(pattern="^[0-9a-f]{32}$")]
+NextPage = Annotated[
+    str | None,
+    Field(description="The URL of the next page (this request's query with a new `cursor`), or null on the last."),
+]
+PreviousPage = Annotated[
+    str | None,
+    Field(description="The URL of the previous page (the first page's has no `cursor`), or null on the first."),
+]
+Count = Annotated[int, Field(description="How many results all the pages hold together.")]
+Duration = Annotated[
+    str,
+    Field(
+        pattern=r"^(-?\d+ )?\d{2}:\d{2}:\d{2}(\.\d{6})?$",
+        description="Django REST framework's duration, `[DD ]HH:MM:SS[.ffffff]`, as whisperer shows it.",
+        examples=["00:00:00.080303"],
+    ),
+]
+
+
+class _Answer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class BasicAuthAnswer(_Answer):
+    """`config.auth` without its write-only password."""
+
+    auth_type: Literal["basic"]
+    username: str
+
+
+class HookConfigAnswer(BaseModel):
+    """The hook's `config` as written, its password left out; keys other than `auth` are the client's own."""
+
+    model_config = ConfigDict(extra="allow")
+
+    auth: BasicAuthAnswer | None = None
+
+
+class Hook(_Answer):
+    """A hook as the API shows it. `secret_key` and `config.auth.password` are write-only: answers say only whether
+    a secret is set."""
+
+    id: int
+    event_type: EventType
+    target_url: str
+    retry_countdown_config: RetryCountdownConfig
+    additional_headers: dict[str, str]
+    secret_key_set: bool
+    rate_limit: int | float | None = Field(description="Deliveries per second at most; null: unlimited.")
+    config: HookConfigAnswer
+    callback: str | None
+    is_active: bool
+    created_date: DateTime
+    modified_date: DateTime
+    disabled_reason: str | None = Field(
+        description="Why the service turned the hook off (its subscriber answered 410 Gone, or every attempt failed "
+        'for AutoDisableAfter); null otherwise. `PATCH {"is_active": true}` clears it.'
+    )
+    disabled_at: DateTime | None = Field(description="When the service turned the hook off; null otherwise.")
+
+
+class HookPage(_Answer):
+    """One page of the owner's hooks, in id order."""
+
+    count: Count
+    next: NextPage
+    previous: PreviousPage
+    results: list[Hook]
+
+
+class DeletedHook(_Answer):
+    """What a delivery's record knows of its hook, shown once the hook itself is gone."""
+
+    id: int
+    event_type: DeliveryEventType  # the delivery's own type: `webhook.test` for a test delivery
+    target_url: str
+
+
+class DeliveryEvent(_Answer):
+    type: DeliveryEventType
+    uuid: DeliveryUuid
+
+
+class RequestPayload(_Answer):
+    """Exactly the body POSTed to the subscriber."""
+
+    event: DeliveryEvent
+    payload: Any = Field(description="The OMS event's payload, as published.")
+
+
+class Attempt(_Answer):
+    """One attempt to deliver: an HTTP status, or an error when there was no answer (timeout, refused, ...)."""
+
+    at: DateTime
+    status_code: int | None
+    error: str | None
+    duration: float = Field(description="Seconds.")
+    manual: bool = Field(description="Made by `POST .../retry/` (or `.../test/`), not by the retry schedule.")
+    request_headers: dict[str, str] = Field(
+        description="The headers sent, signatures included (never a secret; credentials to the target are redacted)."
+    )
+
+
+class Deferral(_Answer):
+    """A time the delivery was queued instead of attempted: its hook's circuit was open, or its rate limit said
+    later. Not an attempt."""
+
+    at: DateTime
+    until: DateTime = Field(description="When it was due again (the hook's next probe, or its rate-limit slot).")
+    reason: str
+
+
+class HookEvent(_Answer):
+    """One delivery: an OMS event sent to one hook, with every attempt it took (whisperer's `hook_events`)."""
+
+    id: int = Field(
+        ge=0,
+        lt=2**53,
+        description="Whisperer's integer id, derived from the uuid (53 bits: exact in JavaScript). Two of an "
+        "owner's n deliveries share one with a chance of about n²/2⁵⁴; `/hook_events/{id}/` then answers 409.",
+    )
+    uuid: DeliveryUuid
+    webhook: Hook | DeletedHook = Field(description="The hook, as `/hooks/{id}/` shows it (never its secret).")
+    event_type: DeliveryEventType
+    request_payload: RequestPayload
+    response_http_status: int | None
+    response_content: str | None = Field(description="The start of the last answer's body, or the last error.")
+    response_time: Duration | None = Field(description="How long the last attempt took.")
+    delivered: bool
+    retry_count: int
+    request_datetimes: list[DateTime] = Field(description="When each attempt started, the latest first.")
+    content_type: None = Field(description="A Django content type in whisperer; OMS events carry none.")
+    object_id: str | None = Field(description="The `id` of the OMS object in the payload (whisperer's object_id).")
+    status: Literal["pending", "retrying", "deferred", "delivered", "failed"] = Field(
+        description="`deferred`: queued, not attempted, while the hook's circuit is open (for its next probe) or for "
+        "its turn under the hook's `rate_limit`."
+    )
+    next_attempt_at: DateTime | None
+    attempts: list[Attempt]
+    deferrals: list[Deferral] = Field(description="The latest ten times it was queued instead of attempted.")
+    deferral_count: int = Field(description="How many times it was queued instead of attempted, in all.")
+    created_date: DateTime
+    modified_date: DateTime
+    test: bool = Field(description="A test event (`POST /whisperer/hooks/{id}/test/`): never retried or recovered.")
+
+
+class HookEventPage(_Answer):
+    """One page of the owner's deliveries, newest first: Django REST framework's cursor page, which has no count
+    (counting would read the owner's whole log on every request)."""
+
+    next: NextPage
+    previous: PreviousPage
+    results: list[HookEvent]
+
+
+class RetryOutcome(_Answer):
+    """What one manual attempt got: 200 when delivered, 406 when not."""
+
+    detail: Literal["Webhook event delivered successfully", "Webhook event delivery failed"]
+    response_status: int | None
+    response_content: str | None
+    delivered: bool
+    response_time: str = Field(
+        pattern=r"^\d+(\.\d+)?(e-\d+)?$",
+        description="Seconds, as text (`\"0.080303\"`): whisperer's timedelta as DRF's JSON encoder writes it.",
+    )
+
+
+class EventQueue(_Answer):
+    """An event waiting in whisperer's outbox for its first attempt. Never shown here: see `event_queues`."""
+
+    id: int
+    uuid: str
+    hook_id: int
+    event_type: str
+    app_label: str | None
+    model_name: str | None
+    object_id: str | None
+    instance_dict: dict[str, Any]
+    created_date: DateTime
+    modified_date: DateTime
+
+
+class EventQueuePage(_Answer):
+    """Whisperer's outbox, always empty here."""
+
+    count: Count
+    next: NextPage
+    previous: PreviousPage
+    results: list[EventQueue] = Field(max_length=0)
+
+
+class Ambiguous(_Answer):
+    """Two of the owner's deliveries share the integer id asked for (rare: see `HookEvent.id`)."""
+
+    detail: str
+    uuids: list[DeliveryUuid]
+
+
+class ErrorCode(_Answer):
+    """Whisperer's coded refusal, e.g. `{"code": "webhook_100_2", "en": "Webhook already registered"}`."""
+
+    code: str
+    en: str
+
+
+class Detail(_Answer):
+    """A refusal that names no field, e.g. `{"detail": "Not found."}`."""
+
+    detail: str
+
+
+class GatewayMessage(_Answer):
+    """What API Gateway itself answers, e.g. `{"message": "Request Too Long"}` for a body over its 10 MB."""
+
+    message: str
+
+
+class FieldErrors(RootModel[dict[str, "list[str] | FieldErrors"]]):
+    """Django REST framework's validation errors: field (nested for nested fields) to messages, e.g.
+    `{"retry_countdown_config": {"choice": ["\\"x\\" is not a valid choice."]}}`; a body that is not a JSON object
+    is named `non_field_errors`."""
+
+
+class EventTypes(RootModel[list[EventType]]):
+    """The event types a hook may subscribe to (the OMS catalog)."""
+
+
+class OpenAPIDocument(RootModel[dict[str, Any]]):
+    """This OpenAPI document."""
+
+
+_ERRORS: dict[int, tuple[str, Any]] = {
+    400: ("Invalid input; the body names each offending field (or query parameter).", FieldErrors),
+    401: ("No `Authorization: Token <token>` header, or an unknown token.", Detail),
+    404: ("No such object for this owner (another owner's objects are not found either).", Detail),
+    406: ("Refused by whisperer's rules.", ErrorCode),
+    409: ("Several of the owner's deliveries have this integer id: name one by its uuid.", Ambiguous),
+    413: ("The body is larger than 64 KiB (over 10 MB, API Gateway says so itself).", Detail | GatewayMessage),
+    415: ("The body is not `application/json`.", Detail),
+}
+
+
+def responses(
+    status: int, description: str, model: Any = None, errors: tuple[int, ...] = (), **described: Any
+) -> dict[int, Any]:
+    """A route's `responses=`: its success (no body when `model` is None), 401 always, and the given errors.
+
+    `described` overrides an error's description and model by name, e.g. `e406=("...", ErrorCode | RetryOutcome)`.
+    """
+    answers: dict[int, Any] = {status: _answer(description, model)}
+    for code in sorted({401, *errors}):
+        text, body = described.get(f"e{code}", _ERRORS[code])
+        answers[code] = _answer(text, body)
+    return answers
+
+
+def _answer(description: str, model: Any) -> dict[str, Any]:
+    if model is None:
+        return {"description": description}
+    return {"description": description, "content": {JSON: {"model": model}}}
+
+
+LIMIT_DESCRIPTION = f"Page size: default {DEFAULT_LIMIT}; larger values are read as {MAX_LIMIT}."
+CURSOR_DESCRIPTION = "Where the page starts: the opaque value in the previous page's `next`."
+HOOK_ID_DESCRIPTION = "The hook's id (an integer); anything else names no hook (404)."
+DELIVERY_KEY_DESCRIPTION = (
+    "The delivery's integer `id`, or its uuid (32 hex digits; the dashed form is read too); anything else is 404."
+)
+EVENT_QUEUES_DESCRIPTION = (
+    "Whisperer keeps an event in its outbox (`EventQueue`) from the moment it is enqueued until its first attempt. "
+    "Here the dispatcher attempts every delivery as the event arrives and records it in `hook_events`, so nothing "
+    "ever waits in such an outbox: the answer is always an empty page. `event_type` (whisperer's filter) and "
+    "`limit` are read and checked as on the other lists."
+)
+_AT = "ISO 8601 or one of Django's input formats (`2024-05-01`, `2024-05-01 10:00`, `05/01/2024`); without a zone, UTC."
+_TIME = {"format": "date-time"}
+# The delivery log's filters: whisperer's WebhookEventFilter, then this service's `status`. Read as django-filter
+# reads them (delivery_log.DeliveryFilters): an empty value filters nothing, a malformed one is 400.
+DELIVERY_FILTERS: dict[str, tuple[str, dict[str, Any]]] = {
+    "uuid": ("Only the delivery with this uuid (any form of a uuid).", {"format": "uuid"}),
+    "webhook": ("Only this hook's deliveries; a hook id the owner does not have is 400.", {"type": "integer"}),
+    "event_type": (
+        "Only deliveries of this event type, in any case; the dashed form (`package-created`) names the same type. "
+        "A type not in the catalog matches nothing.",
+        {},
+    ),
+    "delivered": ("Only delivered (`true`) or undelivered (`false`) ones.", {"type": "boolean"}),
+    "response_http_status": ("Only those whose last answer had this HTTP status.", {"type": "integer"}),
+    "created_date": (f"Only those created at exactly this time. {_AT}", _TIME),
+    "created_date__gt": (f"Only those created after this time. {_AT}", _TIME),
+    "created_date__gte": (f"Only those created at or after this time. {_AT}", _TIME),
+    "created_date__lt": (f"Only those created before this time. {_AT}", _TIME),
+    "created_date__lte": (f"Only those created at or before this time. {_AT}", _TIME),
+    "object_id": ("Only those about this OMS object: the `id` in the payload.", {}),
+    "content_type": (
+        "Whisperer's Django content type. Deliveries here have none, so any value is 400, as an unknown content "
+        "type is in whisperer.",
+        {"type": "integer"},
+    ),
+    "status": ("Only those in this state.", {"enum": ["pending", "retrying", "deferred", "delivered", "failed"]}),
+}
+FORM_BODIES = ("application/x-www-form-urlencoded", "multipart/form-data")
+EVENT_TYPE_DESCRIPTION = "An OMS event type; the dashed form (`package-created`) names the same one."
+HOOK_TARGET_URL_FILTER_DESCRIPTION = "Only hooks with this target_url, ignoring case (whisperer's `iexact`)."
+HOOK_EVENT_TYPE_FILTER_DESCRIPTION = (
+    "Only hooks of this event type, ignoring case (whisperer's `iexact`); the dashed form (`package-created`) names "
+    "the same one, and a name outside the catalog matches no hook."
+)
+READ_ONLY_DESCRIPTION = "Read-only: a value sent is ignored, as Django REST framework does (answers can be sent back)."
+
+# The written hook's fields (HookIn, HookPatch), as their validators in hooks.py check them; pydantic's schema of
+# those models knows only the types.
+WRITTEN_HOOK_FIELDS: dict[str, dict[str, Any]] = {
+    "event_type": {"enum": EVENT_TYPE_NAMES, "description": EVENT_TYPE_DESCRIPTION},
+    "target_url": {
+        "format": "uri",
+        "maxLength": MAX_TARGET_URL_LENGTH,
+        "description": "An absolute http or https URL, port 1-65535; a host name has labels of at most 63 letters, "
+        "digits and hyphens (IDNA 2008 for other letters, never normalised) and 253 characters in all. A literal "
+        "private, loopback or link-local address is refused (400), and every address is checked again when a "
+        "delivery dials it.",
+    },
+    "retry_countdown_config": {
+        "description": "When to retry a failed delivery: after n retries, `fixed` waits `seconds`, `linear` "
+        "`min(base*n, limit)`, `exponential` `min(base**n * factor, limit)`, `random` an integer in "
+        '[min_value, max_value]; at most `max_retries` (default 10). Null or absent: `{"choice": "exponential", '
+        '"kwargs": {"base": 2}}`.'
+    },
+    "additional_headers": {
+        "maxProperties": MAX_HEADERS,
+        "propertyNames": {"pattern": _HEADER_NAME.pattern},
+        "additionalProperties": {"type": "string", "pattern": HEADER_VALUE.pattern},
+        "description": f"Sent with every delivery: at most {MAX_HEADERS} headers and 8 KiB; values are printable "
+        "ASCII (spaces and tabs inside only). The signature, event, content, hop-by-hop (Connection, Upgrade, TE, "
+        "...), Expect and Host headers are the service's and refused.",
+    },
+    "secret_key": {
+        "description": "Signs every delivery (`X-Whisperer-Signature`, Standard Webhooks `webhook-signature`; a "
+        "`whsec_` secret must be base64 of a non-empty key). Write-only: answers carry `secret_key_set`. Null or "
+        "empty removes it."
+    },
+    "rate_limit": {
+        "description": f"At most this many deliveries a second to this hook, from {MIN_RATE:g} to {MAX_RATE:g} "
+        "(null or absent: unlimited). Deliveries beyond it wait for their turn in the retry queue (status "
+        "`deferred`, not a failed attempt); attempts start in slots 1/rate_limit seconds apart."
+    },
+    "config": {
+        "description": 'Whisperer\'s `config`. `"auth": {"auth_type": "basic", "username": ..., "password": ...}` '
+        "makes every delivery carry HTTP Basic auth; the password is write-only (left out, the stored one is kept). "
+        f"Other keys are stored and shown as sent. At most {MAX_CONFIG_BYTES} bytes of JSON. Null: `{{}}`."
+    },
+    "callback": {
+        "description": "Stored and shown, never run: in whisperer it names Python code the server calls after each "
+        "delivery, which has no meaning here."
+    },
+}
+# Null is refused for these (400 "This field may not be null.") even though they are optional in a PATCH.
+NOT_NULL_HOOK_FIELDS = ("event_type", "target_url", "is_active")
+
+
+def finish(document: dict[str, Any]) -> dict[str, Any]:
+    """Powertools' document, made to say what this API does.
+
+    - Paths end in `/` as whisperer clients call them; Powertools' REST resolver strips the slash from routes (and
+      then serves both forms), so the document gets it back here. `openapi.json` is a file name and keeps none.
+    - No 422: request validation errors are answered 400 with field errors (see `invalid_request`), so Powertools'
+      422 answers and their schemas go.
+    - A 204 has no body, and an optional query parameter is absent rather than null.
+    - A written hook's fields get what their validators check (`WRITTEN_HOOK_FIELDS`, `NOT_NULL_HOOK_FIELDS`).
+    - A manual retry's body may be a form too (`force=True`), as whisperer's clients send it.
+    """
+    paths = {}
+    for path, item in document["paths"].items():
+        for operation in item.values():
+            operation["responses"].pop("422", None)
+            for code, answer in operation["responses"].items():
+                if code == "204":
+                    answer.pop("content", None)
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "query" and not parameter.get("required"):
+                    parameter["schema"] = _not_null(parameter["schema"])
+        paths[path if path.endswith(".json") else f"{path}/"] = item
+    document["paths"] = paths
+    retry = paths["/whisperer/hook_events/{id}/retry/"]["post"]["requestBody"]["content"]
+    retry.update({media_type: retry[JSON] for media_type in FORM_BODIES})
+    components = document.get("components", {})
+    schemas = components.get("schemas", {})
+    used = _reachable(document["paths"], schemas)
+    components["schemas"] = {name: schema for name, schema in schemas.items() if name in used}
+    for name in ("HookIn", "HookPatch"):
+        fields = components["schemas"][name]["properties"]
+        for field in NOT_NULL_HOOK_FIELDS:
+            fields[field] = _not_null(fields[field])
+        for field, extra in WRITTEN_HOOK_FIELDS.items():
+            fields[field] = _described(fields[field], extra)
+        for field in sorted(read_only_fields()):
+            fields[field] = {"readOnly": True, "description": READ_ONLY_DESCRIPTION}
+    return document
+
+
+def _described(schema: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """`extra`'s description on the field; its constraints on the field's value (the non-null branch)."""
+    keywords = {key: value for key, value in extra.items() if key != "description"}
+    described = {**schema, "description": extra["description"]}
+    if not keywords:
+        return described
+    if "anyOf" not in schema:
+        return {**described, **keywords}
+    branches = [branch if branch == {"type": "null"} else {**branch, **keywords} for branch in schema["anyOf"]]
+    return {**described, "anyOf": branches}
+
+
+def _not_null(schema: dict[str, Any]) -> dict[str, Any]:
+    branches = [branch for branch in schema.get("anyOf", []) if branch != {"type": "null"}]
+    if len(branches) != 1 or len(schema["anyOf"]) != 2:
+        return schema
+    rest = {key: value for key, value in schema.items() if key != "anyOf"}
+    return {**branches[0], **rest}
+
+
+def _reachable(paths: Any, schemas: dict[str, Any]) -> set[str]:
+    """The component schemas the paths use, directly or through other components."""
+    found: set[str] = set()
+    todo = _refs(paths)
+    while todo:
+        name = todo.pop()
+        if name not in found and name in schemas:
+            found.add(name)
+            todo |= _refs(schemas[name])
+    return found
+
+
+def _refs(node: Any) -> set[str]:
+    if isinstance(node, dict):
+        found = {node["$ref"].rsplit("/", 1)[-1]} if isinstance(node.get("$ref"), str) else set()
+        for value in node.values():
+            found |= _refs(value)
+        return found
+    if isinstance(node, list):
+        return {name for value in node for name in _refs(value)}
+    return set()

@@ -1,0 +1,1 @@
+"""The adapters: DynamoDB, SQS and HTTP behind small classes the rules call."""

@@ -1,0 +1,359 @@
+"""DynamoDB access for deliveries (the `hook_events` log) and for the claims that make dispatch idempotent.
+
+Keys: `uuid` (a delivery's 32-hex uuid, or `EVENT#<event id>` for a claim). Deliveries carry `owner` and
+`created_sk` (`<created iso>#<uuid>`), the keys of the sparse `ByOwner` index the API lists from, and `id` (the
+integer whisperer shows, derived from the uuid), which with `owner` keys the keys-only `ByOwnerId` index that finds
+a delivery by its integer id. `expires_at` is the table's TTL attribute. `recovery` marks a delivery queued by a
+recovery (delivery_index.py); every whole-record write here drops it, which is what ends the mark once the retrier
+has saved its attempt.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from oms_webhooks.adapters.aws import DynamoDBTable
+from oms_webhooks.clock import iso
+from oms_webhooks.domain.attempt_log import attempt_log
+from oms_webhooks.domain.deliveries import Attempt, Deferral, Delivery
+from oms_webhooks.domain.errors import NotFound
+
+OWNER_INDEX = "ByOwner"
+NUMBER_INDEX = "ByOwnerId"
+BATCH_WRITE_SIZE = 25  # DynamoDB's limit per BatchWriteItem
+BATCH_GET_SIZE = 100  # and per BatchGetItem
+# Query calls one page may make: a filter that matches little of a long log gives a short (even empty) page and a
+# cursor to continue from, rather than reading the whole log in one request.
+MAX_PAGE_QUERIES = 10
+SORT_KEY = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z#[0-9a-f]{32}$")
+NEWEST_END = "~"  # `after` it: from the newest delivery on (the sort keys are digits and below it)
+OLDEST_END = ""  # `before` it: from the oldest delivery on
+
+
+@dataclass
+class OwnerPage:
+    """A page of an owner's deliveries, newest first, and where the pages beside it start (None: no such page)."""
+
+    items: list[Delivery]
+    older: str | None  # the sort key the next page continues after
+    newer: str | None  # the sort key the previous page lies before (OLDEST_END: from the oldest on)
+
+
+class DeliveryStore(DynamoDBTable):
+    # --- event claims -------------------------------------------------------------------------
+
+    def claim_event(self, event_id: str, expires_at: int) -> float | None:
+        """None when this is the event's first dispatch; else how many seconds ago an earlier run claimed it."""
+        now = time.time()
+        try:
+            self.client.put_item(
+                TableName=self.table,
+                Item={
+                    "uuid": {"S": f"EVENT#{event_id}"},
+                    "claimed_at": {"N": repr(now)},
+                    "expires_at": {"N": str(expires_at)},
+                },
+                ConditionExpression="attribute_not_exists(#u)",
+                ExpressionAttributeNames={"#u": "uuid"},
+            )
+            return None
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+        answer = self.client.get_item(
+            TableName=self.table, Key={"uuid": {"S": f"EVENT#{event_id}"}}, ConsistentRead=True
+        )
+        return now - float(answer.get("Item", {}).get("claimed_at", {}).get("N", "0"))
+
+    def store_event_payload(self, event_id: str, payload: Any) -> None:
+        """Kept with the event's claim for the invocations that deliver its fan-out batches."""
+        self.client.update_item(
+            TableName=self.table,
+            Key={"uuid": {"S": f"EVENT#{event_id}"}},
+            UpdateExpression="SET payload = :p",
+            ExpressionAttributeValues={":p": {"S": json.dumps(payload, ensure_ascii=False)}},
+        )
+
+    def event_payload(self, event_id: str) -> Any:
+        answer = self.client.get_item(
+            TableName=self.table, Key={"uuid": {"S": f"EVENT#{event_id}"}}, ConsistentRead=True
+        )
+        if "payload" not in answer.get("Item", {}):
+            raise NotFound(f"the payload of event {event_id}")
+        return json.loads(answer["Item"]["payload"]["S"])
+
+    def reclaim_event(self, event_id: str) -> None:
+        self._set_claimed_at(event_id, time.time())
+
+    def release_event(self, event_id: str) -> None:
+        """A run that failed says so, so that the next run resumes at once instead of waiting it out."""
+        self._set_claimed_at(event_id, 0.0)
+
+    def _set_claimed_at(self, event_id: str, moment: float) -> None:
+        self.client.update_item(
+            TableName=self.table,
+            Key={"uuid": {"S": f"EVENT#{event_id}"}},
+            UpdateExpression="SET claimed_at = :t",
+            ExpressionAttributeValues={":t": {"N": repr(moment)}},
+        )
+
+    def existing(self, uuids: Sequence[str]) -> set[str]:
+        """Which of these deliveries are already recorded (used only when resuming a crashed dispatch)."""
+        found: set[str] = set()
+        for start in range(0, len(uuids), BATCH_GET_SIZE):
+            keys: list[dict[str, Any]] = [{"uuid": {"S": u}} for u in uuids[start : start + BATCH_GET_SIZE]]
+            request = {
+                self.table: {"Keys": keys, "ProjectionExpression": "#u", "ExpressionAttributeNames": {"#u": "uuid"}}
+            }
+            for attempt in range(8):
+                answer = self.client.batch_get_item(RequestItems=request)
+                found.update(item["uuid"]["S"] for item in answer["Responses"].get(self.table, []))
+                request = answer.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+                time.sleep(0.05 * 2**attempt)
+        return found
+
+    # --- deliveries ---------------------------------------------------------------------------
+
+    def save_many(self, deliveries: Iterable[Delivery]) -> int:
+        """Writes in batches of 25, retrying what DynamoDB leaves unprocessed; returns the calls made."""
+        items = [{"PutRequest": {"Item": _to_item(d)}} for d in deliveries]
+        calls = 0
+        for start in range(0, len(items), BATCH_WRITE_SIZE):
+            request = {self.table: items[start : start + BATCH_WRITE_SIZE]}
+            for attempt in range(10):
+                calls += 1
+                answer = self.client.batch_write_item(RequestItems=request)
+                request = answer.get("UnprocessedItems") or {}
+                if not request:
+                    break
+                time.sleep(min(1.0, 0.05 * 2**attempt))
+            else:
+                raise RuntimeError(f"DynamoDB left {len(request[self.table])} delivery records unwritten")
+        return calls
+
+    def claim_retry(self, uuid: str, retries_made: int) -> bool:
+        """Counts the next retry before it is sent, so two copies of one message cannot both send it."""
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key={"uuid": {"S": uuid}},
+                UpdateExpression="SET retry_count = :next",
+                ConditionExpression="retry_count = :made AND #s IN (:retrying, :deferred)",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={
+                    ":made": {"N": str(retries_made)},
+                    ":next": {"N": str(retries_made + 1)},
+                    ":retrying": {"S": "retrying"},
+                    ":deferred": {"S": "deferred"},
+                },
+            )
+            return True
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+
+    def save(self, delivery: Delivery) -> None:
+        self.client.put_item(TableName=self.table, Item=_to_item(delivery))
+
+    def get(self, uuid: str, owner: str | None = None) -> Delivery:
+        """One delivery; with `owner`, another owner's delivery is not found either."""
+        answer = self.client.get_item(TableName=self.table, Key={"uuid": {"S": uuid}}, ConsistentRead=True)
+        item = answer.get("Item")
+        if not item or "owner" not in item or (owner is not None and item["owner"]["S"] != owner):
+            raise NotFound(uuid)
+        return _from_item(item)
+
+    def get_matching(
+        self, owner: str, uuid: str, filters: dict[str, Any], low: str | None, high: str | None
+    ) -> Delivery | None:
+        """One delivery by uuid, if it is the owner's and meets the filters: the `uuid` filter, without a Query."""
+        item = self.client.get_item(TableName=self.table, Key={"uuid": {"S": uuid}}).get("Item")
+        if not item or item.get("owner", {}).get("S") != owner:
+            return None
+        sort_key = item["created_sk"]["S"]
+        if (low is not None and sort_key < low) or (high is not None and sort_key > high):
+            return None
+        if any(item.get(name) != _attribute(value) for name, value in filters.items()):
+            return None
+        return _from_item(item)
+
+    def uuids_numbered(self, owner: str, number: int) -> list[str]:
+        """The owner's deliveries with this integer id: one, unless two uuids share it (see `delivery_number`)."""
+        answer = self.client.query(
+            TableName=self.table,
+            IndexName=NUMBER_INDEX,
+            KeyConditionExpression="#o = :o AND #n = :n",
+            ExpressionAttributeNames={"#o": "owner", "#n": "id"},
+            ExpressionAttributeValues={":o": {"S": owner}, ":n": {"N": str(number)}},
+        )
+        return sorted(item["uuid"]["S"] for item in answer.get("Items", []))
+
+    def query_owner(
+        self,
+        owner: str,
+        filters: dict[str, Any],
+        low: str | None,
+        high: str | None,
+        limit: int,
+        after: str | None = None,
+        before: str | None = None,
+    ) -> OwnerPage:
+        """One page of an owner's deliveries, newest first: those older than `after`, or the `limit` newer than
+        `before`. `low` and `high` bound the sort key (both included); `filters` are equalities on attributes."""
+        backward = before is not None
+        start = before if backward else after
+        if start == (OLDEST_END if backward else NEWEST_END):
+            start = None
+        elif start is not None and (
+            (low is not None and start < low and not backward) or (high is not None and start > high and backward)
+        ):
+            return OwnerPage([], None, None)  # the cursor lies beyond the range, on the side it moves to
+        elif start is not None and ((low is not None and start < low) or (high is not None and start > high)):
+            start = None  # ... or before the range begins: from the range's first item
+        request = self._owner_query(owner, filters, low, high, limit, backward)
+        found: list[Delivery] = []
+        resume: dict[str, Any] | None = _owner_key(owner, start) if start else None
+        for _ in range(MAX_PAGE_QUERIES):
+            if resume:
+                request["ExclusiveStartKey"] = resume
+            answer = self.client.query(**request)
+            found.extend(_from_item(item) for item in answer.get("Items", []))
+            resume = answer.get("LastEvaluatedKey")
+            if len(found) > limit or not resume:
+                break
+        shown = found[:limit]
+        last_read = resume["created_sk"]["S"] if resume else None
+        onward = _created_sk(shown[-1]) if len(found) > limit else last_read
+        if backward:  # read from old to new: `onward` is where newer pages go on
+            older = _created_sk(shown[0]) if shown else (last_read or NEWEST_END)
+            return OwnerPage(shown[::-1], older=older, newer=onward)
+        if after is None:
+            return OwnerPage(shown, older=onward, newer=None)
+        # An empty page after `after`: the previous one ends at `after`, past what was read in vain.
+        newer = _created_sk(shown[0]) if shown else (last_read or OLDEST_END)
+        return OwnerPage(shown, older=onward, newer=newer)
+
+    def _owner_query(
+        self, owner: str, filters: dict[str, Any], low: str | None, high: str | None, limit: int, backward: bool
+    ) -> dict[str, Any]:
+        names = {"#o": "owner"}
+        values: dict[str, Any] = {":o": {"S": owner}}
+        key = "#o = :o"
+        if low is not None or high is not None:
+            names["#c"] = "created_sk"
+        if low is not None and high is not None:
+            key += " AND #c BETWEEN :lo AND :hi"
+            values[":lo"], values[":hi"] = {"S": low}, {"S": high}
+        elif low is not None:
+            key += " AND #c >= :lo"
+            values[":lo"] = {"S": low}
+        elif high is not None:
+            key += " AND #c <= :hi"
+            values[":hi"] = {"S": high}
+        conditions = []
+        for name, value in filters.items():
+            names[f"#{name}"] = name
+            values[f":{name}"] = _attribute(value)
+            conditions.append(f"#{name} = :{name}")
+        request: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": OWNER_INDEX,
+            "KeyConditionExpression": key,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+            "ScanIndexForward": backward,
+            "Limit": limit + 1 if not conditions else max(limit * 2, 100),
+        }
+        if conditions:
+            request["FilterExpression"] = " AND ".join(conditions)
+        return request
+
+
+def _owner_key(owner: str, sort_key: str) -> dict[str, Any]:
+    return {"owner": {"S": owner}, "created_sk": {"S": sort_key}, "uuid": {"S": sort_key.rpartition("#")[2]}}
+
+
+def _attribute(value: Any) -> dict[str, Any]:
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, int):
+        return {"N": str(value)}
+    return {"S": str(value)}
+
+
+def _created_sk(delivery: Delivery) -> str:
+    return f"{iso(delivery.created_date)}#{delivery.uuid}"
+
+
+def _to_item(delivery: Delivery) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "uuid": {"S": delivery.uuid},
+        "owner": {"S": delivery.owner},
+        "created_sk": {"S": _created_sk(delivery)},
+        "id": {"N": str(delivery.id)},
+        "webhook": {"N": str(delivery.webhook)},
+        "event_id": {"S": delivery.event_id},
+        "event_type": {"S": delivery.event_type},
+        "target_url": {"S": delivery.target_url},
+        "request_payload": {"S": json.dumps(delivery.request_payload, ensure_ascii=False)},
+        "status": {"S": delivery.status},
+        "delivered": {"BOOL": delivery.delivered},
+        "retry_count": {"N": str(delivery.retry_count)},
+        "attempts": {"S": json.dumps([a.model_dump(mode="json") for a in delivery.attempts])},
+        "attempt_log": {"S": attempt_log(delivery.attempts)},  # what the ByHook index projects for stats
+        "created_date": {"S": delivery.created_date.isoformat()},
+        "modified_date": {"S": delivery.modified_date.isoformat()},
+        "expires_at": {"N": str(delivery.expires_at)},
+    }
+    if delivery.response_http_status is not None:
+        item["response_http_status"] = {"N": str(delivery.response_http_status)}
+    if delivery.response_content is not None:
+        item["response_content"] = {"S": delivery.response_content}
+    if delivery.response_time is not None:
+        item["response_time"] = {"N": repr(delivery.response_time)}
+    if delivery.next_attempt_at is not None:
+        item["next_attempt_at"] = {"S": delivery.next_attempt_at.isoformat()}
+    if delivery.deferral_count:
+        item["deferrals"] = {"S": json.dumps([d.model_dump(mode="json") for d in delivery.deferrals])}
+        item["deferral_count"] = {"N": str(delivery.deferral_count)}
+    if delivery.test:
+        item["test"] = {"BOOL": True}
+    if delivery.object_id is not None:
+        item["object_id"] = {"S": delivery.object_id}
+    return item
+
+
+def _from_item(item: dict[str, Any]) -> Delivery:
+    return Delivery(
+        uuid=item["uuid"]["S"],
+        owner=item["owner"]["S"],
+        webhook=int(item["webhook"]["N"]),
+        event_id=item["event_id"]["S"],
+        event_type=item["event_type"]["S"],
+        target_url=item["target_url"]["S"],
+        request_payload=json.loads(item["request_payload"]["S"]),
+        status=item["status"]["S"],
+        retry_count=int(item["retry_count"]["N"]),
+        response_http_status=int(item["response_http_status"]["N"]) if "response_http_status" in item else None,
+        response_content=item.get("response_content", {}).get("S"),
+        response_time=float(item["response_time"]["N"]) if "response_time" in item else None,
+        next_attempt_at=datetime.fromisoformat(item["next_attempt_at"]["S"]) if "next_attempt_at" in item else None,
+        attempts=[Attempt.model_validate(a) for a in json.loads(item["attempts"]["S"])],
+        deferrals=[Deferral.model_validate(d) for d in json.loads(item.get("deferrals", {}).get("S", "[]"))],
+        deferral_count=int(item.get("deferral_count", {}).get("N", "0")),
+        created_date=datetime.fromisoformat(item["created_date"]["S"]),
+        modified_date=datetime.fromisoformat(item["modified_date"]["S"]),
+        expires_at=int(item["expires_at"]["N"]),
+        test=item.get("test", {}).get("BOOL", False),
+    )

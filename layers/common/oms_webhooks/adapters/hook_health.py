@@ -1,0 +1,198 @@
+"""DynamoDB access for the circuit breaker: one item per event type holding the streak of every failing hook.
+
+Key: `owner` = `#circuits`, `sk` = the event type, in the hooks table. A hook with a streak has up to four
+top-level numbers named after its id: `f<id>` consecutive failed attempts, `s<id>` the streak's start,
+`o<id>` the next probe time while its circuit is open, `k<id>` failed probes. Healthy hooks have none.
+
+One item per type, because the dispatcher already reads its type's version item once per event: both come in
+the same BatchGetItem, so healthy hooks cost no call at all. Counts are changed with ADD and `if_not_exists`,
+atomic under concurrent invocations; a flush of 25 records changes its failing hooks in one UpdateItem.
+An item holds at most 400 KB: about 7,000 failing hooks of one event type (about 55 bytes each).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from oms_webhooks.adapters.aws import DynamoDBTable
+from oms_webhooks.domain.circuit import Health
+
+CIRCUITS_OWNER = "#circuits"  # owner names never start with '#'
+_FIELDS = ("f", "s", "o", "k")
+HOOKS_PER_UPDATE = 25  # keeps each update expression well under DynamoDB's 4 KB
+
+
+@dataclass
+class Changes:
+    """What a batch of attempts did to the hooks' streaks, written in one go."""
+
+    failed: dict[int, int]  # hook id → failed attempts to add to its streak
+    failed_probes: dict[int, float]  # hook id → its next probe time (the probe failed)
+    cleared: list[int]  # hooks whose streak ended (an attempt succeeded)
+
+    def __bool__(self) -> bool:
+        return bool(self.failed or self.failed_probes or self.cleared)
+
+
+def circuits_key(event_type: str) -> dict[str, Any]:
+    return {"owner": {"S": CIRCUITS_OWNER}, "sk": {"S": event_type}}
+
+
+def health_of(item: Mapping[str, Any] | None) -> dict[int, Health]:
+    """Every hook with a streak in a circuits item (an absent item: none)."""
+    values: dict[int, dict[str, float]] = {}
+    for name, value in (item or {}).items():
+        field, digits = name[:1], name[1:]
+        if field in _FIELDS and digits.isdecimal() and "N" in value:
+            values.setdefault(int(digits), {})[field] = float(value["N"])
+    return {hook_id: _health(fields) for hook_id, fields in values.items()}
+
+
+def reset_update(table: str, event_type: str, hook_id: int) -> dict[str, Any]:
+    """A TransactWriteItems `Update` that forgets a hook's streak (re-enabled, or pointed somewhere else)."""
+    names = {f"#{field}": f"{field}{hook_id}" for field in _FIELDS}
+    return {
+        "Update": {
+            "TableName": table,
+            "Key": circuits_key(event_type),
+            "UpdateExpression": "REMOVE " + ", ".join(names),
+            "ExpressionAttributeNames": names,
+        }
+    }
+
+
+class HookHealthStore(DynamoDBTable):
+    def read(self, event_type: str) -> dict[int, Health]:
+        answer = self.client.get_item(TableName=self.table, Key=circuits_key(event_type), ConsistentRead=True)
+        return health_of(answer.get("Item"))
+
+    def read_hook(self, event_type: str, hook_id: int) -> Health:
+        """One hook's streak (the retrier's view); DynamoDB bills the whole item's size all the same."""
+        names = {f"#{field}": f"{field}{hook_id}" for field in _FIELDS}
+        answer = self.client.get_item(
+            TableName=self.table,
+            Key=circuits_key(event_type),
+            ConsistentRead=True,
+            ProjectionExpression=", ".join(names),
+            ExpressionAttributeNames=names,
+        )
+        return health_of(answer.get("Item")).get(hook_id, Health())
+
+    def record(self, event_type: str, changes: Changes, now: float) -> dict[int, Health]:
+        """Applies `changes`; returns the new streak of each hook that failed (failures and start, and the
+        probe fields where a probe failed)."""
+        hooks = sorted({*changes.failed, *changes.failed_probes, *changes.cleared})
+        found: dict[int, Health] = {}
+        for start in range(0, len(hooks), HOOKS_PER_UPDATE):
+            chunk = set(hooks[start : start + HOOKS_PER_UPDATE])
+            found.update(self._record(event_type, changes, chunk, now))
+        return found
+
+    def _record(self, event_type: str, changes: Changes, hooks: set[int], now: float) -> dict[int, Health]:
+        sets: list[str] = []
+        adds: list[str] = []
+        removes: list[str] = []
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {":now": {"N": repr(now)}, ":one": {"N": "1"}}
+        for hook_id in sorted(hooks):
+            f, s, o, k = (f"#{field}{hook_id}" for field in _FIELDS)
+            if hook_id in changes.cleared and hook_id not in changes.failed:
+                names.update({f: f"f{hook_id}", s: f"s{hook_id}", o: f"o{hook_id}", k: f"k{hook_id}"})
+                removes += [f, s, o, k]
+                continue
+            if hook_id in changes.failed:
+                names.update({f: f"f{hook_id}", s: f"s{hook_id}"})
+                values[f":f{hook_id}"] = {"N": str(changes.failed[hook_id])}
+                adds.append(f"{f} :f{hook_id}")
+                sets.append(f"{s} = if_not_exists({s}, :now)")
+            if hook_id in changes.failed_probes:
+                names.update({o: f"o{hook_id}", k: f"k{hook_id}"})
+                values[f":o{hook_id}"] = {"N": repr(changes.failed_probes[hook_id])}
+                sets.append(f"{o} = :o{hook_id}")
+                adds.append(f"{k} :one")
+        clauses = []
+        if sets:
+            clauses.append("SET " + ", ".join(sets))
+        if adds:
+            clauses.append("ADD " + ", ".join(adds))
+        if removes:
+            clauses.append("REMOVE " + ", ".join(removes))
+        if not clauses:
+            return {}
+        used = {name for name in values if any(name in clause for clause in clauses)}
+        request: dict[str, Any] = {
+            "TableName": self.table,
+            "Key": circuits_key(event_type),
+            "UpdateExpression": " ".join(clauses),
+            "ExpressionAttributeNames": names,
+            "ReturnValues": "UPDATED_NEW",
+        }
+        if used:
+            request["ExpressionAttributeValues"] = {name: values[name] for name in used}
+        answer = self.client.update_item(**request)
+        return health_of(answer.get("Attributes"))
+
+    def open(self, event_type: str, probes: Mapping[int, float]) -> None:
+        """Opens these hooks' circuits with their first probe time; a circuit already open keeps its own."""
+        for chunk in _chunks(sorted(probes), HOOKS_PER_UPDATE):
+            names: dict[str, str] = {}
+            values: dict[str, Any] = {":zero": {"N": "0"}}
+            sets = []
+            for hook_id in chunk:
+                names.update({f"#o{hook_id}": f"o{hook_id}", f"#k{hook_id}": f"k{hook_id}"})
+                values[f":o{hook_id}"] = {"N": repr(probes[hook_id])}
+                sets.append(f"#o{hook_id} = if_not_exists(#o{hook_id}, :o{hook_id})")
+                sets.append(f"#k{hook_id} = if_not_exists(#k{hook_id}, :zero)")
+            self.client.update_item(
+                TableName=self.table,
+                Key=circuits_key(event_type),
+                UpdateExpression="SET " + ", ".join(sets),
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+
+    def take_probe(self, event_type: str, hook_id: int, seen_probe_at: float, until: float) -> bool:
+        """Half-open: the one delivery that moves the probe time from what it read to `until` probes; the others
+        (a concurrent invocation read the same time) lose the condition and wait."""
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key=circuits_key(event_type),
+                UpdateExpression="SET #o = :until",
+                ConditionExpression="#o = :seen",
+                ExpressionAttributeNames={"#o": f"o{hook_id}"},
+                ExpressionAttributeValues={":until": {"N": repr(until)}, ":seen": {"N": repr(seen_probe_at)}},
+            )
+            return True
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+
+    def clear(self, event_type: str, hook_ids: Iterable[int]) -> None:
+        for chunk in _chunks(sorted(set(hook_ids)), HOOKS_PER_UPDATE):
+            names = {f"#{field}{hook_id}": f"{field}{hook_id}" for hook_id in chunk for field in _FIELDS}
+            self.client.update_item(
+                TableName=self.table,
+                Key=circuits_key(event_type),
+                UpdateExpression="REMOVE " + ", ".join(names),
+                ExpressionAttributeNames=names,
+            )
+
+
+def _health(fields: dict[str, float]) -> Health:
+    return Health(
+        failures=int(fields.get("f", 0)),
+        since=fields.get("s"),
+        probe_at=fields.get("o"),
+        probes=int(fields.get("k", 0)),
+    )
+
+
+def _chunks(items: list[int], size: int) -> Iterable[list[int]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

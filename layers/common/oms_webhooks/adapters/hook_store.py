@@ -1,0 +1,439 @@
+"""DynamoDB access for hooks: one item per hook, plus one per (owner, event_type, target_url) to keep it unique.
+
+Keys: `owner` (partition) and `sk` (`HOOK#<id>` or `UNIQUE#<digest>`). Active hooks also carry
+`active_event_type`, the partition key of the sparse `ActiveByEventType` index that the dispatcher queries.
+That index projects only `dispatch`, a compact JSON of what a delivery needs, so a fan-out reads small
+items: fewer 1 MB pages per Query and less to parse.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import time
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+from botocore.exceptions import ClientError
+from pydantic import TypeAdapter
+
+from oms_webhooks.adapters.aws import DynamoDBTable
+from oms_webhooks.adapters.hook_health import circuits_key, reset_update
+from oms_webhooks.domain.countdown import RetryCountdownConfig
+from oms_webhooks.domain.errors import DuplicateHook, NotFound
+from oms_webhooks.domain.hook_config import BasicAuth, HookConfig
+from oms_webhooks.domain.hooks import Hook, HookTarget, now
+
+ACTIVE_INDEX = "ActiveByEventType"
+_COUNTER_OWNER = "#counter"  # owner names never start with '#'
+_VERSION_OWNER = "#version"  # one item per event type: its active hooks' version
+_HOOK_PREFIX = "HOOK#"
+_COUNTDOWN = TypeAdapter(RetryCountdownConfig)
+
+
+def hook_sk(hook_id: int) -> str:
+    return f"{_HOOK_PREFIX}{hook_id:012d}"
+
+
+def unique_sk(event_type: str, target_url: str) -> str:
+    digest = hashlib.sha256(f"{event_type}\n{target_url}".encode()).hexdigest()
+    return f"UNIQUE#{digest}"
+
+
+class HookStore(DynamoDBTable):
+    def next_id(self) -> int:
+        """Whisperer ids are integers; an atomic counter keeps them so."""
+        answer = self.client.update_item(
+            TableName=self.table,
+            Key={"owner": {"S": _COUNTER_OWNER}, "sk": {"S": "HOOK_ID"}},
+            UpdateExpression="ADD next_id :one",
+            ExpressionAttributeValues={":one": {"N": "1"}},
+            ReturnValues="UPDATED_NEW",
+        )
+        return int(answer["Attributes"]["next_id"]["N"])
+
+    def get(self, owner: str, hook_id: int) -> Hook:
+        answer = self.client.get_item(
+            TableName=self.table,
+            Key={"owner": {"S": owner}, "sk": {"S": hook_sk(hook_id)}},
+            ConsistentRead=True,
+        )
+        if "Item" not in answer:
+            raise NotFound(f"hook {hook_id}")
+        hook = _from_item(answer["Item"])
+        if "previous_secret_key" in answer["Item"] and hook.previous_secret_key is None:
+            self._forget_previous_secret(answer["Item"], hook)  # its overlap is over: gone from storage too
+        return hook
+
+    def get_many(self, owner: str, hook_ids: Iterable[int]) -> dict[int, Hook]:
+        """The owner's hooks among these ids (missing ones left out), 100 per BatchGetItem: a page of deliveries
+        nests its hooks with one call or a few, whatever its length."""
+        wanted = sorted(set(hook_ids))
+        found: dict[int, Hook] = {}
+        for start in range(0, len(wanted), 100):
+            keys = [{"owner": {"S": owner}, "sk": {"S": hook_sk(i)}} for i in wanted[start : start + 100]]
+            request: dict[str, Any] = {self.table: {"Keys": keys}}
+            for attempt in range(8):
+                answer = self.client.batch_get_item(RequestItems=request)
+                for item in answer["Responses"].get(self.table, []):
+                    hook = _from_item(item)
+                    found[hook.id] = hook
+                request = answer.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+                time.sleep(0.05 * 2**attempt)
+        return found
+
+    def add(self, hook: Hook) -> None:
+        self._transact(
+            [
+                {"Put": {**self._put_hook(hook), "ConditionExpression": "attribute_not_exists(sk)"}},
+                {"Put": self._put_unique(hook)},
+            ],
+            hook.event_type,
+        )
+
+    def replace(self, old: Hook, new: Hook) -> None:
+        """Write `new` over `old`, moving the uniqueness item when event_type or target_url changed."""
+        writes: list[dict[str, Any]] = [{"Put": {**self._put_hook(new), "ConditionExpression": "attribute_exists(sk)"}}]
+        old_unique = unique_sk(old.event_type, old.target_url)
+        if unique_sk(new.event_type, new.target_url) != old_unique:
+            writes.append({"Delete": self._key(old.owner, old_unique)})
+            writes.append({"Put": self._put_unique(new)})
+        moved = (old.event_type, old.target_url) != (new.event_type, new.target_url)
+        if new.is_active and (moved or not old.is_active):  # a fresh start for the circuit breaker
+            writes.append(reset_update(self.table, old.event_type, old.id))
+        self._transact(writes, old.event_type, new.event_type)
+
+    def swap_secret(self, old: Hook, new: Hook) -> None:
+        """Write `new` (same type and URL, new secrets) only if the secret is still the one `old` read; NotFound if
+        not, or if the hook went away."""
+        put = self._put_hook(new)
+        if old.secret_key:
+            put["ConditionExpression"] = "attribute_exists(sk) AND secret_key = :seen"
+            put["ExpressionAttributeValues"] = {":seen": {"S": old.secret_key}}
+        else:
+            put["ConditionExpression"] = "attribute_exists(sk) AND attribute_not_exists(secret_key)"
+        self._transact([{"Put": put}], new.event_type)
+
+    def _forget_previous_secret(self, item: dict[str, Any], hook: Hook) -> None:
+        """Best effort, on a read: a failure here leaves it for the next read or write (it never signs anyway)."""
+        update: dict[str, Any] = {
+            **self._key(hook.owner, hook_sk(hook.id)),
+            "UpdateExpression": "REMOVE previous_secret_key, previous_secret_expires_at",
+            "ConditionExpression": "previous_secret_expires_at = :seen",
+            "ExpressionAttributeValues": {":seen": item["previous_secret_expires_at"]},
+        }
+        if "dispatch" in item:
+            update["UpdateExpression"] += " SET dispatch = :card"
+            update["ExpressionAttributeValues"][":card"] = {"S": _dispatch_card(hook)}
+        with contextlib.suppress(NotFound, ClientError):
+            self._transact([{"Update": update}], hook.event_type)
+
+    def delete(self, hook: Hook) -> None:
+        """Removes a hook for good, with its uniqueness item. No API call does this (DELETE deactivates, as
+        whisperer's does); it is for an operator's tooling and tests."""
+        self._transact(
+            [
+                {
+                    "Delete": {
+                        **self._key(hook.owner, hook_sk(hook.id)),
+                        "ConditionExpression": "attribute_exists(sk)",
+                    }
+                },
+                {"Delete": self._key(hook.owner, unique_sk(hook.event_type, hook.target_url))},
+            ],
+            hook.event_type,
+        )
+
+    def deactivate(self, hook: HookTarget, reason: str | None = None) -> None:
+        """Stop sending the hook anything until its owner turns it back on: its owner deleted it (whisperer's DELETE
+        is this), or its subscriber answered 410 Gone. The hook stays, readable, with its delivery log.
+        With a reason (the service turned it off: 410 Gone, failing too long), its answers show it and when."""
+        moment = now().isoformat()
+        update: dict[str, Any] = {
+            **self._key(hook.owner, hook_sk(hook.id)),
+            "UpdateExpression": "SET is_active = :false, modified_date = :now REMOVE active_event_type, dispatch",
+            "ConditionExpression": "attribute_exists(sk)",
+            "ExpressionAttributeValues": {":false": {"BOOL": False}, ":now": {"S": moment}},
+        }
+        if reason is not None:
+            update["UpdateExpression"] = (
+                "SET is_active = :false, modified_date = :now, disabled_at = :now, disabled_reason = :why "
+                "REMOVE active_event_type, dispatch"
+            )
+            update["ExpressionAttributeValues"][":why"] = {"S": reason}
+        with contextlib.suppress(NotFound):  # a hook deleted meanwhile needs no deactivating
+            self._transact([{"Update": update}], hook.event_type)
+
+    def active_version(self, event_type: str) -> int:
+        """Changes whenever an active hook of this type may have changed: a cached list is good while it holds."""
+        answer = self.client.get_item(
+            TableName=self.table,
+            Key={"owner": {"S": _VERSION_OWNER}, "sk": {"S": event_type}},
+            ConsistentRead=True,
+        )
+        return int(answer.get("Item", {}).get("v", {}).get("N", "0"))
+
+    def active_version_and_circuits(self, event_type: str) -> tuple[int, dict[str, Any] | None]:
+        """The version and the type's circuits item (hook_health.py) in one consistent BatchGetItem, so the
+        circuit breaker costs a dispatch no call of its own."""
+        version_key = {"owner": {"S": _VERSION_OWNER}, "sk": {"S": event_type}}
+        request = {self.table: {"Keys": [version_key, circuits_key(event_type)], "ConsistentRead": True}}
+        version, circuits = 0, None
+        for attempt in range(8):
+            answer = self.client.batch_get_item(RequestItems=request)
+            for item in answer["Responses"].get(self.table, []):
+                if item["owner"]["S"] == _VERSION_OWNER:
+                    version = int(item.get("v", {}).get("N", "0"))
+                else:
+                    circuits = item
+            request = answer.get("UnprocessedKeys") or {}
+            if not request:
+                return version, circuits
+            time.sleep(0.05 * 2**attempt)
+        raise RuntimeError(f"DynamoDB left the version of {event_type} unread")
+
+    def query_owner(
+        self,
+        owner: str,
+        filters: dict[str, Any],
+        limit: int,
+        after: str | None,
+        matches: Callable[[Hook], bool] | None = None,
+    ) -> tuple[list[Hook], str | None]:
+        """One page of an owner's hooks in id order, and the sort key to continue after (None at the end).
+
+        `filters` are equalities DynamoDB checks; `matches` a test it cannot make (ignoring case), made here."""
+        names: dict[str, str] = {"#o": "owner", "#sk": "sk"}
+        values: dict[str, Any] = {":o": {"S": owner}, ":p": {"S": _HOOK_PREFIX}}
+        conditions = []
+        for name, value in filters.items():
+            names[f"#{name}"] = name
+            values[f":{name}"] = {"BOOL": value} if isinstance(value, bool) else {"S": value}
+            conditions.append(f"#{name} = :{name}")
+        request: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "#o = :o AND begins_with(#sk, :p)",
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+            "Limit": limit + 1 if not conditions and matches is None else max(limit * 2, 100),
+        }
+        if conditions:
+            request["FilterExpression"] = " AND ".join(conditions)
+        hooks: list[Hook] = []
+        start = {"owner": {"S": owner}, "sk": {"S": after}} if after else None
+        while True:
+            if start:
+                request["ExclusiveStartKey"] = start
+            answer = self.client.query(**request)
+            found = (_from_item(item) for item in answer.get("Items", []))
+            hooks.extend(hook for hook in found if matches is None or matches(hook))
+            start = answer.get("LastEvaluatedKey")
+            if len(hooks) > limit:
+                return hooks[:limit], hook_sk(hooks[limit - 1].id)
+            if not start:
+                return hooks, None
+
+    def active_hooks(self, event_type: str) -> Iterator[list[HookTarget]]:
+        """Every active hook of an event type, a page (a Query call) at a time, from the sparse index."""
+        paginator = self.client.get_paginator("query")
+        pages = paginator.paginate(
+            TableName=self.table,
+            IndexName=ACTIVE_INDEX,
+            KeyConditionExpression="active_event_type = :t",
+            ExpressionAttributeValues={":t": {"S": event_type}},
+        )
+        for page in pages:
+            yield [_from_dispatch_card(event_type, item["dispatch"]["S"]) for item in page.get("Items", [])]
+
+    def active_range(self, event_type: str, first_id: int, last_id: int) -> Iterator[list[HookTarget]]:
+        """The active hooks of a type with ids in [first_id, last_id]: one batch of a split fan-out."""
+        paginator = self.client.get_paginator("query")
+        pages = paginator.paginate(
+            TableName=self.table,
+            IndexName=ACTIVE_INDEX,
+            KeyConditionExpression="active_event_type = :t AND sk BETWEEN :first AND :last",
+            ExpressionAttributeValues={
+                ":t": {"S": event_type},
+                ":first": {"S": hook_sk(first_id)},
+                ":last": {"S": hook_sk(last_id)},
+            },
+        )
+        for page in pages:
+            yield [_from_dispatch_card(event_type, item["dispatch"]["S"]) for item in page.get("Items", [])]
+
+    def _transact(self, writes: list[dict[str, Any]], *event_types: str) -> None:
+        """Writes hook items and bumps their event types' versions, all or nothing."""
+        bumps = [
+            {
+                "Update": {
+                    **self._key(_VERSION_OWNER, event_type),
+                    "UpdateExpression": "ADD v :one",
+                    "ExpressionAttributeValues": {":one": {"N": "1"}},
+                }
+            }
+            for event_type in dict.fromkeys(event_types)
+        ]
+        try:
+            self.client.transact_write_items(TransactItems=writes + bumps)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+            if reasons and reasons[0] == "ConditionalCheckFailed":
+                raise NotFound("hook") from None  # the hook itself went away meanwhile
+            if "ConditionalCheckFailed" in reasons:
+                raise DuplicateHook() from None  # only the uniqueness item has a condition
+            raise
+
+    def _key(self, owner: str, sk: str) -> dict[str, Any]:
+        return {"TableName": self.table, "Key": {"owner": {"S": owner}, "sk": {"S": sk}}}
+
+    def _put_unique(self, hook: Hook) -> dict[str, Any]:
+        return {
+            "TableName": self.table,
+            "Item": {
+                "owner": {"S": hook.owner},
+                "sk": {"S": unique_sk(hook.event_type, hook.target_url)},
+                "hook_id": {"N": str(hook.id)},
+            },
+            "ConditionExpression": "attribute_not_exists(sk)",
+        }
+
+    def _put_hook(self, hook: Hook) -> dict[str, Any]:
+        return {"TableName": self.table, "Item": _to_item(hook)}
+
+
+def _to_item(hook: Hook) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "owner": {"S": hook.owner},
+        "sk": {"S": hook_sk(hook.id)},
+        "id": {"N": str(hook.id)},
+        "event_type": {"S": hook.event_type},
+        "target_url": {"S": hook.target_url},
+        "retry_countdown_config": {"S": hook.retry_countdown_config.model_dump_json()},
+        "additional_headers": {"S": json.dumps(hook.additional_headers)},
+        "is_active": {"BOOL": hook.is_active},
+        "created_date": {"S": hook.created_date.isoformat()},
+        "modified_date": {"S": hook.modified_date.isoformat()},
+    }
+    if hook.secret_key:
+        item["secret_key"] = {"S": hook.secret_key}
+    if hook.rate_limit is not None:
+        item["rate_limit"] = {"N": str(hook.rate_limit)}
+    if hook.disabled_reason is not None:
+        item["disabled_reason"] = {"S": hook.disabled_reason}
+    if hook.disabled_at is not None:
+        item["disabled_at"] = {"S": hook.disabled_at.isoformat()}
+    if hook.config.stored():
+        item["config"] = {"S": json.dumps(hook.config.stored(), ensure_ascii=False)}
+    if hook.callback is not None:
+        item["callback"] = {"S": hook.callback}
+    if hook.previous_secret_key and hook.previous_secret_expires_at:
+        item["previous_secret_key"] = {"S": hook.previous_secret_key}
+        item["previous_secret_expires_at"] = {"S": hook.previous_secret_expires_at.isoformat()}
+    if hook.is_active:
+        item["active_event_type"] = {"S": hook.event_type}
+        item["dispatch"] = {"S": _dispatch_card(hook)}
+    return item
+
+
+def _dispatch_card(hook: Hook) -> str:
+    card = {
+        "id": hook.id,
+        "owner": hook.owner,
+        "url": hook.target_url,
+        "cfg": hook.retry_countdown_config.model_dump_json(),
+        "hdr": hook.additional_headers,
+        "sec": hook.secret_key,
+    }
+    if hook.rate_limit is not None:  # only then: the cards of hooks without a limit stay as they were
+        card["rl"] = hook.rate_limit
+    config = hook.config.stored()
+    if config:  # the whole config, so that what a delivery reads of it (auth) is here on every path
+        card["conf"] = config
+    if hook.previous_secret_key and hook.previous_secret_expires_at:  # only while a rotation's overlap lasts
+        card["psec"] = hook.previous_secret_key
+        card["pexp"] = hook.previous_secret_expires_at.timestamp()
+    return json.dumps(card, separators=(",", ":"), ensure_ascii=False)
+
+
+@lru_cache(maxsize=1024)
+def _countdown(config_json: str) -> RetryCountdownConfig:
+    """Most hooks share a handful of configs: parse each once per process."""
+    return _COUNTDOWN.validate_json(config_json)
+
+
+_NO_CONFIG = HookConfig()  # frozen: one shared by every hook without a config
+
+
+def _config(stored: dict[str, Any] | None) -> HookConfig:
+    """Validated again (it is small, and rarely set): a config read back is one a client could have written."""
+    return HookConfig.model_validate(stored) if stored else _NO_CONFIG
+
+
+def _card_config(stored: dict[str, Any] | None) -> HookConfig:
+    """As the other card fields, not validated again: a fault in it is one delivery's failed attempt, not the
+    fan-out's (see attempt.py)."""
+    if not stored:
+        return _NO_CONFIG
+    auth = stored.get("auth")
+    extra = {name: value for name, value in stored.items() if name != "auth"}
+    if isinstance(auth, dict):
+        auth = BasicAuth.model_construct(**auth)
+    return HookConfig.model_construct(auth=auth or None, **extra)
+
+
+def _from_dispatch_card(event_type: str, raw: str) -> HookTarget:
+    card = json.loads(raw)
+    # Built without re-validation: every field was validated when the hook was written.
+    return HookTarget.model_construct(
+        id=card["id"],
+        owner=card["owner"],
+        event_type=event_type,
+        target_url=card["url"],
+        retry_countdown_config=_countdown(card["cfg"]),
+        additional_headers=card["hdr"],
+        secret_key=card["sec"],
+        rate_limit=card.get("rl"),
+        config=_card_config(card.get("conf")),
+        is_active=True,
+        previous_secret_key=card.get("psec"),
+        previous_secret_expires_at=datetime.fromtimestamp(card["pexp"], UTC) if "pexp" in card else None,
+    )
+
+
+def _from_item(item: dict[str, Any]) -> Hook:
+    previous, expires = item.get("previous_secret_key", {}).get("S"), item.get("previous_secret_expires_at")
+    previous_expires_at = datetime.fromisoformat(expires["S"]) if expires else None
+    if previous_expires_at is None or previous_expires_at <= now():  # over: dropped, and so not written back
+        previous = previous_expires_at = None
+    return Hook(
+        id=int(item["id"]["N"]),
+        owner=item["owner"]["S"],
+        event_type=item["event_type"]["S"],
+        target_url=item["target_url"]["S"],
+        retry_countdown_config=_COUNTDOWN.validate_json(item["retry_countdown_config"]["S"]),
+        additional_headers=json.loads(item["additional_headers"]["S"]),
+        secret_key=item.get("secret_key", {}).get("S"),
+        rate_limit=_number(item["rate_limit"]["N"]) if "rate_limit" in item else None,
+        config=_config(json.loads(item["config"]["S"]) if "config" in item else None),
+        callback=item.get("callback", {}).get("S"),
+        is_active=item["is_active"]["BOOL"],
+        created_date=datetime.fromisoformat(item["created_date"]["S"]),
+        modified_date=datetime.fromisoformat(item["modified_date"]["S"]),
+        disabled_reason=item.get("disabled_reason", {}).get("S"),
+        disabled_at=datetime.fromisoformat(item["disabled_at"]["S"]) if "disabled_at" in item else None,
+        previous_secret_key=previous,
+        previous_secret_expires_at=previous_expires_at,
+    )
+
+
+def _number(text: str) -> float:
+    """A DynamoDB number as the client wrote it: `10` stays an integer."""
+    value = float(text)
+    return int(value) if value.is_integer() else value

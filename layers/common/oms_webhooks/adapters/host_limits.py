@@ -1,0 +1,123 @@
+"""Per-host concurrency: at most `limit` requests at once to one subscriber host, however many hooks it has.
+
+A host is what urllib3 keeps one connection pool for: scheme, host name and port. Two caps work together. The
+sender holds one of the host's `limit` places around every request (`HostSlots`), and its pool keeps at most
+`limit` connections to the host, so open connections, in flight or idle keep-alive, never exceed `limit` in a
+process. The dispatcher starts at most `limit` deliveries per host at once (`per_host`), so a host with a
+thousand hooks waits its turn without holding the workers that serve every other host.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter, defaultdict, deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Executor, Future
+from contextlib import contextmanager
+from dataclasses import dataclass
+from queue import SimpleQueue
+from typing import TypeVar
+
+from urllib3.exceptions import LocationParseError
+from urllib3.util import parse_url
+
+DEFAULT_CONNECTIONS_PER_HOST = 16
+_DEFAULT_PORTS: Mapping[str, int] = {"http": 80, "https": 443}
+
+HostKey = tuple[str, str, int | None]
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+
+def host_key(url: str) -> HostKey:
+    """(scheme, host, port) as urllib3 keys its pools; a URL it cannot parse is a host of its own."""
+    try:
+        parts = parse_url(url)
+    except LocationParseError:
+        return ("", url, None)
+    scheme = (parts.scheme or "http").lower()
+    return scheme, (parts.host or "").lower(), parts.port or _DEFAULT_PORTS.get(scheme)
+
+
+@dataclass
+class _Host:
+    places: threading.Semaphore
+    users: int = 0
+
+
+class HostSlots:
+    """Requests in flight per host; `slot(url)` waits for one of the host's `limit` places."""
+
+    def __init__(self, limit: int = DEFAULT_CONNECTIONS_PER_HOST) -> None:
+        if limit < 1:
+            raise ValueError("a host needs at least one connection")
+        self.limit = limit
+        self._hosts: dict[HostKey, _Host] = {}
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def slot(self, url: str) -> Iterator[None]:
+        key = host_key(url)
+        with self._lock:
+            host = self._hosts.get(key)
+            if host is None:
+                host = self._hosts[key] = _Host(threading.Semaphore(self.limit))
+            host.users += 1
+        host.places.acquire()
+        try:
+            yield
+        finally:
+            host.places.release()
+            with self._lock:
+                host.users -= 1
+                if not host.users:  # forgotten when idle, so a process that meets many hosts stays small
+                    del self._hosts[key]
+
+    def in_use(self, url: str) -> int:
+        """Requests to this URL's host in flight or waiting now (for tests and logs)."""
+        with self._lock:
+            host = self._hosts.get(host_key(url))
+            return host.users if host else 0
+
+
+def per_host(
+    pool: Executor,
+    items: Iterable[Item],
+    work: Callable[[Item], Result],
+    url_of: Callable[[Item], str],
+    limit: int,
+) -> Iterator[tuple[Item, Result]]:
+    """Runs `work` on every item in `pool`, at most `limit` at once per host, and yields each item with its result
+    as it completes. The items of a busy host wait in a queue here, not in the pool. A `work` that raises
+    raises here, as `Future.result()` does."""
+    finished: SimpleQueue[tuple[Future[Result], Item, HostKey]] = SimpleQueue()
+    running: Counter[HostKey] = Counter()
+    waiting: defaultdict[HostKey, deque[Item]] = defaultdict(deque)
+    outstanding = 0
+
+    def start(item: Item, key: HostKey) -> None:
+        running[key] += 1
+        future = pool.submit(work, item)
+        future.add_done_callback(lambda done: finished.put((done, item, key)))
+
+    def finish(done: Future[Result], item: Item, key: HostKey) -> tuple[Item, Result]:
+        running[key] -= 1
+        if waiting[key]:
+            start(waiting[key].popleft(), key)
+        elif not running[key]:
+            del running[key], waiting[key]
+        return item, done.result()
+
+    for item in items:
+        outstanding += 1
+        key = host_key(url_of(item))
+        if running[key] < limit:
+            start(item, key)
+        else:
+            waiting[key].append(item)
+        while not finished.empty():  # keep hosts busy while later items are still being read
+            outstanding -= 1
+            yield finish(*finished.get())
+    while outstanding:
+        outstanding -= 1
+        yield finish(*finished.get())

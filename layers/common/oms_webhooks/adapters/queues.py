@@ -1,0 +1,112 @@
+"""The SQS queues: retries (a message per scheduled retry, hidden until due) and fan-out batches."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from oms_webhooks.adapters.aws import sqs
+from oms_webhooks.clock import clock, epoch
+
+MAX_DELAY_SECONDS = 900  # SQS DelaySeconds limit
+SEND_BATCH_SIZE = 10  # SQS SendMessageBatch limit
+BATCH_BYTES_LIMIT = 256 * 1024  # SQS: per message, and per SendMessageBatch call
+
+
+@dataclass(frozen=True)
+class RetryMessage:
+    """Names a delivery to retry; the delivery record, not the message, says when and how often."""
+
+    uuid: str
+    due: float  # epoch seconds; only sets the first DelaySeconds
+
+    def to_json(self) -> str:
+        return json.dumps({"uuid": self.uuid, "due": self.due})
+
+    @classmethod
+    def from_json(cls, body: str) -> RetryMessage:
+        data = json.loads(body)
+        return cls(str(data["uuid"]), float(data.get("due", 0)))
+
+
+@dataclass(frozen=True)
+class FanoutBatch:
+    """One slice of a large fan-out: the hooks of a type with ids from first to last, for one event.
+
+    The event's payload travels in the message when it fits; otherwise it is stored with the event's claim.
+    """
+
+    event_id: str
+    event_type: str
+    first_id: int
+    last_id: int
+    payload: Any = None
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, body: str) -> FanoutBatch:
+        data = json.loads(body)
+        return cls(
+            str(data["event_id"]),
+            str(data["event_type"]),
+            int(data["first_id"]),
+            int(data["last_id"]),
+            data.get("payload"),
+        )
+
+
+class Queue:
+    def __init__(self, url: str, client: Any = None) -> None:
+        self.url = url
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        return self._client or sqs()
+
+    def send(self, entries: list[dict[str, Any]]) -> int:
+        """Sends in batches of ten; raises if SQS refuses any, so nothing is dropped quietly. Returns calls made."""
+        calls = 0
+        for start in range(0, len(entries), SEND_BATCH_SIZE):
+            batch = [{"Id": str(i), **entry} for i, entry in enumerate(entries[start : start + SEND_BATCH_SIZE])]
+            calls += 1
+            answer = self.client.send_message_batch(QueueUrl=self.url, Entries=batch)
+            if answer.get("Failed"):
+                failed = {f["Id"] for f in answer["Failed"]}
+                calls += 1
+                again = self.client.send_message_batch(
+                    QueueUrl=self.url, Entries=[e for e in batch if e["Id"] in failed]
+                )
+                if again.get("Failed"):
+                    raise RuntimeError(f"SQS refused {len(again['Failed'])} messages: {again['Failed']}")
+        return calls
+
+
+class RetryQueue(Queue):
+    def schedule(self, messages: list[RetryMessage]) -> int:
+        return self.send([{"MessageBody": m.to_json(), "DelaySeconds": delay_for(m.due)} for m in messages])
+
+    def hide(self, receipt_handle: str, seconds: float) -> None:
+        visibility = max(0, math.floor(clock().real_seconds(seconds)))  # down: see delay_for
+        self.client.change_message_visibility(
+            QueueUrl=self.url, ReceiptHandle=receipt_handle, VisibilityTimeout=visibility
+        )
+
+
+class FanoutQueue(Queue):
+    def split(self, batches: list[FanoutBatch]) -> int:
+        """Batches whose payload makes ten messages too large for one call are sent alone."""
+        bodies = [b.to_json() for b in batches]
+        if sum(len(body.encode()) for body in bodies[:SEND_BATCH_SIZE]) <= BATCH_BYTES_LIMIT:
+            return self.send([{"MessageBody": body} for body in bodies])
+        return sum(self.send([{"MessageBody": body}]) for body in bodies)
+
+
+def delay_for(due: float) -> int:
+    """Whole seconds, rounded down: the message comes back up to a second early and the retrier holds it until due."""
+    return max(0, min(MAX_DELAY_SECONDS, math.floor(clock().real_seconds(due - epoch()))))

@@ -1,0 +1,162 @@
+"""The outbound HTTP path: one POST per attempt, pooled keep-alive connections, bounded in time and size."""
+
+from __future__ import annotations
+
+import dataclasses
+import socket
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+import urllib3
+from urllib3.exceptions import HTTPError, LocationParseError
+
+from oms_webhooks.adapters.address_guard import AddressPolicy, ForbiddenAddress, Resolver, guarded_pool_manager
+from oms_webhooks.adapters.deadline import WATCHDOG
+from oms_webhooks.adapters.host_limits import DEFAULT_CONNECTIONS_PER_HOST, HostSlots
+from oms_webhooks.clock import now
+
+USER_AGENT = "OMS-Webhooks/1.0 (whisperer-compatible)"
+RESPONSE_CONTENT_LIMIT = 1024  # bytes of a subscriber's answer kept with the attempt
+
+
+@dataclass(frozen=True)
+class SendResult:
+    started: datetime
+    duration: float  # seconds
+    status_code: int | None = None
+    content: str | None = None
+    error: str | None = None
+    retry_after: float | None = None  # seconds, when a 429/503 said when to come back
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+class Sender:
+    """Thread-safe; share one per process so connections to a subscriber are reused across deliveries.
+
+    At most `connections_per_host` requests to one host at once, and as many pooled connections to it: a
+    request waits for its host's place before its attempt (and its total timeout) starts.
+    """
+
+    def __init__(
+        self,
+        policy: AddressPolicy,
+        connect_timeout: float = 5.0,
+        total_timeout: float = 15.0,
+        connections_per_host: int = DEFAULT_CONNECTIONS_PER_HOST,
+        resolver: Resolver = socket.getaddrinfo,
+    ) -> None:
+        self.timeout = urllib3.Timeout(connect=connect_timeout, total=total_timeout)
+        self.total_timeout = total_timeout
+        self.hosts = HostSlots(connections_per_host)
+        self.pool = guarded_pool_manager(
+            policy, resolver=resolver, num_pools=256, maxsize=connections_per_host, block=False
+        )
+
+    def post(self, url: str, body: bytes, headers: dict[str, str]) -> SendResult:
+        with self.hosts.slot(url):
+            ticket = WATCHDOG.arm(self.total_timeout)
+            try:
+                result = self._post(url, body, headers)
+            finally:
+                ticket.cancel()
+        if ticket.expired and result.error:
+            limit = f"the answer did not complete within the total timeout ({self.total_timeout:g} s)"
+            result = dataclasses.replace(result, error=f"ReadTimeoutError: Read timed out: {limit}")
+        return result
+
+    def _post(self, url: str, body: bytes, headers: dict[str, str]) -> SendResult:
+        started = now()
+        clock = time.perf_counter()
+        try:
+            response = self.pool.request(
+                "POST",
+                url,
+                body=body,
+                headers=headers,
+                timeout=self.timeout,
+                retries=False,
+                redirect=False,  # a 3xx is a failed attempt, never followed
+                preload_content=False,
+            )
+        except ForbiddenAddress as refused:
+            return SendResult(started, time.perf_counter() - clock, error=f"Refused: {refused}")
+        except (HTTPError, LocationParseError, OSError) as failed:
+            return SendResult(started, time.perf_counter() - clock, error=_describe(failed))
+        raw = bytearray()
+        retry_after = _retry_after(response.status, response.headers.get("Retry-After"))
+        try:
+            _read_capped(response, clock + self.total_timeout, raw)
+        except (HTTPError, OSError) as failed:  # the answer's status stands; keep what came of its body
+            response.close()
+            response.release_conn()
+            return SendResult(
+                started,
+                time.perf_counter() - clock,
+                status_code=response.status,
+                content=_text(raw) if raw else None,
+                error=_describe(failed),
+                retry_after=retry_after,
+            )
+        if len(raw) > RESPONSE_CONTENT_LIMIT:  # the rest is not read: this connection cannot be reused
+            response.close()
+        response.release_conn()
+        return SendResult(
+            started,
+            time.perf_counter() - clock,
+            status_code=response.status,
+            content=_text(raw),
+            retry_after=retry_after,
+        )
+
+
+def _read_capped(response: urllib3.BaseHTTPResponse, deadline: float, raw: bytearray) -> None:
+    """Read into `raw` up to RESPONSE_CONTENT_LIMIT + 1 bytes of the body, by `deadline` (perf_counter()) at the latest.
+
+    One read() of that size would wait for every byte, each within the read timeout: a body trickled
+    a byte at a time would hold the attempt far beyond total_timeout. So read what has arrived, and
+    give each wait only the time left. A body shorter than its Content-Length raises, as it should.
+    """
+    while len(raw) <= RESPONSE_CONTENT_LIMIT:
+        left = deadline - time.perf_counter()
+        if left <= 0:
+            raise TimeoutError("Read timed out. (total timeout reached while reading the answer)")
+        sock = getattr(response.connection, "sock", None)
+        if sock is not None:
+            sock.settimeout(left)
+        chunk = response.read1(RESPONSE_CONTENT_LIMIT + 1 - len(raw), decode_content=False)
+        if not chunk:
+            return
+        raw += chunk
+
+
+def _text(raw: bytearray) -> str:
+    return bytes(raw[:RESPONSE_CONTENT_LIMIT]).decode("utf-8", errors="replace")
+
+
+def _describe(error: BaseException) -> str:
+    reason = getattr(error, "reason", None) or error
+    text = str(reason)
+    if "Connection refused" in text:
+        return "Connection refused"
+    name = type(reason).__name__
+    return f"{name}: {text}"[:RESPONSE_CONTENT_LIMIT]
+
+
+def _retry_after(status: int, value: str | None) -> float | None:
+    if status not in (429, 503) or not value:
+        return None
+    value = value.strip()
+    if value.isascii() and value.isdigit():  # str.isdigit() also takes "²", which float() rejects
+        return float(value)
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return max(0.0, (moment - now()).total_seconds())

@@ -1,0 +1,54 @@
+"""Domain errors; the API layer turns each into whisperer's status code and body."""
+
+from __future__ import annotations
+
+
+class WebhookError(Exception):
+    """Base of the errors a client can cause."""
+
+
+class NotFound(WebhookError):
+    """No such object for this owner (another owner's objects are not found either)."""
+
+
+class DuplicateHook(WebhookError):
+    """The owner already has a hook for this target_url and event_type."""
+
+
+class InvalidField(WebhookError):
+    """A value that is well-formed but not acceptable, named by its field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class AlreadyDelivered(WebhookError):
+    """A manual retry of a delivery that already succeeded (whisperer's event_100_3)."""
+
+
+class StillRetrying(WebhookError):
+    """A manual retry, unforced, of a delivery whose scheduled retries are still running (event_100_6)."""
+
+
+class InvalidFields(WebhookError):
+    """Several fields (or query parameters) refused at once, each with its messages, as DRF reports them."""
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        super().__init__("; ".join(f"{field}: {' '.join(messages)}" for field, messages in errors.items()))
+        self.errors = errors
+
+
+class AmbiguousNumber(WebhookError):
+    """Two of an owner's deliveries share an integer id (a chance of about n**2 / 2**54 in n): name one by uuid."""
+
+    def __init__(self, number: int, uuids: list[str]) -> None:
+        super().__init__(f"deliveries {', '.join(uuids)} share the id {number}")
+        self.number = number
+        self.uuids = uuids
+
+
+def shown(text: str) -> str:
+    """`text` safe to echo in an error message: anything but printable ASCII as a backslash escape."""
+    return "".join(ch if " " <= ch <= "~" else ch.encode("unicode_escape").decode("ascii") for ch in text)

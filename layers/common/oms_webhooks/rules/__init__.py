@@ -1,0 +1,1 @@
+"""The rules: what happens to a hook or a delivery, written against the domain and the adapters."""

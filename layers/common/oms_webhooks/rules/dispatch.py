@@ -1,0 +1,252 @@
+"""Fan-out: one OMS event to every active hook of its type, concurrently, each attempt recorded.
+
+Idempotent per (event, hook): the first run claims the event with one conditional write; a later run of
+the same event (a duplicate from EventBridge, or a retry after a crash) looks up which deliveries are
+already recorded and sends only the others.
+
+More hooks than one invocation should serve (`batch_size`) are split into batches of hook ids on the
+fan-out queue; each batch is dispatched the same way by its own invocation, claimed on its own.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from oms_webhooks.adapters.delivery_store import BATCH_WRITE_SIZE, DeliveryStore
+from oms_webhooks.adapters.hook_cache import ActiveHooks, CircuitsRead
+from oms_webhooks.adapters.hook_store import HookStore
+from oms_webhooks.adapters.host_limits import per_host
+from oms_webhooks.adapters.queues import FanoutBatch, FanoutQueue, RetryMessage, RetryQueue
+from oms_webhooks.adapters.sender import Sender
+from oms_webhooks.clock import epoch
+from oms_webhooks.domain.deliveries import Delivery, delivery_id
+from oms_webhooks.domain.hooks import HookTarget, now
+from oms_webhooks.domain.oms_event import OmsEvent
+from oms_webhooks.rules.breaker import Breaker, CircuitGate, GateReport
+from oms_webhooks.rules.delivery_step import take_step
+from oms_webhooks.rules.rate_limiter import RateLimiter
+
+WRITERS = 4  # record batches written at once, beside the sends
+RELEASE_PAUSES = (0.5, 1.0, 2.0, 4.0, 8.0)  # seconds between tries to release a failed run's claim
+MESSAGE_PAYLOAD_LIMIT = 200 * 1024  # a larger payload is stored once rather than sent with every batch
+
+
+class DispatchInProgress(RuntimeError):
+    """Another invocation is dispatching this event right now; raising makes Lambda try again later."""
+
+
+@dataclass
+class DispatchReport:
+    event_id: str
+    event_type: str
+    hooks: int = 0
+    delivered: int = 0
+    retrying: int = 0
+    failed: int = 0
+    skipped: int = 0  # already recorded by an earlier run of the same event
+    duplicate: bool = False
+    deactivated: list[int] = field(default_factory=list)
+    deferred: int = 0  # queued, not attempted: their hook's circuit is open, or its rate limit says later
+    circuits_opened: list[int] = field(default_factory=list)
+    disabled: list[int] = field(default_factory=list)  # hooks turned off for failing too long
+    batches: int = 0  # fan-out batches queued for other invocations
+    attempt_ms: list[float] = field(default_factory=list)  # each attempt's duration, for the metrics (not the log)
+
+
+Pending = tuple[HookTarget, Delivery]
+
+
+@dataclass
+class Dispatcher:
+    hooks: HookStore
+    deliveries: DeliveryStore
+    sender: Sender
+    retries: RetryQueue
+    workers: int = 64
+    retention_days: int = 90
+    stale_after: float = 330.0  # seconds: longer than the function's timeout, so an older claim is a dead run
+    fanout: FanoutQueue | None = None
+    batch_size: int = 1000  # hooks one invocation delivers; more are split over the fan-out queue
+    breaker: Breaker | None = None
+    rate_limits: RateLimiter | None = None
+
+    def __post_init__(self) -> None:
+        self.pool = ThreadPoolExecutor(self.workers, thread_name_prefix="deliver")
+        self.writers = ThreadPoolExecutor(WRITERS, thread_name_prefix="record")
+        self._lock = threading.Lock()
+        self.active = ActiveHooks(self.hooks)
+
+    def dispatch(self, event: OmsEvent) -> DispatchReport:
+        """An event from the bus: every active hook of its type, here or split over the fan-out queue."""
+
+        def run(report: DispatchReport, age: float | None) -> None:
+            circuits = CircuitsRead() if self.breaker else None
+            hooks = [hook for page in self.active.pages(event.event_type, circuits) for hook in page]
+            gate = self.breaker.for_event(event.event_type, circuits.item) if self.breaker and circuits else None
+            if self.fanout is not None and len(hooks) > self.batch_size:
+                self._split(event, hooks, report)  # again on a re-run: each batch has its own claim
+            elif age is None:
+                self.deliver(self._pending(event, [hooks], report), report, gate)
+            else:
+                self._dispatch_again(event.id, event, [hooks], age, report, gate)
+
+        return self._claimed(event.id, event, run)
+
+    def dispatch_batch(self, batch: FanoutBatch) -> DispatchReport:
+        """One batch of a split fan-out, claimed apart from the event and from the other batches."""
+        payload = batch.payload if batch.payload is not None else self.deliveries.event_payload(batch.event_id)
+        event = OmsEvent(batch.event_id, batch.event_type, payload)
+        claim = f"{batch.event_id}#{batch.first_id}-{batch.last_id}"
+
+        def run(report: DispatchReport, age: float | None) -> None:
+            pages = self.hooks.active_range(batch.event_type, batch.first_id, batch.last_id)
+            gate = self.breaker.for_batch(batch.event_type) if self.breaker else None
+            if age is None:
+                self.deliver(self._pending(event, pages, report), report, gate)
+            else:
+                self._dispatch_again(claim, event, pages, age, report, gate)
+
+        return self._claimed(claim, event, run)
+
+    def _claimed(
+        self, claim: str, event: OmsEvent, run: Callable[[DispatchReport, float | None], None]
+    ) -> DispatchReport:
+        """Runs `run` with the claim's age: None for the first run, else seconds since the earlier one."""
+        report = DispatchReport(event.id, event.event_type)
+        age = self.deliveries.claim_event(claim, self._expires_at())
+        try:
+            run(report, age)
+        except DispatchInProgress:
+            raise
+        except BaseException:
+            self._release(claim)
+            raise
+        return report
+
+    def _release(self, claim: str) -> None:
+        """So the retry of this invocation resumes at once. The fault may be DynamoDB itself: keep trying a while;
+        if it stays away, the claim goes stale after `stale_after` and the event's retries reach the DLQ."""
+        for pause in RELEASE_PAUSES:
+            try:
+                self.deliveries.release_event(claim)
+                return
+            except Exception:
+                time.sleep(pause)
+
+    def _dispatch_again(
+        self,
+        claim: str,
+        event: OmsEvent,
+        pages: Iterable[list[HookTarget]],
+        age: float,
+        report: DispatchReport,
+        gate: CircuitGate | None = None,
+    ) -> None:
+        pending = list(self._pending(event, pages, report))
+        done = self.deliveries.existing([delivery.uuid for _, delivery in pending])
+        report.skipped = len(done)
+        todo = [(hook, delivery) for hook, delivery in pending if delivery.uuid not in done]
+        if not todo:
+            report.duplicate = True
+            return
+        if age < self.stale_after:
+            raise DispatchInProgress(claim)
+        self.deliveries.reclaim_event(claim)
+        self.deliver(todo, report, gate)
+
+    def _split(self, event: OmsEvent, hooks: list[HookTarget], report: DispatchReport) -> None:
+        """Hooks come in id order from the index, so each batch is a contiguous range of ids."""
+        assert self.fanout is not None
+        payload: Any = event.payload
+        if len(json.dumps(payload, ensure_ascii=False).encode()) > MESSAGE_PAYLOAD_LIMIT:
+            self.deliveries.store_event_payload(event.id, event.payload)
+            payload = None  # each batch reads it from the claim
+        batches = [
+            FanoutBatch(event.id, event.event_type, chunk[0].id, chunk[-1].id, payload)
+            for chunk in (hooks[i : i + self.batch_size] for i in range(0, len(hooks), self.batch_size))
+        ]
+        self.fanout.split(batches)
+        report.hooks = len(hooks)
+        report.batches = len(batches)
+
+    def _pending(self, event: OmsEvent, pages: Iterable[list[HookTarget]], report: DispatchReport) -> Iterable[Pending]:
+        for page in pages:
+            report.hooks += len(page)
+            for hook in page:
+                yield hook, self._new_delivery(event, hook)
+
+    def deliver(self, pending: Iterable[Pending], report: DispatchReport, gate: CircuitGate | None = None) -> None:
+        """Sends as hooks arrive, at most the sender's per-host limit at once to one host; records (and retries) are
+        written in batches of 25 as answers come back."""
+        writes: list[Future[None]] = []
+        batch: list[tuple[HookTarget, Delivery, float | None]] = []
+        limit = self.sender.hosts.limit
+        attempt = partial(self._attempt, gate=gate)
+        for (hook, delivery), wait in per_host(self.pool, pending, attempt, _target_url, limit):
+            batch.append((hook, delivery, wait))
+            if len(batch) == BATCH_WRITE_SIZE:
+                writes.append(self.writers.submit(self._flush, batch, report, gate))
+                batch = []
+        if batch:
+            writes.append(self.writers.submit(self._flush, batch, report, gate))
+        for write in writes:
+            write.result()  # a record that cannot be written fails the dispatch, to be resumed
+
+    def _attempt(self, pending: Pending, gate: CircuitGate | None) -> float | None:
+        """The circuit first: a delivery it holds back takes no rate-limit slot."""
+        hook, delivery = pending
+        gates = tuple(g for g in (gate, self.rate_limits) if g is not None)
+        return take_step(delivery, hook, self.sender, self.hooks, gates=gates).wait
+
+    def _flush(
+        self, batch: list[tuple[HookTarget, Delivery, float | None]], report: DispatchReport, gate: CircuitGate | None
+    ) -> None:
+        self.deliveries.save_many(delivery for _, delivery, _ in batch)
+        retries = [RetryMessage(delivery.uuid, epoch() + wait) for _, delivery, wait in batch if wait is not None]
+        if retries:
+            self.retries.schedule(retries)
+        circuits = gate.flush(hook.id for hook, _, _ in batch) if gate else GateReport()
+        with self._lock:
+            report.circuits_opened.extend(circuits.opened)
+            report.disabled.extend(disabled.hook.id for disabled in circuits.disabled)
+            for hook, delivery, _ in batch:
+                report.attempt_ms.extend(attempt.duration * 1000 for attempt in delivery.attempts[-1:])
+                if delivery.status == "delivered":
+                    report.delivered += 1
+                elif delivery.status == "retrying":
+                    report.retrying += 1
+                elif delivery.status == "deferred":
+                    report.deferred += 1
+                else:
+                    report.failed += 1
+                    if delivery.response_http_status == 410:
+                        report.deactivated.append(hook.id)
+
+    def _new_delivery(self, event: OmsEvent, hook: HookTarget) -> Delivery:
+        moment = now()
+        return Delivery(
+            uuid=delivery_id(event.id, hook.id),
+            owner=hook.owner,
+            webhook=hook.id,
+            event_id=event.id,
+            event_type=event.event_type,
+            request_payload=event.payload,
+            target_url=hook.target_url,
+            created_date=moment,
+            modified_date=moment,
+            expires_at=self._expires_at(),
+        )
+
+    def _expires_at(self) -> int:
+        return int(epoch()) + self.retention_days * 86400
+
+
+def _target_url(pending: Pending) -> str:
+    return pending[0].target_url

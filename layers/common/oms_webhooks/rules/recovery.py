@@ -1,0 +1,150 @@
+"""Recover after an outage: one more attempt for every delivery of a hook (or of an owner) that failed in a window.
+
+Each delivery is marked (`recovery`), made `retrying` and due now with one conditional update, then named in a
+message on the retry queue; the retrier sends it as any retry. A delivery whose retries were spent gets exactly
+one more attempt (and ends `failed` again if that fails); one still in its schedule (`include_retrying`) is tried
+now and then keeps its schedule. The mark lasts until the retrier saves the attempt, so a second identical call
+meanwhile queues nothing twice; after that, a delivery that failed again can be recovered again.
+"""
+
+from __future__ import annotations
+
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from oms_webhooks.adapters.delivery_index import Candidate, DeliveryIndex
+from oms_webhooks.adapters.hook_store import HookStore
+from oms_webhooks.adapters.queues import SEND_BATCH_SIZE, RetryMessage, RetryQueue
+from oms_webhooks.clock import iso, now
+from oms_webhooks.domain.catalog import canonical_event_type
+from oms_webhooks.domain.errors import InvalidField, NotFound
+
+MAX_PER_CALL = 1000  # deliveries one call queues (the API has 28 s); call again for the rest
+MARK_WORKERS = 8
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+Moment = Annotated[datetime, Field(strict=False)]  # ISO 8601 text, as every time in this API
+
+
+class RecoverRequest(BaseModel):
+    """`POST /whisperer/hooks/{id}/recover/`: the window (by creation time) and whether to include retrying ones."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    since: Annotated[Moment, Field(description="Deliveries created at or after this time (ISO 8601; no zone: UTC).")]
+    until: Annotated[Moment | None, Field(description="... and at or before this one (default: now).")] = None
+    include_retrying: Annotated[bool, Field(description="Also those still on their retry schedule: tried now.")] = False
+
+    @field_validator("since", "until")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        """In UTC (a time without a zone is read as UTC, as the delivery log's filters read it); nothing was
+        delivered before 1970, so an earlier time means the same as 1970."""
+        if value is None:
+            return None
+        try:
+            moment = (value.replace(tzinfo=UTC) if value.tzinfo is None else value).astimezone(UTC)
+        except OverflowError:
+            raise ValueError("Enter a valid date/time.") from None
+        return max(moment, EPOCH)
+
+    def window(self) -> tuple[datetime, datetime]:
+        """[since, until], until at most now: the answer says which window was looked at."""
+        until = min(self.until or now(), now())
+        if until < self.since:
+            raise InvalidField("until" if self.until else "since", "The window must not end before it starts.")
+        return self.since, until
+
+    def statuses(self) -> tuple[str, ...]:
+        return ("failed", "retrying") if self.include_retrying else ("failed",)
+
+
+class OwnerRecoverRequest(RecoverRequest):
+    """`POST /whisperer/hook_events/recover/`: every hook of the owner, optionally one event type."""
+
+    event_type: Annotated[str | None, Field(description="Only deliveries of this event type (dashed form too).")] = None
+
+    @field_validator("event_type")
+    @classmethod
+    def _known(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        canonical = canonical_event_type(value)
+        if canonical is None:
+            raise ValueError(f'"{value}" is not a valid choice.')
+        return canonical
+
+
+@dataclass(frozen=True)
+class RecoveryReport:
+    queued: int
+    since: datetime
+    until: datetime
+
+    def public(self) -> dict[str, Any]:
+        return {"queued": self.queued, "since": iso(self.since), "until": iso(self.until)}
+
+
+class Recovery:
+    def __init__(self, index: DeliveryIndex, hooks: HookStore, queue: RetryQueue, limit: int = MAX_PER_CALL) -> None:
+        self.index = index
+        self.hooks = hooks
+        self.queue = queue
+        self.limit = limit
+
+    def recover_hook(self, owner: str, hook_id: int, request: RecoverRequest) -> RecoveryReport:
+        hook = self.hooks.get(owner, hook_id)  # another owner's hook is not found
+        if not hook.is_active:
+            raise InvalidField("is_active", "The hook is inactive: activate it before recovering its deliveries.")
+        since, until = request.window()
+        candidates = self.index.recoverable(since, until, request.statuses(), self.limit, hook_id=hook_id)
+        return RecoveryReport(self._queue(candidates, request.statuses()), since, until)
+
+    def recover_owner(self, owner: str, request: OwnerRecoverRequest) -> RecoveryReport:
+        """Deliveries of hooks since deleted or switched off are left alone: the retrier would not send them."""
+        since, until = request.window()
+        candidates = self.index.recoverable(
+            since, until, request.statuses(), self.limit, owner=owner, event_type=request.event_type
+        )
+        active: dict[int, bool] = {}
+        for hook_id in {c.webhook for c in candidates}:
+            try:
+                active[hook_id] = self.hooks.get(owner, hook_id).is_active
+            except NotFound:
+                active[hook_id] = False
+        sendable = [c for c in candidates if active[c.webhook]]
+        return RecoveryReport(self._queue(sendable, request.statuses()), since, until)
+
+    def _queue(self, candidates: list[Candidate], statuses: tuple[str, ...]) -> int:
+        """Mark, then send; a message that cannot be sent has its mark undone, so nothing is left marked unsent."""
+        if not candidates:
+            return 0
+        marker = f"{iso(now())}#{uuid.uuid4().hex[:8]}"
+        due = now()
+
+        def mark(candidate: Candidate) -> dict[str, Any] | Exception | None:
+            try:
+                return self.index.mark_for_recovery(candidate.uuid, statuses, marker, due)
+            except Exception as exc:  # sent after the others are sent, so those marked are not stranded
+                return exc
+
+        with ThreadPoolExecutor(min(MARK_WORKERS, len(candidates)), thread_name_prefix="recover") as pool:
+            outcomes = list(pool.map(mark, candidates))
+        marked = [(c, old) for c, old in zip(candidates, outcomes, strict=True) if isinstance(old, dict)]
+        for start in range(0, len(marked), SEND_BATCH_SIZE):
+            chunk = marked[start : start + SEND_BATCH_SIZE]
+            try:
+                self.queue.schedule([RetryMessage(c.uuid, due.timestamp()) for c, _ in chunk])
+            except Exception:
+                for c, old in marked[start:]:
+                    self.index.unmark(c.uuid, old, marker)
+                raise
+        failures = [outcome for outcome in outcomes if isinstance(outcome, Exception)]
+        if failures:
+            raise failures[0]
+        return len(marked)

@@ -1,0 +1,145 @@
+"""The retrier's rules: a retry message comes back when due, is attempted once, then hidden for the next wait.
+
+The delivery record is the truth (status, retry_count, next_attempt_at); a message only names the delivery.
+A message is hidden with ChangeMessageVisibility while its wait fits in SQS's 12-hour visibility limit and
+its receive count stays clear of the queue's maxReceiveCount; otherwise it is sent anew and this one dropped.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Literal
+
+from aws_lambda_powertools import Logger
+from pydantic import ValidationError
+
+from oms_webhooks.adapters.delivery_store import DeliveryStore
+from oms_webhooks.adapters.hook_store import HookStore
+from oms_webhooks.adapters.queues import RetryMessage, RetryQueue
+from oms_webhooks.adapters.sender import RESPONSE_CONTENT_LIMIT, Sender
+from oms_webhooks.clock import clock, epoch, iso, now
+from oms_webhooks.domain.deliveries import Attempt, Delivery
+from oms_webhooks.domain.errors import NotFound
+from oms_webhooks.domain.hooks import Hook
+from oms_webhooks.rules.attempt import NOT_SENT
+from oms_webhooks.rules.breaker import Breaker, GateReport
+from oms_webhooks.rules.delivery_step import take_step
+from oms_webhooks.rules.rate_limiter import RateLimiter
+
+logger = Logger(child=True)
+
+MAX_VISIBILITY_SECONDS = 12 * 3600 - 300  # SQS allows 12 h; keep a margin for the time already spent
+# A message this close to its due time is held here until then: SQS counts delays in whole seconds, so messages
+# come back up to one early (queues.py), and a delivery holding a rate-limit slot must start in it.
+HOLD_SECONDS = 1.0
+FAULT_BACKOFF_SECONDS = 5  # how soon a message whose processing failed is seen again
+
+Outcome = Literal["done", "later"]
+
+
+@dataclass(frozen=True)
+class RetryReport:
+    """What one retry message came to: its outcome on the queue, and the delivery when this message changed it."""
+
+    outcome: Outcome
+    delivery: Delivery | None = None  # as the attempt (or the decision not to send) left it
+    sent: bool = False  # an HTTP attempt was made; its duration is the delivery's last attempt's
+    circuits: GateReport = field(default_factory=GateReport)  # circuits this attempt opened, hooks it disabled
+
+
+@dataclass
+class Retrier:
+    hooks: HookStore
+    deliveries: DeliveryStore
+    sender: Sender
+    queue: RetryQueue
+    resend_after_receives: int = 15  # below the queue's maxReceiveCount, which is left for crashes
+    breaker: Breaker | None = None
+    rate_limits: RateLimiter | None = None
+
+    def handle_safely(self, message: RetryMessage, receipt_handle: str, receive_count: int) -> RetryReport:
+        """As `process`, but a fault brings the message back in seconds rather than after the queue's visibility."""
+        try:
+            return self.process(message, receipt_handle, receive_count)
+        except Exception:
+            logger.exception("Retry failed; the message comes back shortly", extra={"uuid": message.uuid})
+            try:
+                self.queue.hide(receipt_handle, FAULT_BACKOFF_SECONDS)
+            except Exception:
+                logger.exception("Could not shorten the message's visibility either")
+            raise
+
+    def process(self, message: RetryMessage, receipt_handle: str, receive_count: int) -> RetryReport:
+        """Outcome `done`: delete the message; `later`: it is hidden (or replaced) until the next attempt is due.
+        With the delivery this message changed, if any (what the metrics count)."""
+        try:
+            delivery = self.deliveries.get(message.uuid)
+        except NotFound:
+            logger.warning("No record for this retry (expired or never written)", extra={"uuid": message.uuid})
+            return RetryReport("done")
+        if delivery.status not in ("pending", "retrying", "deferred"):
+            return RetryReport("done")  # delivered or failed meanwhile (a manual retry, a duplicate message)
+        due = delivery.next_attempt_at.timestamp() if delivery.next_attempt_at else 0.0
+        if due - epoch() > HOLD_SECONDS:
+            return RetryReport(self._wait(delivery, due, receipt_handle, receive_count))
+        return self._attempt(delivery, receipt_handle, receive_count, due)
+
+    def _attempt(self, delivery: Delivery, receipt_handle: str, receive_count: int, due: float) -> RetryReport:
+        if not self.deliveries.claim_retry(delivery.uuid, delivery.retry_count):
+            return RetryReport("done")  # another copy of this message took this retry
+        # The claim counted this attempt in the table; recording it below counts it here too.
+        try:
+            hook: Hook | None = self.hooks.get(delivery.owner, delivery.webhook)
+        except NotFound:
+            hook = None
+        except ValidationError as unreadable:  # stored before a rule it breaks: this delivery's end, not a crash
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in unreadable.errors())
+            return self._end_unsent(delivery, f"the hook's stored settings are no longer valid ({problems})")
+        if hook is None or not hook.is_active:
+            return self._end_unsent(delivery, _why_not_active(hook))
+        time.sleep(clock().real_seconds(max(0.0, due - epoch())))  # never before its time; the reads above are done
+        gate = self.breaker.for_hook(hook) if self.breaker else None
+        gates = tuple(g for g in (gate, self.rate_limits) if g is not None)  # the circuit first: see dispatch.py
+        step = take_step(delivery, hook, self.sender, self.hooks, gates=gates)
+        self.deliveries.save(delivery)
+        circuits = gate.flush() if gate else GateReport()
+        logger.info(
+            "Retry deferred" if step.deferral else "Retry attempted",
+            extra={
+                "uuid": delivery.uuid,
+                "hook_id": hook.id,
+                "retry_count": delivery.retry_count,
+                "status": delivery.status,
+                "response_http_status": step.result.status_code if step.result else None,
+                "next_attempt_at": iso(delivery.next_attempt_at) if delivery.next_attempt_at else None,
+            },
+        )
+        sent = step.result is not None
+        if step.wait is None:
+            return RetryReport("done", delivery, sent=sent, circuits=circuits)
+        due = epoch() + step.wait
+        outcome = self._wait(delivery, due, receipt_handle, receive_count)
+        return RetryReport(outcome, delivery, sent=sent, circuits=circuits)
+
+    def _end_unsent(self, delivery: Delivery, reason: str) -> RetryReport:
+        delivery.end_unsent(Attempt(at=now(), error=f"{NOT_SENT}{reason}"[:RESPONSE_CONTENT_LIMIT], duration=0.0))
+        self.deliveries.save(delivery)
+        logger.info("Retry not sent", extra={"uuid": delivery.uuid, "hook_id": delivery.webhook, "reason": reason})
+        return RetryReport("done", delivery)
+
+    def _wait(self, delivery: Delivery, due: float, receipt_handle: str, receive_count: int) -> Outcome:
+        wait = max(0.0, due - epoch())
+        if wait <= MAX_VISIBILITY_SECONDS and receive_count < self.resend_after_receives:
+            self.queue.hide(receipt_handle, wait)
+            return "later"
+        self.queue.schedule([RetryMessage(delivery.uuid, due)])  # a fresh message: new budget, new count
+        return "done"
+
+
+def _why_not_active(hook: Hook | None) -> str:
+    if hook is None:
+        return "the hook was deleted"
+    if hook.disabled_reason:
+        return f"the hook was disabled: {hook.disabled_reason}"
+    return "the hook is inactive"
