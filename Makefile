@@ -94,6 +94,10 @@ test: lint typecheck template-lint template-scan sam-check $(MINISTACK_STAMP)
 soak: $(STAMP)  ## load test: 20 events/s to 20 hooks for 60 s on a local stack, every delivery counted
 	$(BIN)/python -m tests.load.soak
 
+.PHONY: soak-backlog
+soak-backlog: $(STAMP)  ## a day of the local stack, compressed: dead hooks' retries pending, a fresh fan-out timed, memory and CPU of every process, then make soak's stream
+	$(BIN)/python -m tests.load.backlog --dead-hooks 200 --events 25 --soak-seconds 60
+
 bench: $(STAMP)  ## the benchmark suite: a table, bench/RESULTS.md and bench/fanout.png (several minutes)
 	$(BIN)/python -m bench.run
 
