@@ -202,11 +202,13 @@ def test_deliveries_beyond_the_limit_are_deferred_then_each_sent_once_in_its_tur
     with ThreadPoolExecutor(5) as events:  # five events at once, as five invocations would take them
         reports = list(events.map(lambda _: dispatcher.dispatch(event(LIMITED_TYPE)), range(5)))
 
-    assert sum(r.delivered for r in reports) + sum(r.deferred for r in reports) == 5
-    assert sum(r.failed + r.retrying for r in reports) == 0  # a deferral is not a failure
-    assert sum(r.delivered for r in reports) >= 1 and sum(r.deferred for r in reports) >= 3
+    assert len(reports) == 5
     store = DeliveryStore(settings().deliveries_table)
-    deferred = [d for d in store.query_owner(owner, {}, None, None, 10).items if d.status == "deferred"]
+    mine = store.query_owner(owner, {}, None, None, 10).items  # other tests' hooks of this type may share the events
+    statuses = [d.status for d in mine]
+    assert len(mine) == 5 and set(statuses) <= {"delivered", "deferred"}  # a deferral is not a failure
+    assert statuses.count("delivered") >= 1 and statuses.count("deferred") >= 3
+    deferred = [d for d in mine if d.status == "deferred"]
     assert deferred
     for delivery in deferred:
         assert delivery.attempts == [] and delivery.retry_count == 0
