@@ -270,48 +270,34 @@ def _new_guarded_conn(connection: HTTPConnection, policy: AddressPolicy, resolve
     return sock
 
 
-class GuardedHTTPConnection(HTTPConnection):
+class _Guarded:
+    """What both connection classes add: dial only allowed addresses, and let the attempt's deadline end reads."""
+
+    def __init__(
+        self,
+        *args: Any,
+        policy: AddressPolicy = _STRICT,
+        resolver: Resolver = socket.getaddrinfo,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.policy = policy
+        self.resolver = resolver
+
+    def _new_conn(self) -> socket.socket:
+        return _new_guarded_conn(self, self.policy, self.resolver)  # type: ignore[arg-type]
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        attach(self)  # the attempt's deadline can now end this connection's reads
+        super().request(*args, **kwargs)  # type: ignore[misc]
+
+
+class GuardedHTTPConnection(_Guarded, HTTPConnection):
     """An HTTP connection that dials only the addresses the policy allows."""
 
-    def __init__(
-        self,
-        *args: Any,
-        policy: AddressPolicy = _STRICT,
-        resolver: Resolver = socket.getaddrinfo,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(*args, **kwargs)
-        self.policy = policy
-        self.resolver = resolver
 
-    def _new_conn(self) -> socket.socket:
-        return _new_guarded_conn(self, self.policy, self.resolver)
-
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        attach(self)  # the attempt's deadline can now end this connection's reads
-        super().request(*args, **kwargs)
-
-
-class GuardedHTTPSConnection(HTTPSConnection):
+class GuardedHTTPSConnection(_Guarded, HTTPSConnection):
     """An HTTPS connection that dials only allowed addresses; SNI and certificate checks keep the hostname."""
-
-    def __init__(
-        self,
-        *args: Any,
-        policy: AddressPolicy = _STRICT,
-        resolver: Resolver = socket.getaddrinfo,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(*args, **kwargs)
-        self.policy = policy
-        self.resolver = resolver
-
-    def _new_conn(self) -> socket.socket:
-        return _new_guarded_conn(self, self.policy, self.resolver)
-
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        attach(self)  # the attempt's deadline can now end this connection's reads
-        super().request(*args, **kwargs)
 
 
 class GuardedHTTPConnectionPool(HTTPConnectionPool):
