@@ -47,7 +47,7 @@ def chromium_path() -> str:
     return found
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def console_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStackProcess]:
     stack = start_local_stack(tmp_path_factory.mktemp("console-home"))
     yield stack
@@ -55,13 +55,15 @@ def console_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSta
         stop_local_stack(stack)
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: Playwright's sync API keeps an asyncio loop running in this thread until it stops,
+# and the tests that run after these (the retrier's asyncio.run) need that loop gone.
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     browser = playwright.chromium.launch(executable_path=chromium_path(), headless=True)
     yield browser
