@@ -13,7 +13,7 @@ get the same slot.
 from __future__ import annotations
 
 import threading
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -21,6 +21,7 @@ from botocore.exceptions import ClientError
 from oms_webhooks.adapters.aws import DynamoDBTable
 
 _PREFIX = "RATE#"
+_MICROSECOND = Decimal("0.000001")
 _TRIES = 4  # busy, idle, busy again: a bucket moved twice between our calls; a fourth for clock skew
 
 
@@ -33,7 +34,7 @@ class RateLimitStore(DynamoDBTable):
 
     def take(self, hook_id: int, interval: Decimal, now: float) -> float:
         """The hook's next free slot, never before `now` (epoch seconds), taken for one attempt."""
-        start = Decimal(f"{now:.6f}")
+        start = Decimal(now).quantize(_MICROSECOND, rounding=ROUND_FLOOR)  # never after `now`
         with self._lock:
             busy = self._next_free.get(hook_id, 0.0) > now
         for _ in range(_TRIES):
