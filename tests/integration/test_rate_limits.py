@@ -15,7 +15,6 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 import pytest
 
 from oms_webhooks.adapters.address_guard import AddressPolicy
@@ -33,8 +32,6 @@ from oms_webhooks.rules.dispatch import Dispatcher
 from oms_webhooks.rules.rate_limiter import RateLimiter
 from oms_webhooks.settings import settings
 from oms_webhooks_cli.local.lambdas import LocalFunction
-from oms_webhooks_cli.local.triggers import sqs_event_source
-from oms_webhooks_cli.template import Template
 from tests.conftest import Caller
 from tests.integration.test_dispatch import subscribe, unsubscribe_all
 from tests.receiver import Answer, Receiver
@@ -60,20 +57,6 @@ def owner(deployed: dict[str, LocalFunction]) -> Iterator[str]:
 @pytest.fixture
 def buckets(deployed: dict[str, LocalFunction]) -> RateLimitStore:
     return RateLimitStore(settings().deliveries_table)
-
-
-@pytest.fixture
-def retrier_running(deployed: dict[str, LocalFunction], template: Template) -> Iterator[None]:
-    """The retry queue drained into the real retrier handler, as Lambda's event source mapping does."""
-    stopping = threading.Event()
-    [props] = [props for function, _, props in template.triggers("SQS") if function == "RetrierFunction"]
-    pollers = sqs_event_source(deployed["RetrierFunction"], props, boto3.client, stopping)
-    for poller in pollers:
-        poller.start()
-    yield
-    stopping.set()
-    for poller in pollers:
-        poller.join(timeout=5)
 
 
 @pytest.fixture

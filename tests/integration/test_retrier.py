@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -15,8 +14,6 @@ from oms_webhooks.adapters.delivery_store import DeliveryStore
 from oms_webhooks.domain.oms_event import OmsEvent
 from oms_webhooks.settings import settings
 from oms_webhooks_cli.local.lambdas import LocalFunction
-from oms_webhooks_cli.local.triggers import sqs_event_source
-from oms_webhooks_cli.template import Template
 from tests.integration.test_dispatch import dispatcher, subscribe, unsubscribe_all
 from tests.receiver import Answer, Receiver
 
@@ -26,19 +23,6 @@ def receiver() -> Iterator[Receiver]:
     receiver = Receiver()
     yield receiver
     receiver.stop()
-
-
-@pytest.fixture
-def retrier_running(deployed: dict[str, LocalFunction], template: Template) -> Iterator[None]:
-    stopping = threading.Event()
-    [props] = [props for function, _, props in template.triggers("SQS") if function == "RetrierFunction"]
-    pollers = sqs_event_source(deployed["RetrierFunction"], props, boto3.client, stopping)
-    for poller in pollers:
-        poller.start()
-    yield
-    stopping.set()
-    for poller in pollers:
-        poller.join(timeout=5)
 
 
 def test_a_fault_mid_batch_loses_nothing(

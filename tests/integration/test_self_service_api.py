@@ -8,7 +8,6 @@ import hashlib
 import hmac
 import json
 import math
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -16,7 +15,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
@@ -38,9 +36,6 @@ from oms_webhooks.rules.delivery_log import DeliveryLog
 from oms_webhooks.rules.recovery import RecoverRequest, Recovery
 from oms_webhooks.rules.retries import Retrier
 from oms_webhooks.settings import settings
-from oms_webhooks_cli.local.lambdas import LocalFunction
-from oms_webhooks_cli.local.triggers import sqs_event_source
-from oms_webhooks_cli.template import Template
 from tests.conftest import Answer as ApiAnswer
 from tests.conftest import Caller
 from tests.integration.test_dispatch import dispatcher
@@ -188,20 +183,6 @@ def test_setting_the_secret_by_hand_ends_an_overlap_at_once(me: Owner) -> None:
     assert patched.status == 200
     item = raw_hook(me, hook["id"])
     assert item["secret_key"]["S"] == "replaced-by-hand" and "previous_secret_key" not in item
-
-
-@pytest.fixture
-def retrier_running(deployed: dict[str, LocalFunction], template: Template) -> Iterator[None]:
-    """The retry queue polled as Lambda's event source mapping polls it, into the retrier function."""
-    stopping = threading.Event()
-    [props] = [props for function, _, props in template.triggers("SQS") if function == "RetrierFunction"]
-    pollers = sqs_event_source(deployed["RetrierFunction"], props, boto3.client, stopping)
-    for poller in pollers:
-        poller.start()
-    yield
-    stopping.set()
-    for poller in pollers:
-        poller.join(timeout=5)
 
 
 def test_every_delivery_path_signs_with_both_secrets_during_the_overlap(me: Owner, receiver: Receiver) -> None:

@@ -1,0 +1,27 @@
+"""Fixtures the integration tests share (the session's moto, tables and functions are in tests/conftest.py)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import boto3
+import pytest
+
+from oms_webhooks_cli.local.lambdas import LocalFunction
+from oms_webhooks_cli.local.triggers import sqs_event_source
+from oms_webhooks_cli.template import Template
+
+
+@pytest.fixture
+def retrier_running(deployed: dict[str, LocalFunction], template: Template) -> Iterator[None]:
+    """The retry queue drained into the real retrier handler, as Lambda's event source mapping does."""
+    stopping = threading.Event()
+    [props] = [props for function, _, props in template.triggers("SQS") if function == "RetrierFunction"]
+    pollers = sqs_event_source(deployed["RetrierFunction"], props, boto3.client, stopping)
+    for poller in pollers:
+        poller.start()
+    yield
+    stopping.set()
+    for poller in pollers:
+        poller.join(timeout=5)
