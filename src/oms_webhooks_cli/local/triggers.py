@@ -58,6 +58,8 @@ class Poller(threading.Thread):
                 log.exception("%s: cannot receive from %s", self.name, self.queue_url)
                 time.sleep(1)
                 continue
+            if self.stopping.is_set():
+                return  # received while stopping: left to come back when their visibility ends, as from Lambda
             if not messages:
                 if not self.wait_seconds:
                     self.stopping.wait(0.05)
@@ -139,7 +141,11 @@ def _destination_record(function: LocalFunction, event: Any, error: Exception, a
 
 
 def sqs_event_source(
-    function: LocalFunction, props: dict[str, Any], aws: Callable[[str], Any], stopping: threading.Event
+    function: LocalFunction,
+    props: dict[str, Any],
+    aws: Callable[[str], Any],
+    stopping: threading.Event,
+    wait_seconds: int = LONG_POLL_SECONDS,
 ) -> list[Poller]:
     """Lambda's SQS event source mapping: batches, and ReportBatchItemFailures honoured."""
     sqs = aws("sqs")
@@ -164,7 +170,7 @@ def sqs_event_source(
             queue_url,
             invoke_batch,
             int(props.get("BatchSize", 10)),
-            LONG_POLL_SECONDS,
+            wait_seconds,
             stopping,
         )
         for i in range(SQS_POLLERS)
