@@ -173,6 +173,9 @@ def _from_proxy_result(result: dict[str, Any]) -> tuple[int, dict[str, str], byt
 class _RequestHandler(BaseHTTPRequestHandler):
     server: GatewayServer
     protocol_version = "HTTP/1.1"
+    # http.server writes the head and the body apart; with Nagle on, the body waits for the client's delayed ACK
+    # of the head, 40 ms on every answer of a kept-alive connection (measured: 48 ms a GET, 8 ms without).
+    disable_nagle_algorithm = True
 
     def _serve(self) -> None:
         started = time.perf_counter()
