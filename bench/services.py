@@ -48,11 +48,14 @@ def receiver(delay_ms: float) -> Iterator[int]:
 
 
 @contextmanager
-def local_stack(home: Path) -> Iterator[dict]:
+def local_stack(home: Path, parameters: dict[str, str] | None = None) -> Iterator[dict]:
+    """`oms-webhooks local` on free ports, with template `parameters` as `--parameter-overrides`."""
     env = {**os.environ, "OMS_WEBHOOKS_HOME": str(home), "OMS_WEBHOOKS_AWS_PORT": "0", "OMS_WEBHOOKS_API_PORT": "0"}
     env.pop("AWS_ENDPOINT_URL", None)
     log = (home / "stack.log").open("w")
-    process = subprocess.Popen([CLI, "local"], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+    overrides = [f"{name}={value}" for name, value in (parameters or {}).items()]
+    command = [CLI, "local", *(["--parameter-overrides", *overrides] if overrides else [])]
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
     try:
         state = home / "local.json"
         deadline = time.monotonic() + 60

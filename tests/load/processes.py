@@ -47,7 +47,7 @@ def alive(pid: int) -> bool:
         return False
 
 
-def _cpu_ticks(pid: int) -> int:
+def cpu_ticks(pid: int) -> int:
     try:
         fields = _stat_fields(pid)
     except OSError:
@@ -66,7 +66,7 @@ def _rss_kb(pid: int) -> int:
 def usage(root: int, seconds: float) -> Usage:
     """Memory of the tree now, and its CPU over the next `seconds`."""
     pids = tree(root)
-    before, started = sum(_cpu_ticks(p) for p in pids), time.monotonic()
+    before, started = sum(cpu_ticks(p) for p in pids), time.monotonic()
     time.sleep(seconds)
-    ticks, took = sum(_cpu_ticks(p) for p in pids) - before, time.monotonic() - started
+    ticks, took = sum(cpu_ticks(p) for p in pids) - before, time.monotonic() - started
     return Usage(round(sum(_rss_kb(p) for p in pids) / 1024, 1), round(100.0 * ticks / CLOCK_TICKS / took, 1))

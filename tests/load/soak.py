@@ -41,6 +41,7 @@ class SoakResult:
     duplicated: int
     publish_rate: float
     drain_seconds: float
+    latency_ms: dict[str, float]  # from PutEvents' answer to the first arrival at the receiver
 
     @property
     def ok(self) -> bool:
@@ -55,14 +56,26 @@ class Tally:
         self.receiver, self.paths = receiver, paths
         self.read = dict.fromkeys(paths, 0)
         self.seen: Counter[str] = Counter()
+        self.first: dict[str, float] = {}
 
     def update(self) -> Counter[str]:
         for path in self.paths:
             arrived = self.receiver.received[path]
             new = arrived[self.read[path] : len(arrived)]
             self.read[path] += len(new)
-            self.seen.update(json.loads(r.body)["event"]["uuid"] for r in new)
+            for received in new:
+                uuid_ = json.loads(received.body)["event"]["uuid"]
+                self.seen[uuid_] += 1
+                self.first.setdefault(uuid_, received.at)
         return self.seen
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    """p50, p95, p99 and max of sorted `values`, rounded to the millisecond."""
+    if not values:
+        return {}
+    at = {"p50": 0.50, "p95": 0.95, "p99": 0.99, "max": 1.0}
+    return {name: round(values[min(len(values) - 1, int(q * len(values)))], 1) for name, q in at.items()}
 
 
 def soak(
@@ -88,6 +101,8 @@ def soak(
             created.append(answer.json()["id"])
         events = Target({}, aws_endpoint).client("events")
 
+        published_at: dict[str, float] = {}
+
         def publish(seq: int) -> str:
             entry = {
                 "EventBusName": bus,
@@ -95,7 +110,9 @@ def soak(
                 "DetailType": EVENT_TYPE,
                 "Detail": json.dumps({"payload": {"seq": seq}}),
             }
-            return str(events.put_events(Entries=[entry])["Entries"][0]["EventId"])
+            event_id = str(events.put_events(Entries=[entry])["Entries"][0]["EventId"])
+            published_at[event_id] = time.time()
+            return event_id
 
         started = time.monotonic()
         limit = int(rate * seconds)
@@ -104,14 +121,13 @@ def soak(
         for seq in range(limit):
             if time.monotonic() - started > seconds + 5:
                 break
-            due = started + seq / rate
-            if due > time.monotonic():
-                time.sleep(due - time.monotonic())
+            time.sleep(max(0.0, started + seq / rate - time.monotonic()))
             pending.append(publishing_pool.submit(publish, seq))
         event_ids = [future.result(timeout=60) for future in pending]
         publishing_pool.shutdown()
         publishing = time.monotonic() - started
-        expected = {delivery_id(e, h) for e in event_ids for h in created}
+        event_of = {delivery_id(e, h): e for e in event_ids for h in created}
+        expected = set(event_of)
         drain_started = time.monotonic()
         tally = Tally(receiver, [f"/soak/{i}" for i in range(hooks)])
         while time.monotonic() - drain_started < drain_timeout:
@@ -120,6 +136,7 @@ def soak(
             time.sleep(0.25)
         time.sleep(1.0)  # anything sent twice would arrive now
         seen = tally.update()
+        latencies = sorted(1000 * (at - published_at[event_of[u]]) for u, at in tally.first.items() if u in event_of)
         return SoakResult(
             rate=rate,
             hooks=hooks,
@@ -131,6 +148,7 @@ def soak(
             duplicated=sum(count - 1 for count in seen.values() if count > 1),
             publish_rate=len(event_ids) / publishing,
             drain_seconds=time.monotonic() - drain_started,
+            latency_ms=percentiles(latencies),
         )
     finally:
         for hook_id in created:

@@ -6,9 +6,14 @@ import signal
 import subprocess
 import sys
 import threading
+from typing import Any
 
 STOP_SECONDS = 2.0  # how long moto has to end on SIGTERM before it is killed
-LISTEN_BACKLOG = 1024  # connections the kernel queues for moto while its threads are busy (werkzeug: 128)
+LISTEN_BACKLOG = 1024  # connections the kernel queues for moto while its threads are busy
+# Requests served at once. Long polls hold one each for up to 20 s (a rule's poller, three per SQS event source,
+# a CLI's `tail`), so there must be many more than those; the rest queue in waitress, not in the kernel.
+THREADS = 48
+CONNECTION_LIMIT = 1000  # kept-alive clients: every thread of every function keeps one
 
 
 class MotoProcess:
@@ -51,28 +56,41 @@ class MotoProcess:
 
 
 def serve(host: str, port: int) -> None:
-    """The moto process: serves until SIGTERM, SIGINT or the end of its standard input (the stack has gone)."""
+    """The moto process: serves until SIGTERM, SIGINT or the end of its standard input (the stack has gone).
+
+    moto's app runs on waitress rather than moto's own werkzeug server, which closes the connection after every
+    answer: each AWS call paid a new connection and a new thread, and 50 events/s left 18,000 sockets in
+    TIME_WAIT, most of the ephemeral ports (docs/RELIABILITY.md, "Load").
+    """
     import logging
 
     logging.disable(logging.INFO)  # moto's request log is noise here
-    from moto.server import ThreadedMotoServer
-    from werkzeug.serving import BaseWSGIServer
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+    from waitress.server import create_server
 
-    from oms_webhooks_cli.local import moto_dynamodb, moto_memory, moto_sqs
+    from oms_webhooks_cli.local import moto_dynamodb, moto_events, moto_memory, moto_sqs
 
     stop = threading.Event()
     moto_memory.apply(stop)
     moto_sqs.apply()
     moto_dynamodb.apply()
-    BaseWSGIServer.request_queue_size = LISTEN_BACKLOG
-    server = ThreadedMotoServer(host, port, verbose=False)
-    server.start()
-    print(server.get_host_and_port()[1], flush=True)
+    moto_events.apply()
+    server: Any = create_server(
+        DomainDispatcherApplication(create_backend_app),
+        host=host,
+        port=port,
+        threads=THREADS,
+        backlog=LISTEN_BACKLOG,
+        connection_limit=CONNECTION_LIMIT,
+        ident="moto",
+    )
+    threading.Thread(target=server.run, name="moto-server", daemon=True).start()
+    print(server.effective_port, flush=True)
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     threading.Thread(target=_set_at_end_of_input, args=(stop,), name="parent-watch", daemon=True).start()
     stop.wait()
-    server.stop()
+    server.close()
 
 
 def _set_at_end_of_input(stop: threading.Event) -> None:

@@ -17,7 +17,7 @@ from oms_webhooks_cli.endpoint import state_file
 from oms_webhooks_cli.local.gateway import Gateway, GatewayServer
 from oms_webhooks_cli.local.lambdas import LocalFunction
 from oms_webhooks_cli.local.moto_process import MotoProcess
-from oms_webhooks_cli.local.triggers import EVENT_CONCURRENCY, Poller, eventbridge_rule, sqs_event_source
+from oms_webhooks_cli.local.triggers import EVENT_CONCURRENCY, eventbridge_rule, sqs_event_source
 from oms_webhooks_cli.template import REGION, Template
 
 log = logging.getLogger("oms_webhooks.local")
@@ -49,7 +49,7 @@ class LocalStack:
         self.api: GatewayServer | None = None
         self.template = Template(parameters=self.parameters)
         self.outputs: dict[str, str] = {}
-        self.pollers: list[Poller] = []
+        self.pollers: list[threading.Thread] = []
         self.stopping = threading.Event()
 
     @property

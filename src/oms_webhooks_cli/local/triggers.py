@@ -75,7 +75,7 @@ class Poller(threading.Thread):
 
 def eventbridge_rule(
     function: LocalFunction, rule: str, props: dict[str, Any], aws: Callable[[str], Any], stopping: threading.Event
-) -> Poller:
+) -> AsyncInvocations:
     """Creates the rule on its bus with a tap queue as target, and the poller that invokes the function.
 
     Invocations are asynchronous, as Lambda's: a failed one is tried again `MaximumRetryAttempts` times (from the
@@ -99,28 +99,108 @@ def eventbridge_rule(
     events.put_targets(Rule=name, EventBusName=bus, Targets=[{"Id": "tap", "Arn": _queue_arn(f"{name}-tap")}])
     log.info("rule %s on bus %s -> %s (after %d retries: %s)", name, bus, function.spec.logical_id, retries, failed_url)
 
-    invocations = ThreadPoolExecutor(EVENT_CONCURRENCY, thread_name_prefix=f"invoke-{name}")
-
-    def invoke(message: dict[str, Any]) -> str | None:
+    def invoke(message: dict[str, Any]) -> bool:
+        """True when the event is done with: delivered, or sent to the failure destination."""
         event = json.loads(message["Body"])
         try:
             function.invoke(event)
-            return None
+            return True
         except Exception as exc:
             attempts = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
             if attempts <= retries:
                 log.exception("%s failed on event (attempt %d); it will be retried", function.spec.logical_id, attempts)
-                return str(message["MessageId"])
+                return False
             log.exception("%s failed on event %d times; sent to %s", function.spec.logical_id, attempts, failed_url)
             record = _destination_record(function, event, exc, attempts)
             sqs.send_message(QueueUrl=failed_url, MessageBody=json.dumps(record))
-            return None
+            return True
 
-    def invoke_each(messages: list[dict[str, Any]]) -> set[str]:
-        """Each event its own asynchronous invocation, several at once."""
-        return {failed for failed in invocations.map(invoke, messages) if failed}
+    running_for = function.spec.timeout + 30  # an event is not shown again while its invocation may still run
+    return AsyncInvocations(f"rule-{name}", sqs, tap_url, invoke, EVENT_CONCURRENCY, running_for, stopping)
 
-    return Poller(f"rule-{name}", sqs, tap_url, invoke_each, 10, LONG_POLL_SECONDS, stopping)
+
+class AsyncInvocations(threading.Thread):
+    """Lambda's asynchronous invocations of one function: each event its own invocation, up to `concurrency` at
+    once, the next one started as soon as any ends (no event waits for a slower one, as in a batch)."""
+
+    def __init__(
+        self,
+        name: str,
+        sqs: Any,
+        queue_url: str,
+        invoke: Callable[[dict[str, Any]], bool],
+        concurrency: int,
+        running_for: int,
+        stopping: threading.Event,
+    ) -> None:
+        super().__init__(name=name, daemon=True)
+        self.sqs, self.queue_url, self.invoke = sqs, queue_url, invoke
+        self.concurrency, self.running_for, self.stopping = concurrency, running_for, stopping
+        self.pool = ThreadPoolExecutor(concurrency, thread_name_prefix=f"invoke-{name}")
+        self.running = 0
+        self.finished: list[str] = []  # receipt handles of events done with, not yet deleted
+        self.freed = threading.Condition()
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            with self.freed:
+                while self.running >= self.concurrency and not self.stopping.is_set():
+                    self.freed.wait(0.5)
+                room = self.concurrency - self.running
+            try:
+                messages = self.sqs.receive_message(
+                    QueueUrl=self.queue_url,
+                    MaxNumberOfMessages=min(10, room),
+                    WaitTimeSeconds=LONG_POLL_SECONDS,
+                    VisibilityTimeout=self.running_for,
+                    AttributeNames=["All"],
+                ).get("Messages", [])
+            except Exception:
+                if self.stopping.is_set():
+                    return
+                log.exception("%s: cannot receive from %s", self.name, self.queue_url)
+                time.sleep(1)
+                continue
+            if self.stopping.is_set():
+                return  # received while stopping: left to come back when their visibility ends
+            for message in messages:
+                with self.freed:
+                    self.running += 1
+                self.pool.submit(self._invoke, message)
+
+    def _invoke(self, message: dict[str, Any]) -> None:
+        done = False
+        try:
+            done = self.invoke(message)
+            if not done:  # failed: tried again after Lambda's pause between asynchronous attempts (shortened here)
+                self.sqs.change_message_visibility(
+                    QueueUrl=self.queue_url,
+                    ReceiptHandle=message["ReceiptHandle"],
+                    VisibilityTimeout=TAP_VISIBILITY_SECONDS,
+                )
+        except Exception:
+            log.exception("%s: event %s left for the queue to show again", self.name, message["MessageId"])
+        finally:
+            with self.freed:
+                self.running -= 1
+                if done:
+                    self.finished.append(message["ReceiptHandle"])
+                # Deleted ten at a time, or as soon as nothing else runs: one call instead of ten under load.
+                handles = self.finished if len(self.finished) >= 10 or not self.running else []
+                if handles:
+                    self.finished = []
+                self.freed.notify()
+            self._delete(handles)
+
+    def _delete(self, handles: list[str]) -> None:
+        if not handles:
+            return
+        try:
+            self.sqs.delete_message_batch(
+                QueueUrl=self.queue_url, Entries=[{"Id": str(i), "ReceiptHandle": h} for i, h in enumerate(handles)]
+            )
+        except Exception:
+            log.exception("%s: %d finished events not deleted; they come back once", self.name, len(handles))
 
 
 def _destination_record(function: LocalFunction, event: Any, error: Exception, attempts: int) -> dict[str, Any]:
