@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck template-lint template-scan sam-check deploy-local bench soak clean
+.PHONY: install run test lint typecheck template-lint template-scan sam-check deploy-local bench soak soak-profile clean
 
 # aws-sam-cli pins its own versions of boto3, cfn-lint, pydantic... so it lives in a venv of its own.
 SAM_CLI_VERSION := 1.170.0
@@ -91,8 +91,12 @@ deploy-local: $(STAMP) sam-check $(MINISTACK_STAMP)
 test: lint typecheck template-lint template-scan sam-check $(MINISTACK_STAMP)
 	OMS_WEBHOOKS_DEPLOY_TESTS=required $(BIN)/pytest -q
 
-soak: $(STAMP)  ## load test: 20 events/s to 20 hooks for 60 s on a local stack, every delivery counted
+soak: $(STAMP)  ## load test: 50 events/s to 20 hooks for 60 s on a local stack, every delivery counted
 	$(BIN)/python -m tests.load.soak
+
+.PHONY: soak-profile
+soak-profile: $(STAMP)  ## where a soak's time goes: CPU per process, and py-spy's top functions of the stack and moto
+	$(BIN)/python -m tests.load.profile --rate 50 --hooks 20 --seconds 30
 
 .PHONY: soak-backlog
 soak-backlog: $(STAMP)  ## a day of the local stack, compressed: dead hooks' retries pending, a fresh fan-out timed, memory and CPU of every process, then make soak's stream

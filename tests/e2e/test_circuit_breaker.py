@@ -72,6 +72,10 @@ def test_a_failing_receiver_trips_the_breaker_and_gets_every_queued_delivery_onc
             client.publish("package.created", {"id": i})
         # three failed attempts open the circuit; what is published next is queued for the probe, not attempted
         wait_for(lambda: len(receiver.received["/shop"]) >= 3, 20, "three failed attempts")
+        # The third failure's record comes first, then the circuit's state: an event published in between would
+        # still be attempted (seen on a loaded machine), so wait for the stack to say the circuit opened.
+        log = breaker_stack.home / "stack.log"
+        wait_for(lambda: "Circuit opened" in log.read_text(errors="replace"), 20, "the circuit opened")
         for i in range(3, 8):
             client.publish("package.created", {"id": i})
 

@@ -280,3 +280,16 @@ def test_pointing_a_hook_elsewhere_or_turning_it_back_on_forgets_its_streak(
     assert health.read_hook(event_type, hook_id).is_open  # off, not forgotten
     assert call("PATCH", f"/whisperer/hooks/{hook_id}/", {"is_active": True}, token=token).status == 200
     assert not health.read_hook(event_type, hook_id).streak
+
+
+def test_a_streak_written_by_another_run_comes_back_with_its_start(deployed: dict[str, LocalFunction]) -> None:
+    """Concurrent dispatches each read a clean state before their first failures; the write that makes the streak
+    long enough must still learn when it began, or the circuit opens one failure late (seen with three events at
+    once, when moto left the unchanged start out of UPDATED_NEW)."""
+    health = HookHealthStore(settings().hooks_table)
+    event_type, hook_id = f"streak.{uuid.uuid4().hex[:8]}", 7
+    first = health.record(event_type, Changes(failed={hook_id: 1}, failed_probes={}, cleared=[]), now=1000.0)
+    second = health.record(event_type, Changes(failed={hook_id: 1}, failed_probes={}, cleared=[]), now=1005.0)
+    assert (first[hook_id].failures, first[hook_id].since) == (1, 1000.0)
+    assert (second[hook_id].failures, second[hook_id].since) == (2, 1000.0)
+    assert set(second) == {hook_id}

@@ -129,12 +129,15 @@ class HookHealthStore(DynamoDBTable):
             "Key": circuits_key(event_type),
             "UpdateExpression": " ".join(clauses),
             "ExpressionAttributeNames": names,
-            "ReturnValues": "UPDATED_NEW",
+            # The whole item, not UPDATED_NEW: a streak's start that `if_not_exists` kept unchanged may be left out
+            # of the updated attributes (moto does), and concurrent first failures then never saw their start.
+            "ReturnValues": "ALL_NEW",
         }
         if used:
             request["ExpressionAttributeValues"] = {name: values[name] for name in used}
         answer = self.client.update_item(**request)
-        return health_of(answer.get("Attributes"))
+        found = health_of(answer.get("Attributes"))
+        return {hook_id: health for hook_id, health in found.items() if hook_id in hooks}
 
     def open(self, event_type: str, probes: Mapping[int, float]) -> None:
         """Opens these hooks' circuits with their first probe time; a circuit already open keeps its own."""
