@@ -47,11 +47,13 @@ def test_a_fault_mid_batch_loses_nothing(
     report = dispatcher().dispatch(OmsEvent(str(uuid.uuid4()), "transfer.status.cancelled", {"id": 9}))
     assert report.retrying == 4
 
+    # Generous: the queue also holds earlier tests' retries, and a faulted message comes back after 5 s; on a
+    # loaded machine 15 s was once too short for the first retry.
     for i in range(4):
-        assert len(receiver.wait_for(f"/f{i}", 2, timeout=15)) == 2, f"/f{i} was not retried"
+        assert len(receiver.wait_for(f"/f{i}", 2, timeout=60)) == 2, f"/f{i} was not retried"
     assert faults["left"] == 0
     store = DeliveryStore(settings().deliveries_table)
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 30
     while True:
         records = store.query_owner(owner, {}, None, None, 10, None).items
         if all(r.status == "delivered" for r in records) or time.monotonic() > deadline:
