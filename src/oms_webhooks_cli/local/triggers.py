@@ -22,6 +22,7 @@ log = logging.getLogger("oms_webhooks.local.triggers")
 TAP_VISIBILITY_SECONDS = 5  # how soon a failed asynchronous invocation is tried again
 EVENT_CONCURRENCY = 8  # invocations of one function at once (Lambda would scale further)
 SQS_POLLERS = 3  # batches of one queue in flight at once, as Lambda's event source mapping starts with several
+DELETE_WITHIN_SECONDS = 1.0  # a finished event's deletion waits at most this long for nine others
 LONG_POLL_SECONDS = 20  # as Lambda's pollers; moto answers as soon as a message is sent or comes due (moto_sqs)
 
 
@@ -139,13 +140,16 @@ class AsyncInvocations(threading.Thread):
         self.pool = ThreadPoolExecutor(concurrency, thread_name_prefix=f"invoke-{name}")
         self.running = 0
         self.finished: list[str] = []  # receipt handles of events done with, not yet deleted
+        self.finished_since: float | None = None  # when the oldest of them finished
         self.freed = threading.Condition()
 
     def run(self) -> None:
         while not self.stopping.is_set():
+            self._finish(None)
             with self.freed:
-                while self.running >= self.concurrency and not self.stopping.is_set():
+                if self.running >= self.concurrency:
                     self.freed.wait(0.5)
+                    continue
                 room = self.concurrency - self.running
             try:
                 messages = self.sqs.receive_message(
@@ -183,14 +187,22 @@ class AsyncInvocations(threading.Thread):
         finally:
             with self.freed:
                 self.running -= 1
-                if done:
-                    self.finished.append(message["ReceiptHandle"])
-                # Deleted ten at a time, or as soon as nothing else runs: one call instead of ten under load.
-                handles = self.finished if len(self.finished) >= 10 or not self.running else []
-                if handles:
-                    self.finished = []
                 self.freed.notify()
-            self._delete(handles)
+            self._finish(message["ReceiptHandle"] if done else None)
+
+    def _finish(self, handle: str | None) -> None:
+        """Finished events are deleted ten at a time (one call instead of ten under load), as soon as nothing else
+        runs, or once the oldest has waited DELETE_WITHIN_SECONDS, long before its visibility ends."""
+        with self.freed:
+            if handle:
+                self.finished.append(handle)
+                self.finished_since = self.finished_since or time.monotonic()
+            waited = time.monotonic() - (self.finished_since or time.monotonic())
+            due = len(self.finished) >= 10 or not self.running or waited >= DELETE_WITHIN_SECONDS
+            handles, self.finished = (self.finished, []) if due else ([], self.finished)
+            if due:
+                self.finished_since = None
+        self._delete(handles)
 
     def _delete(self, handles: list[str]) -> None:
         if not handles:
