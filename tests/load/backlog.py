@@ -138,7 +138,7 @@ def main() -> int:
     parser.add_argument("--fresh-hooks", type=int, default=200)
     parser.add_argument("--idle-seconds", type=float, default=30.0)
     parser.add_argument(
-        "--soak-seconds", type=float, default=0.0, help="then `make soak`'s stream (20 events/s, 20 hooks) this long"
+        "--soak-seconds", type=float, default=0.0, help="then a stream of 20 events/s to 20 live hooks this long"
     )
     parser.add_argument("--keep-log", help="copy the stack's log here")
     args = parser.parse_args()
