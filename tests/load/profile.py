@@ -15,19 +15,19 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import uuid
 from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from oms_webhooks_cli.endpoint import Target
 from tests.load.processes import CLOCK_TICKS, cpu_ticks, tree
-from tests.load.soak import soak
+from tests.load.soak import soak_stack
 
 SAMPLES_PER_SECOND = 50
 TOP = 25
 # Leaves that mean a thread is waiting (for a lock, a socket, a timer), not running Python.
 WAITING = {"wait", "readinto", "recv_into", "select", "poll", "sleep", "acquire", "accept", "send", "sendall"}
+WAITING |= {"_worker"}  # a pool's idle thread, blocked in its queue's get (C code, so the leaf is the caller)
+THREAD_FRAMES = {"<module>", "Thread.run", "Thread._bootstrap", "Thread._bootstrap_inner", "_WorkItem.run", "_worker"}
 
 
 @dataclass
@@ -61,7 +61,7 @@ def top_frames(stacks: Counter[str], top: int = TOP) -> tuple[int, list[tuple[st
         own[frames[-1]] += count
     total = sum(own.values()) or 1
     rows = [(frame, 100.0 * n / total, 100.0 * own[frame] / total) for frame, n in inclusive.most_common(top * 4)]
-    rows = [row for row in rows if not row[0].startswith(("<module>", "run (threading", "_bootstrap"))]
+    rows = [row for row in rows if row[0].split(" ")[0] not in THREAD_FRAMES]
     return total, rows[:top]
 
 
@@ -92,37 +92,25 @@ def main() -> int:
             "moto (AWS)": moto_pid,
             "soak (receiver)": os.getpid(),
         }
-        from oms_webhooks.adapters.tokens import TokenStore
-
-        dynamodb = Target({}, state["aws_endpoint"]).client("dynamodb")
-        token = TokenStore(state["outputs"]["TokensTableName"], client=dynamodb).create(f"prof-{uuid.uuid4().hex[:6]}")
         spies = []
         if spy:
             for name, pid in list(pids.items())[:2]:
                 raw = out / f"{name.split()[0]}.folded"
                 spies.append((name, raw, _spy(spy, pid, raw, args.seconds)))
         before = {name: cpu_ticks(pid) for name, pid in pids.items()}
-        result = soak(
-            state["api_url"],
-            state["aws_endpoint"],
-            state["outputs"]["EventBusName"],
-            token,
-            args.rate,
-            args.hooks,
-            args.seconds,
-            drain_timeout=max(60.0, 2 * args.seconds),
-        )
+        result = soak_stack(state, args.rate, args.hooks, args.seconds, drain_timeout=max(60.0, 2 * args.seconds))
         spent = {name: (cpu_ticks(pid) - before[name]) / CLOCK_TICKS for name, pid in pids.items()}
-        for _, _, process in spies:
+        profiles = {}
+        for name, raw, process in spies:  # read before the stack's home (their default folder) goes
             process.wait(timeout=args.seconds + 60)
+            profiles[name] = top_frames(folded(raw)) if raw.exists() else (0, [])
     wall = args.seconds + result.drain_seconds
     delivered = max(result.delivered, 1)
     shares = [
         ProcessShare(n, round(s, 1), round(s / wall, 2), round(1000 * s / delivered, 3)) for n, s in spent.items()
     ]
     report: dict[str, object] = {"soak": {**asdict(result), "ok": result.ok}, "processes": [asdict(s) for s in shares]}
-    for name, raw, _ in spies:
-        total, rows = top_frames(folded(raw))
+    for name, (total, rows) in profiles.items():
         report[name] = {"samples": total, "top": [f"{i:5.1f}% incl {o:5.1f}% self  {f}" for f, i, o in rows]}
     if not spy:
         report["py-spy"] = "not installed: `pip install py-spy` for the function profiles"

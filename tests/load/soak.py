@@ -156,6 +156,18 @@ def soak(
         receiver.stop()
 
 
+def soak_stack(state: dict[str, Any], rate: float, hooks: int, seconds: float, drain_timeout: float) -> SoakResult:
+    """`soak` on a running local stack (`bench.services.local_stack`'s state), as an owner of its own."""
+    from oms_webhooks.adapters.tokens import TokenStore
+
+    dynamodb = Target({}, state["aws_endpoint"]).client("dynamodb")
+    token = TokenStore(state["outputs"]["TokensTableName"], client=dynamodb).create(f"soak-{uuid.uuid4().hex[:6]}")
+    outputs = state["outputs"]
+    return soak(
+        state["api_url"], state["aws_endpoint"], outputs["EventBusName"], token, rate, hooks, seconds, drain_timeout
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rate", type=float, default=50.0, help="events per second")
@@ -165,20 +177,7 @@ def main() -> int:
     from bench.services import local_stack
 
     with tempfile.TemporaryDirectory() as home, local_stack(Path(home)) as state:
-        from oms_webhooks.adapters.tokens import TokenStore
-
-        dynamodb = Target({}, state["aws_endpoint"]).client("dynamodb")
-        token = TokenStore(state["outputs"]["TokensTableName"], client=dynamodb).create(f"soak-{uuid.uuid4().hex[:6]}")
-        result = soak(
-            state["api_url"],
-            state["aws_endpoint"],
-            state["outputs"]["EventBusName"],
-            token,
-            args.rate,
-            args.hooks,
-            args.seconds,
-            drain_timeout=300,
-        )
+        result = soak_stack(state, args.rate, args.hooks, args.seconds, drain_timeout=300)
     print(json.dumps({**asdict(result), "ok": result.ok}, indent=2))
     return 0 if result.ok else 1
 

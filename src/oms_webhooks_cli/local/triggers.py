@@ -26,6 +26,22 @@ DELETE_WITHIN_SECONDS = 1.0  # a finished event's deletion waits at most this lo
 LONG_POLL_SECONDS = 20  # as Lambda's pollers; moto answers as soon as a message is sent or comes due (moto_sqs)
 
 
+def receive(sqs: Any, queue_url: str, stopping: threading.Event, **params: Any) -> list[dict[str, Any]] | None:
+    """A receive as Lambda's pollers make it; None once stopping, when what was received is left to come back
+    after its visibility, as from a poller that went away. A failed receive is logged and is an empty one."""
+    try:
+        messages: list[dict[str, Any]] = sqs.receive_message(QueueUrl=queue_url, AttributeNames=["All"], **params).get(
+            "Messages", []
+        )
+    except Exception:
+        if stopping.is_set():
+            return None
+        log.exception("cannot receive from %s", queue_url)
+        stopping.wait(1)
+        return []
+    return None if stopping.is_set() else messages
+
+
 class Poller(threading.Thread):
     """Drains one queue into one function until stopped; a failed message stays for SQS to show it again."""
 
@@ -45,22 +61,16 @@ class Poller(threading.Thread):
 
     def run(self) -> None:
         while not self.stopping.is_set():
-            try:
-                messages = self.sqs.receive_message(
-                    QueueUrl=self.queue_url,
-                    MaxNumberOfMessages=self.batch_size,
-                    WaitTimeSeconds=self.wait_seconds,
-                    AttributeNames=["All"],
-                    MessageAttributeNames=["All"],
-                ).get("Messages", [])
-            except Exception:
-                if self.stopping.is_set():
-                    return
-                log.exception("%s: cannot receive from %s", self.name, self.queue_url)
-                time.sleep(1)
-                continue
-            if self.stopping.is_set():
-                return  # received while stopping: left to come back when their visibility ends, as from Lambda
+            messages = receive(
+                self.sqs,
+                self.queue_url,
+                self.stopping,
+                MaxNumberOfMessages=self.batch_size,
+                WaitTimeSeconds=self.wait_seconds,
+                MessageAttributeNames=["All"],
+            )
+            if messages is None:
+                return
             if not messages:
                 if not self.wait_seconds:
                     self.stopping.wait(0.05)
@@ -151,22 +161,16 @@ class AsyncInvocations(threading.Thread):
                     self.freed.wait(0.5)
                     continue
                 room = self.concurrency - self.running
-            try:
-                messages = self.sqs.receive_message(
-                    QueueUrl=self.queue_url,
-                    MaxNumberOfMessages=min(10, room),
-                    WaitTimeSeconds=LONG_POLL_SECONDS,
-                    VisibilityTimeout=self.running_for,
-                    AttributeNames=["All"],
-                ).get("Messages", [])
-            except Exception:
-                if self.stopping.is_set():
-                    return
-                log.exception("%s: cannot receive from %s", self.name, self.queue_url)
-                time.sleep(1)
-                continue
-            if self.stopping.is_set():
-                return  # received while stopping: left to come back when their visibility ends
+            messages = receive(
+                self.sqs,
+                self.queue_url,
+                self.stopping,
+                MaxNumberOfMessages=min(10, room),
+                WaitTimeSeconds=LONG_POLL_SECONDS,
+                VisibilityTimeout=self.running_for,
+            )
+            if messages is None:
+                return
             for message in messages:
                 with self.freed:
                     self.running += 1
