@@ -94,6 +94,10 @@ test: lint typecheck template-lint template-scan sam-check $(MINISTACK_STAMP)
 soak: $(STAMP)  ## load test: 50 events/s to 20 hooks for 60 s on a local stack, every delivery counted
 	$(BIN)/python -m tests.load.soak
 
+.PHONY: test-under-load
+test-under-load:  ## make test on a fresh clone of HEAD while two CPU hogs keep both cores busy (about 22 min)
+	tests/load/under_load.sh
+
 .PHONY: soak-profile
 soak-profile: $(STAMP)  ## where a soak's time goes: CPU per process, and py-spy's top functions of the stack and moto
 	$(BIN)/python -m tests.load.profile --rate 50 --hooks 20 --seconds 30
