@@ -71,7 +71,7 @@ class Tally:
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
-    """p50, p95, p99 and max of sorted `values`, rounded to the millisecond."""
+    """p50, p95, p99 and max of sorted `values`, to a tenth of a millisecond."""
     if not values:
         return {}
     at = {"p50": 0.50, "p95": 0.95, "p99": 0.99, "max": 1.0}
