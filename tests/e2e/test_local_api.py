@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import socket
+import struct
 import time
 import uuid
 from pathlib import Path
@@ -77,6 +79,26 @@ def test_stack_logs_each_request(local_stack: LocalStackProcess, http: requests.
     while "GET /whisperer/hooks/registry/ -> 401" not in (local_stack.home / "stack.log").read_text():
         assert time.monotonic() < deadline, "the request was not logged"
         time.sleep(0.1)
+
+
+def test_a_client_that_goes_away_before_its_answer_is_one_log_line_not_a_traceback(
+    local_stack: LocalStackProcess,
+) -> None:
+    """As a browser tab closed mid-fetch: the request sent, then the connection reset before the answer."""
+    host, port = local_stack.api_url.removeprefix("http://").split(":")
+    token = local_stack.token("goes-away")
+    log = local_stack.home / "stack.log"
+    before = log.read_text(errors="replace").count("went away before its answer")
+    for _ in range(5):  # the reset lands while the request is read or while it is answered; either is covered
+        with socket.create_connection((host, int(port)), timeout=5) as client:
+            request = f"GET /whisperer/hooks/ HTTP/1.1\r\nHost: x\r\nAuthorization: Token {token}\r\n\r\n"
+            client.sendall(request.encode())
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close() sends a reset
+    deadline = time.monotonic() + 30
+    while log.read_text(errors="replace").count("went away before its answer") == before:
+        assert time.monotonic() < deadline, "no request of a client that went away was logged as such"
+        time.sleep(0.1)
+    assert "Traceback" not in log.read_text(errors="replace")  # the session's own check says the same at its end
 
 
 def test_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ import base64
 import fnmatch
 import json
 import logging
+import sys
 import time
 import uuid
 from http import HTTPStatus
@@ -249,3 +250,12 @@ class GatewayServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], gateway: Gateway) -> None:
         super().__init__(address, _RequestHandler)
         self.gateway = gateway
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away mid-request or before its answer (a page closed while fetching) is no fault of
+        the stack's and gets one log line; anything else is printed with its traceback, as socketserver does."""
+        error = sys.exc_info()[1]
+        if isinstance(error, (BrokenPipeError, ConnectionResetError)):
+            log.info("client %s went away before its answer: %s", client_address, error)
+            return
+        super().handle_error(request, client_address)
