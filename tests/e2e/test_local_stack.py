@@ -271,6 +271,7 @@ def test_the_stack_stops_every_process_in_time_with_retries_pending_and_deliveri
         assert took <= STOP_DEADLINE, (how, took)
         assert stack.process.returncode == 0
         assert not (stack.home / "local.json").exists()
+        assert "Traceback" not in (stack.home / "stack.log").read_text(errors="replace")  # each thread ended cleanly
     finally:
         receiver.stop()
         refused.close()

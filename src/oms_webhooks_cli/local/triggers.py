@@ -206,9 +206,9 @@ class AsyncInvocations(threading.Thread):
             handles, self.finished = (self.finished, []) if due else ([], self.finished)
             if due:
                 self.finished_since = None
-        self._delete(handles)
+        self._delete_finished(handles)
 
-    def _delete(self, handles: list[str]) -> None:
+    def _delete_finished(self, handles: list[str]) -> None:
         if not handles:
             return
         try:
