@@ -41,6 +41,20 @@ def raw_request(url: str, method: str, path: str, headers: dict[str, str] | None
         connection.close()
 
 
+def race(threads: list[threading.Thread]) -> None:
+    """Runs `threads` to their end with the interpreter switching between them as often as it can, so a race in
+    what they call shows up within a test's time."""
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    finally:
+        sys.setswitchinterval(switch)
+
+
 @pytest.mark.parametrize("method", ["TRACE", "CONNECT", "FOO", "get"])
 def test_a_method_the_gateway_does_not_route_answers_as_api_gateway_does(client: Client, method: str) -> None:
     for headers in ({}, {"Authorization": f"Token {client.token}"}):
@@ -124,17 +138,10 @@ def test_moto_sqs_survives_concurrent_receives_deletes_and_visibility_changes() 
             except Exception as exc:
                 errors.append(exc)
 
-    switch = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
     try:
-        threads = [threading.Thread(target=send) for _ in range(2)]
-        threads += [threading.Thread(target=poll, args=(i,)) for i in range(6)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=60)
+        senders = [threading.Thread(target=send) for _ in range(2)]
+        race(senders + [threading.Thread(target=poll, args=(i,)) for i in range(6)])
     finally:
-        sys.setswitchinterval(switch)
         backend.delete_queue(name)
     assert received[0] > 0
     assert errors == []
@@ -191,16 +198,9 @@ def test_moto_dynamodb_survives_concurrent_updates_of_one_item() -> None:
             if answer.status_code >= 500:
                 errors.append(answer.get_data()[:200])
 
-    switch = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
     try:
-        threads = [threading.Thread(target=update, args=(i,)) for i in range(6)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=60)
+        race([threading.Thread(target=update, args=(i,)) for i in range(6)])
     finally:
-        sys.setswitchinterval(switch)
         call(app.test_client(), "DeleteTable", {"TableName": table})
     assert updates[0] > 0
     assert errors == []
