@@ -43,9 +43,11 @@ class SoakResult:
     drain_seconds: float
     latency_ms: dict[str, float]  # from PutEvents' answer to the first arrival at the receiver
 
+    tracebacks_in_stack_log: int = 0  # a function that raised, or a 500 of moto's that botocore retried quietly
+
     @property
     def ok(self) -> bool:
-        return self.undelivered == 0 and self.duplicated == 0
+        return self.undelivered == 0 and self.duplicated == 0 and self.tracebacks_in_stack_log == 0
 
 
 class Tally:
@@ -173,11 +175,17 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=50.0, help="events per second")
     parser.add_argument("--hooks", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--log", type=Path, help="keep the stack's log here")
     args = parser.parse_args()
     from bench.services import local_stack
 
-    with tempfile.TemporaryDirectory() as home, local_stack(Path(home)) as state:
-        result = soak_stack(state, args.rate, args.hooks, args.seconds, drain_timeout=300)
+    with tempfile.TemporaryDirectory() as home:
+        with local_stack(Path(home)) as state:
+            result = soak_stack(state, args.rate, args.hooks, args.seconds, drain_timeout=300)
+        log = (Path(home) / "stack.log").read_text(errors="replace")
+    result.tracebacks_in_stack_log = log.count("Traceback (most recent call last)")
+    if args.log:
+        args.log.write_text(log)
     print(json.dumps({**asdict(result), "ok": result.ok}, indent=2))
     return 0 if result.ok else 1
 
