@@ -8,7 +8,7 @@ import re
 import time
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Locator, Page, expect
 
 from tests.browser.conftest import Console, unique_path
 from tests.receiver import Answer, Receiver
@@ -16,6 +16,11 @@ from tests.receiver import Answer, Receiver
 pytestmark = pytest.mark.e2e
 
 HOSTILE_BODY = "<img src=x onerror=alert(1)><script>window.__pwned = 1; alert(2)</script>"
+
+
+def fact(page: Page, term: str) -> Locator:
+    """The value beside `term` in a page's first list of facts."""
+    return page.locator(".facts").first.locator(f"xpath=dt[normalize-space()='{term}']/following-sibling::dd[1]")
 
 
 def test_an_integrator_finds_and_fixes_a_failing_delivery(console: Console, receiver: Receiver) -> None:
@@ -94,6 +99,8 @@ def test_an_integrator_finds_and_fixes_a_failing_delivery(console: Console, rece
     expect(attempts.nth(1)).to_contain_text("manual retry")
     expect(attempts.nth(1).locator("pre")).to_have_text("thanks")
     expect(page.locator(".facts").first).to_contain_text("Delivered")
+    expect(fact(page, "Attempts")).to_have_text("2")
+    expect(fact(page, "Retries made")).to_have_text("1")  # retry_count is 2: it counts the first try too
     assert len(receiver.received[path]) == 2
     console.shot("delivery")
 

@@ -106,7 +106,8 @@ function summary(delivery, hook) {
     ["Hook", [h("a", { href: `#/hooks/${id}` }, `Hook ${id}`), hook ? h("span", { class: "url small" }, hook.target_url) : null]],
     ["Created", time(delivery.created_date, { relative: true })],
     ["Attempts", String((delivery.attempts || []).length)],
-    ["Retries made", String(delivery.retry_count ?? 0)],
+    // whisperer's retry_count counts every attempt, the first try and manual retries included
+    ["Retries made", String(Math.max(0, (delivery.retry_count ?? 0) - 1))],
     ["Next attempt", delivery.next_attempt_at ? time(delivery.next_attempt_at, { relative: true }) : "none scheduled"],
     ["Uuid", h("code", {}, delivery.uuid)],
   ];
