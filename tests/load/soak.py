@@ -1,4 +1,5 @@
-"""A sustained stream on the local stack: E events/s to H hooks for S seconds, every delivery counted by uuid.
+"""A sustained stream on the local stack: E events/s to H hooks for S seconds, every delivery counted by uuid;
+the stack's log must then hold no traceback (a 500 of moto's leaves one, though botocore retries it quietly).
 
 `make soak` runs 50 events/s to 20 hooks for 60 s (issue 14's target; figures in docs/RELIABILITY.md);
 tests/e2e/test_load.py runs a short version in `make test`. Bounded by count and time, and it stops by itself;
