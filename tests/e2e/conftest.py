@@ -19,6 +19,7 @@ import requests
 
 from oms_webhooks_cli.endpoint import Target
 from tests.receiver import Receiver
+from tests.stack_log import faults_in_log
 
 CLI = str(Path(sys.executable).with_name("oms-webhooks"))
 
@@ -72,17 +73,6 @@ def start_local_stack(home: Path, own_session: bool = False, parameters: Sequenc
 def stop_local_stack(stack: LocalStackProcess) -> int:
     stack.process.send_signal(signal.SIGINT)
     return stack.process.wait(timeout=30)
-
-
-def faults_in_log(text: str) -> list[str]:
-    """Every traceback in a stack's log with the line that introduced it: a function that raised, the gateway's
-    502, a poller that could not receive, or a 500 of moto's (Flask logs "Exception on ..." with its traceback)."""
-    lines = text.splitlines()
-    return [
-        "\n".join(lines[max(0, number - 1) : number + 12])
-        for number, line in enumerate(lines)
-        if "Traceback (most recent call last)" in line
-    ]
 
 
 @pytest.fixture(scope="session")

@@ -25,6 +25,7 @@ from oms_webhooks_cli.endpoint import Target
 from tests.load.processes import Usage, usage
 from tests.load.soak import soak
 from tests.receiver import Receiver
+from tests.stack_log import faults_in_log
 
 DEAD_TYPE = "transfer.status.cancelled"  # not the soak's type: its stream reaches live hooks only
 FRESH_TYPE = "stock_location.created"
@@ -164,7 +165,7 @@ def main() -> int:
             )
             figures["soak"] = {**asdict(stream), "ok": stream.ok, "after": asdict(usage(state["pid"], 5))}
         log = (Path(home) / "stack.log").read_text(errors="replace")
-        figures["tracebacks_in_log"] = log.count("Traceback (most recent call last)")
+        figures["tracebacks_in_log"] = len(faults_in_log(log))
         if args.keep_log:
             Path(args.keep_log).write_text(log)
     print(json.dumps(figures, indent=2))

@@ -25,6 +25,7 @@ import requests
 from oms_webhooks.domain.deliveries import delivery_id
 from oms_webhooks_cli.endpoint import Target
 from tests.receiver import Receiver
+from tests.stack_log import faults_in_log
 
 EVENT_TYPE = "stock_location.updated"
 PUBLISHERS = 8
@@ -176,7 +177,7 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=50.0, help="events per second")
     parser.add_argument("--hooks", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--log", type=Path, help="keep the stack's log here")
+    parser.add_argument("--keep-log", type=Path, help="copy the stack's log here")
     args = parser.parse_args()
     from bench.services import local_stack
 
@@ -184,9 +185,9 @@ def main() -> int:
         with local_stack(Path(home)) as state:
             result = soak_stack(state, args.rate, args.hooks, args.seconds, drain_timeout=300)
         log = (Path(home) / "stack.log").read_text(errors="replace")
-    result.tracebacks_in_stack_log = log.count("Traceback (most recent call last)")
-    if args.log:
-        args.log.write_text(log)
+    result.tracebacks_in_stack_log = len(faults_in_log(log))
+    if args.keep_log:
+        args.keep_log.write_text(log)
     print(json.dumps({**asdict(result), "ok": result.ok}, indent=2))
     return 0 if result.ok else 1
 
