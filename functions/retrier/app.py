@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from oms_webhooks import telemetry
-from oms_webhooks.adapters.queues import RetryMessage
+from oms_webhooks.adapters.queues import RETRY_QUEUE_MESSAGE, RetryMessage
 from oms_webhooks.telemetry import metrics, tracer
 from oms_webhooks.wiring import retrier
 
@@ -22,15 +22,16 @@ class NotYetDue(Exception):
 
 
 async def record_handler(record: SQSRecord) -> None:
-    message = RetryMessage.from_json(record.body)
+    message = RETRY_QUEUE_MESSAGE.validate_json(record.body)
     # Each record is its own task with its own context (copied into the worker thread), so this key stays
     # on this record's log lines only, the core's included.
-    logger.thread_safe_append_keys(delivery_uuid=message.uuid)
+    if isinstance(message, RetryMessage):
+        logger.thread_safe_append_keys(delivery_uuid=message.uuid)
     receives = int(record.attributes.approximate_receive_count or 1)
     report = await asyncio.to_thread(retrier().handle_safely, message, record.receipt_handle, receives)
     telemetry.record_retry(report)  # here, on the event loop's thread, not in the worker
     if report.outcome == "later":
-        raise NotYetDue(message.uuid)
+        raise NotYetDue(message.kind)
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -21,7 +21,9 @@ import boto3
 
 from oms_webhooks import wiring
 from oms_webhooks.adapters.delivery_store import DeliveryStore
+from oms_webhooks.adapters.hook_health import HookHealthStore
 from oms_webhooks.clock import SimulatedClock, now, use_clock
+from oms_webhooks.domain.circuit import at_epoch
 from oms_webhooks.domain.deliveries import Delivery
 from oms_webhooks.settings import settings
 from oms_webhooks_cli.local.lambdas import LocalFunction
@@ -115,13 +117,29 @@ class Simulation:
             )
         self.parked = []
 
+    def messages(self) -> int:
+        """Messages on the retry queue, visible, hidden or delayed."""
+        names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        names.append("ApproximateNumberOfMessagesDelayed")
+        found = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=names)["Attributes"]
+        return sum(int(found[name]) for name in names)
+
     def deliveries(self, owner: str) -> list[Delivery]:
         return self.store.query_owner(owner, {}, None, None, 500).items
 
     def next_due(self, owner: str) -> datetime | None:
-        """When the owner's next queued delivery is due (None: nothing is waiting)."""
-        waiting = [d.next_attempt_at for d in self.deliveries(owner) if d.status in ("retrying", "deferred")]
+        """When the owner's next queued delivery is due (None: nothing is waiting). A parked delivery waits for its
+        hook's next probe, which has moved on if probes failed since it was parked."""
+        waiting = [
+            self._probe_time(d) if d.parked else d.next_attempt_at
+            for d in self.deliveries(owner)
+            if d.status in ("retrying", "deferred")
+        ]
         return min((moment for moment in waiting if moment is not None), default=None)
+
+    def _probe_time(self, delivery: Delivery) -> datetime | None:
+        health = HookHealthStore(settings().hooks_table).read_hook(delivery.event_type, delivery.webhook)
+        return at_epoch(health.probe_at) if health.probe_at is not None else delivery.next_attempt_at
 
     def run_until(self, moment: datetime, owner: str, ticks: int = 100) -> None:
         """Ticks at each due time of the owner's deliveries before `moment`, then moves to `moment`."""

@@ -186,6 +186,12 @@ def test_a_receiver_that_comes_back_closes_the_circuit_and_gets_every_queued_del
         queued_now.append(delivery_id(report["event_id"], hook_id))
     expected = {delivery_id(event_id, hook_id) for event_id in published}
     assert len(expected) == 22
+    # Parked, they wait in their records: the queue holds the circuit's one probe message and the retries still
+    # in their schedule, not a message per queued delivery.
+    parked = [d for d in simulation.deliveries(owner) if d.parked]
+    assert len(parked) >= 10 and all(d.status == "deferred" for d in parked)
+    scheduled = sum(1 for d in simulation.deliveries(owner) if d.status == "retrying")
+    assert simulation.messages() <= scheduled + 1, (simulation.messages(), scheduled)
 
     answer_time = 0.3  # seconds each answer takes: a request made before the probe settled would come sooner
     receiver.script("/back", Answer(200, delay=answer_time))
@@ -203,7 +209,7 @@ def test_a_receiver_that_comes_back_closes_the_circuit_and_gets_every_queued_del
         delivery = records[delivery_uuid]
         assert len(delivery.attempts) == 1 and delivery.retry_count == 1 and delivery.deferral_count >= 1
     reasons = [deferral.reason for d in records.values() for deferral in d.deferrals]
-    assert any("another delivery is probing it now" in reason for reason in reasons)
+    assert reasons and all("circuit is open" in reason and "parked" in reason for reason in reasons)
 
 
 @pytest.fixture
@@ -263,7 +269,7 @@ def test_pointing_a_hook_elsewhere_or_turning_it_back_on_forgets_its_streak(
     def fail_five_times() -> None:
         for second in range(5):
             health.record(event_type, Changes({hook_id: 1}, {}, []), 1_800_000_000.0 + second)
-        health.open(event_type, {hook_id: 1_800_000_100.0})
+        health.open(event_type, {hook_id: 1_800_000_100.0}, {hook_id: 1})
         assert health.read_hook(event_type, hook_id).is_open
 
     fail_five_times()

@@ -102,20 +102,20 @@ def test_waits_beyond_the_visibility_limit_or_many_receives_go_to_a_fresh_messag
         return delivery
 
     def take() -> dict[str, Any]:
-        sqs.send_message(QueueUrl=queue_url, MessageBody=RetryMessage("x", 0).to_json())
+        sqs.send_message(QueueUrl=queue_url, MessageBody=RetryMessage(uuid="x").model_dump_json())
         [message] = sqs.receive_message(QueueUrl=queue_url, AttributeNames=["All"])["Messages"]
         return message
 
     far = retrying(due_in=13 * 3600)
     handle = take()["ReceiptHandle"]
-    assert retrier.process(RetryMessage(far.uuid, 0), handle, receive_count=1).outcome == "done"
+    assert retrier.process(RetryMessage(uuid=far.uuid), handle, receive_count=1).outcome == "done"
     near = retrying(due_in=60)
     handle = take()["ReceiptHandle"]
-    assert retrier.process(RetryMessage(near.uuid, 0), handle, receive_count=15).outcome == "done"
+    assert retrier.process(RetryMessage(uuid=near.uuid), handle, receive_count=15).outcome == "done"
     soon = retrying(due_in=60)
     handle = take()["ReceiptHandle"]
     # hidden, not re-sent
-    assert retrier.process(RetryMessage(soon.uuid, 0), handle, receive_count=2).outcome == "later"
+    assert retrier.process(RetryMessage(uuid=soon.uuid), handle, receive_count=2).outcome == "later"
 
     attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
     assert int(attributes["ApproximateNumberOfMessagesDelayed"]) == 2  # the two fresh messages, delayed

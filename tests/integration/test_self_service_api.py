@@ -26,7 +26,7 @@ from oms_webhooks.adapters.aws import dynamodb, sqs
 from oms_webhooks.adapters.delivery_index import DeliveryIndex
 from oms_webhooks.adapters.delivery_store import DeliveryStore
 from oms_webhooks.adapters.hook_store import HookStore, hook_sk
-from oms_webhooks.adapters.queues import FanoutBatch, RetryMessage, RetryQueue
+from oms_webhooks.adapters.queues import RETRY_QUEUE_MESSAGE, FanoutBatch, RetryMessage, RetryQueue
 from oms_webhooks.adapters.sender import Sender
 from oms_webhooks.adapters.tokens import TokenStore
 from oms_webhooks.domain.deliveries import Attempt, Delivery, delivery_id
@@ -201,9 +201,11 @@ def test_every_delivery_path_signs_with_both_secrets_during_the_overlap(me: Owne
     queue = own_queue()
     retrier = Retrier(hooks, store, Sender(AddressPolicy(allow_loopback=True)), queue)
     first = store.get(delivery_id(event.id, hook["id"]))
-    queue.schedule([RetryMessage(first.uuid, 0)])
+    queue.schedule([RetryMessage(uuid=first.uuid)])
     [message] = sqs().receive_message(QueueUrl=queue.url, WaitTimeSeconds=5)["Messages"]
-    report = retrier.process(RetryMessage.from_json(message["Body"]), message["ReceiptHandle"], 1)  # 3: a retry
+    report = retrier.process(
+        RETRY_QUEUE_MESSAGE.validate_json(message["Body"]), message["ReceiptHandle"], 1
+    )  # 3: a retry
     assert report.sent and report.delivery is not None and report.delivery.status == "retrying"
     log = DeliveryLog(store, hooks, Sender(AddressPolicy(allow_loopback=True)))
     delivery, _ = log.retry(me.name, first.uuid, force=True)  # 4: a manual retry (200)

@@ -16,7 +16,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from oms_webhooks.adapters.aws import DynamoDBTable
-from oms_webhooks.adapters.delivery_store import OWNER_INDEX
+from oms_webhooks.adapters.delivery_store import OWNER_INDEX, PARKED_INDEX, PARKED_KEY
 from oms_webhooks.clock import iso
 
 HOOK_INDEX = "ByHook"
@@ -110,6 +110,27 @@ class DeliveryIndex(DynamoDBTable):
                 return found[:limit]
         return found
 
+    def parked(self, hook_id: int, after: str | None, limit: int) -> tuple[list[str], str | None]:
+        """Up to `limit` of the hook's parked deliveries, oldest first, and the sort key to go on after (None: no
+        more). The sparse `Parked` index holds nothing else, so this reads only what waits."""
+        request: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": PARKED_INDEX,
+            "KeyConditionExpression": "#p = :h",
+            "ExpressionAttributeNames": {"#p": PARKED_KEY},
+            "ExpressionAttributeValues": {":h": {"S": str(hook_id)}},
+            "Limit": limit,
+        }
+        if after is not None:
+            request["ExclusiveStartKey"] = {
+                PARKED_KEY: {"S": str(hook_id)},
+                "created_sk": {"S": after},
+                "uuid": {"S": after.rpartition("#")[2]},
+            }
+        answer = self.client.query(**request)
+        resume = answer.get("LastEvaluatedKey")
+        return [item["uuid"]["S"] for item in answer.get("Items", [])], resume["created_sk"]["S"] if resume else None
+
     def mark_for_recovery(
         self, uuid: str, statuses: tuple[str, ...], marker: str, due: datetime
     ) -> dict[str, Any] | None:
@@ -119,11 +140,15 @@ class DeliveryIndex(DynamoDBTable):
         came first."""
         values: dict[str, Any] = {f":s{i}": {"S": s} for i, s in enumerate(statuses)}
         values.update({":retrying": {"S": "retrying"}, ":due": {"S": due.isoformat()}, ":mark": {"S": marker}})
+        values.update({":zero": {"N": "0"}, ":one": {"N": "1"}})  # a write: whole-record writers replay onto it
         try:
             answer = self.client.update_item(
                 TableName=self.table,
                 Key={"uuid": {"S": uuid}},
-                UpdateExpression="SET #s = :retrying, next_attempt_at = :due, recovery = :mark",
+                UpdateExpression=(
+                    "SET #s = :retrying, next_attempt_at = :due, recovery = :mark, "
+                    "version = if_not_exists(version, :zero) + :one REMOVE parked"
+                ),
                 ConditionExpression=(
                     f"#s IN ({', '.join(f':s{i}' for i in range(len(statuses)))}) "
                     "AND attribute_not_exists(recovery) AND attribute_not_exists(test)"

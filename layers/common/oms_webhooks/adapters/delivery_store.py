@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -28,14 +28,21 @@ from oms_webhooks.domain.errors import NotFound
 
 OWNER_INDEX = "ByOwner"
 NUMBER_INDEX = "ByOwnerId"
+PARKED_INDEX = "Parked"
+PARKED_KEY = "parked"  # the hook id, on a delivery parked by its hook's open circuit only
 BATCH_WRITE_SIZE = 25  # DynamoDB's limit per BatchWriteItem
 BATCH_GET_SIZE = 100  # and per BatchGetItem
 # Query calls one page may make: a filter that matches little of a long log gives a short (even empty) page and a
 # cursor to continue from, rather than reading the whole log in one request.
 MAX_PAGE_QUERIES = 10
 SORT_KEY = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z#[0-9a-f]{32}$")
+SAVE_TRIES = 5  # a record written by others this many times while one writer replays its change: give up loudly
 NEWEST_END = "~"  # `after` it: from the newest delivery on (the sort keys are digits and below it)
 OLDEST_END = ""  # `before` it: from the oldest delivery on
+
+
+class RecordChanged(RuntimeError):
+    """The delivery's record was written by someone else since it was read, and the change could not be replayed."""
 
 
 @dataclass
@@ -126,7 +133,10 @@ class DeliveryStore(DynamoDBTable):
 
     def save_many(self, deliveries: Iterable[Delivery]) -> int:
         """Writes in batches of 25, retrying what DynamoDB leaves unprocessed; returns the calls made."""
-        items = [{"PutRequest": {"Item": _to_item(d)}} for d in deliveries]
+        written = list(deliveries)
+        for delivery in written:
+            delivery.version += 1  # a new record: nobody else writes it before this
+        items = [{"PutRequest": {"Item": _to_item(d)}} for d in written]
         calls = 0
         for start in range(0, len(items), BATCH_WRITE_SIZE):
             request = {self.table: items[start : start + BATCH_WRITE_SIZE]}
@@ -141,30 +151,49 @@ class DeliveryStore(DynamoDBTable):
                 raise RuntimeError(f"DynamoDB left {len(request[self.table])} delivery records unwritten")
         return calls
 
-    def claim_retry(self, uuid: str, retries_made: int) -> bool:
-        """Counts the next retry before it is sent, so two copies of one message cannot both send it."""
+    def claim_retry(self, delivery: Delivery) -> bool:
+        """Counts the next retry before it is sent, so two copies of one message cannot both send it. The claim is
+        a write of the record: `delivery` learns the version it made."""
         try:
-            self.client.update_item(
+            answer = self.client.update_item(
                 TableName=self.table,
-                Key={"uuid": {"S": uuid}},
-                UpdateExpression="SET retry_count = :next",
+                Key={"uuid": {"S": delivery.uuid}},
+                UpdateExpression="SET retry_count = :next, version = if_not_exists(version, :zero) + :one",
                 ConditionExpression="retry_count = :made AND #s IN (:retrying, :deferred)",
                 ExpressionAttributeNames={"#s": "status"},
                 ExpressionAttributeValues={
-                    ":made": {"N": str(retries_made)},
-                    ":next": {"N": str(retries_made + 1)},
+                    ":made": {"N": str(delivery.retry_count)},
+                    ":next": {"N": str(delivery.retry_count + 1)},
                     ":retrying": {"S": "retrying"},
                     ":deferred": {"S": "deferred"},
+                    ":zero": {"N": "0"},
+                    ":one": {"N": "1"},
                 },
+                ReturnValues="UPDATED_NEW",
             )
-            return True
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return False
             raise
+        delivery.version = int(answer["Attributes"]["version"]["N"])
+        return True
 
-    def save(self, delivery: Delivery) -> None:
-        self.client.put_item(TableName=self.table, Item=_to_item(delivery))
+    def save(self, delivery: Delivery, replay: Callable[[Delivery], Delivery] | None = None) -> Delivery:
+        """Writes the whole record if no one wrote it since `delivery` was read (its version). Otherwise `replay`
+        makes this writer's changes again on the record as it is now, and that is written: concurrent attempts on
+        one delivery (a manual retry beside the retrier) all land. Returns what was written."""
+        for _ in range(SAVE_TRIES):
+            try:
+                self.client.put_item(TableName=self.table, **_versioned_put(delivery))
+                delivery.version += 1
+                return delivery
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
+                if replay is None:
+                    raise RecordChanged(delivery.uuid) from exc
+            delivery = replay(self.get(delivery.uuid))
+        raise RecordChanged(delivery.uuid)
 
     def get(self, uuid: str, owner: str | None = None) -> Delivery:
         """One delivery; with `owner`, another owner's delivery is not found either."""
@@ -296,6 +325,20 @@ def _created_sk(delivery: Delivery) -> str:
     return f"{iso(delivery.created_date)}#{delivery.uuid}"
 
 
+def _versioned_put(delivery: Delivery) -> dict[str, Any]:
+    """The record one version on, written only over the version it was read at (a record of before versions has
+    none: version 0)."""
+    item = _to_item(delivery)
+    item["version"] = {"N": str(delivery.version + 1)}
+    if delivery.version == 0:
+        return {"Item": item, "ConditionExpression": "attribute_not_exists(version)"}
+    return {
+        "Item": item,
+        "ConditionExpression": "version = :v",
+        "ExpressionAttributeValues": {":v": {"N": str(delivery.version)}},
+    }
+
+
 def _to_item(delivery: Delivery) -> dict[str, Any]:
     item: dict[str, Any] = {
         "uuid": {"S": delivery.uuid},
@@ -331,6 +374,9 @@ def _to_item(delivery: Delivery) -> dict[str, Any]:
         item["test"] = {"BOOL": True}
     if delivery.object_id is not None:
         item["object_id"] = {"S": delivery.object_id}
+    if delivery.parked and delivery.status == "deferred":
+        item[PARKED_KEY] = {"S": str(delivery.webhook)}  # the sparse `Parked` index: the hook's parked deliveries
+    item["version"] = {"N": str(delivery.version)}
     return item
 
 
@@ -356,4 +402,6 @@ def _from_item(item: dict[str, Any]) -> Delivery:
         modified_date=datetime.fromisoformat(item["modified_date"]["S"]),
         expires_at=int(item["expires_at"]["N"]),
         test=item.get("test", {}).get("BOOL", False),
+        parked=PARKED_KEY in item,
+        version=int(item.get("version", {}).get("N", "0")),
     )

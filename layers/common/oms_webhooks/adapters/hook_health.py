@@ -2,7 +2,8 @@
 
 Key: `owner` = `#circuits`, `sk` = the event type, in the hooks table. A hook with a streak has up to four
 top-level numbers named after its id: `f<id>` consecutive failed attempts, `s<id>` the streak's start,
-`o<id>` the next probe time while its circuit is open, `k<id>` failed probes. Healthy hooks have none.
+`o<id>` the next probe time while its circuit is open, `k<id>` failed probes, `p<id>` the token of the one probe
+message on the retry queue that probes it while it is open (parking.py). Healthy hooks have none.
 
 One item per type, because the dispatcher already reads its type's version item once per event: both come in
 the same BatchGetItem, so healthy hooks cost no call at all. Counts are changed with ADD and `if_not_exists`,
@@ -22,7 +23,7 @@ from oms_webhooks.adapters.aws import DynamoDBTable
 from oms_webhooks.domain.circuit import Health
 
 CIRCUITS_OWNER = "#circuits"  # owner names never start with '#'
-_FIELDS = ("f", "s", "o", "k")
+_FIELDS = ("f", "s", "o", "k", "p")
 HOOKS_PER_UPDATE = 25  # keeps each update expression well under DynamoDB's 4 KB
 
 
@@ -99,10 +100,11 @@ class HookHealthStore(DynamoDBTable):
         names: dict[str, str] = {}
         values: dict[str, Any] = {":now": {"N": repr(now)}, ":one": {"N": "1"}}
         for hook_id in sorted(hooks):
-            f, s, o, k = (f"#{field}{hook_id}" for field in _FIELDS)
+            f, s, o, k = (f"#{field}{hook_id}" for field in "fsok")
             if hook_id in changes.cleared and hook_id not in changes.failed:
-                names.update({f: f"f{hook_id}", s: f"s{hook_id}", o: f"o{hook_id}", k: f"k{hook_id}"})
-                removes += [f, s, o, k]
+                every = {f"#{field}{hook_id}": f"{field}{hook_id}" for field in _FIELDS}  # the probe message's too
+                names.update(every)
+                removes += list(every)
                 continue
             if hook_id in changes.failed:
                 names.update({f: f"f{hook_id}", s: f"s{hook_id}"})
@@ -139,24 +141,52 @@ class HookHealthStore(DynamoDBTable):
         found = health_of(answer.get("Attributes"))
         return {hook_id: health for hook_id, health in found.items() if hook_id in hooks}
 
-    def open(self, event_type: str, probes: Mapping[int, float]) -> None:
-        """Opens these hooks' circuits with their first probe time; a circuit already open keeps its own."""
+    def open(self, event_type: str, probes: Mapping[int, float], tokens: Mapping[int, int]) -> set[int]:
+        """Opens these hooks' circuits with their first probe time and probe message token; a circuit already open
+        keeps its own. Returns the hooks this call opened (their probe messages are the caller's to send)."""
+        opened: set[int] = set()
         for chunk in _chunks(sorted(probes), HOOKS_PER_UPDATE):
             names: dict[str, str] = {}
             values: dict[str, Any] = {":zero": {"N": "0"}}
             sets = []
             for hook_id in chunk:
-                names.update({f"#o{hook_id}": f"o{hook_id}", f"#k{hook_id}": f"k{hook_id}"})
+                names.update(
+                    {f"#o{hook_id}": f"o{hook_id}", f"#k{hook_id}": f"k{hook_id}", f"#p{hook_id}": f"p{hook_id}"}
+                )
                 values[f":o{hook_id}"] = {"N": repr(probes[hook_id])}
+                values[f":p{hook_id}"] = {"N": str(tokens[hook_id])}
                 sets.append(f"#o{hook_id} = if_not_exists(#o{hook_id}, :o{hook_id})")
                 sets.append(f"#k{hook_id} = if_not_exists(#k{hook_id}, :zero)")
-            self.client.update_item(
+                sets.append(f"#p{hook_id} = if_not_exists(#p{hook_id}, :p{hook_id})")
+            answer = self.client.update_item(
                 TableName=self.table,
                 Key=circuits_key(event_type),
                 UpdateExpression="SET " + ", ".join(sets),
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
+                ReturnValues="UPDATED_OLD",  # a probe time there already: another run opened it
             )
+            was_open = health_of(answer.get("Attributes"))
+            opened.update(hook_id for hook_id in chunk if not was_open.get(hook_id, Health()).is_open)
+        return opened
+
+    def claim_probe_message(self, event_type: str, hook_id: int, token: int) -> bool:
+        """An open circuit without a probe message (opened before probe messages existed, or its message was lost):
+        the one caller that sets the token sends the message."""
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key=circuits_key(event_type),
+                UpdateExpression="SET #p = :token",
+                ConditionExpression="attribute_exists(#o) AND attribute_not_exists(#p)",
+                ExpressionAttributeNames={"#p": f"p{hook_id}", "#o": f"o{hook_id}"},
+                ExpressionAttributeValues={":token": {"N": str(token)}},
+            )
+            return True
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
 
     def take_probe(self, event_type: str, hook_id: int, seen_probe_at: float, until: float) -> bool:
         """Half-open: the one delivery that moves the probe time from what it read to `until` probes; the others
@@ -193,6 +223,7 @@ def _health(fields: dict[str, float]) -> Health:
         since=fields.get("s"),
         probe_at=fields.get("o"),
         probes=int(fields.get("k", 0)),
+        probe_message=int(fields["p"]) if "p" in fields else None,
     )
 
 

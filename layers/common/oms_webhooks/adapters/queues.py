@@ -5,8 +5,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Tag, TypeAdapter
 
 from oms_webhooks.adapters.aws import sqs
 from oms_webhooks.clock import clock, epoch
@@ -16,20 +19,54 @@ SEND_BATCH_SIZE = 10  # SQS SendMessageBatch limit
 BATCH_BYTES_LIMIT = 256 * 1024  # SQS: per message, and per SendMessageBatch call
 
 
-@dataclass(frozen=True)
-class RetryMessage:
+class RetryMessage(BaseModel):
     """Names a delivery to retry; the delivery record, not the message, says when and how often."""
 
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["retry"] = "retry"
     uuid: str
-    due: float  # epoch seconds; only sets the first DelaySeconds
+    due: float = 0.0  # epoch seconds; only sets the first DelaySeconds
+    owner: str | None = None  # the message group: SQS fair queues keep one owner's backlog from delaying others
 
-    def to_json(self) -> str:
-        return json.dumps({"uuid": self.uuid, "due": self.due})
 
-    @classmethod
-    def from_json(cls, body: str) -> RetryMessage:
-        data = json.loads(body)
-        return cls(str(data["uuid"]), float(data.get("due", 0)))
+class ProbeMessage(BaseModel):
+    """The one message that probes a hook's open circuit at each probe time, with its oldest parked delivery."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["probe"] = "probe"
+    hook: int
+    owner: str
+    event_type: str
+    token: int  # the circuit's `p` field names the live probe message; a copy with another token stops
+    due: float = 0.0
+
+
+class ReleaseMessage(BaseModel):
+    """Puts a page of a hook's parked deliveries back on the queue, and the next page's release after them."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["release"] = "release"
+    hook: int
+    owner: str
+    after: str | None = None  # the `Parked` index's sort key this page starts after
+    due: float = 0.0
+
+
+def _kind(value: Any) -> str:
+    """Messages sent before there were kinds are retries."""
+    return str(value.get("kind", "retry") if isinstance(value, dict) else getattr(value, "kind", "retry"))
+
+
+RetryQueueMessage = Annotated[
+    Annotated[RetryMessage, Tag("retry")]
+    | Annotated[ProbeMessage, Tag("probe")]
+    | Annotated[ReleaseMessage, Tag("release")],
+    Discriminator(_kind),
+]
+RETRY_QUEUE_MESSAGE: TypeAdapter[RetryMessage | ProbeMessage | ReleaseMessage] = TypeAdapter(RetryQueueMessage)
 
 
 @dataclass(frozen=True)
@@ -88,8 +125,8 @@ class Queue:
 
 
 class RetryQueue(Queue):
-    def schedule(self, messages: list[RetryMessage]) -> int:
-        return self.send([{"MessageBody": m.to_json(), "DelaySeconds": delay_for(m.due)} for m in messages])
+    def schedule(self, messages: Sequence[RetryMessage | ProbeMessage | ReleaseMessage]) -> int:
+        return self.send([_entry(m) for m in messages])
 
     def hide(self, receipt_handle: str, seconds: float) -> None:
         visibility = max(0, math.floor(clock().real_seconds(seconds)))  # down: see delay_for
@@ -105,6 +142,16 @@ class FanoutQueue(Queue):
         if sum(len(body.encode()) for body in bodies[:SEND_BATCH_SIZE]) <= BATCH_BYTES_LIMIT:
             return self.send([{"MessageBody": body} for body in bodies])
         return sum(self.send([{"MessageBody": body}]) for body in bodies)
+
+
+def _entry(message: RetryMessage | ProbeMessage | ReleaseMessage) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "MessageBody": message.model_dump_json(exclude_none=True),
+        "DelaySeconds": delay_for(message.due),
+    }
+    if message.owner:
+        entry["MessageGroupId"] = message.owner  # fair queues: a standard queue with groups, not FIFO
+    return entry
 
 
 def delay_for(due: float) -> int:

@@ -29,6 +29,7 @@ class Health:
     since: float | None = None  # epoch seconds of the streak's first failed attempt
     probe_at: float | None = None  # while the circuit is open: when the next probe may be attempted
     probes: int = 0  # probes that failed since the circuit opened; the interval grows with them
+    probe_message: int | None = None  # while open: the token of the retry-queue message that probes it
 
     @property
     def is_open(self) -> bool:
@@ -81,13 +82,13 @@ class CircuitRules:
         since = f" since {iso(at_epoch(health.since))}" if health.since is not None else ""
         return (
             f"The hook's circuit is open after {health.failures} consecutive failed attempts{since}: "
-            f"queued, not attempted, until its next probe at {iso(at_epoch(until))}"
+            f"parked, not attempted, until a probe succeeds (the next probe is at {iso(at_epoch(until))})"
         )
 
     def probing_reason(self, until: float) -> str:
         return (
             "The hook's circuit is open and another delivery is probing it now: "
-            f"queued until that probe settles, by {iso(at_epoch(until))}"
+            f"parked until a probe succeeds (this one settles by {iso(at_epoch(until))})"
         )
 
 

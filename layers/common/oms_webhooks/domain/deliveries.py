@@ -111,6 +111,8 @@ class Delivery(BaseModel):
     modified_date: datetime
     expires_at: int = 0  # epoch seconds; DynamoDB's TTL removes the record after it
     test: bool = False  # sent by `POST .../test/` (trial.py): shown in the log, never retried or recovered
+    parked: bool = False  # deferred by an open circuit: no message waits for it; the circuit's probe releases it
+    version: int = 0  # bumped by every write of the record, so that two writers cannot overwrite each other
 
     @property
     def delivered(self) -> bool:
@@ -162,12 +164,14 @@ class Delivery(BaseModel):
         """No more attempts: retries spent, 410 Gone, or the hook is gone. The attempts keep the why."""
         self._become("failed")
 
-    def defer(self, until: datetime, reason: str, at: datetime) -> None:
-        """Queued until `until` instead of attempted: no attempt is counted and the schedule's place is kept."""
+    def defer(self, until: datetime, reason: str, at: datetime, parked: bool = False) -> None:
+        """Queued until `until` instead of attempted: no attempt is counted and the schedule's place is kept.
+        `parked`: it waits for its hook's circuit to close rather than for a time (`until` is the next probe)."""
         self.deferrals = [*self.deferrals, Deferral(at=at, until=until, reason=reason)][-KEPT_DEFERRALS:]
         self.deferral_count += 1
         self.modified_date = at
         self._become("deferred", until)
+        self.parked = parked
 
     def end_unsent(self, attempt: Attempt) -> None:
         """Ended without a request being made (hook deleted, inactive, unreadable): the attempt says why."""
@@ -177,6 +181,29 @@ class Delivery(BaseModel):
     def _become(self, status: Status, next_attempt_at: datetime | None = None) -> None:
         self.status = status
         self.next_attempt_at = next_attempt_at
+        self.parked = False
+
+    def replayed_onto(self, fresh: Delivery, attempts_seen: int, deferrals_seen: int) -> Delivery:
+        """What this copy did since it was read (it had `attempts_seen` attempts and `deferrals_seen` deferrals then),
+        applied to `fresh`, the record as another writer left it meanwhile (a manual retry beside the retrier's):
+        every attempt of both lands. Delivered stays delivered; a scheduled attempt's decision about the schedule
+        wins over a manual one's, which leaves the schedule alone."""
+        merged = fresh.model_copy(deep=True)
+        mine = self.attempts[attempts_seen:]
+        for attempt in mine:
+            merged.record(attempt, self.response_content if attempt is self.attempts[-1] else attempt.error)
+        merged.attempts.sort(key=lambda attempt: attempt.at)
+        deferred = self.deferral_count - deferrals_seen
+        if deferred > 0:
+            merged.deferrals = [*merged.deferrals, *self.deferrals[-deferred:]][-KEPT_DEFERRALS:]
+            merged.deferral_count += deferred
+        scheduled = deferred > 0 or any(not attempt.manual for attempt in mine)
+        if merged.delivered or self.delivered:
+            merged.mark_delivered()
+        elif scheduled:
+            merged.status, merged.next_attempt_at, merged.parked = self.status, self.next_attempt_at, self.parked
+        merged.modified_date = max(merged.modified_date, self.modified_date)
+        return merged
 
     def public(self, webhook: dict[str, Any] | None = None) -> dict[str, Any]:
         """Whisperer's fields (`webhook` nested: the hook's answer, or what the record knows of a hook since

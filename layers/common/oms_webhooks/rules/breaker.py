@@ -2,6 +2,9 @@
 while its circuit is open, lets one probe through at a time, keeps the streaks, and disables a hook whose every
 attempt has failed for too long.
 
+Deliveries the circuit holds back are parked (parking.py): the gate's flush sends the probe message of a circuit it
+opens, and the release of one it closes or whose hook it disables.
+
 A gate serves one run: a dispatch (the streaks of its event type, read with the hooks' version), a fan-out batch
 (read once), or one retry (one hook's streak). It collects outcomes as attempts settle, and `flush` writes those of
 a batch of records in one UpdateItem; healthy hooks with no streak write nothing.
@@ -24,6 +27,7 @@ from oms_webhooks.domain.circuit import CircuitRules, Health, at_epoch
 from oms_webhooks.domain.deliveries import Delivery
 from oms_webhooks.domain.hooks import HookTarget
 from oms_webhooks.rules.delivery_step import Defer
+from oms_webhooks.rules.parking import Parking, new_token
 
 logger = Logger(child=True)
 
@@ -39,6 +43,7 @@ class GateReport:
     """What a flush changed, for the run's report and metrics."""
 
     opened: list[int] = field(default_factory=list)  # hooks whose circuit this flush opened
+    closed: list[int] = field(default_factory=list)  # hooks whose open circuit this flush closed
     disabled: list[Disabled] = field(default_factory=list)
 
 
@@ -49,10 +54,13 @@ class _Outcome:
 
 
 class Breaker:
-    def __init__(self, rules: CircuitRules, health: HookHealthStore, hooks: HookStore) -> None:
+    def __init__(
+        self, rules: CircuitRules, health: HookHealthStore, hooks: HookStore, parking: Parking | None = None
+    ) -> None:
         self.rules = rules
         self.health = health
         self.hooks = hooks
+        self.parking = parking  # without it, held deliveries go round the retry queue until the next probe time
 
     def for_event(self, event_type: str, circuits_item: dict[str, Any] | None) -> CircuitGate:
         """For a dispatch: the circuits item came with the hooks' version, in the same call."""
@@ -75,6 +83,7 @@ class CircuitGate:
         self.seen = seen  # the streaks as read at the start of this run; a hook not in it had none
         self._outcomes: dict[int, _Outcome] = {}
         self._probing: set[int] = set()
+        self._unprobed: dict[int, tuple[HookTarget, float]] = {}  # parked here, and their circuit had no probe message
         self._lock = threading.Lock()
 
     def admit(self, hook: HookTarget, delivery: Delivery) -> Defer | None:
@@ -86,14 +95,21 @@ class CircuitGate:
         if decision == "attempt":
             return None
         if decision == "wait":
-            return Defer(at_epoch(health.probe_at), self.rules.wait_reason(health, health.probe_at))
+            return self._hold(hook, health, health.probe_at, self.rules.wait_reason(health, health.probe_at))
         lease_end = now + self.rules.probe_lease_seconds
         if self.breaker.health.take_probe(self.event_type, hook.id, health.probe_at, lease_end):
             with self._lock:
                 self._probing.add(hook.id)
             logger.info("Circuit probe", extra={"hook_id": hook.id, "owner": hook.owner, "uuid": delivery.uuid})
             return None
-        return Defer(at_epoch(lease_end), self.rules.probing_reason(lease_end))
+        return self._hold(hook, health, lease_end, self.rules.probing_reason(lease_end))
+
+    def _hold(self, hook: HookTarget, health: Health, until: float, reason: str) -> Defer:
+        park = self.breaker.parking is not None
+        if park and health.probe_message is None:
+            with self._lock:
+                self._unprobed[hook.id] = (hook, until)
+        return Defer(at_epoch(until), reason, park=park)
 
     def settled(self, hook: HookTarget, delivery: Delivery, result: SendResult) -> None:
         with self._lock:
@@ -107,11 +123,25 @@ class CircuitGate:
             outcomes = [self._outcomes.pop(i) for i in ids]
             probing = {o.hook.id for o in outcomes if o.hook.id in self._probing}
             self._probing -= probing
+            unprobed, self._unprobed = list(self._unprobed.values()), {}
         try:
-            return self._write(outcomes, probing)
+            report = self._write(outcomes, probing)
+            self._park(report, [o.hook for o in outcomes], unprobed)
+            return report
         except Exception:
             logger.exception("Circuit breaker state not updated", extra={"event_type": self.event_type})
             return GateReport()
+
+    def _park(self, report: GateReport, hooks: list[HookTarget], unprobed: list[tuple[HookTarget, float]]) -> None:
+        """What a change of circuits means for the parked deliveries: released when closed or disabled."""
+        parking = self.breaker.parking
+        if parking is None:
+            return
+        ended = set(report.closed) | {d.hook.id for d in report.disabled}
+        parking.release({hook.id: hook for hook in hooks if hook.id in ended}.values())
+        for hook, due in unprobed:
+            if hook.id not in ended:
+                parking.ensure_probe(hook, due)
 
     def _write(self, outcomes: list[_Outcome], probing: set[int]) -> GateReport:
         now = epoch()
@@ -127,10 +157,12 @@ class CircuitGate:
         )
         if not changes:
             return GateReport()
+        report = GateReport(
+            closed=[i for i in changes.cleared if i not in changes.failed and (self._seen(i).is_open or i in probing)]
+        )
         health = self.breaker.health
         returned = health.record(self.event_type, changes, now)
         streaks = {hook.id: self._streak(hook.id, returned) for hook in failed}
-        report = GateReport()
         to_open = {
             hook.id: now + self.rules.probe_interval(0)
             for hook in failed
@@ -139,7 +171,10 @@ class CircuitGate:
             and self.rules.should_open(streaks.get(hook.id, Health()), now)
         }
         if to_open:
-            health.open(self.event_type, to_open)
+            tokens = {hook_id: new_token() for hook_id in to_open}
+            opened = health.open(self.event_type, to_open, tokens)
+            if self.breaker.parking is not None:
+                self.breaker.parking.probe((h, tokens[h.id], to_open[h.id]) for h in failed if h.id in opened)
             report.opened = sorted(to_open)
             for hook in failed:
                 if hook.id in to_open:

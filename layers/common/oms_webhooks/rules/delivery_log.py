@@ -202,8 +202,10 @@ class DeliveryLog:
             raise NotFound(f"the hook of delivery {delivery.uuid} no longer exists") from None
         assert self.sender is not None, "a DeliveryLog that retries needs a Sender"
         gate = self.breaker.for_hook(hook) if self.breaker and hook.is_active else None
+        seen = len(delivery.attempts), delivery.deferral_count
         step = take_step(delivery, hook, self.sender, self.hooks, manual=True, gates=(gate,) if gate else ())
-        self.deliveries.save(delivery)  # a success marked it delivered
+        mine = delivery  # a success marked it delivered; the retrier may have written the record meanwhile
+        delivery = self.deliveries.save(delivery, replay=lambda fresh: mine.replayed_onto(fresh, *seen))
         if gate:
             gate.flush()
         assert step.result is not None, "a manual attempt is never deferred"

@@ -23,10 +23,12 @@ GONE_REASON = "the subscriber answered 410 Gone"
 
 @dataclass(frozen=True)
 class Defer:
-    """Not now: the delivery is queued until `until`, with the reason its owner reads in the delivery log."""
+    """Not now: the delivery is queued until `until`, with the reason its owner reads in the delivery log.
+    Parked: it waits in its record until its hook's circuit closes (no message on the queue meanwhile)."""
 
     until: datetime
     reason: str
+    park: bool = False
 
 
 class Gate(Protocol):
@@ -44,7 +46,7 @@ class Gate(Protocol):
 @dataclass(frozen=True)
 class Step:
     result: SendResult | None  # None when a gate deferred the delivery
-    wait: float | None  # seconds until the next scheduled attempt (or the deferral's end); None when there is none
+    wait: float | None  # seconds until the next scheduled attempt (or the deferral's end); None: none, or parked
     deferral: Defer | None = None
 
 
@@ -63,8 +65,9 @@ def take_step(
             deferral = gate.admit(hook, delivery)
             if deferral is not None:
                 moment = now()
-                delivery.defer(deferral.until, deferral.reason, moment)
-                return Step(None, max(0.0, (deferral.until - moment).total_seconds()), deferral)
+                delivery.defer(deferral.until, deferral.reason, moment, parked=deferral.park)
+                wait = None if deferral.park else max(0.0, (deferral.until - moment).total_seconds())
+                return Step(None, wait, deferral)
     result = attempt_delivery(delivery, hook, sender, manual=manual)
     wait = None if manual else settle(hook, delivery, result)
     if result.status_code == GONE:

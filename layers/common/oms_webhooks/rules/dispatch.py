@@ -209,7 +209,11 @@ class Dispatcher:
         self, batch: list[tuple[HookTarget, Delivery, float | None]], report: DispatchReport, gate: CircuitGate | None
     ) -> None:
         self.deliveries.save_many(delivery for _, delivery, _ in batch)
-        retries = [RetryMessage(delivery.uuid, epoch() + wait) for _, delivery, wait in batch if wait is not None]
+        retries = [
+            RetryMessage(uuid=delivery.uuid, due=epoch() + wait, owner=delivery.owner)
+            for _, delivery, wait in batch
+            if wait is not None
+        ]
         if retries:
             self.retries.schedule(retries)
         circuits = gate.flush(hook.id for hook, _, _ in batch) if gate else GateReport()

@@ -103,7 +103,7 @@ class Recovery:
             raise InvalidField("is_active", "The hook is inactive: activate it before recovering its deliveries.")
         since, until = request.window()
         candidates = self.index.recoverable(since, until, request.statuses(), self.limit, hook_id=hook_id)
-        return RecoveryReport(self._queue(candidates, request.statuses()), since, until)
+        return RecoveryReport(self._queue(owner, candidates, request.statuses()), since, until)
 
     def recover_owner(self, owner: str, request: OwnerRecoverRequest) -> RecoveryReport:
         """Deliveries of hooks since deleted or switched off are left alone: the retrier would not send them."""
@@ -118,9 +118,9 @@ class Recovery:
             except NotFound:
                 active[hook_id] = False
         sendable = [c for c in candidates if active[c.webhook]]
-        return RecoveryReport(self._queue(sendable, request.statuses()), since, until)
+        return RecoveryReport(self._queue(owner, sendable, request.statuses()), since, until)
 
-    def _queue(self, candidates: list[Candidate], statuses: tuple[str, ...]) -> int:
+    def _queue(self, owner: str, candidates: list[Candidate], statuses: tuple[str, ...]) -> int:
         """Mark, then send; a message that cannot be sent has its mark undone, so nothing is left marked unsent."""
         if not candidates:
             return 0
@@ -139,7 +139,7 @@ class Recovery:
         for start in range(0, len(marked), SEND_BATCH_SIZE):
             chunk = marked[start : start + SEND_BATCH_SIZE]
             try:
-                self.queue.schedule([RetryMessage(c.uuid, due.timestamp()) for c, _ in chunk])
+                self.queue.schedule([RetryMessage(uuid=c.uuid, due=due.timestamp(), owner=owner) for c, _ in chunk])
             except Exception:
                 for c, old in marked[start:]:
                     self.index.unmark(c.uuid, old, marker)

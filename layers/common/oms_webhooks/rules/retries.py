@@ -3,12 +3,15 @@
 The delivery record is the truth (status, retry_count, next_attempt_at); a message only names the delivery.
 A message is hidden with ChangeMessageVisibility while its wait fits in SQS's 12-hour visibility limit and
 its receive count stays clear of the queue's maxReceiveCount; otherwise it is sent anew and this one dropped.
+A delivery its hook's open circuit holds back is parked (parking.py): its message is dropped, and the circuit's
+probe and release messages, handled here too, bring it back.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from aws_lambda_powertools import Logger
@@ -16,7 +19,7 @@ from pydantic import ValidationError
 
 from oms_webhooks.adapters.delivery_store import DeliveryStore
 from oms_webhooks.adapters.hook_store import HookStore
-from oms_webhooks.adapters.queues import RetryMessage, RetryQueue
+from oms_webhooks.adapters.queues import ProbeMessage, ReleaseMessage, RetryMessage, RetryQueue
 from oms_webhooks.adapters.sender import RESPONSE_CONTENT_LIMIT, Sender
 from oms_webhooks.clock import clock, epoch, iso, now
 from oms_webhooks.domain.deliveries import Attempt, Delivery
@@ -36,6 +39,8 @@ HOLD_SECONDS = 1.0
 FAULT_BACKOFF_SECONDS = 5  # how soon a message whose processing failed is seen again
 
 Outcome = Literal["done", "later"]
+QueueMessage = RetryMessage | ProbeMessage | ReleaseMessage
+RETRYABLE = ("pending", "retrying", "deferred")
 
 
 @dataclass(frozen=True)
@@ -58,36 +63,50 @@ class Retrier:
     breaker: Breaker | None = None
     rate_limits: RateLimiter | None = None
 
-    def handle_safely(self, message: RetryMessage, receipt_handle: str, receive_count: int) -> RetryReport:
+    def handle_safely(self, message: QueueMessage, receipt_handle: str, receive_count: int) -> RetryReport:
         """As `process`, but a fault brings the message back in seconds rather than after the queue's visibility."""
         try:
             return self.process(message, receipt_handle, receive_count)
         except Exception:
-            logger.exception("Retry failed; the message comes back shortly", extra={"uuid": message.uuid})
+            logger.exception("Retry failed; the message comes back shortly", extra={"retry_message": message.kind})
             try:
                 self.queue.hide(receipt_handle, FAULT_BACKOFF_SECONDS)
             except Exception:
                 logger.exception("Could not shorten the message's visibility either")
             raise
 
-    def process(self, message: RetryMessage, receipt_handle: str, receive_count: int) -> RetryReport:
+    def process(self, message: QueueMessage, receipt_handle: str, receive_count: int) -> RetryReport:
         """Outcome `done`: delete the message; `later`: it is hidden (or replaced) until the next attempt is due.
         With the delivery this message changed, if any (what the metrics count)."""
+        if isinstance(message, ProbeMessage):
+            return self._probe(message, receipt_handle, receive_count)
+        if isinstance(message, ReleaseMessage):
+            if self.breaker and self.breaker.parking:
+                self.breaker.parking.release_page(message)
+            return RetryReport("done")
         try:
             delivery = self.deliveries.get(message.uuid)
         except NotFound:
             logger.warning("No record for this retry (expired or never written)", extra={"uuid": message.uuid})
             return RetryReport("done")
-        if delivery.status not in ("pending", "retrying", "deferred"):
+        if delivery.status not in RETRYABLE:
             return RetryReport("done")  # delivered or failed meanwhile (a manual retry, a duplicate message)
-        due = delivery.next_attempt_at.timestamp() if delivery.next_attempt_at else 0.0
+        # A parked delivery's message is its release (or its probe): due now, whatever its record said.
+        due = delivery.next_attempt_at.timestamp() if delivery.next_attempt_at and not delivery.parked else 0.0
         if due - epoch() > HOLD_SECONDS:
-            return RetryReport(self._wait(delivery, due, receipt_handle, receive_count))
-        return self._attempt(delivery, receipt_handle, receive_count, due)
+            return RetryReport(self._wait(_again(delivery), due, receipt_handle, receive_count))
 
-    def _attempt(self, delivery: Delivery, receipt_handle: str, receive_count: int, due: float) -> RetryReport:
-        if not self.deliveries.claim_retry(delivery.uuid, delivery.retry_count):
+        def wait(delivery: Delivery, due: float) -> Outcome:
+            return self._wait(_again(delivery), due, receipt_handle, receive_count)
+
+        return self._attempt(delivery, due, wait)
+
+    def _attempt(self, delivery: Delivery, due: float, wait: Callable[[Delivery, float], Outcome]) -> RetryReport:
+        """One scheduled attempt; `wait` carries the delivery to its next one."""
+        claimed = self._claim(delivery)
+        if claimed is None:
             return RetryReport("done")  # another copy of this message took this retry
+        delivery = claimed
         # The claim counted this attempt in the table; recording it below counts it here too.
         try:
             hook: Hook | None = self.hooks.get(delivery.owner, delivery.webhook)
@@ -101,8 +120,10 @@ class Retrier:
         time.sleep(clock().real_seconds(max(0.0, due - epoch())))  # never before its time; the reads above are done
         gate = self.breaker.for_hook(hook) if self.breaker else None
         gates = tuple(g for g in (gate, self.rate_limits) if g is not None)  # the circuit first: see dispatch.py
+        seen = len(delivery.attempts), delivery.deferral_count
         step = take_step(delivery, hook, self.sender, self.hooks, gates=gates)
-        self.deliveries.save(delivery)
+        mine = delivery
+        delivery = self.deliveries.save(delivery, replay=lambda fresh: mine.replayed_onto(fresh, *seen))
         circuits = gate.flush() if gate else GateReport()
         logger.info(
             "Retry deferred" if step.deferral else "Retry attempted",
@@ -111,30 +132,91 @@ class Retrier:
                 "hook_id": hook.id,
                 "retry_count": delivery.retry_count,
                 "status": delivery.status,
+                "parked": delivery.parked,
                 "response_http_status": step.result.status_code if step.result else None,
                 "next_attempt_at": iso(delivery.next_attempt_at) if delivery.next_attempt_at else None,
             },
         )
         sent = step.result is not None
-        if step.wait is None:
+        if step.wait is None or delivery.status not in RETRYABLE or delivery.parked:
             return RetryReport("done", delivery, sent=sent, circuits=circuits)
-        due = epoch() + step.wait
-        outcome = self._wait(delivery, due, receipt_handle, receive_count)
+        outcome = wait(delivery, epoch() + step.wait)
         return RetryReport(outcome, delivery, sent=sent, circuits=circuits)
 
+    def _claim(self, delivery: Delivery) -> Delivery | None:
+        """The delivery as claimed, or None when another copy of its message took this attempt. A manual attempt
+        recorded since it was read counts in `retry_count` too but leaves the schedule alone: claim again then."""
+        if self.deliveries.claim_retry(delivery):
+            return delivery
+        try:
+            fresh = self.deliveries.get(delivery.uuid)
+        except NotFound:
+            return None
+        manual_only = (
+            fresh.status in RETRYABLE
+            and fresh.retries_made == delivery.retries_made
+            and fresh.next_attempt_at == delivery.next_attempt_at
+            and len(fresh.attempts) > len(delivery.attempts)
+            and all(attempt.manual for attempt in fresh.attempts[len(delivery.attempts) :])
+        )
+        return fresh if manual_only and self.deliveries.claim_retry(fresh) else None
+
+    def _probe(self, message: ProbeMessage, receipt_handle: str, receive_count: int) -> RetryReport:
+        """At each probe time, the oldest parked delivery is the probe; the circuit's gate takes the probe lease."""
+        assert self.breaker is not None and self.breaker.parking is not None, "probe messages need parking"
+        parking = self.breaker.parking
+        health = self.breaker.health.read_hook(message.event_type, message.hook)
+        if not health.is_open:  # closed by a success elsewhere, by a change of the hook, or by its disabling
+            parking.release_page(ReleaseMessage(hook=message.hook, owner=message.owner))
+            return RetryReport("done")
+        if health.probe_message != message.token:
+            return RetryReport("done")  # another probe message took over this circuit
+        assert health.probe_at is not None
+        if health.probe_at - epoch() > HOLD_SECONDS:
+            return RetryReport(self._wait(message, health.probe_at, receipt_handle, receive_count))
+        oldest = parking.oldest(message.hook)
+        delivery = self._readable(oldest) if oldest else None
+        if delivery is None:  # nothing parked yet: look again after one probe interval
+            later = epoch() + self.breaker.rules.probe_interval(health.probes)
+            return RetryReport(self._wait(message, later, receipt_handle, receive_count))
+
+        def follow(delivery: Delivery, due: float) -> Outcome:
+            self.queue.schedule([RetryMessage(uuid=delivery.uuid, due=due, owner=delivery.owner)])
+            return "done"
+
+        report = self._attempt(delivery, 0.0, follow)
+        after = self.breaker.health.read_hook(message.event_type, message.hook)
+        if not after.is_open or after.probe_message != message.token or after.probe_at is None:
+            return replace(report, outcome="done")
+        return replace(report, outcome=self._wait(message, after.probe_at, receipt_handle, receive_count))
+
+    def _readable(self, uuid: str) -> Delivery | None:
+        try:
+            delivery = self.deliveries.get(uuid)
+        except NotFound:
+            return None
+        return delivery if delivery.status in RETRYABLE else None
+
     def _end_unsent(self, delivery: Delivery, reason: str) -> RetryReport:
+        seen = len(delivery.attempts), delivery.deferral_count
         delivery.end_unsent(Attempt(at=now(), error=f"{NOT_SENT}{reason}"[:RESPONSE_CONTENT_LIMIT], duration=0.0))
-        self.deliveries.save(delivery)
+        mine = delivery
+        delivery = self.deliveries.save(delivery, replay=lambda fresh: mine.replayed_onto(fresh, *seen))
         logger.info("Retry not sent", extra={"uuid": delivery.uuid, "hook_id": delivery.webhook, "reason": reason})
         return RetryReport("done", delivery)
 
-    def _wait(self, delivery: Delivery, due: float, receipt_handle: str, receive_count: int) -> Outcome:
+    def _wait(self, message: QueueMessage, due: float, receipt_handle: str, receive_count: int) -> Outcome:
+        """Hides the message until `due`, or sends it afresh (new visibility budget, new receive count)."""
         wait = max(0.0, due - epoch())
         if wait <= MAX_VISIBILITY_SECONDS and receive_count < self.resend_after_receives:
             self.queue.hide(receipt_handle, wait)
             return "later"
-        self.queue.schedule([RetryMessage(delivery.uuid, due)])  # a fresh message: new budget, new count
+        self.queue.schedule([message.model_copy(update={"due": due})])
         return "done"
+
+
+def _again(delivery: Delivery) -> RetryMessage:
+    return RetryMessage(uuid=delivery.uuid, owner=delivery.owner)
 
 
 def _why_not_active(hook: Hook | None) -> str:
