@@ -1,6 +1,7 @@
 """SQS retry queue → one more attempt per due delivery, with partial batch responses. Thin: the rules are core."""
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -11,6 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from oms_webhooks import telemetry
 from oms_webhooks.adapters.queues import RETRY_QUEUE_MESSAGE, RetryMessage
+from oms_webhooks.rules.retries import HideBatch, Received
 from oms_webhooks.telemetry import metrics, tracer
 from oms_webhooks.wiring import retrier
 
@@ -21,17 +23,21 @@ class NotYetDue(Exception):
     """Leaves the message on the queue, hidden until its delivery's next attempt."""
 
 
-async def record_handler(record: SQSRecord) -> None:
-    message = RETRY_QUEUE_MESSAGE.validate_json(record.body)
-    # Each record is its own task with its own context (copied into the worker thread), so this key stays
-    # on this record's log lines only, the core's included.
-    if isinstance(message, RetryMessage):
-        logger.thread_safe_append_keys(delivery_uuid=message.uuid)
-    receives = int(record.attributes.approximate_receive_count or 1)
-    report = await asyncio.to_thread(retrier().handle_safely, message, record.receipt_handle, receives)
-    telemetry.record_retry(report)  # here, on the event loop's thread, not in the worker
-    if report.outcome == "later":
-        raise NotYetDue(message.kind)
+def record_handler(batch: HideBatch) -> Callable[[SQSRecord], Awaitable[None]]:
+    async def handle(record: SQSRecord) -> None:
+        message = RETRY_QUEUE_MESSAGE.validate_json(record.body)
+        # Each record is its own task with its own context (copied into the worker thread), so this key stays
+        # on this record's log lines only, the core's included.
+        if isinstance(message, RetryMessage):
+            logger.thread_safe_append_keys(delivery_uuid=message.uuid)
+        receives = int(record.attributes.approximate_receive_count or 1)
+        received = Received(message, record.receipt_handle, receives, record.message_id)
+        report = await asyncio.to_thread(retrier().handle_safely, received, batch)
+        telemetry.record_retry(report)  # here, on the event loop's thread, not in the worker
+        if report.outcome == "later":
+            raise NotYetDue(message.kind)
+
+    return handle
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -42,6 +48,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
     # Every record "failing" is normal here (all hidden until due), not an error of the whole batch.
     # A processor per invocation: it holds the batch's state, and the local stack runs invocations at once.
     processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    return async_process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
+    batch = HideBatch()  # the messages to hide until due, in one call per ten when the batch is done
+    answer = async_process_partial_response(
+        event=event, record_handler=record_handler(batch), processor=processor, context=context
     )
+    retrier().finish(batch)
+    return answer

@@ -74,7 +74,7 @@ def test_waits_beyond_the_visibility_limit_or_many_receives_go_to_a_fresh_messag
     from oms_webhooks.adapters.sender import Sender
     from oms_webhooks.domain.deliveries import Delivery
     from oms_webhooks.domain.hooks import now
-    from oms_webhooks.rules.retries import Retrier
+    from oms_webhooks.rules.retries import Received, Retrier
 
     config = settings()
     sqs = boto3.client("sqs")
@@ -108,14 +108,14 @@ def test_waits_beyond_the_visibility_limit_or_many_receives_go_to_a_fresh_messag
 
     far = retrying(due_in=13 * 3600)
     handle = take()["ReceiptHandle"]
-    assert retrier.process(RetryMessage(uuid=far.uuid), handle, receive_count=1).outcome == "done"
+    assert retrier.process(Received(RetryMessage(uuid=far.uuid), handle, 1)).outcome == "done"
     near = retrying(due_in=60)
     handle = take()["ReceiptHandle"]
-    assert retrier.process(RetryMessage(uuid=near.uuid), handle, receive_count=15).outcome == "done"
+    assert retrier.process(Received(RetryMessage(uuid=near.uuid), handle, 15)).outcome == "done"
     soon = retrying(due_in=60)
     handle = take()["ReceiptHandle"]
     # hidden, not re-sent
-    assert retrier.process(RetryMessage(uuid=soon.uuid), handle, receive_count=2).outcome == "later"
+    assert retrier.process(Received(RetryMessage(uuid=soon.uuid), handle, 2)).outcome == "later"
 
     attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
     assert int(attributes["ApproximateNumberOfMessagesDelayed"]) == 2  # the two fresh messages, delayed

@@ -32,6 +32,7 @@ from oms_webhooks.adapters.tokens import TokenStore
 from oms_webhooks.domain.deliveries import Attempt, Delivery, delivery_id
 from oms_webhooks.domain.event_catalog import example_payload
 from oms_webhooks.domain.oms_event import OmsEvent
+from oms_webhooks.rules import retries
 from oms_webhooks.rules.delivery_log import DeliveryLog
 from oms_webhooks.rules.recovery import RecoverRequest, Recovery
 from oms_webhooks.rules.retries import Retrier
@@ -204,8 +205,9 @@ def test_every_delivery_path_signs_with_both_secrets_during_the_overlap(me: Owne
     queue.schedule([RetryMessage(uuid=first.uuid)])
     [message] = sqs().receive_message(QueueUrl=queue.url, WaitTimeSeconds=5)["Messages"]
     report = retrier.process(
-        RETRY_QUEUE_MESSAGE.validate_json(message["Body"]), message["ReceiptHandle"], 1
-    )  # 3: a retry
+        retries.Received(RETRY_QUEUE_MESSAGE.validate_json(message["Body"]), message["ReceiptHandle"])
+    )
+    # 3: a retry
     assert report.sent and report.delivery is not None and report.delivery.status == "retrying"
     log = DeliveryLog(store, hooks, Sender(AddressPolicy(allow_loopback=True)))
     delivery, _ = log.retry(me.name, first.uuid, force=True)  # 4: a manual retry (200)

@@ -36,6 +36,7 @@ BATCH_GET_SIZE = 100  # and per BatchGetItem
 # cursor to continue from, rather than reading the whole log in one request.
 MAX_PAGE_QUERIES = 10
 SORT_KEY = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z#[0-9a-f]{32}$")
+CLAIM_KEPT_SECONDS = 86400  # a claim outlives any copy of its message still in flight
 SAVE_TRIES = 5  # a record written by others this many times while one writer replays its change: give up loudly
 NEWEST_END = "~"  # `after` it: from the newest delivery on (the sort keys are digits and below it)
 OLDEST_END = ""  # `before` it: from the oldest delivery on
@@ -151,32 +152,29 @@ class DeliveryStore(DynamoDBTable):
                 raise RuntimeError(f"DynamoDB left {len(request[self.table])} delivery records unwritten")
         return calls
 
-    def claim_retry(self, delivery: Delivery) -> bool:
-        """Counts the next retry before it is sent, so two copies of one message cannot both send it. The claim is
-        a write of the record: `delivery` learns the version it made."""
+    def claim_attempt(self, delivery: Delivery, claimant: str) -> bool:
+        """Claims the delivery's next scheduled attempt before it is sent, so that two copies of one retry message
+        cannot both send it. The claim is a small item of its own (`CLAIM#<uuid>#<retries made>#<deferrals>`, kept
+        a day): one write unit, no index write. The same claimant (a message whose earlier run crashed) claims it
+        again; a manual retry claims nothing, so it never takes a scheduled attempt's place."""
+        now = time.time()
         try:
-            answer = self.client.update_item(
+            self.client.put_item(
                 TableName=self.table,
-                Key={"uuid": {"S": delivery.uuid}},
-                UpdateExpression="SET retry_count = :next, version = if_not_exists(version, :zero) + :one",
-                ConditionExpression="retry_count = :made AND #s IN (:retrying, :deferred)",
-                ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={
-                    ":made": {"N": str(delivery.retry_count)},
-                    ":next": {"N": str(delivery.retry_count + 1)},
-                    ":retrying": {"S": "retrying"},
-                    ":deferred": {"S": "deferred"},
-                    ":zero": {"N": "0"},
-                    ":one": {"N": "1"},
+                Item={
+                    "uuid": {"S": f"CLAIM#{delivery.uuid}#{delivery.retries_made}#{delivery.deferral_count}"},
+                    "claimant": {"S": claimant},
+                    "expires_at": {"N": str(int(now) + CLAIM_KEPT_SECONDS)},
                 },
-                ReturnValues="UPDATED_NEW",
+                ConditionExpression="attribute_not_exists(#u) OR claimant = :me",
+                ExpressionAttributeNames={"#u": "uuid"},
+                ExpressionAttributeValues={":me": {"S": claimant}},
             )
+            return True
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return False
             raise
-        delivery.version = int(answer["Attributes"]["version"]["N"])
-        return True
 
     def save(self, delivery: Delivery, replay: Callable[[Delivery], Delivery] | None = None) -> Delivery:
         """Writes the whole record if no one wrote it since `delivery` was read (its version). Otherwise `replay`

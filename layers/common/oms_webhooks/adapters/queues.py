@@ -129,10 +129,23 @@ class RetryQueue(Queue):
         return self.send([_entry(m) for m in messages])
 
     def hide(self, receipt_handle: str, seconds: float) -> None:
-        visibility = max(0, math.floor(clock().real_seconds(seconds)))  # down: see delay_for
         self.client.change_message_visibility(
-            QueueUrl=self.url, ReceiptHandle=receipt_handle, VisibilityTimeout=visibility
+            QueueUrl=self.url, ReceiptHandle=receipt_handle, VisibilityTimeout=_visibility(seconds)
         )
+
+    def hide_many(self, hides: Sequence[tuple[str, float]]) -> list[str]:
+        """ChangeMessageVisibilityBatch, ten at a time; returns the receipt handles SQS refused (logged by the
+        caller: such a message comes back after the queue's visibility timeout)."""
+        refused: list[str] = []
+        for start in range(0, len(hides), SEND_BATCH_SIZE):
+            chunk = hides[start : start + SEND_BATCH_SIZE]
+            entries = [
+                {"Id": str(i), "ReceiptHandle": handle, "VisibilityTimeout": _visibility(seconds)}
+                for i, (handle, seconds) in enumerate(chunk)
+            ]
+            answer = self.client.change_message_visibility_batch(QueueUrl=self.url, Entries=entries)
+            refused.extend(chunk[int(failed["Id"])][0] for failed in answer.get("Failed", []))
+        return refused
 
 
 class FanoutQueue(Queue):
@@ -152,6 +165,10 @@ def _entry(message: RetryMessage | ProbeMessage | ReleaseMessage) -> dict[str, A
     if message.owner:
         entry["MessageGroupId"] = message.owner  # fair queues: a standard queue with groups, not FIFO
     return entry
+
+
+def _visibility(seconds: float) -> int:
+    return max(0, math.floor(clock().real_seconds(seconds)))  # down: see delay_for
 
 
 def delay_for(due: float) -> int:

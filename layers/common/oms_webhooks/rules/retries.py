@@ -9,6 +9,7 @@ probe and release messages, handled here too, bring it back.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -53,6 +54,37 @@ class RetryReport:
     circuits: GateReport = field(default_factory=GateReport)  # circuits this attempt opened, hooks it disabled
 
 
+@dataclass(frozen=True)
+class Received:
+    """One message as the event source mapping handed it over."""
+
+    message: QueueMessage
+    receipt_handle: str
+    receive_count: int = 1
+    message_id: str = ""  # SQS's, the same on every receive of one message
+
+    @property
+    def kind(self) -> str:
+        return self.message.kind
+
+    @property
+    def claimant(self) -> str:
+        """Who claims an attempt: this message (a run of it that crashed may claim again), never a copy of it."""
+        return self.message_id or self.receipt_handle
+
+
+class HideBatch:
+    """The visibility changes of one batch of messages, sent together when it ends (one call per ten)."""
+
+    def __init__(self) -> None:
+        self.hides: list[tuple[str, float]] = []
+        self._lock = threading.Lock()
+
+    def add(self, receipt_handle: str, seconds: float) -> None:
+        with self._lock:
+            self.hides.append((receipt_handle, seconds))
+
+
 @dataclass
 class Retrier:
     hooks: HookStore
@@ -63,23 +95,25 @@ class Retrier:
     breaker: Breaker | None = None
     rate_limits: RateLimiter | None = None
 
-    def handle_safely(self, message: QueueMessage, receipt_handle: str, receive_count: int) -> RetryReport:
+    def handle_safely(self, received: Received, batch: HideBatch | None = None) -> RetryReport:
         """As `process`, but a fault brings the message back in seconds rather than after the queue's visibility."""
         try:
-            return self.process(message, receipt_handle, receive_count)
+            return self.process(received, batch)
         except Exception:
-            logger.exception("Retry failed; the message comes back shortly", extra={"retry_message": message.kind})
+            logger.exception("Retry failed; the message comes back shortly", extra={"retry_message": received.kind})
             try:
-                self.queue.hide(receipt_handle, FAULT_BACKOFF_SECONDS)
+                self.queue.hide(received.receipt_handle, FAULT_BACKOFF_SECONDS)
             except Exception:
                 logger.exception("Could not shorten the message's visibility either")
             raise
 
-    def process(self, message: QueueMessage, receipt_handle: str, receive_count: int) -> RetryReport:
+    def process(self, received: Received, batch: HideBatch | None = None) -> RetryReport:
         """Outcome `done`: delete the message; `later`: it is hidden (or replaced) until the next attempt is due.
-        With the delivery this message changed, if any (what the metrics count)."""
+        With the delivery this message changed, if any (what the metrics count). With a batch, the message is
+        hidden when the batch ends, with the others, in one call."""
+        message = received.message
         if isinstance(message, ProbeMessage):
-            return self._probe(message, receipt_handle, receive_count)
+            return self._probe(message, received, batch)
         if isinstance(message, ReleaseMessage):
             if self.breaker and self.breaker.parking:
                 self.breaker.parking.release_page(message)
@@ -94,20 +128,19 @@ class Retrier:
         # A parked delivery's message is its release (or its probe): due now, whatever its record said.
         due = delivery.next_attempt_at.timestamp() if delivery.next_attempt_at and not delivery.parked else 0.0
         if due - epoch() > HOLD_SECONDS:
-            return RetryReport(self._wait(_again(delivery), due, receipt_handle, receive_count))
+            return RetryReport(self._wait(_again(delivery), due, received, batch))
 
         def wait(delivery: Delivery, due: float) -> Outcome:
-            return self._wait(_again(delivery), due, receipt_handle, receive_count)
+            return self._wait(_again(delivery), due, received, batch)
 
-        return self._attempt(delivery, due, wait)
+        return self._attempt(delivery, due, received.claimant, wait)
 
-    def _attempt(self, delivery: Delivery, due: float, wait: Callable[[Delivery, float], Outcome]) -> RetryReport:
+    def _attempt(
+        self, delivery: Delivery, due: float, claimant: str, wait: Callable[[Delivery, float], Outcome]
+    ) -> RetryReport:
         """One scheduled attempt; `wait` carries the delivery to its next one."""
-        claimed = self._claim(delivery)
-        if claimed is None:
-            return RetryReport("done")  # another copy of this message took this retry
-        delivery = claimed
-        # The claim counted this attempt in the table; recording it below counts it here too.
+        if not self.deliveries.claim_attempt(delivery, claimant):
+            return RetryReport("done")  # another copy of this message took this attempt
         try:
             hook: Hook | None = self.hooks.get(delivery.owner, delivery.webhook)
         except NotFound:
@@ -143,25 +176,7 @@ class Retrier:
         outcome = wait(delivery, epoch() + step.wait)
         return RetryReport(outcome, delivery, sent=sent, circuits=circuits)
 
-    def _claim(self, delivery: Delivery) -> Delivery | None:
-        """The delivery as claimed, or None when another copy of its message took this attempt. A manual attempt
-        recorded since it was read counts in `retry_count` too but leaves the schedule alone: claim again then."""
-        if self.deliveries.claim_retry(delivery):
-            return delivery
-        try:
-            fresh = self.deliveries.get(delivery.uuid)
-        except NotFound:
-            return None
-        manual_only = (
-            fresh.status in RETRYABLE
-            and fresh.retries_made == delivery.retries_made
-            and fresh.next_attempt_at == delivery.next_attempt_at
-            and len(fresh.attempts) > len(delivery.attempts)
-            and all(attempt.manual for attempt in fresh.attempts[len(delivery.attempts) :])
-        )
-        return fresh if manual_only and self.deliveries.claim_retry(fresh) else None
-
-    def _probe(self, message: ProbeMessage, receipt_handle: str, receive_count: int) -> RetryReport:
+    def _probe(self, message: ProbeMessage, received: Received, batch: HideBatch | None) -> RetryReport:
         """At each probe time, the oldest parked delivery is the probe; the circuit's gate takes the probe lease."""
         assert self.breaker is not None and self.breaker.parking is not None, "probe messages need parking"
         parking = self.breaker.parking
@@ -173,22 +188,31 @@ class Retrier:
             return RetryReport("done")  # another probe message took over this circuit
         assert health.probe_at is not None
         if health.probe_at - epoch() > HOLD_SECONDS:
-            return RetryReport(self._wait(message, health.probe_at, receipt_handle, receive_count))
+            return RetryReport(self._wait(message, health.probe_at, received, batch))
         oldest = parking.oldest(message.hook)
         delivery = self._readable(oldest) if oldest else None
         if delivery is None:  # nothing parked yet: look again after one probe interval
             later = epoch() + self.breaker.rules.probe_interval(health.probes)
-            return RetryReport(self._wait(message, later, receipt_handle, receive_count))
+            return RetryReport(self._wait(message, later, received, batch))
 
         def follow(delivery: Delivery, due: float) -> Outcome:
             self.queue.schedule([RetryMessage(uuid=delivery.uuid, due=due, owner=delivery.owner)])
             return "done"
 
-        report = self._attempt(delivery, 0.0, follow)
+        report = self._attempt(delivery, 0.0, received.claimant, follow)
         after = self.breaker.health.read_hook(message.event_type, message.hook)
         if not after.is_open or after.probe_message != message.token or after.probe_at is None:
             return replace(report, outcome="done")
-        return replace(report, outcome=self._wait(message, after.probe_at, receipt_handle, receive_count))
+        return replace(report, outcome=self._wait(message, after.probe_at, received, batch))
+
+    def finish(self, batch: HideBatch) -> None:
+        """Hides the batch's messages until their attempts are due; one that cannot be hidden comes back after the
+        queue's visibility timeout and waits again then."""
+        refused = self.queue.hide_many(batch.hides)
+        if refused:
+            logger.warning(
+                "Messages not hidden; they come back after the queue's visibility", extra={"n": len(refused)}
+            )
 
     def _readable(self, uuid: str) -> Delivery | None:
         try:
@@ -205,11 +229,14 @@ class Retrier:
         logger.info("Retry not sent", extra={"uuid": delivery.uuid, "hook_id": delivery.webhook, "reason": reason})
         return RetryReport("done", delivery)
 
-    def _wait(self, message: QueueMessage, due: float, receipt_handle: str, receive_count: int) -> Outcome:
+    def _wait(self, message: QueueMessage, due: float, received: Received, batch: HideBatch | None) -> Outcome:
         """Hides the message until `due`, or sends it afresh (new visibility budget, new receive count)."""
         wait = max(0.0, due - epoch())
-        if wait <= MAX_VISIBILITY_SECONDS and receive_count < self.resend_after_receives:
-            self.queue.hide(receipt_handle, wait)
+        if wait <= MAX_VISIBILITY_SECONDS and received.receive_count < self.resend_after_receives:
+            if batch is not None:
+                batch.add(received.receipt_handle, wait)
+            else:
+                self.queue.hide(received.receipt_handle, wait)
             return "later"
         self.queue.schedule([message.model_copy(update={"due": due})])
         return "done"
