@@ -183,13 +183,16 @@ class HookEvent(_Answer):
     content_type: None = Field(description="A Django content type in whisperer; OMS events carry none.")
     object_id: str | None = Field(description="The `id` of the OMS object in the payload (whisperer's object_id).")
     status: Literal["pending", "retrying", "deferred", "delivered", "failed"] = Field(
-        description="`deferred`: queued, not attempted, while the hook's circuit is open (for its next probe) or for "
-        "its turn under the hook's `rate_limit`."
+        description="`deferred`: not attempted: parked while the hook's circuit is open (until a probe succeeds), "
+        "or queued for its turn under the hook's `rate_limit`."
     )
     next_attempt_at: DateTime | None
     attempts: list[Attempt]
     deferrals: list[Deferral] = Field(description="The latest ten times it was queued instead of attempted.")
     deferral_count: int = Field(description="How many times it was queued instead of attempted, in all.")
+    parked: bool = Field(
+        description="True while its hook's open circuit holds it: it waits for a probe to succeed, not for a time."
+    )
     created_date: DateTime
     modified_date: DateTime
     test: bool = Field(description="A test event (`POST /whisperer/hooks/{id}/test/`): never retried or recovered.")

@@ -114,3 +114,77 @@ def test_an_attempt_no_answer_came_to_shows_as_500_as_in_whisperer_and_keeps_the
     delivery.record(Attempt(at=moment, status_code=404, error="HTTP 404", duration=0.01), "no such hook")
     assert (delivery.response_http_status, delivery.response_content) == (404, "no such hook")
     assert delivery.retry_count == 2 and delivery.status == "pending"
+
+
+def _delivery(*attempts: Attempt) -> Delivery:
+    moment = datetime(2026, 1, 1, tzinfo=UTC)
+    delivery = Delivery(
+        uuid="ab" * 16,
+        owner="acme",
+        webhook=1,
+        event_id="e",
+        event_type="package.created",
+        request_payload={"id": 1},
+        target_url="https://example.com/",
+        created_date=moment,
+        modified_date=moment,
+    )
+    for attempt in attempts:
+        delivery.record(attempt, None)
+    return delivery
+
+
+def _at(second: int, status: int, manual: bool = False) -> Attempt:
+    return Attempt(at=datetime(2026, 1, 1, 0, 0, second, tzinfo=UTC), status_code=status, duration=0.1, manual=manual)
+
+
+def test_a_scheduled_attempt_replayed_onto_a_manual_one_keeps_both_and_its_schedule() -> None:
+    read = _delivery(_at(0, 500))
+    read.schedule(5)
+    mine = read.model_copy(deep=True)
+    mine.record(_at(10, 503), "busy")
+    mine.schedule(5)
+    fresh = read.model_copy(deep=True)  # meanwhile a manual retry failed too
+    fresh.record(_at(11, 502, manual=True), "bad gateway")
+    merged = mine.replayed_onto(fresh, attempts_seen=1, deferrals_seen=0)
+    assert [a.status_code for a in merged.attempts] == [500, 503, 502]
+    assert merged.retry_count == 3 and merged.retries_made == 1
+    assert merged.status == "retrying" and merged.next_attempt_at == mine.next_attempt_at
+    assert merged.response_http_status == 502 and merged.response_content == "bad gateway"  # the latest answer
+
+
+def test_a_delivered_record_stays_delivered_whoever_writes_last() -> None:
+    read = _delivery(_at(0, 500))
+    read.schedule(5)
+    mine = read.model_copy(deep=True)
+    mine.record(_at(10, 503), None)
+    mine.schedule(5)
+    fresh = read.model_copy(deep=True)
+    fresh.record(_at(11, 200, manual=True), "ok")
+    merged = mine.replayed_onto(fresh, attempts_seen=1, deferrals_seen=0)
+    assert merged.delivered and merged.next_attempt_at is None and len(merged.attempts) == 3
+
+
+def test_a_manual_attempt_replayed_leaves_the_schedule_of_the_newer_record() -> None:
+    read = _delivery(_at(0, 500))
+    read.schedule(5)
+    mine = read.model_copy(deep=True)
+    mine.record(_at(10, 502, manual=True), None)
+    fresh = read.model_copy(deep=True)  # the retrier's attempt came first and was saved
+    fresh.record(_at(9, 503), None)
+    fresh.schedule(20)
+    merged = mine.replayed_onto(fresh, attempts_seen=1, deferrals_seen=0)
+    assert merged.status == "retrying" and merged.next_attempt_at == fresh.next_attempt_at
+    assert [a.status_code for a in merged.attempts] == [500, 503, 502]
+
+
+def test_a_parked_deferral_replayed_keeps_the_park_and_counts_once() -> None:
+    read = _delivery(_at(0, 500))
+    read.schedule(5)
+    mine = read.model_copy(deep=True)
+    until = datetime(2026, 1, 1, 0, 1, tzinfo=UTC)
+    mine.defer(until, "circuit open", datetime(2026, 1, 1, 0, 0, 5, tzinfo=UTC), parked=True)
+    merged = mine.replayed_onto(read.model_copy(deep=True), attempts_seen=1, deferrals_seen=0)
+    assert merged.parked and merged.status == "deferred" and merged.deferral_count == 1
+    merged.mark_delivered()
+    assert not merged.parked  # only a deferred delivery is parked

@@ -310,3 +310,19 @@ def test_the_api_routes_exactly_the_methods_it_serves_and_never_any() -> None:
     assert sorted(methods) == sorted(served)  # each once
     assert {props["Path"] for props in api_events} == {"/whisperer/{proxy+}"}
     assert all(path.startswith("/whisperer/") for path in openapi["paths"])
+
+
+def test_queue_driven_functions_have_a_concurrency_bound_that_leaves_the_dispatcher_room() -> None:
+    """Retries and fan-out batches can never take the account's whole Lambda concurrency (1,000 by default) from
+    the dispatcher's first attempts: each SQS event source has ScalingConfig.MaximumConcurrency, a parameter."""
+    parameters = TEMPLATE.doc["Parameters"]
+    bounds = {}
+    for name, function in FUNCTIONS.items():
+        for event in function["Properties"].get("Events", {}).values():
+            if event["Type"] == "SQS":
+                bound = event["Properties"]["ScalingConfig"]["MaximumConcurrency"]
+                bounds[name] = parameters[bound["Ref"]]
+    assert set(bounds) == {"RetrierFunction", "FanoutFunction"}
+    for parameter in bounds.values():
+        assert 2 <= parameter["MinValue"] <= parameter["Default"] <= parameter["MaxValue"] <= 1000
+    assert sum(p["Default"] for p in bounds.values()) <= 100  # at least 900 of the default 1,000 stay free

@@ -193,6 +193,9 @@ class Delivery(BaseModel):
         for attempt in mine:
             merged.record(attempt, self.response_content if attempt is self.attempts[-1] else attempt.error)
         merged.attempts.sort(key=lambda attempt: attempt.at)
+        if mine and fresh.attempts and merged.attempts[-1] is not mine[-1]:  # the other writer's answer came last
+            merged.response_http_status = fresh.response_http_status
+            merged.response_content, merged.response_time = fresh.response_content, fresh.response_time
         deferred = self.deferral_count - deferrals_seen
         if deferred > 0:
             merged.deferrals = [*merged.deferrals, *self.deferrals[-deferred:]][-KEPT_DEFERRALS:]
@@ -227,6 +230,7 @@ class Delivery(BaseModel):
             "attempts": [a.public() for a in self.attempts],
             "deferrals": [d.public() for d in self.deferrals],
             "deferral_count": self.deferral_count,
+            "parked": self.parked,
             "created_date": iso(self.created_date),
             "modified_date": iso(self.modified_date),
             "test": self.test,

@@ -181,7 +181,9 @@ class Retrier:
         assert self.breaker is not None and self.breaker.parking is not None, "probe messages need parking"
         parking = self.breaker.parking
         health = self.breaker.health.read_hook(message.event_type, message.hook)
-        if not health.is_open:  # closed by a success elsewhere, by a change of the hook, or by its disabling
+        if not health.is_open or not self._active(message.owner, message.hook):
+            # Closed by a success elsewhere, by a change of the hook or its disabling, or the hook was switched off:
+            # what waits goes back on the queue (and ends at once where the hook is off).
             parking.release_page(ReleaseMessage(hook=message.hook, owner=message.owner))
             return RetryReport("done")
         if health.probe_message != message.token:
@@ -213,6 +215,12 @@ class Retrier:
             logger.warning(
                 "Messages not hidden; they come back after the queue's visibility", extra={"n": len(refused)}
             )
+
+    def _active(self, owner: str, hook_id: int) -> bool:
+        try:
+            return self.hooks.get(owner, hook_id).is_active
+        except (NotFound, ValidationError):
+            return False
 
     def _readable(self, uuid: str) -> Delivery | None:
         try:
