@@ -21,6 +21,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from oms_webhooks.adapters.aws import DynamoDBTable
+from oms_webhooks.adapters.dynamodb_batches import batch_get, batch_write
 from oms_webhooks.clock import iso
 from oms_webhooks.domain.attempt_log import attempt_log
 from oms_webhooks.domain.deliveries import Attempt, Deferral, Delivery
@@ -28,8 +29,6 @@ from oms_webhooks.domain.errors import NotFound
 
 OWNER_INDEX = "ByOwner"
 NUMBER_INDEX = "ByOwnerId"
-BATCH_WRITE_SIZE = 25  # DynamoDB's limit per BatchWriteItem
-BATCH_GET_SIZE = 100  # and per BatchGetItem
 # Query calls one page may make: a filter that matches little of a long log gives a short (even empty) page and a
 # cursor to continue from, rather than reading the whole log in one request.
 MAX_PAGE_QUERIES = 10
@@ -107,39 +106,16 @@ class DeliveryStore(DynamoDBTable):
 
     def existing(self, uuids: Sequence[str]) -> set[str]:
         """Which of these deliveries are already recorded (used only when resuming a crashed dispatch)."""
-        found: set[str] = set()
-        for start in range(0, len(uuids), BATCH_GET_SIZE):
-            keys: list[dict[str, Any]] = [{"uuid": {"S": u}} for u in uuids[start : start + BATCH_GET_SIZE]]
-            request = {
-                self.table: {"Keys": keys, "ProjectionExpression": "#u", "ExpressionAttributeNames": {"#u": "uuid"}}
-            }
-            for attempt in range(8):
-                answer = self.client.batch_get_item(RequestItems=request)
-                found.update(item["uuid"]["S"] for item in answer["Responses"].get(self.table, []))
-                request = answer.get("UnprocessedKeys") or {}
-                if not request:
-                    break
-                time.sleep(0.05 * 2**attempt)
-        return found
+        keys = [{"uuid": {"S": u}} for u in uuids]
+        names = {"#u": "uuid"}
+        found = batch_get(self.client, self.table, keys, ProjectionExpression="#u", ExpressionAttributeNames=names)
+        return {item["uuid"]["S"] for item in found}
 
     # --- deliveries ---------------------------------------------------------------------------
 
     def save_many(self, deliveries: Iterable[Delivery]) -> int:
         """Writes in batches of 25, retrying what DynamoDB leaves unprocessed; returns the calls made."""
-        items = [{"PutRequest": {"Item": _to_item(d)}} for d in deliveries]
-        calls = 0
-        for start in range(0, len(items), BATCH_WRITE_SIZE):
-            request = {self.table: items[start : start + BATCH_WRITE_SIZE]}
-            for attempt in range(10):
-                calls += 1
-                answer = self.client.batch_write_item(RequestItems=request)
-                request = answer.get("UnprocessedItems") or {}
-                if not request:
-                    break
-                time.sleep(min(1.0, 0.05 * 2**attempt))
-            else:
-                raise RuntimeError(f"DynamoDB left {len(request[self.table])} delivery records unwritten")
-        return calls
+        return batch_write(self.client, self.table, [{"PutRequest": {"Item": _to_item(d)}} for d in deliveries])
 
     def claim_retry(self, uuid: str, retries_made: int) -> bool:
         """Counts the next retry before it is sent, so two copies of one message cannot both send it."""
