@@ -58,6 +58,7 @@ MAX_HOOK_ID = 10**12 - 1  # hook ids have at most 12 digits (see hook_number)
 RETRY_PATH = re.compile(r"^/whisperer/hook_events/[^/]+/retry/?$")
 
 logger = Logger()
+settings()  # parsed at cold start: a missing or malformed variable fails the init, naming it
 
 
 def json_body(text: str) -> Any:

@@ -17,6 +17,7 @@ from oms_webhooks.settings import settings
 from oms_webhooks.telemetry import metrics, tracer
 
 logger = Logger()
+settings()  # parsed at cold start: a missing or malformed variable fails the init, naming it
 
 
 @logger.inject_lambda_context

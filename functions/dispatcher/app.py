@@ -9,10 +9,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from oms_webhooks import telemetry
 from oms_webhooks.domain.oms_event import MalformedEvent, OmsEvent
+from oms_webhooks.settings import settings
 from oms_webhooks.telemetry import metrics, tracer
 from oms_webhooks.wiring import dispatcher
 
 logger = Logger()
+settings()  # parsed at cold start: a missing or malformed variable fails the init, naming it
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE, clear_state=True)

@@ -10,10 +10,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from oms_webhooks import telemetry
 from oms_webhooks.adapters.queues import FanoutBatch
+from oms_webhooks.settings import settings
 from oms_webhooks.telemetry import metrics, tracer
 from oms_webhooks.wiring import dispatcher
 
 logger = Logger()
+settings()  # parsed at cold start: a missing or malformed variable fails the init, naming it
 
 
 def record_handler(record: SQSRecord) -> None:

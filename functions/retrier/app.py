@@ -13,10 +13,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from oms_webhooks import telemetry
 from oms_webhooks.adapters.queues import RETRY_QUEUE_MESSAGE, RetryMessage
 from oms_webhooks.rules.retries import HideBatch, Received
+from oms_webhooks.settings import settings
 from oms_webhooks.telemetry import metrics, tracer
 from oms_webhooks.wiring import retrier
 
 logger = Logger()
+settings()  # parsed at cold start: a missing or malformed variable fails the init, naming it
 
 
 class NotYetDue(Exception):

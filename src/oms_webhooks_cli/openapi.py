@@ -7,8 +7,10 @@ tests/integration/test_openapi.py fails when the committed docs/openapi.json dif
 
 from __future__ import annotations
 
+import os
 import sys
 
+from oms_webhooks.settings import settings
 from oms_webhooks_cli.local.lambdas import LocalFunction
 from oms_webhooks_cli.template import PROJECT_ROOT, Template
 
@@ -17,9 +19,17 @@ COMMITTED = PROJECT_ROOT / "docs" / "openapi.json"  # where `make openapi` write
 
 
 def document() -> str:
-    """The handler module the template names for ApiFunction, loaded as the local stack loads it."""
+    """The handler module the template names for ApiFunction, loaded as the local stack loads it: in the template's
+    environment where this process has none (the module parses its settings on import)."""
     function = LocalFunction(Template().functions()[API_FUNCTION])
-    return str(function.module.openapi_document())
+    lent = {name: value for name, value in function.spec.environment.items() if name not in os.environ}
+    os.environ.update(lent)
+    try:
+        return str(function.module.openapi_document())
+    finally:
+        for name in lent:
+            del os.environ[name]
+        settings.cache_clear()  # the import may have parsed what was lent
 
 
 def main() -> int:

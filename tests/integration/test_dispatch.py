@@ -14,6 +14,7 @@ import pytest
 
 from oms_webhooks.adapters.address_guard import AddressPolicy
 from oms_webhooks.adapters.delivery_store import DeliveryStore
+from oms_webhooks.adapters.dynamodb_batches import UnprocessedLeft
 from oms_webhooks.adapters.hook_store import HookStore
 from oms_webhooks.adapters.queues import RetryQueue
 from oms_webhooks.adapters.sender import Sender
@@ -24,6 +25,7 @@ from oms_webhooks.rules.subscriptions import Subscriptions
 from oms_webhooks.settings import settings
 from oms_webhooks_cli.local.lambdas import LocalFunction
 from tests.receiver import Receiver
+from tests.throttled_dynamodb import HoldingBack
 
 EVENTS = Path(__file__).resolve().parents[2] / "events" / "eventbridge"
 NO_RETRIES = {"choice": "fixed", "kwargs": {"seconds": 1}, "max_retries": 0}
@@ -131,6 +133,28 @@ def test_a_crashed_fan_out_resumes_without_resending_what_it_recorded(
     assert all(count >= 1 for count in counts)  # nothing lost
     assert counts.count(1) == report.skipped  # recorded deliveries were not sent again
     assert dispatcher().dispatch(published).duplicate is True
+
+
+def test_a_resumed_fan_out_that_cannot_read_what_it_recorded_fails_rather_than_send_it_again(
+    owner: str, event_type: str, receiver: Receiver
+) -> None:
+    """DynamoDB keeps handing back one key of the lookup of recorded deliveries: the run fails (to be resumed), where
+    taking the partial answer for the whole would send that delivery twice."""
+    for i in range(30):
+        subscribe(owner, receiver.url(f"/u{i}"), event_type)
+    published = event(event_type)
+    with pytest.raises(ConnectionError):
+        dispatcher(deliveries=CrashAfterFirstBatch(settings().deliveries_table)).dispatch(published)
+    sent = sum(len(receiver.received[f"/u{i}"]) for i in range(30))
+
+    throttled = DeliveryStore(settings().deliveries_table, HoldingBack(hold=1))
+    with pytest.raises(UnprocessedLeft):
+        dispatcher(deliveries=throttled).dispatch(published)
+    assert sum(len(receiver.received[f"/u{i}"]) for i in range(30)) == sent  # nothing sent by the failed run
+
+    report = dispatcher().dispatch(published)  # DynamoDB answers in full again
+    assert report.delivered == 30 - report.skipped
+    assert [len(receiver.received[f"/u{i}"]) for i in range(30)].count(1) == report.skipped
 
 
 def test_delivery_time_guard_refuses_private_resolutions_before_connecting(

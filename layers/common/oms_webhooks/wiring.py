@@ -73,7 +73,7 @@ def dispatcher() -> Dispatcher:
         retries=RetryQueue(config.retry_queue_url),
         workers=config.dispatch_concurrency,
         retention_days=config.retention_days,
-        fanout=FanoutQueue(config.fanout_queue_url) if config.fanout_queue_url else None,
+        fanout=FanoutQueue(config.fanout_queue_url),
         batch_size=config.fanout_batch_size,
         breaker=breaker(),
         rate_limits=RateLimiter(rate_limit_buckets(), hold=DISPATCH_HOLD_SECONDS),

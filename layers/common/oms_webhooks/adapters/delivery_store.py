@@ -21,6 +21,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from oms_webhooks.adapters.aws import DynamoDBTable
+from oms_webhooks.adapters.dynamodb_batches import batch_get, batch_write
 from oms_webhooks.clock import iso
 from oms_webhooks.domain.attempt_log import attempt_log
 from oms_webhooks.domain.deliveries import Attempt, Deferral, Delivery
@@ -30,8 +31,6 @@ OWNER_INDEX = "ByOwner"
 NUMBER_INDEX = "ByOwnerId"
 PARKED_INDEX = "Parked"
 PARKED_KEY = "parked"  # the hook id, on a delivery parked by its hook's open circuit only
-BATCH_WRITE_SIZE = 25  # DynamoDB's limit per BatchWriteItem
-BATCH_GET_SIZE = 100  # and per BatchGetItem
 # Query calls one page may make: a filter that matches little of a long log gives a short (even empty) page and a
 # cursor to continue from, rather than reading the whole log in one request.
 MAX_PAGE_QUERIES = 10
@@ -115,20 +114,10 @@ class DeliveryStore(DynamoDBTable):
 
     def existing(self, uuids: Sequence[str]) -> set[str]:
         """Which of these deliveries are already recorded (used only when resuming a crashed dispatch)."""
-        found: set[str] = set()
-        for start in range(0, len(uuids), BATCH_GET_SIZE):
-            keys: list[dict[str, Any]] = [{"uuid": {"S": u}} for u in uuids[start : start + BATCH_GET_SIZE]]
-            request = {
-                self.table: {"Keys": keys, "ProjectionExpression": "#u", "ExpressionAttributeNames": {"#u": "uuid"}}
-            }
-            for attempt in range(8):
-                answer = self.client.batch_get_item(RequestItems=request)
-                found.update(item["uuid"]["S"] for item in answer["Responses"].get(self.table, []))
-                request = answer.get("UnprocessedKeys") or {}
-                if not request:
-                    break
-                time.sleep(0.05 * 2**attempt)
-        return found
+        keys = [{"uuid": {"S": u}} for u in uuids]
+        names = {"#u": "uuid"}
+        found = batch_get(self.client, self.table, keys, ProjectionExpression="#u", ExpressionAttributeNames=names)
+        return {item["uuid"]["S"] for item in found}
 
     # --- deliveries ---------------------------------------------------------------------------
 
@@ -137,20 +126,7 @@ class DeliveryStore(DynamoDBTable):
         written = list(deliveries)
         for delivery in written:
             delivery.version += 1  # a new record: nobody else writes it before this
-        items = [{"PutRequest": {"Item": _to_item(d)}} for d in written]
-        calls = 0
-        for start in range(0, len(items), BATCH_WRITE_SIZE):
-            request = {self.table: items[start : start + BATCH_WRITE_SIZE]}
-            for attempt in range(10):
-                calls += 1
-                answer = self.client.batch_write_item(RequestItems=request)
-                request = answer.get("UnprocessedItems") or {}
-                if not request:
-                    break
-                time.sleep(min(1.0, 0.05 * 2**attempt))
-            else:
-                raise RuntimeError(f"DynamoDB left {len(request[self.table])} delivery records unwritten")
-        return calls
+        return batch_write(self.client, self.table, [{"PutRequest": {"Item": _to_item(d)}} for d in written])
 
     def claim_attempt(self, delivery: Delivery, claimant: str) -> bool:
         """Claims the delivery's next scheduled attempt before it is sent, so that two copies of one retry message

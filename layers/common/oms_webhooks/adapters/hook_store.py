@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -21,6 +20,7 @@ from botocore.exceptions import ClientError
 from pydantic import TypeAdapter
 
 from oms_webhooks.adapters.aws import DynamoDBTable
+from oms_webhooks.adapters.dynamodb_batches import batch_get
 from oms_webhooks.adapters.hook_health import circuits_key, reset_update
 from oms_webhooks.domain.countdown import RetryCountdownConfig
 from oms_webhooks.domain.errors import DuplicateHook, NotFound
@@ -71,21 +71,9 @@ class HookStore(DynamoDBTable):
     def get_many(self, owner: str, hook_ids: Iterable[int]) -> dict[int, Hook]:
         """The owner's hooks among these ids (missing ones left out), 100 per BatchGetItem: a page of deliveries
         nests its hooks with one call or a few, whatever its length."""
-        wanted = sorted(set(hook_ids))
-        found: dict[int, Hook] = {}
-        for start in range(0, len(wanted), 100):
-            keys = [{"owner": {"S": owner}, "sk": {"S": hook_sk(i)}} for i in wanted[start : start + 100]]
-            request: dict[str, Any] = {self.table: {"Keys": keys}}
-            for attempt in range(8):
-                answer = self.client.batch_get_item(RequestItems=request)
-                for item in answer["Responses"].get(self.table, []):
-                    hook = _from_item(item)
-                    found[hook.id] = hook
-                request = answer.get("UnprocessedKeys") or {}
-                if not request:
-                    break
-                time.sleep(0.05 * 2**attempt)
-        return found
+        keys = [{"owner": {"S": owner}, "sk": {"S": hook_sk(i)}} for i in sorted(set(hook_ids))]
+        hooks = (_from_item(item) for item in batch_get(self.client, self.table, keys))
+        return {hook.id: hook for hook in hooks}
 
     def add(self, hook: Hook) -> None:
         self._transact(
@@ -182,20 +170,13 @@ class HookStore(DynamoDBTable):
         """The version and the type's circuits item (hook_health.py) in one consistent BatchGetItem, so the
         circuit breaker costs a dispatch no call of its own."""
         version_key = {"owner": {"S": _VERSION_OWNER}, "sk": {"S": event_type}}
-        request = {self.table: {"Keys": [version_key, circuits_key(event_type)], "ConsistentRead": True}}
         version, circuits = 0, None
-        for attempt in range(8):
-            answer = self.client.batch_get_item(RequestItems=request)
-            for item in answer["Responses"].get(self.table, []):
-                if item["owner"]["S"] == _VERSION_OWNER:
-                    version = int(item.get("v", {}).get("N", "0"))
-                else:
-                    circuits = item
-            request = answer.get("UnprocessedKeys") or {}
-            if not request:
-                return version, circuits
-            time.sleep(0.05 * 2**attempt)
-        raise RuntimeError(f"DynamoDB left the version of {event_type} unread")
+        for item in batch_get(self.client, self.table, [version_key, circuits_key(event_type)], ConsistentRead=True):
+            if item["owner"]["S"] == _VERSION_OWNER:
+                version = int(item.get("v", {}).get("N", "0"))
+            else:
+                circuits = item
+        return version, circuits
 
     def query_owner(
         self,

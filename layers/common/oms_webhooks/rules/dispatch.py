@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from oms_webhooks.adapters.delivery_store import BATCH_WRITE_SIZE, DeliveryStore
+from oms_webhooks.adapters.delivery_store import DeliveryStore
+from oms_webhooks.adapters.dynamodb_batches import BATCH_WRITE_SIZE
 from oms_webhooks.adapters.hook_cache import ActiveHooks, CircuitsRead
 from oms_webhooks.adapters.hook_store import HookStore
 from oms_webhooks.adapters.host_limits import per_host
