@@ -1,18 +1,20 @@
 """SQS retry queue → one more attempt per due delivery, with partial batch responses. Thin: the rules are core."""
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import AsyncBatchProcessor, EventType, async_process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSEvent, SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
 
 from oms_webhooks import telemetry
 from oms_webhooks.adapters.queues import RETRY_QUEUE_MESSAGE, RetryMessage
-from oms_webhooks.rules.retries import HideBatch, Received
+from oms_webhooks.rules.retries import Received, RetryBatch
 from oms_webhooks.settings import settings
 from oms_webhooks.telemetry import metrics, tracer
 from oms_webhooks.wiring import retrier
@@ -25,7 +27,7 @@ class NotYetDue(Exception):
     """Leaves the message on the queue, hidden until its delivery's next attempt."""
 
 
-def record_handler(batch: HideBatch) -> Callable[[SQSRecord], Awaitable[None]]:
+def record_handler(batch: RetryBatch) -> Callable[[SQSRecord], Awaitable[None]]:
     async def handle(record: SQSRecord) -> None:
         message = RETRY_QUEUE_MESSAGE.validate_json(record.body)
         # Each record is its own task with its own context (copied into the worker thread), so this key stays
@@ -42,6 +44,20 @@ def record_handler(batch: HideBatch) -> Callable[[SQSRecord], Awaitable[None]]:
     return handle
 
 
+def prefetched(event: dict[str, Any]) -> RetryBatch:
+    """The batch's deliveries and hooks in a call or two. A record that cannot be parsed is its own failure later;
+    if the reads fail, each record reads its own (and fails alone if DynamoDB is still away)."""
+    messages = []
+    for record in SQSEvent(event).records:
+        with contextlib.suppress(ValidationError):
+            messages.append(RETRY_QUEUE_MESSAGE.validate_json(record.body))
+    try:
+        return retrier().prefetch(messages)
+    except Exception:
+        logger.exception("The batch's reads failed; each record reads its own")
+        return RetryBatch()
+
+
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
@@ -50,9 +66,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
     # Every record "failing" is normal here (all hidden until due), not an error of the whole batch.
     # A processor per invocation: it holds the batch's state, and the local stack runs invocations at once.
     processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    batch = HideBatch()  # the messages to hide until due, in one call per ten when the batch is done
+    batch = prefetched(event)
     answer = async_process_partial_response(
         event=event, record_handler=record_handler(batch), processor=processor, context=context
     )
-    retrier().finish(batch)
+    telemetry.record_circuits(retrier().finish(batch))
     return answer

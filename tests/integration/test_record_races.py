@@ -15,7 +15,7 @@ from oms_webhooks.adapters.delivery_store import DeliveryStore
 from oms_webhooks.adapters.queues import RetryMessage
 from oms_webhooks.domain.deliveries import delivery_id
 from oms_webhooks.domain.oms_event import OmsEvent
-from oms_webhooks.rules.retries import HideBatch, Received
+from oms_webhooks.rules.retries import Received, RetryBatch
 from oms_webhooks.settings import settings
 from oms_webhooks_cli.local.lambdas import LocalFunction
 from tests.conftest import Caller
@@ -55,7 +55,9 @@ def test_a_manual_retry_racing_the_retrier_loses_no_attempt(
     outcome: dict[str, object] = {}
 
     def retry() -> None:
-        outcome["retrier"] = wiring.retrier().process(Received(RetryMessage(uuid=delivery_uuid), "unused"), HideBatch())
+        outcome["retrier"] = wiring.retrier().process(
+            Received(RetryMessage(uuid=delivery_uuid), "unused"), RetryBatch()
+        )
 
     def manual() -> None:
         outcome["manual"] = call("POST", f"/whisperer/hook_events/{delivery_uuid}/retry/", {"force": True})

@@ -23,6 +23,7 @@ from aws_lambda_powertools.metrics.provider.cloudwatch_emf.metric_properties imp
 
 if TYPE_CHECKING:  # only types: the authorizer imports this module and should not pay for pydantic
     from oms_webhooks.domain.deliveries import Attempt
+    from oms_webhooks.rules.breaker import GateReport
     from oms_webhooks.rules.dispatch import DispatchReport
     from oms_webhooks.rules.retries import RetryReport
 
@@ -100,14 +101,19 @@ def record_retry(report: RetryReport) -> None:
         return
     if report.sent and delivery.attempts:
         record_attempt(delivery.attempts[-1])
-    _count(CIRCUITS_OPENED, len(report.circuits.opened))
-    _count(HOOKS_DISABLED, len(report.circuits.disabled))
+    record_circuits(report.circuits)
     if delivery.status == "deferred":
         _count(DELIVERIES_DEFERRED, 1)
     elif delivery.status == "retrying":
         _count(RETRIES_SCHEDULED, 1)
     elif delivery.status == "failed":
         _count(DELIVERIES_EXHAUSTED, 1)
+
+
+def record_circuits(report: GateReport) -> None:
+    """Circuits opened and hooks disabled by a write of streaks (a retry's, or a retry batch's at its end)."""
+    _count(CIRCUITS_OPENED, len(report.opened))
+    _count(HOOKS_DISABLED, len(report.disabled))
 
 
 def record_attempt(attempt: Attempt) -> None:

@@ -51,6 +51,7 @@ class GateReport:
 class _Outcome:
     hook: HookTarget
     succeeded: bool
+    failures: int = 0  # failed attempts since this run's last success of the hook (a retry batch has several)
 
 
 class Breaker:
@@ -113,7 +114,9 @@ class CircuitGate:
 
     def settled(self, hook: HookTarget, delivery: Delivery, result: SendResult) -> None:
         with self._lock:
-            self._outcomes[hook.id] = _Outcome(hook, result.succeeded)
+            before = self._outcomes.get(hook.id)
+            failures = before.failures if before and not result.succeeded else 0
+            self._outcomes[hook.id] = _Outcome(hook, result.succeeded, failures + (not result.succeeded))
 
     def flush(self, hook_ids: Iterable[int] | None = None) -> GateReport:
         """Writes the streaks of these hooks' settled attempts (all, without ids). Never raises: the breaker's
@@ -147,7 +150,7 @@ class CircuitGate:
         now = epoch()
         failed = [o.hook for o in outcomes if not o.succeeded]
         changes = Changes(
-            failed={hook.id: 1 for hook in failed},
+            failed={o.hook.id: o.failures for o in outcomes if not o.succeeded},
             failed_probes={
                 hook.id: now + self.rules.probe_interval(self._seen(hook.id).probes + 1)
                 for hook in failed

@@ -9,6 +9,7 @@ probe and release messages, handled here too, bring it back.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -27,7 +28,7 @@ from oms_webhooks.domain.deliveries import Attempt, Delivery
 from oms_webhooks.domain.errors import NotFound
 from oms_webhooks.domain.hooks import Hook
 from oms_webhooks.rules.attempt import NOT_SENT
-from oms_webhooks.rules.breaker import Breaker, GateReport
+from oms_webhooks.rules.breaker import Breaker, CircuitGate, GateReport
 from oms_webhooks.rules.delivery_step import take_step
 from oms_webhooks.rules.rate_limiter import RateLimiter
 
@@ -73,14 +74,29 @@ class Received:
         return self.message_id or self.receipt_handle
 
 
-class HideBatch:
-    """The visibility changes of one batch of messages, sent together when it ends (one call per ten)."""
+class RetryBatch:
+    """One batch of retry messages, handled together: its deliveries and their hooks read in a call each, each event
+    type's circuits read once and their streaks written once, and the visibility changes sent together at the end.
+    So a retry costs its claim and its record's write, and a share of six calls a batch."""
 
-    def __init__(self) -> None:
+    def __init__(self, deliveries: dict[str, Delivery] | None = None, hooks: dict[int, Hook] | None = None) -> None:
+        self.deliveries = deliveries or {}  # each taken once: a second message for one delivery reads it afresh
+        self.hooks = hooks or {}
+        self.gates: dict[str, CircuitGate] = {}
         self.hides: list[tuple[str, float]] = []
         self._lock = threading.Lock()
 
-    def add(self, receipt_handle: str, seconds: float) -> None:
+    def take(self, uuid: str) -> Delivery | None:
+        with self._lock:
+            return self.deliveries.pop(uuid, None)
+
+    def gate(self, event_type: str, read: Callable[[], CircuitGate]) -> CircuitGate:
+        with self._lock:
+            if event_type not in self.gates:
+                self.gates[event_type] = read()
+            return self.gates[event_type]
+
+    def hide(self, receipt_handle: str, seconds: float) -> None:
         with self._lock:
             self.hides.append((receipt_handle, seconds))
 
@@ -95,7 +111,7 @@ class Retrier:
     breaker: Breaker | None = None
     rate_limits: RateLimiter | None = None
 
-    def handle_safely(self, received: Received, batch: HideBatch | None = None) -> RetryReport:
+    def handle_safely(self, received: Received, batch: RetryBatch | None = None) -> RetryReport:
         """As `process`, but a fault brings the message back in seconds rather than after the queue's visibility."""
         try:
             return self.process(received, batch)
@@ -107,7 +123,7 @@ class Retrier:
                 logger.exception("Could not shorten the message's visibility either")
             raise
 
-    def process(self, received: Received, batch: HideBatch | None = None) -> RetryReport:
+    def process(self, received: Received, batch: RetryBatch | None = None) -> RetryReport:
         """Outcome `done`: delete the message; `later`: it is hidden (or replaced) until the next attempt is due.
         With the delivery this message changed, if any (what the metrics count). With a batch, the message is
         hidden when the batch ends, with the others, in one call."""
@@ -119,7 +135,7 @@ class Retrier:
                 self.breaker.parking.release_page(message)
             return RetryReport("done")
         try:
-            delivery = self.deliveries.get(message.uuid)
+            delivery = (batch and batch.take(message.uuid)) or self.deliveries.get(message.uuid)
         except NotFound:
             logger.warning("No record for this retry (expired or never written)", extra={"uuid": message.uuid})
             return RetryReport("done")
@@ -133,16 +149,21 @@ class Retrier:
         def wait(delivery: Delivery, due: float) -> Outcome:
             return self._wait(_again(delivery), due, received, batch)
 
-        return self._attempt(delivery, due, received.claimant, wait)
+        return self._attempt(delivery, due, received.claimant, wait, batch)
 
     def _attempt(
-        self, delivery: Delivery, due: float, claimant: str, wait: Callable[[Delivery, float], Outcome]
+        self,
+        delivery: Delivery,
+        due: float,
+        claimant: str,
+        wait: Callable[[Delivery, float], Outcome],
+        batch: RetryBatch | None = None,
     ) -> RetryReport:
         """One scheduled attempt; `wait` carries the delivery to its next one."""
         if not self.deliveries.claim_attempt(delivery, claimant):
             return RetryReport("done")  # another copy of this message took this attempt
         try:
-            hook: Hook | None = self.hooks.get(delivery.owner, delivery.webhook)
+            hook: Hook | None = _batched_hook(batch, delivery) or self.hooks.get(delivery.owner, delivery.webhook)
         except NotFound:
             hook = None
         except ValidationError as unreadable:  # stored before a rule it breaks: this delivery's end, not a crash
@@ -151,13 +172,13 @@ class Retrier:
         if hook is None or not hook.is_active:
             return self._end_unsent(delivery, _why_not_active(hook))
         time.sleep(clock().real_seconds(max(0.0, due - epoch())))  # never before its time; the reads above are done
-        gate = self.breaker.for_hook(hook) if self.breaker else None
+        gate = self._gate(hook, batch)
         gates = tuple(g for g in (gate, self.rate_limits) if g is not None)  # the circuit first: see dispatch.py
         seen = len(delivery.attempts), delivery.deferral_count
         step = take_step(delivery, hook, self.sender, self.hooks, gates=gates)
         mine = delivery
         delivery = self.deliveries.save(delivery, replay=lambda fresh: mine.replayed_onto(fresh, *seen))
-        circuits = gate.flush() if gate else GateReport()
+        circuits = gate.flush() if gate and not batch else GateReport()  # a batch's gates flush when it ends
         logger.info(
             "Retry deferred" if step.deferral else "Retry attempted",
             extra={
@@ -176,7 +197,7 @@ class Retrier:
         outcome = wait(delivery, epoch() + step.wait)
         return RetryReport(outcome, delivery, sent=sent, circuits=circuits)
 
-    def _probe(self, message: ProbeMessage, received: Received, batch: HideBatch | None) -> RetryReport:
+    def _probe(self, message: ProbeMessage, received: Received, batch: RetryBatch | None) -> RetryReport:
         """At each probe time, the oldest parked delivery is the probe; the circuit's gate takes the probe lease."""
         assert self.breaker is not None and self.breaker.parking is not None, "probe messages need parking"
         parking = self.breaker.parking
@@ -201,20 +222,51 @@ class Retrier:
             self.queue.schedule([RetryMessage(uuid=delivery.uuid, due=due, owner=delivery.owner)])
             return "done"
 
-        report = self._attempt(delivery, 0.0, received.claimant, follow)
+        report = self._attempt(delivery, 0.0, received.claimant, follow, batch)
+        if batch and message.event_type in batch.gates:  # the probe's outcome moves the next probe: write it now
+            report = replace(report, circuits=batch.gates[message.event_type].flush([message.hook]))
         after = self.breaker.health.read_hook(message.event_type, message.hook)
         if not after.is_open or after.probe_message != message.token or after.probe_at is None:
             return replace(report, outcome="done")
         return replace(report, outcome=self._wait(message, after.probe_at, received, batch))
 
-    def finish(self, batch: HideBatch) -> None:
-        """Hides the batch's messages until their attempts are due; one that cannot be hidden comes back after the
-        queue's visibility timeout and waits again then."""
+    def prefetch(self, messages: list[QueueMessage]) -> RetryBatch:
+        """Reads the batch's deliveries in one call, and their hooks in one call per owner. A hook that no longer
+        reads as valid is left to its message, which ends that delivery with the reason."""
+        uuids = [m.uuid for m in messages if isinstance(m, RetryMessage)]
+        deliveries = self.deliveries.get_many(uuids) if uuids else {}
+        hooks: dict[int, Hook] = {}
+        wanted: dict[str, set[int]] = {}
+        for delivery in deliveries.values():
+            wanted.setdefault(delivery.owner, set()).add(delivery.webhook)
+        for owner, ids in wanted.items():
+            with contextlib.suppress(ValidationError):
+                hooks.update(self.hooks.get_many(owner, ids))
+        return RetryBatch(deliveries, hooks)
+
+    def finish(self, batch: RetryBatch) -> GateReport:
+        """Writes the batch's circuit streaks and hides its messages until their attempts are due; a message that
+        cannot be hidden comes back after the queue's visibility timeout and waits again then. Returns what the
+        streaks' writes changed (circuits opened, hooks disabled), for the metrics."""
+        report = GateReport()
+        for gate in batch.gates.values():
+            flushed = gate.flush()
+            report.opened.extend(flushed.opened)
+            report.closed.extend(flushed.closed)
+            report.disabled.extend(flushed.disabled)
         refused = self.queue.hide_many(batch.hides)
         if refused:
-            logger.warning(
-                "Messages not hidden; they come back after the queue's visibility", extra={"n": len(refused)}
-            )
+            logger.warning("Not hidden: back after the queue's visibility timeout", extra={"messages": len(refused)})
+        return report
+
+    def _gate(self, hook: Hook, batch: RetryBatch | None) -> CircuitGate | None:
+        """A batch reads each event type's circuits once; a lone retry reads its hook's streak alone."""
+        breaker = self.breaker
+        if breaker is None:
+            return None
+        if batch is None:
+            return breaker.for_hook(hook)
+        return batch.gate(hook.event_type, lambda: breaker.for_batch(hook.event_type))
 
     def _active(self, owner: str, hook_id: int) -> bool:
         try:
@@ -237,17 +289,22 @@ class Retrier:
         logger.info("Retry not sent", extra={"uuid": delivery.uuid, "hook_id": delivery.webhook, "reason": reason})
         return RetryReport("done", delivery)
 
-    def _wait(self, message: QueueMessage, due: float, received: Received, batch: HideBatch | None) -> Outcome:
+    def _wait(self, message: QueueMessage, due: float, received: Received, batch: RetryBatch | None) -> Outcome:
         """Hides the message until `due`, or sends it afresh (new visibility budget, new receive count)."""
         wait = max(0.0, due - epoch())
         if wait <= MAX_VISIBILITY_SECONDS and received.receive_count < self.resend_after_receives:
             if batch is not None:
-                batch.add(received.receipt_handle, wait)
+                batch.hide(received.receipt_handle, wait)
             else:
                 self.queue.hide(received.receipt_handle, wait)
             return "later"
         self.queue.schedule([message.model_copy(update={"due": due})])
         return "done"
+
+
+def _batched_hook(batch: RetryBatch | None, delivery: Delivery) -> Hook | None:
+    hook = batch.hooks.get(delivery.webhook) if batch else None
+    return hook if hook is not None and hook.owner == delivery.owner else None
 
 
 def _again(delivery: Delivery) -> RetryMessage:
