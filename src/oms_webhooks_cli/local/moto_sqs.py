@@ -377,9 +377,10 @@ def _earliest_visible_ms(queue: Any) -> float:
     return min((max(m.visible_at, m.delayed_until) for m in queue._messages), default=math.inf)
 
 
-def _wake(queue: Any) -> None:
-    """A message may be visible now: the next receive looks, and waiting long polls look again."""
-    queue._oms_next_visible_ms = 0.0
+def _wake(queue: Any, at_ms: float = 0.0) -> None:
+    """A message may be visible at `at_ms` (epoch ms; now by default): receives look for it from then on, and
+    waiting long polls look again."""
+    queue._oms_next_visible_ms = min(queue._oms_next_visible_ms, at_ms)
     with queue._messages_lock:
         queue._messages_lock.notify_all()
 
@@ -495,11 +496,11 @@ def _change_visibility(original: Callable[..., None]) -> Callable[..., None]:
     @functools.wraps(original)
     def change_message_visibility(backend: Any, queue_name: str, receipt_handle: str, visibility_timeout: int) -> None:
         queue = backend.get_queue(queue_name)
+        visible_at = 0.0
         with _lock(queue):
             book = _book(queue)
             if book is None:
                 original(backend, queue_name, receipt_handle, visibility_timeout)
-                visible = True
             else:
                 slot = book.by_handle.get(receipt_handle)
                 if slot is None:
@@ -515,9 +516,11 @@ def _change_visibility(original: Callable[..., None]) -> Callable[..., None]:
                         "VisibilityTimeout for the message is beyond the limit [43200 seconds]"
                     )
                 slot.message.change_visibility(visibility_timeout)
-                visible = book.place(slot, now)
-        if visible:
-            _wake(queue)
+                book.place(slot, _now_ms())
+                visible_at = slot.message.visible_at
+            if visible_at >= queue._oms_next_visible_ms:
+                return  # long polls will look by then anyway
+        _wake(queue, visible_at)
 
     return change_message_visibility
 
