@@ -185,7 +185,7 @@ def test_the_twelve_hour_limit_counts_from_the_receive_as_on_aws(sqs: Any, queue
 
     send(sqs, queue_url, 1)
     name = queue_url.rsplit("/", 1)[1]
-    [message] = list(sqs_backends[ACCOUNT][REGION].get_queue(name)._messages)
+    [message] = list[Any](sqs_backends[ACCOUNT][REGION].get_queue(name)._messages)
     message.sent_timestamp -= 13 * 3600 * 1000
     [received] = receive(sqs, queue_url)
     sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=received["ReceiptHandle"], VisibilityTimeout=3600)
@@ -263,7 +263,7 @@ def test_the_books_counts_match_a_scan_after_random_calls(aws_endpoint: str) -> 
     backend = sqs_backends[ACCOUNT][REGION]
     name = f"random-{uuid.uuid4().hex[:8]}"
     backend.create_queue(name)
-    queue = backend.get_queue(name)
+    queue: Any = backend.get_queue(name)
     rng = random.Random(20)
     handles: list[str] = []
     for _ in range(3000):
@@ -288,6 +288,7 @@ def test_the_books_counts_match_a_scan_after_random_calls(aws_endpoint: str) -> 
                 assert type(exc).__name__ == "ReceiptHandleIsInvalid"
     with queue._oms_lock:
         book = queue._messages
+        assert isinstance(book, moto_sqs.MessageBook)
         now = time.time() * 1000
         book.come_due(now)
         messages = list(book)
