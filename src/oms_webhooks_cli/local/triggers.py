@@ -22,6 +22,7 @@ log = logging.getLogger("oms_webhooks.local.triggers")
 TAP_VISIBILITY_SECONDS = 5  # how soon a failed asynchronous invocation is tried again
 EVENT_CONCURRENCY = 8  # invocations of one function at once (Lambda would scale further)
 SQS_POLLERS = 3  # batches of one queue in flight at once, as Lambda's event source mapping starts with several
+MOST_SQS_POLLERS = 8  # the local cap on an event source's ScalingConfig.MaximumConcurrency (Lambda's: 1,000)
 DELETE_WITHIN_SECONDS = 1.0  # a finished event's deletion waits at most this long for nine others
 LONG_POLL_SECONDS = 20  # as Lambda's pollers; moto answers as soon as a message is sent or comes due (moto_sqs)
 
@@ -269,8 +270,25 @@ def sqs_event_source(
             wait_seconds,
             stopping,
         )
-        for i in range(SQS_POLLERS)
+        for i in range(sqs_pollers(props))
     ]
+
+
+def sqs_pollers(props: dict[str, Any]) -> int:
+    """Batches of the queue in flight at once: the event's ScalingConfig.MaximumConcurrency, as Lambda bounds its
+    invocations by it, up to MOST_SQS_POLLERS here; SQS_POLLERS without one."""
+    maximum = (props.get("ScalingConfig") or {}).get("MaximumConcurrency")
+    if maximum is None:
+        return SQS_POLLERS
+    try:
+        concurrency = int(maximum)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"ScalingConfig.MaximumConcurrency of {props.get('Queue')} is not a number: {maximum!r}"
+        ) from None
+    if not 2 <= concurrency <= 1000:
+        raise ValueError(f"ScalingConfig.MaximumConcurrency of {props.get('Queue')} is {concurrency}, not 2 to 1000")
+    return min(concurrency, MOST_SQS_POLLERS)
 
 
 def _sqs_record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
