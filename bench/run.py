@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import cold_start, cost, fanout, host_cap, latency, record_size, services, split, storage
+from bench import cold_start, cost, fanout, host_cap, latency, noisy, record_size, services, split, storage
 
 HERE = Path(__file__).resolve().parent
 TARGETS = {
@@ -60,7 +60,7 @@ def main() -> int:
     repeats = 2 if args.quick else args.repeats
     sizes = [100, 1000]
     call_sizes = [1, 10, 100, 1000] if args.quick else [1, 10, 100, 1000, 5000]
-    progress = Progress(len(sizes) * 2 + 5)
+    progress = Progress(len(sizes) * 2 + 6)
     results: dict[str, Any] = {"machine": machine(), "date": datetime.now(UTC).isoformat(timespec="seconds")}
 
     with (
@@ -91,6 +91,8 @@ def main() -> int:
         results["layer"] = cold_start.layer_size()
     say = progress.step("end to end on the local stack")
     results["latency"] = latency.measure_latency(events=200)
+    say = progress.step("noisy neighbour on the local stack")
+    results["noisy"] = noisy.measure_noisy(noisy.Settings.quick() if args.quick else noisy.Settings(), say)
     print(file=sys.stderr)
 
     (HERE / "out").mkdir(exist_ok=True)
@@ -225,6 +227,8 @@ def render(r: dict[str, Any]) -> str:
     ]
     if "record_sizes" in r:
         lines += cost.render(r["fanout"], record_size.median_row(r["record_sizes"]))
+    if "noisy" in r:
+        lines += noisy.render(r["noisy"])
     lines += [
         "## Targets",
         "",
