@@ -143,6 +143,15 @@ def fresh_stack(parameters: dict[str, str] | None = None) -> Iterator[Stack]:
         yield Stack(state, Path(home), StackLog(Path(home) / "stack.log"), sqs)
 
 
+def revision() -> str:
+    """What was measured: the checkout's branch and commit."""
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=30).stdout.strip()
+
+    return f"{git('rev-parse', '--abbrev-ref', 'HEAD') or 'this checkout'} at {git('rev-parse', '--short', 'HEAD')}"
+
+
 def load_average() -> float:
     return round(os.getloadavg()[0], 2)
 
@@ -337,8 +346,9 @@ class Settings:
         return cls([0, 1000], 8, budget=240, throughput_backlog=1000, throughput_seconds=30, breakers=["held-closed"])
 
 
-def measure_noisy(settings: Settings, say: Say) -> dict[str, Any]:
+def measure_noisy(settings: Settings, say: Say, label: str | None = None) -> dict[str, Any]:
     result: dict[str, Any] = {
+        "label": label or revision(),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "settings": asdict(settings),
         "delay": [],
@@ -369,26 +379,43 @@ def _ratio(figure: dict[str, Any] | None, base: dict[str, Any] | None) -> str:
     return f"{'' if figure['exact'] else '≥ '}{ratio:,.1f}x"
 
 
+INTRO = [
+    "Issue 20. A fresh local stack per row. A noisy owner's hooks point at a refused port on 127.0.0.1 (`fixed`",
+    "1 s, `max_retries` 10); its events leave N failing deliveries retrying. A quiet owner's hook (`fixed` 2 s)",
+    "gets a 500 on each delivery's first attempt and a 200 on its retry, from a real receiver on 127.0.0.1.",
+    "Retry delay = the retry's arrival - (end of the first attempt + 2 s), over quiet events a few seconds apart",
+    "once the noise is on the retry queue. A retry not seen by the end of its run counts at its lower bound (≥).",
+    "The ratios compare the wait from the first attempt's end to the retry (2 s + delay) with the N = 0 run's.",
+    "The retrier's attempts and deferrals per second are the whole stack's (noise included) while the quiet",
+    "events ran, counted from its log.",
+    "",
+    "Retrier throughput: a noisy owner alone on a fresh stack, its failing deliveries on the retry queue and",
+    "due; attempts and deferrals counted from the stack's log from then on (bounded by count and time). The",
+    "breaker as deployed (circuits open after 5 failures over 60 s, then deliveries are deferred), and held",
+    "closed (`CircuitOpenAfterSeconds=86400`), where every due message is an attempt.",
+    "",
+    "Load averages are the whole machine's (2 cores, maybe shared), at the start and end of each run: how noisy",
+    "a figure is. Each run below is kept under its label (`--label`); a run with the same label replaces it.",
+    "",
+]
+
+
 def render(result: dict[str, Any]) -> list[str]:
-    """The section RESULTS.md shows."""
+    """The section RESULTS.md shows, with this one run."""
+    return [HEADING, "", *INTRO, *render_run(result)]
+
+
+def render_run(result: dict[str, Any]) -> list[str]:
+    """One run's part of the section: its tables and targets under its label."""
     lines = [
-        HEADING,
+        f"### {result.get('label', 'make bench')}",
         "",
-        f"Run {result['date']} (`{result.get('command', 'make bench')}`){_machine(result)}; issue 20. A fresh",
-        "local stack per row. A noisy owner's hooks point at a refused port on 127.0.0.1 (`fixed` 1 s, `max_retries`",
-        "10); its events leave N failing deliveries retrying. A quiet owner's hook (`fixed` 2 s) gets a 500 on",
-        "each delivery's first attempt and a 200 on its retry, from a real receiver on 127.0.0.1.",
+        f"Run {result['date']} (`{result.get('command', 'make bench')}`){_machine(result)}; quiet events",
+        f"{result['settings']['interval']:g} s apart, {result['settings']['samples']} a run.",
         "",
     ]
     if result["delay"]:
         lines += [
-            "Retry delay = the retry's arrival - (end of the first attempt + 2 s), over quiet events "
-            f"{result['settings']['interval']:g} s apart",
-            "once the noise is on the retry queue. A retry not seen by the end of its run counts at its lower bound",
-            "(≥). The ratios compare the wait from the first attempt's end to the retry (2 s + delay) with the",
-            "N = 0 run's. The retrier's attempts and deferrals per second are the whole stack's (noise included)",
-            "while the quiet events ran, counted from its log.",
-            "",
             "| noisy failing deliveries | hooks x events | on the retry queue | quiet retries seen | delay p50 "
             "| delay p99 | p50 vs N = 0 | p99 vs N = 0 | quiet first attempt p50 | retrier attempts/s, deferrals/s "
             "| load avg |",
@@ -408,11 +435,6 @@ def render(result: dict[str, Any]) -> list[str]:
         )
     if result.get("throughput"):
         lines += [
-            "",
-            "Retrier throughput: a noisy owner alone on a fresh stack, its failing deliveries on the retry queue and",
-            "due; attempts and deferrals counted from the stack's log from then on (bounded by count and time). The",
-            "breaker as deployed (circuits open after 5 failures over 60 s, then deliveries are deferred), and held",
-            "closed (`CircuitOpenAfterSeconds=86400`), where every due message is an attempt:",
             "",
             "| breaker | failing deliveries | hooks x events | on the retry queue | counted over | attempts/s "
             "| deferrals/s | left on the queue | load avg |",
@@ -454,19 +476,37 @@ def _machine(result: dict[str, Any]) -> str:
 
 
 def write_section(result: dict[str, Any], path: Path = RESULTS) -> None:
-    """This section in RESULTS.md, in place of an earlier one or before the targets, the rest left as it is."""
+    """This run in RESULTS.md's section, in place of an earlier run with its label or after the others; the
+    section goes before the targets if it is not there yet. The rest of the file is left as it is."""
     lines = path.read_text().splitlines() if path.exists() else ["# Benchmark results", ""]
-    section = render(result)
     start = next((i for i, line in enumerate(lines) if line.startswith(HEADING)), None)
     if start is not None:
         end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
     else:
         start = end = next((i for i, line in enumerate(lines) if line == "## Targets"), len(lines))
+    runs = _runs(lines[start:end])
+    runs[f"### {result['label']}"] = render_run(result)
+    section = [HEADING, "", *INTRO, *(line for run in runs.values() for line in run)]
     path.write_text("\n".join([*lines[:start], *section, *lines[end:]]) + "\n")
     everything = path.parent / "out" / "results.json"  # so that `python -m bench.run --render-only` keeps it
     if everything.exists():
         results = json.loads(everything.read_text())
         everything.write_text(json.dumps({**results, "noisy": result}, indent=2))
+
+
+def _runs(section: list[str]) -> dict[str, list[str]]:
+    """The section's runs by their heading line, in order."""
+    runs: dict[str, list[str]] = {}
+    for line in section:
+        if line.startswith("### "):
+            runs[line] = []
+        if runs:
+            runs[next(reversed(runs))].append(line)
+    return runs
+
+
+def _progress(what: str) -> None:
+    print(f"\r{what[:110]:<110}", end="", file=sys.stderr, flush=True)
 
 
 def main() -> int:
@@ -483,10 +523,11 @@ def main() -> int:
     parser.add_argument("--breakers", nargs="+", choices=list(BREAKERS), default=defaults.breakers)
     parser.add_argument("--no-delay", dest="delay", action="store_false", help="the retrier's throughput only")
     parser.add_argument("--no-throughput", dest="throughput", action="store_false", help="the delays only")
+    parser.add_argument("--label", help="this run's name in RESULTS.md (default: branch at commit)")
     parser.add_argument("--no-write", dest="write", action="store_false", help="print; leave RESULTS.md as it is")
     args = parser.parse_args()
     settings = Settings(**{f.name: getattr(args, f.name) for f in fields(Settings)})
-    result = measure_noisy(settings, lambda what: print(f"\r{what[:110]:<110}", end="", file=sys.stderr, flush=True))
+    result = measure_noisy(settings, _progress, args.label)
     print(file=sys.stderr)
     result["machine"] = machine()
     result["command"] = shlex.join(["python", "-m", "bench.noisy", *sys.argv[1:]])
