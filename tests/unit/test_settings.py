@@ -8,13 +8,13 @@ from types import ModuleType
 
 import pytest
 
-from oms_webhooks.settings import Settings, SettingsError, settings
+from oms_webhooks.settings import SettingsError, settings, variables
 from oms_webhooks_cli.local.lambdas import LocalFunction
 from oms_webhooks_cli.template import Template
 
 FUNCTIONS = Template(stack_name="t").functions()
 PARSING = sorted(set(FUNCTIONS) - {"ConsoleFunction"})  # the console serves its bundled files and reads none
-VARIABLES = [field.alias for field in Settings.model_fields.values() if field.alias]
+VARIABLES = variables()
 
 Start = Callable[..., ModuleType]
 
