@@ -1,10 +1,11 @@
 """What every route answers when it raises: whisperer's refusals for the core's errors, 400 with field errors for
-invalid input, and 404 for no route."""
+invalid input, 404 for no route, and a JSON 500, logged with its traceback, for anything else."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
@@ -24,7 +25,10 @@ from oms_webhooks.domain.errors import (
 from oms_webhooks.domain.hook_config import MissingPassword
 from oms_webhooks.rules.secret_rotation import ConcurrentChange
 
+SERVER_ERROR = "A server error occurred."  # Django REST framework's words for a 500
+
 router = Router()  # exception handlers only: included in the app, they apply to every router's routes
+logger = Logger(child=True)
 
 
 @router.exception_handler(RequestValidationError)
@@ -81,3 +85,11 @@ def concurrent_change(error: ConcurrentChange) -> Response[Any]:
 @router.exception_handler(NotFoundError)  # what `app.not_found` registers: no route for this method and path
 def no_route(error: NotFoundError) -> Response[Any]:
     return answer(404, {"detail": "Not found."})
+
+
+@router.exception_handler(Exception)
+def server_error(error: Exception) -> Response[Any]:
+    """A fault of ours or of AWS (a DynamoDB ClientError, a bug): logged with its traceback, answered as JSON,
+    where unhandled it would reach API Gateway as a bare 502."""
+    logger.exception("Unhandled error answered 500")
+    return answer(500, {"detail": SERVER_ERROR})
