@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -14,18 +16,32 @@ from pydantic import BaseModel, ConfigDict
 import api_schema as doc
 from answers import answer, page
 from oms_webhooks import telemetry
-from oms_webhooks.rules.delivery_log import DeliveryFilters
-from parameters import Cursor, DeliveryKey, Limit, current_event, owner
+from oms_webhooks.rules.delivery_log import DeliveryFilters, DeliveryLogQuery
+from parameters import Cursor, DeliveryKey, Limit, owner
 from services import delivery_log
 
 router = Router()
 logger = Logger(child=True)
 
 
-def delivery_filter(name: str) -> Any:
-    """A filter of the delivery log: read as text here, by whisperer's rules in the core (DeliveryFilters)."""
-    description, schema = doc.DELIVERY_FILTERS[name]
-    return Query(description=description, json_schema_extra=schema)
+def with_delivery_log_query(route: Callable[..., Response[Any]]) -> Callable[..., Response[Any]]:
+    """The route takes the delivery log's filters too, each as a query parameter read as text: Powertools reads a
+    route's parameters from its signature, so the model that names the filters (`DeliveryLogQuery`) adds them."""
+    signature = inspect.signature(route)
+    own = [parameter for parameter in signature.parameters.values() if parameter.kind != parameter.VAR_KEYWORD]
+    filters = [
+        inspect.Parameter(
+            name,
+            inspect.Parameter.KEYWORD_ONLY,
+            default=None,
+            annotation=Annotated[
+                str | None, Query(description=field.description, json_schema_extra=field.json_schema_extra)
+            ],
+        )
+        for name, field in DeliveryLogQuery.model_fields.items()
+    ]
+    route.__signature__ = signature.replace(parameters=[*own, *filters])  # type: ignore[attr-defined]
+    return route
 
 
 @router.get(
@@ -35,24 +51,9 @@ def delivery_filter(name: str) -> Any:
     tags=["hook_events"],
     responses=doc.responses(200, "A page of deliveries.", doc.HookEventPage, errors=(400,)),
 )
-def list_deliveries(
-    limit: Limit = None,
-    cursor: Cursor = None,
-    uuid: Annotated[str | None, delivery_filter("uuid")] = None,
-    webhook: Annotated[str | None, delivery_filter("webhook")] = None,
-    event_type: Annotated[str | None, delivery_filter("event_type")] = None,
-    delivered: Annotated[str | None, delivery_filter("delivered")] = None,
-    response_http_status: Annotated[str | None, delivery_filter("response_http_status")] = None,
-    created_date: Annotated[str | None, delivery_filter("created_date")] = None,
-    created_date__gt: Annotated[str | None, delivery_filter("created_date__gt")] = None,
-    created_date__gte: Annotated[str | None, delivery_filter("created_date__gte")] = None,
-    created_date__lt: Annotated[str | None, delivery_filter("created_date__lt")] = None,
-    created_date__lte: Annotated[str | None, delivery_filter("created_date__lte")] = None,
-    object_id: Annotated[str | None, delivery_filter("object_id")] = None,
-    content_type: Annotated[str | None, delivery_filter("content_type")] = None,
-    status: Annotated[str | None, delivery_filter("status")] = None,
-) -> Response[Any]:
-    filters = DeliveryFilters.from_query(current_event().query_string_parameters or {})
+@with_delivery_log_query
+def list_deliveries(limit: Limit = None, cursor: Cursor = None, **query: str | None) -> Response[Any]:
+    filters = DeliveryFilters.from_query(query)
     log = delivery_log()
     result = log.find(owner(), filters, limit, cursor)
     return answer(200, page(result, log.public(owner(), result.items)))
