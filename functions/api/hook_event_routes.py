@@ -5,13 +5,14 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from pydantic import BaseModel, ConfigDict
+from pydantic.fields import FieldInfo
 
 import api_schema as doc
 from answers import answer, page
@@ -30,18 +31,17 @@ def with_delivery_log_query(route: Callable[..., Response[Any]]) -> Callable[...
     signature = inspect.signature(route)
     own = [parameter for parameter in signature.parameters.values() if parameter.kind != parameter.VAR_KEYWORD]
     filters = [
-        inspect.Parameter(
-            name,
-            inspect.Parameter.KEYWORD_ONLY,
-            default=None,
-            annotation=Annotated[
-                str | None, Query(description=field.description, json_schema_extra=field.json_schema_extra)
-            ],
-        )
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=text_query(field))
         for name, field in DeliveryLogQuery.model_fields.items()
     ]
     route.__signature__ = signature.replace(parameters=[*own, *filters])  # type: ignore[attr-defined]
     return route
+
+
+def text_query(field: FieldInfo) -> Any:
+    """A query parameter read as text, with the description and JSON Schema (a dict) of DeliveryLogQuery's field."""
+    schema = cast(dict[str, Any], field.json_schema_extra)
+    return Annotated[str | None, Query(description=field.description, json_schema_extra=schema)]
 
 
 @router.get(
@@ -94,7 +94,9 @@ class RetryRequest(BaseModel):
         ),
     ),
 )
-def retry_delivery(id: DeliveryKey, request: Annotated[RetryRequest | None, Body()] = None) -> Response[Any]:
+def retry_delivery(
+    id: DeliveryKey, request: Annotated[RetryRequest | None, Body()] = None
+) -> Response[doc.RetryOutcome]:
     delivery, result = delivery_log().retry(owner(), id, force=bool(request and request.force))
     telemetry.record_attempt(delivery.attempts[-1])
     logger.info(
