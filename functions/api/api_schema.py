@@ -392,7 +392,8 @@ def finish(document: dict[str, Any]) -> dict[str, Any]:
     - Paths end in `/` as whisperer clients call them; Powertools' REST resolver strips the slash from routes (and
       then serves both forms), so the document gets it back here. `openapi.json` is a file name and keeps none.
     - No 422: request validation errors are answered 400 with field errors (see `invalid_request`), so Powertools'
-      422 answers and their schemas go.
+      422 answers and their schemas go. Nor its 500 for an answer that fails its model: that is a fault of ours,
+      answered as any other (see `error_answers.server_error`).
     - A 204 has no body, and an optional query parameter is absent rather than null.
     - A written hook's fields get what their validators check (`WRITTEN_HOOK_FIELDS`, `NOT_NULL_HOOK_FIELDS`).
     - A manual retry's body may be a form too (`force=True`), as whisperer's clients send it.
@@ -401,6 +402,7 @@ def finish(document: dict[str, Any]) -> dict[str, Any]:
     for path, item in document["paths"].items():
         for operation in item.values():
             operation["responses"].pop("422", None)
+            operation["responses"].pop("500", None)
             for code, answer in operation["responses"].items():
                 if code == "204":
                     answer.pop("content", None)

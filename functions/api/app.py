@@ -1,5 +1,6 @@
 """The whisperer REST API: one router per resource, assembled, behind a screen for what no route should see."""
 
+from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -23,7 +24,13 @@ from request_screening import json_body, refusal
 
 logger = Logger()
 settings()  # parsed at cold start: a missing or malformed variable fails the init, naming it
-app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=json_body)
+# Answers are validated too, where a route's return type names a model; one that fails it raises, and the error
+# answers' catch-all makes that a logged 500.
+app = APIGatewayRestResolver(
+    enable_validation=True,
+    response_validation_error_http_code=HTTPStatus.INTERNAL_SERVER_ERROR,
+    json_body_deserializer=json_body,
+)
 app.configure_openapi(
     title=doc.TITLE,
     version=doc.VERSION,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -27,6 +27,6 @@ router = Router()
 def list_event_queues(
     limit: Limit = None,
     event_type: Annotated[str | None, Query(description="Whisperer's filter; nothing is queued to match it.")] = None,
-) -> Response[Any]:
+) -> Response[doc.EventQueuePage]:
     page_size(limit)
     return answer(200, page(Page([], count=0), []))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
@@ -22,6 +20,6 @@ router = Router()
     tags=["event_types"],
     responses=doc.responses(200, "The OMS event catalog, in detail.", self_service_doc.EventTypeCatalog),
 )
-def list_event_types() -> Response[Any]:
+def list_event_types() -> Response[self_service_doc.EventTypeCatalog]:
     results = event_types()
     return answer(200, {"count": len(results), "next": None, "previous": None, "results": results})

@@ -25,7 +25,7 @@ router = Router()
     tags=["hooks"],
     responses=doc.responses(200, "The OMS event catalog.", doc.EventTypes),
 )
-def registry() -> Response[Any]:
+def registry() -> Response[doc.EventTypes]:
     return answer(200, Subscriptions.registry())
 
 

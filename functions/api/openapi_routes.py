@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from typing import Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver, Router
@@ -21,7 +20,7 @@ router = Router()
     tags=["meta"],
     responses=doc.responses(200, "The API's OpenAPI 3.1 document.", doc.OpenAPIDocument),
 )
-def openapi() -> Response[Any]:
+def openapi() -> Response[str]:
     return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=openapi_document())
 
 

@@ -95,7 +95,7 @@ def send_test_event(hook_id: HookId, request: Annotated[TrialRequest | None, Bod
         202, "Queued; the retrier sends them.", self_service_doc.Recovered, errors=(400, 404, 413, 415)
     ),
 )
-def recover_hook(hook_id: HookId, request: Annotated[RecoverRequest, Body()]) -> Response[Any]:
+def recover_hook(hook_id: HookId, request: Annotated[RecoverRequest, Body()]) -> Response[self_service_doc.Recovered]:
     report = recovery().recover_hook(owner(), hook_number(hook_id), request)
     logger.info("Recovery queued", extra={"hook_id": hook_id, "queued": report.queued})
     return answer(202, report.public())
@@ -108,7 +108,7 @@ def recover_hook(hook_id: HookId, request: Annotated[RecoverRequest, Body()]) ->
     tags=["hook_events"],
     responses=doc.responses(202, "Queued; the retrier sends them.", self_service_doc.Recovered, errors=(400, 413, 415)),
 )
-def recover_deliveries(request: Annotated[OwnerRecoverRequest, Body()]) -> Response[Any]:
+def recover_deliveries(request: Annotated[OwnerRecoverRequest, Body()]) -> Response[self_service_doc.Recovered]:
     report = recovery().recover_owner(owner(), request)
     logger.info("Recovery queued", extra={"event_type": request.event_type, "queued": report.queued})
     return answer(202, report.public())
@@ -126,6 +126,6 @@ def hook_stats(
     period: Annotated[
         Period | None, Query(description="24h (hourly series, the default), 7d (hourly) or 30d (daily).")
     ] = None,
-) -> Response[Any]:
+) -> Response[self_service_doc.HookStats]:
     stats = HookStats(DeliveryIndex(settings().deliveries_table), HookStore(settings().hooks_table))
     return answer(200, stats.stats(owner(), hook_number(hook_id), period or "24h"))

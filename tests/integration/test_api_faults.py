@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from oms_webhooks.rules.subscriptions import Subscriptions
 from oms_webhooks.settings import settings
 from oms_webhooks_cli.local.lambdas import LocalFunction
 from tests.conftest import Caller
@@ -55,3 +56,16 @@ def test_a_client_error_in_a_route_is_a_json_500_logged_with_its_traceback(
 
 def test_the_api_answers_again_once_the_table_is_there(call: Caller) -> None:
     assert call("GET", "/whisperer/hooks/").status == 200
+
+
+def test_an_answer_that_breaks_its_documented_model_is_a_logged_500(
+    call: Caller, monkeypatch: pytest.MonkeyPatch, log: io.StringIO
+) -> None:
+    """Routes whose return type names their answer's model are validated on the way out: a broken answer is a fault
+    of ours, never sent as if it were the contract (nor answered as the client's 400)."""
+    monkeypatch.setattr(Subscriptions, "registry", staticmethod(lambda: ["package.created", 7]))
+    answer = call("GET", "/whisperer/hooks/registry/")
+    assert answer.status == 500, answer.body
+    assert answer.json() == {"detail": "A server error occurred."}
+    [entry] = [json.loads(line) for line in log.getvalue().splitlines() if '"ERROR"' in line]
+    assert entry["exception_name"] == "ResponseValidationError"
