@@ -16,6 +16,13 @@ from parameters import Cursor, HookId, Limit, hook_number, owner
 from services import subscriptions
 
 router = Router()
+CHANGED_HOOK = doc.responses(  # what PUT and PATCH answer
+    200,
+    "The changed hook.",
+    doc.Hook,
+    errors=(400, 404, 406, 413, 415),
+    e406=("Another of the owner's hooks has this target_url and event_type (`webhook_100_2`).", doc.ErrorCode),
+)
 
 
 @router.get(
@@ -81,13 +88,7 @@ def get_hook(hook_id: HookId) -> Response[Any]:
     summary="Replace a hook (fields left out keep their value, the secret included)",
     operation_id="hooks_update",
     tags=["hooks"],
-    responses=doc.responses(
-        200,
-        "The changed hook.",
-        doc.Hook,
-        errors=(400, 404, 406, 413, 415),
-        e406=("Another of the owner's hooks has this target_url and event_type (`webhook_100_2`).", doc.ErrorCode),
-    ),
+    responses=CHANGED_HOOK,
 )
 def replace_hook(hook_id: HookId, hook: Annotated[HookIn, Body()]) -> Response[Any]:
     return answer(200, subscriptions().update(owner(), hook_number(hook_id), hook).public())
@@ -98,13 +99,7 @@ def replace_hook(hook_id: HookId, hook: Annotated[HookIn, Body()]) -> Response[A
     summary="Change some of a hook's fields (null puts an optional field back to its default)",
     operation_id="hooks_partial_update",
     tags=["hooks"],
-    responses=doc.responses(
-        200,
-        "The changed hook.",
-        doc.Hook,
-        errors=(400, 404, 406, 413, 415),
-        e406=("Another of the owner's hooks has this target_url and event_type (`webhook_100_2`).", doc.ErrorCode),
-    ),
+    responses=CHANGED_HOOK,
 )
 def update_hook(hook_id: HookId, hook: Annotated[HookPatch, Body()]) -> Response[Any]:
     return answer(200, subscriptions().update(owner(), hook_number(hook_id), hook).public())
