@@ -327,33 +327,6 @@ EVENT_QUEUES_DESCRIPTION = (
     "ever waits in such an outbox: the answer is always an empty page. `event_type` (whisperer's filter) and "
     "`limit` are read and checked as on the other lists."
 )
-_AT = "ISO 8601 or one of Django's input formats (`2024-05-01`, `2024-05-01 10:00`, `05/01/2024`); without a zone, UTC."
-_TIME = {"format": "date-time"}
-# The delivery log's filters: whisperer's WebhookEventFilter, then this service's `status`. Read as django-filter
-# reads them (delivery_log.DeliveryFilters): an empty value filters nothing, a malformed one is 400.
-DELIVERY_FILTERS: dict[str, tuple[str, dict[str, Any]]] = {
-    "uuid": ("Only the delivery with this uuid (any form of a uuid).", {"format": "uuid"}),
-    "webhook": ("Only this hook's deliveries; a hook id the owner does not have is 400.", {"type": "integer"}),
-    "event_type": (
-        "Only deliveries of this event type, in any case; the dashed form (`package-created`) names the same type. "
-        "A type not in the catalog matches nothing.",
-        {},
-    ),
-    "delivered": ("Only delivered (`true`) or undelivered (`false`) ones.", {"type": "boolean"}),
-    "response_http_status": ("Only those whose last answer had this HTTP status.", {"type": "integer"}),
-    "created_date": (f"Only those created at exactly this time. {_AT}", _TIME),
-    "created_date__gt": (f"Only those created after this time. {_AT}", _TIME),
-    "created_date__gte": (f"Only those created at or after this time. {_AT}", _TIME),
-    "created_date__lt": (f"Only those created before this time. {_AT}", _TIME),
-    "created_date__lte": (f"Only those created at or before this time. {_AT}", _TIME),
-    "object_id": ("Only those about this OMS object: the `id` in the payload.", {}),
-    "content_type": (
-        "Whisperer's Django content type. Deliveries here have none, so any value is 400, as an unknown content "
-        "type is in whisperer.",
-        {"type": "integer"},
-    ),
-    "status": ("Only those in this state.", {"enum": ["pending", "retrying", "deferred", "delivered", "failed"]}),
-}
 FORM_BODIES = ("application/x-www-form-urlencoded", "multipart/form-data")
 EVENT_TYPE_DESCRIPTION = "An OMS event type; the dashed form (`package-created`) names the same one."
 HOOK_TARGET_URL_FILTER_DESCRIPTION = "Only hooks with this target_url, ignoring case (whisperer's `iexact`)."
@@ -419,7 +392,8 @@ def finish(document: dict[str, Any]) -> dict[str, Any]:
     - Paths end in `/` as whisperer clients call them; Powertools' REST resolver strips the slash from routes (and
       then serves both forms), so the document gets it back here. `openapi.json` is a file name and keeps none.
     - No 422: request validation errors are answered 400 with field errors (see `invalid_request`), so Powertools'
-      422 answers and their schemas go.
+      422 answers and their schemas go. Nor its 500 for an answer that fails its model: that is a fault of ours,
+      answered as any other (see `error_answers.server_error`).
     - A 204 has no body, and an optional query parameter is absent rather than null.
     - A written hook's fields get what their validators check (`WRITTEN_HOOK_FIELDS`, `NOT_NULL_HOOK_FIELDS`).
     - A manual retry's body may be a form too (`force=True`), as whisperer's clients send it.
@@ -428,6 +402,7 @@ def finish(document: dict[str, Any]) -> dict[str, Any]:
     for path, item in document["paths"].items():
         for operation in item.values():
             operation["responses"].pop("422", None)
+            operation["responses"].pop("500", None)
             for code, answer in operation["responses"].items():
                 if code == "204":
                     answer.pop("content", None)

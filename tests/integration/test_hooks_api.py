@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -16,8 +18,10 @@ from oms_webhooks.domain.hook_config import BasicAuth
 from oms_webhooks.domain.hooks import HookPatch, read_only_fields
 from oms_webhooks.settings import settings
 from oms_webhooks_cli.local.gateway import Gateway
+from oms_webhooks_cli.local.lambdas import LocalFunction
 from tests.conftest import Answer, Caller
 
+EVENTS = Path(__file__).resolve().parents[2] / "events" / "api"
 HOOK = {"event_type": "package.created", "target_url": "http://127.0.0.1:9000/hooks"}
 
 
@@ -295,6 +299,26 @@ def test_retrieve_patch_put_delete(call: Caller) -> None:
     again = call("POST", "/whisperer/hooks/", {"event_type": "shipment.created", "target_url": "http://r.test/new"})
     assert again.json() == {"code": "webhook_100_2", "en": "Webhook already registered"}
     assert call("PATCH", url, {"is_active": True}).json()["is_active"] is True  # how a deleted hook comes back
+
+
+def test_delete_answers_204_with_an_empty_body_never_null(deployed: dict[str, LocalFunction]) -> None:
+    """API Gateway sends a 204 whose Lambda answer has `"body": null`, but emulators (MiniStack) cannot: an empty
+    string is what every gateway sends as no body."""
+    owner = f"owner-{uuid.uuid4().hex[:12]}"
+
+    def as_owner(name: str, path: str | None = None) -> dict[str, Any]:
+        event = json.loads((EVENTS / f"{name}.json").read_text())
+        event["requestContext"]["authorizer"].update(principalId=owner, owner=owner)
+        if path:
+            event["path"] = event["requestContext"]["path"] = path
+        return event
+
+    api = deployed["ApiFunction"]
+    created = api.invoke(as_owner("hooks-create"))
+    assert created["statusCode"] == 201, created
+    deleted = api.invoke(as_owner("hooks-delete", f"/whisperer/hooks/{json.loads(created['body'])['id']}/"))
+    assert deleted["statusCode"] == 204, deleted
+    assert deleted["body"] == ""
 
 
 def test_patch_onto_an_existing_subscription_is_406(call: Caller) -> None:

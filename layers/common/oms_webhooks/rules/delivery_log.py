@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, get_args
 
+from pydantic import BaseModel, Field
+
 from oms_webhooks.adapters.delivery_store import NEWEST_END, OLDEST_END, SORT_KEY, DeliveryStore
 from oms_webhooks.adapters.hook_store import HookStore
 from oms_webhooks.adapters.sender import Sender, SendResult
@@ -30,22 +32,45 @@ from oms_webhooks.rules.delivery_step import take_step
 INVALID_CHOICE = "Select a valid choice. That choice is not one of the available choices."
 MAX_HOOK_ID = 10**12 - 1  # hook ids have at most 12 digits
 MAX_NUMBER_DIGITS = 16  # a delivery's integer id is below 2**53; a uuid is 32 hex digits
-# whisperer's WebhookEventFilter, in its order; `status` is this service's own field.
-FILTERS = (
-    "uuid",
-    "webhook",
-    "event_type",
-    "delivered",
-    "response_http_status",
-    "created_date",
-    "created_date__gt",
-    "created_date__gte",
-    "created_date__lt",
-    "created_date__lte",
-    "object_id",
-    "content_type",
-    "status",
-)
+_AT = "ISO 8601 or one of Django's input formats (`2024-05-01`, `2024-05-01 10:00`, `05/01/2024`); without a zone, UTC."
+_TIME = {"format": "date-time"}
+
+
+def _text(description: str, **schema: Any) -> Any:
+    """A filter: text, absent by default; `schema` is what the text holds (JSON Schema), for the API's document."""
+    return Field(None, description=description, json_schema_extra=schema)
+
+
+class DeliveryLogQuery(BaseModel):
+    """The delivery log's filters as a query names them: whisperer's WebhookEventFilter in its order, then this
+    service's `status`. Each is text, read as django-filter reads it (`DeliveryFilters.from_query`): an empty value
+    filters nothing, a malformed one is 400. The API's query parameters are these fields."""
+
+    uuid: str | None = _text("Only the delivery with this uuid (any form of a uuid).", format="uuid")
+    webhook: str | None = _text(
+        "Only this hook's deliveries; a hook id the owner does not have is 400.", type="integer"
+    )
+    event_type: str | None = _text(
+        "Only deliveries of this event type, in any case; the dashed form (`package-created`) names the same type. "
+        "A type not in the catalog matches nothing."
+    )
+    delivered: str | None = _text("Only delivered (`true`) or undelivered (`false`) ones.", type="boolean")
+    response_http_status: str | None = _text("Only those whose last answer had this HTTP status.", type="integer")
+    created_date: str | None = _text(f"Only those created at exactly this time. {_AT}", **_TIME)
+    created_date__gt: str | None = _text(f"Only those created after this time. {_AT}", **_TIME)
+    created_date__gte: str | None = _text(f"Only those created at or after this time. {_AT}", **_TIME)
+    created_date__lt: str | None = _text(f"Only those created before this time. {_AT}", **_TIME)
+    created_date__lte: str | None = _text(f"Only those created at or before this time. {_AT}", **_TIME)
+    object_id: str | None = _text("Only those about this OMS object: the `id` in the payload.")
+    content_type: str | None = _text(
+        "Whisperer's Django content type. Deliveries here have none, so any value is 400, as an unknown content "
+        "type is in whisperer.",
+        type="integer",
+    )
+    status: str | None = _text("Only those in this state.", enum=list(get_args(Status)))
+
+
+FILTERS = tuple(DeliveryLogQuery.model_fields)
 
 
 @dataclass

@@ -1,0 +1,120 @@
+"""`/whisperer/hook_events/`: an owner's delivery log, one delivery with its attempts, and a retry by hand."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Annotated, Any, cast
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from pydantic import BaseModel, ConfigDict
+from pydantic.fields import FieldInfo
+
+import api_schema as doc
+from answers import answer, page
+from oms_webhooks import telemetry
+from oms_webhooks.rules.delivery_log import DeliveryFilters, DeliveryLogQuery
+from parameters import Cursor, DeliveryKey, Limit, owner
+from services import delivery_log
+
+router = Router()
+logger = Logger(child=True)
+
+
+def with_delivery_log_query(route: Callable[..., Response[Any]]) -> Callable[..., Response[Any]]:
+    """The route takes the delivery log's filters too, each as a query parameter read as text: Powertools reads a
+    route's parameters from its signature, so the model that names the filters (`DeliveryLogQuery`) adds them."""
+    signature = inspect.signature(route)
+    own = [parameter for parameter in signature.parameters.values() if parameter.kind != parameter.VAR_KEYWORD]
+    filters = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=text_query(field))
+        for name, field in DeliveryLogQuery.model_fields.items()
+    ]
+    route.__signature__ = signature.replace(parameters=[*own, *filters])  # type: ignore[attr-defined]
+    return route
+
+
+def text_query(field: FieldInfo) -> Any:
+    """A query parameter read as text, with the description and JSON Schema (a dict) of DeliveryLogQuery's field."""
+    schema = cast(dict[str, Any], field.json_schema_extra)
+    return Annotated[str | None, Query(description=field.description, json_schema_extra=schema)]
+
+
+@router.get(
+    "/whisperer/hook_events",
+    summary="The owner's delivery log, newest first",
+    operation_id="hook_events_list",
+    tags=["hook_events"],
+    responses=doc.responses(200, "A page of deliveries.", doc.HookEventPage, errors=(400,)),
+)
+@with_delivery_log_query
+def list_deliveries(limit: Limit = None, cursor: Cursor = None, **query: str | None) -> Response[Any]:
+    filters = DeliveryFilters.from_query(query)
+    log = delivery_log()
+    result = log.find(owner(), filters, limit, cursor)
+    return answer(200, page(result, log.public(owner(), result.items)))
+
+
+@router.get(
+    "/whisperer/hook_events/<id>",
+    summary="One delivery with all its attempts",
+    operation_id="hook_events_retrieve",
+    tags=["hook_events"],
+    responses=doc.responses(200, "The delivery.", doc.HookEvent, errors=(404, 409)),
+)
+def get_delivery(id: DeliveryKey) -> Response[Any]:
+    log = delivery_log()
+    [shown] = log.public(owner(), [log.get(owner(), id)])
+    return answer(200, shown)
+
+
+class RetryRequest(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+    force: bool = False
+
+
+@router.post(
+    "/whisperer/hook_events/<id>/retry",
+    summary="Retry a delivery by hand, now",
+    operation_id="hook_events_retry",
+    tags=["hook_events"],
+    responses=doc.responses(
+        200,
+        "Delivered by this attempt.",
+        doc.RetryOutcome,
+        errors=(400, 404, 406, 409, 413, 415),
+        e406=(
+            "Already delivered (`event_100_3`); still being retried and not forced (`event_100_6`); "
+            "or this attempt failed too (the outcome).",
+            doc.ErrorCode | doc.RetryOutcome,
+        ),
+    ),
+)
+def retry_delivery(
+    id: DeliveryKey, request: Annotated[RetryRequest | None, Body()] = None
+) -> Response[doc.RetryOutcome]:
+    delivery, result = delivery_log().retry(owner(), id, force=bool(request and request.force))
+    telemetry.record_attempt(delivery.attempts[-1])
+    logger.info(
+        "Manual retry attempted",
+        extra={
+            "delivery_uuid": delivery.uuid,
+            "hook_id": delivery.webhook,
+            "event_id": delivery.event_id,
+            "delivered": delivery.delivered,
+            "response_http_status": result.status_code,
+        },
+    )
+    outcome = {
+        "detail": "Webhook event delivered successfully" if delivery.delivered else "Webhook event delivery failed",
+        "response_status": delivery.response_http_status,  # 500 when no answer came, as in whisperer
+        "response_content": delivery.response_content,
+        "delivered": delivery.delivered,
+        # whisperer answers its serializer's timedelta, which DRF's JSON encoder writes as str(total_seconds())
+        "response_time": str(timedelta(seconds=result.duration).total_seconds()),
+    }
+    return answer(200 if delivery.delivered else 406, outcome)

@@ -1,0 +1,30 @@
+"""The core's services the routes call, on the tables and queue this function is configured with."""
+
+from __future__ import annotations
+
+from oms_webhooks.adapters.delivery_index import DeliveryIndex
+from oms_webhooks.adapters.delivery_store import DeliveryStore
+from oms_webhooks.adapters.hook_store import HookStore
+from oms_webhooks.adapters.queues import RetryQueue
+from oms_webhooks.rules.delivery_log import DeliveryLog
+from oms_webhooks.rules.recovery import Recovery
+from oms_webhooks.rules.subscriptions import Subscriptions
+from oms_webhooks.settings import settings
+from oms_webhooks.wiring import address_policy, breaker, sender
+
+
+def subscriptions() -> Subscriptions:
+    return Subscriptions(HookStore(settings().hooks_table), address_policy())
+
+
+def delivery_log() -> DeliveryLog:
+    return DeliveryLog(
+        DeliveryStore(settings().deliveries_table), HookStore(settings().hooks_table), sender(), breaker()
+    )
+
+
+def recovery() -> Recovery:
+    config = settings()
+    return Recovery(
+        DeliveryIndex(config.deliveries_table), HookStore(config.hooks_table), RetryQueue(config.retry_queue_url)
+    )
