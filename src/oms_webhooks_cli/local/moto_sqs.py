@@ -13,12 +13,13 @@ the hidden and delayed ones in a heap by when they come due, the visible ones in
 they change state; a call costs O(log n) for each message it touches. A queue keeps the most recent deleted receipt
 handles only.
 
-Fair: on AWS every standard queue is a fair queue (since July 2025): a message's MessageGroupId names its tenant (a
-message without one is a tenant of its own), and a tenant with more than 10 % of the queue's in-flight messages and
-at least 30 of them is a noisy neighbour. A receive hands out quiet tenants' messages first, oldest first, then
-noisy tenants', the one with the fewest in flight first. AWS's second measure, a tenant's share of consumer
-processing time, is not emulated (moto does not see processing), nor its memory of a noisy tenant for five
-minutes: here a tenant is noisy while its messages in flight make it so. FIFO queues keep moto's list and order.
+Fair: on AWS a standard queue is a fair queue (since July 2025) as soon as its messages carry a MessageGroupId, which
+names the message's tenant (a message without one is a tenant of its own). A tenant with more than 10 % of the
+queue's in-flight messages and at least 30 of them is a noisy neighbour. A receive hands out quiet tenants' messages
+first, oldest first, then noisy tenants', the one with the fewest in flight first. AWS's second measure, a tenant's
+share of consumer processing time, is not emulated (moto does not see processing), nor its memory of a noisy tenant
+for five minutes: here a tenant is noisy while its messages in flight make it so. FIFO queues keep moto's list and
+order.
 """
 
 from __future__ import annotations
@@ -392,19 +393,6 @@ def _locked(method: Callable[..., Any], wakes: bool = False) -> Callable[..., An
             if wakes:
                 queue._oms_next_visible_ms = 0.0  # before the append and its notify: no long poll can miss it
             return method(queue, *args, **kwargs)
-
-    return call
-
-
-def _backend_locked(method: Callable[..., Any], wakes: bool = False) -> Callable[..., Any]:
-    @functools.wraps(method)
-    def call(backend: Any, queue_name: str, *args: Any, **kwargs: Any) -> Any:
-        queue = backend.get_queue(queue_name)
-        with _lock(queue):
-            result = method(backend, queue_name, *args, **kwargs)
-        if wakes:
-            _wake(queue)
-        return result
 
     return call
 
