@@ -64,6 +64,7 @@ def start_local_stack(home: Path, own_session: bool = False, parameters: Sequenc
     while not state.exists():
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
+            process.wait(timeout=10)
             raise RuntimeError(f"local stack did not start:\n{(home / 'stack.log').read_text()}")
         time.sleep(0.1)
     data = json.loads(state.read_text())
