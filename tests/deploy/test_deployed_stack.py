@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -80,13 +80,6 @@ def operator(deployed: Deployed) -> Operator:
 @pytest.fixture(scope="module")
 def api_url(deployed: Deployed) -> str:
     return find_target(deployed.stack_name).output("ApiUrl")
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    receiver = Receiver()
-    yield receiver
-    receiver.stop()
 
 
 def physical(deployed: Deployed) -> dict[str, str]:

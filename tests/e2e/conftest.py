@@ -18,7 +18,6 @@ import pytest
 import requests
 
 from oms_webhooks_cli.endpoint import Target
-from tests.receiver import Receiver
 from tests.stack_log import faults_in_log
 
 CLI = str(Path(sys.executable).with_name("oms-webhooks"))
@@ -91,13 +90,6 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
 def http() -> Iterator[requests.Session]:
     with requests.Session() as session:
         yield session
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    receiver = Receiver()
-    yield receiver
-    receiver.stop()
 
 
 class Client:
