@@ -116,6 +116,10 @@ clean:
 openapi: $(STAMP)  ## regenerate docs/openapi.json from the API's routes and models
 	$(BIN)/python -m oms_webhooks_cli.openapi > docs/openapi.json.tmp && mv docs/openapi.json.tmp docs/openapi.json
 
+.PHONY: events
+events: $(STAMP)  ## rewrite events/api and events/authorizer from tests/events.py (a test fails when they differ)
+	$(BIN)/python -m tests.events
+
 # ---- Delivery console (issue 13): the browser its tests drive, and the screenshots in the README.
 # Debian's chromium, driven by Playwright through executable_path: no browser is downloaded. `make test` runs
 # this first; on a machine where it cannot install (not root, not Debian) it stops with one line saying what to do.

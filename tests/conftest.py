@@ -19,6 +19,7 @@ from oms_webhooks_cli.local.gateway import Gateway
 from oms_webhooks_cli.local.lambdas import LocalFunction
 from oms_webhooks_cli.local.stack import LOCAL_CREDENTIALS, create_resources, local_functions
 from oms_webhooks_cli.template import Template
+from tests.receiver import Receiver
 
 
 @pytest.fixture(scope="session")
@@ -115,3 +116,11 @@ def call(gateway: Gateway, new_token: Callable[[], str]) -> Caller:
         return Answer(status, answer_headers, answer_body)
 
     return request
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A real subscriber on 127.0.0.1 that answers as each test scripts it, for every kind of test."""
+    running = Receiver()
+    yield running
+    running.stop()

@@ -36,7 +36,8 @@ class Receiver:
         self.server = _Server(("127.0.0.1", port), _handler(self))
         self.connections = self.server.connections
         self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        # Polls for stop() every 50 ms (the default 0.5 s made each stop take half a second, so tests shared one).
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self.thread.start()
 
     @property

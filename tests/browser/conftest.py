@@ -27,7 +27,6 @@ from playwright.sync_api import (
 )
 
 from tests.e2e.conftest import Client, LocalStackProcess, start_local_stack, stop_local_stack
-from tests.receiver import Receiver
 
 INSTALL_HINT = "browser tests need Debian's chromium: run `make install-browser` (apt-get install -y chromium)"
 WIDE = ViewportSize(width=1280, height=900)
@@ -77,14 +76,6 @@ def owner(console_stack: LocalStackProcess) -> Iterator[Client]:
         client = Client(console_stack, http)
         yield client
         client.unsubscribe_all()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    """A real subscriber on 127.0.0.1 that answers as each test scripts it."""
-    receiver = Receiver()
-    yield receiver
-    receiver.stop()
 
 
 @dataclass

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -26,7 +26,7 @@ from standardwebhooks.webhooks import Webhook
 from oms_webhooks_cli.api_client import ApiClient, client_for
 from oms_webhooks_cli.endpoint import find_target
 from oms_webhooks_cli.template import Template
-from tests.deploy.conftest import BUILT_TEMPLATE, PARAMETERS, Deployed
+from tests.deploy.conftest import BUILT_TEMPLATE, PARAMETERS, Deployed, Emulator, sam_deploy
 from tests.receiver import Answer, Received, Receiver
 
 pytestmark = [pytest.mark.deploy, pytest.mark.timeout(900)]
@@ -80,13 +80,6 @@ def operator(deployed: Deployed) -> Operator:
 @pytest.fixture(scope="module")
 def api_url(deployed: Deployed) -> str:
     return find_target(deployed.stack_name).output("ApiUrl")
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    receiver = Receiver()
-    yield receiver
-    receiver.stop()
 
 
 def physical(deployed: Deployed) -> dict[str, str]:
@@ -271,3 +264,38 @@ def test_the_delivery_console_is_served_without_a_token(api_url: str) -> None:
     assert script.status_code == 200 and script.headers["Content-Type"] == "text/javascript; charset=utf-8"
     assert requests.get(f"{api_url}whisperer/console/app.py", timeout=30).status_code == 404
     assert requests.get(f"{api_url}whisperer/hooks/", timeout=30).status_code == 401
+
+
+def test_a_second_stack_deploys_beside_the_first_and_leaves_the_account_setting_to_it(
+    emulator: Emulator, deployed: Deployed, api_url: str, receiver: Receiver
+) -> None:
+    """Staging beside prod in one account: with SetApiGatewayAccountRole off (and a bus of its own) the second stack
+    deploys whole, makes no account-wide resource, and API Gateway's CloudWatch role stays the one the first set."""
+    apigateway = boto3.client("apigateway")
+    first_role = apigateway.get_account()["cloudwatchRoleArn"]
+    assert first_role.endswith("/" + physical(deployed)["ApiGatewayCloudWatchRole"]), first_role
+
+    staging = sam_deploy(
+        emulator,
+        f"{deployed.stack_name}-staging",
+        {**PARAMETERS, "SetApiGatewayAccountRole": "false", "EventBusName": "oms-events-staging"},
+    )
+    [stack] = boto3.client("cloudformation").describe_stacks(StackName=staging.stack_name)["Stacks"]
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    made = physical(staging)
+    assert not {"ApiGatewayAccount", "ApiGatewayCloudWatchRole"} & set(made)
+    assert {"ApiGatewayAccountReady", "WebhooksApi", "EventBus"} <= set(made)
+    assert apigateway.get_account()["cloudwatchRoleArn"] == first_role
+    assert made["WebhooksApi"] != physical(deployed)["WebhooksApi"]
+
+    # It works on its own: a token, a hook and a delivery through its own bus, tables and functions.
+    operator = Operator(staging.stack_name)
+    token = operator.run("token", "create", "--owner", f"staging-{uuid.uuid4().hex[:6]}").stdout.strip()
+    target = receiver.script("/staging", Answer(200))
+    operator.run("hooks", "create", "--event-type", "package.created", "--target-url", target, token=token)
+    operator.run("publish", "package.created", "--payload", '{"id": 12}')
+    [request] = receiver.wait_for("/staging", 1, timeout=60)
+    assert json.loads(request.body)["payload"] == {"id": 12}
+    # ...and apart from the first: its token is unknown there.
+    answer = requests.get(f"{api_url}whisperer/hooks/", headers={"Authorization": f"Token {token}"}, timeout=30)
+    assert answer.status_code == 401

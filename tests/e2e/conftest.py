@@ -18,7 +18,6 @@ import pytest
 import requests
 
 from oms_webhooks_cli.endpoint import Target
-from tests.receiver import Receiver
 from tests.stack_log import faults_in_log
 
 CLI = str(Path(sys.executable).with_name("oms-webhooks"))
@@ -64,6 +63,7 @@ def start_local_stack(home: Path, own_session: bool = False, parameters: Sequenc
     while not state.exists():
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
+            process.wait(timeout=10)
             raise RuntimeError(f"local stack did not start:\n{(home / 'stack.log').read_text()}")
         time.sleep(0.1)
     data = json.loads(state.read_text())
@@ -90,13 +90,6 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
 def http() -> Iterator[requests.Session]:
     with requests.Session() as session:
         yield session
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    receiver = Receiver()
-    yield receiver
-    receiver.stop()
 
 
 class Client:

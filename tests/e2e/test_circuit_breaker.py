@@ -48,6 +48,7 @@ def _start(command: list[str], home: Path, extra_env: dict[str, str]) -> LocalSt
     while not state.exists():
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
+            process.wait(timeout=10)
             raise RuntimeError(f"local stack did not start:\n{(home / 'stack.log').read_text()}")
         time.sleep(0.1)
     data = json.loads(state.read_text())

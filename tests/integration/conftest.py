@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import threading
+import uuid
+from collections import Counter
 from collections.abc import Iterator
+from typing import Any
 
 import boto3
 import pytest
 
+from oms_webhooks.adapters.aws import dynamodb
 from oms_webhooks_cli.local.lambdas import LocalFunction
 from oms_webhooks_cli.local.triggers import sqs_event_source
 from oms_webhooks_cli.template import Template
+from tests.integration.support import unsubscribe_all
 
 
 @pytest.fixture
@@ -28,3 +33,25 @@ def retrier_running(deployed: dict[str, LocalFunction], template: Template) -> I
     for poller in pollers:
         poller.join(timeout=60)
         assert not poller.is_alive(), f"{poller.name} still running a minute after its test"
+
+
+@pytest.fixture
+def owner(deployed: dict[str, LocalFunction]) -> Iterator[str]:
+    """An owner of this test alone; its hooks are removed after it."""
+    name = f"owner-{uuid.uuid4().hex[:10]}"
+    yield name
+    unsubscribe_all(name)
+
+
+@pytest.fixture
+def dynamodb_calls(deployed: dict[str, LocalFunction]) -> Iterator[Counter[str]]:
+    """DynamoDB calls this process makes during the test, by operation name."""
+    seen: Counter[str] = Counter()
+    client = dynamodb()
+
+    def record(model: Any, **_: Any) -> None:
+        seen[model.name] += 1
+
+    client.meta.events.register("before-call.dynamodb", record)
+    yield seen
+    client.meta.events.unregister("before-call.dynamodb", record)

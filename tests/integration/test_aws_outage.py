@@ -26,7 +26,7 @@ from oms_webhooks.domain.oms_event import OmsEvent
 from oms_webhooks.rules.dispatch import Dispatcher
 from oms_webhooks.settings import settings
 from oms_webhooks_cli.local.lambdas import LocalFunction
-from tests.integration.test_dispatch import subscribe, unsubscribe_all
+from tests.integration.support import subscribe, unsubscribe_all
 from tests.receiver import Answer, Receiver
 
 EVENT_TYPE = "transfer.status.in_transit"

@@ -15,7 +15,6 @@ import boto3
 import pytest
 from aws_lambda_powertools import Logger
 
-from oms_webhooks.adapters.aws import dynamodb
 from oms_webhooks.adapters.hook_health import Changes, HookHealthStore
 from oms_webhooks.adapters.hook_store import HookStore
 from oms_webhooks.adapters.tokens import TokenStore
@@ -31,13 +30,6 @@ from tests.receiver import Answer, Receiver
 DAY = 86400.0
 PROBE_MAX_SECONDS = 6 * 3600  # the longest probe interval here (default 900 s): fewer ticks to live 5 days
 FIXED_MINUTE = {"choice": "fixed", "kwargs": {"seconds": 60}, "max_retries": 50}
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    receiver = Receiver()
-    yield receiver
-    receiver.stop()
 
 
 @pytest.fixture
@@ -210,19 +202,6 @@ def test_a_receiver_that_comes_back_closes_the_circuit_and_gets_every_queued_del
         assert len(delivery.attempts) == 1 and delivery.retry_count == 1 and delivery.deferral_count >= 1
     reasons = [deferral.reason for d in records.values() for deferral in d.deferrals]
     assert reasons and all("circuit is open" in reason and "parked" in reason for reason in reasons)
-
-
-@pytest.fixture
-def dynamodb_calls(deployed: dict[str, LocalFunction]) -> Iterator[Counter[str]]:
-    seen: Counter[str] = Counter()
-
-    def record(model: object, **_: object) -> None:
-        seen[model.name] += 1  # type: ignore[attr-defined]
-
-    client = dynamodb()
-    client.meta.events.register("before-call.dynamodb", record)
-    yield seen
-    client.meta.events.unregister("before-call.dynamodb", record)
 
 
 def test_healthy_hooks_cost_the_dispatch_no_call_and_failing_ones_one_per_flush(

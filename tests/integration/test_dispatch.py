@@ -6,7 +6,6 @@ import json
 import socket
 import threading
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,15 +14,12 @@ import pytest
 from oms_webhooks.adapters.address_guard import AddressPolicy
 from oms_webhooks.adapters.delivery_store import DeliveryStore
 from oms_webhooks.adapters.dynamodb_batches import UnprocessedLeft
-from oms_webhooks.adapters.hook_store import HookStore
-from oms_webhooks.adapters.queues import RetryQueue
 from oms_webhooks.adapters.sender import Sender
-from oms_webhooks.domain.hooks import HookIn
 from oms_webhooks.domain.oms_event import OmsEvent
-from oms_webhooks.rules.dispatch import Dispatcher, DispatchInProgress
-from oms_webhooks.rules.subscriptions import Subscriptions
+from oms_webhooks.rules.dispatch import DispatchInProgress
 from oms_webhooks.settings import settings
 from oms_webhooks_cli.local.lambdas import LocalFunction
+from tests.integration.support import dispatcher, subscribe
 from tests.receiver import Receiver
 from tests.throttled_dynamodb import HoldingBack
 
@@ -32,51 +28,13 @@ NO_RETRIES = {"choice": "fixed", "kwargs": {"seconds": 1}, "max_retries": 0}
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    receiver = Receiver()
-    yield receiver
-    receiver.stop()
-
-
-@pytest.fixture
 def event_type(deployed: dict[str, LocalFunction]) -> str:
     """Hooks here subscribe to a type no other test in this process publishes, so fan-outs stay ours."""
     return "stock_location.updated"
 
 
-def subscribe(owner: str, url: str, event_type: str, **fields: Any) -> int:
-    store = HookStore(settings().hooks_table)
-    data = HookIn.model_validate({"event_type": event_type, "target_url": url, **fields})
-    return Subscriptions(store, AddressPolicy(allow_loopback=True)).create(owner, data).id
-
-
-def unsubscribe_all(owner: str) -> None:
-    store = HookStore(settings().hooks_table)
-    subscriptions = Subscriptions(store, AddressPolicy(allow_loopback=True))
-    for hook in store.query_owner(owner, {}, 500, None)[0]:
-        subscriptions.delete(owner, hook.id)
-
-
-def dispatcher(sender: Sender | None = None, deliveries: DeliveryStore | None = None) -> Dispatcher:
-    config = settings()
-    return Dispatcher(
-        hooks=HookStore(config.hooks_table),
-        deliveries=deliveries or DeliveryStore(config.deliveries_table),
-        sender=sender or Sender(AddressPolicy(allow_loopback=True), connect_timeout=1, total_timeout=2),
-        retries=RetryQueue(config.retry_queue_url),
-        workers=8,
-    )
-
-
 def event(event_type: str) -> OmsEvent:
     return OmsEvent(str(uuid.uuid4()), event_type, {"id": 1, "name": "Store"})
-
-
-@pytest.fixture
-def owner() -> Iterator[str]:
-    name = f"owner-{uuid.uuid4().hex[:10]}"
-    yield name
-    unsubscribe_all(name)
 
 
 def test_the_same_event_twice_sends_nothing_twice(owner: str, event_type: str, receiver: Receiver) -> None:

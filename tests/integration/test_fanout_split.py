@@ -4,26 +4,17 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 
 import boto3
-import pytest
 
 from oms_webhooks.adapters.queues import FanoutQueue
 from oms_webhooks.domain.oms_event import OmsEvent
 from oms_webhooks.settings import settings
 from oms_webhooks_cli.local.lambdas import LocalFunction
-from tests.integration.test_dispatch import dispatcher, subscribe, unsubscribe_all
+from tests.integration.support import dispatcher, subscribe, unsubscribe_all
 from tests.receiver import Receiver
 
 EVENT_TYPE = "transfer.status.ready_to_shipment"  # no other test in this process publishes it
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    receiver = Receiver()
-    yield receiver
-    receiver.stop()
 
 
 def drain(function: LocalFunction, queue_url: str) -> int:

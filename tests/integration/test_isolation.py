@@ -31,7 +31,7 @@ from oms_webhooks.domain.oms_event import OmsEvent
 from oms_webhooks.settings import settings
 from oms_webhooks_cli.local.gateway import Gateway
 from oms_webhooks_cli.local.lambdas import LocalFunction
-from tests.integration.test_dispatch import dispatcher, subscribe, unsubscribe_all
+from tests.integration.support import dispatcher, subscribe, unsubscribe_all
 from tests.integration.test_fanout_split import drain
 from tests.receiver import Answer, Receiver
 
@@ -73,13 +73,6 @@ def faulty_sender(monkeypatch: pytest.MonkeyPatch) -> None:
         return real_post(self, url, body, headers)
 
     monkeypatch.setattr(Sender, "post", post)
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    receiver = Receiver()
-    yield receiver
-    receiver.stop()
 
 
 @dataclass

@@ -24,7 +24,7 @@ from oms_webhooks.settings import settings
 from oms_webhooks.telemetry import metrics
 from oms_webhooks_cli.local.lambdas import LocalFunction
 from tests.conftest import Caller
-from tests.integration.test_dispatch import subscribe, unsubscribe_all
+from tests.integration.support import subscribe
 from tests.receiver import Answer, Receiver
 
 EVENTS = Path(__file__).resolve().parents[2] / "events" / "eventbridge"
@@ -91,20 +91,6 @@ def captured(loaded: dict[str, LocalFunction], capsys: pytest.CaptureFixture[str
     finally:
         for handler, stream in saved.items():
             handler.stream = stream
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    receiver = Receiver()
-    yield receiver
-    receiver.stop()
-
-
-@pytest.fixture
-def owner(deployed: dict[str, LocalFunction]) -> Iterator[str]:
-    name = f"owner-{uuid.uuid4().hex[:10]}"
-    yield name
-    unsubscribe_all(name)
 
 
 def eventbridge_event(event_type: str) -> dict[str, Any]:

@@ -10,7 +10,6 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
@@ -18,7 +17,6 @@ from typing import Any
 import pytest
 
 from oms_webhooks.adapters.address_guard import AddressPolicy
-from oms_webhooks.adapters.aws import dynamodb
 from oms_webhooks.adapters.delivery_store import DeliveryStore
 from oms_webhooks.adapters.hook_store import HookStore
 from oms_webhooks.adapters.queues import RetryQueue
@@ -33,7 +31,7 @@ from oms_webhooks.rules.rate_limiter import RateLimiter
 from oms_webhooks.settings import settings
 from oms_webhooks_cli.local.lambdas import LocalFunction
 from tests.conftest import Caller
-from tests.integration.test_dispatch import subscribe, unsubscribe_all
+from tests.integration.support import subscribe
 from tests.receiver import Answer, Receiver
 
 LIMITED_TYPE = "package.status.packed_for_refund"  # no other test publishes these two
@@ -41,35 +39,8 @@ CROWDED_TYPE = "package.shipment.awb_number"
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    receiver = Receiver()
-    yield receiver
-    receiver.stop()
-
-
-@pytest.fixture
-def owner(deployed: dict[str, LocalFunction]) -> Iterator[str]:
-    name = f"owner-{uuid.uuid4().hex[:10]}"
-    yield name
-    unsubscribe_all(name)
-
-
-@pytest.fixture
 def buckets(deployed: dict[str, LocalFunction]) -> RateLimitStore:
     return RateLimitStore(settings().deliveries_table)
-
-
-@pytest.fixture
-def dynamodb_calls(deployed: dict[str, LocalFunction]) -> Iterator[Counter[str]]:
-    seen: Counter[str] = Counter()
-    client = dynamodb()
-
-    def record(model: Any, **_: Any) -> None:
-        seen[model.name] += 1
-
-    client.meta.events.register("before-call.dynamodb", record)
-    yield seen
-    client.meta.events.unregister("before-call.dynamodb", record)
 
 
 def rate_limited_dispatcher(connections_per_host: int = 16) -> Dispatcher:

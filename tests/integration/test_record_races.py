@@ -6,7 +6,6 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
@@ -23,13 +22,6 @@ from tests.receiver import Answer, Receiver
 
 EVENT_TYPE = "transfer.status.ready_to_shipment"
 SLOW = 1.5  # seconds the first of the two racing requests is held at the receiver, while the other one runs
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    receiver = Receiver()
-    yield receiver
-    receiver.stop()
 
 
 @pytest.mark.parametrize("retrier_first", [True, False], ids=["retrier saves last", "manual retry saves last"])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -14,15 +13,8 @@ from oms_webhooks.adapters.delivery_store import DeliveryStore
 from oms_webhooks.domain.oms_event import OmsEvent
 from oms_webhooks.settings import settings
 from oms_webhooks_cli.local.lambdas import LocalFunction
-from tests.integration.test_dispatch import dispatcher, subscribe, unsubscribe_all
+from tests.integration.support import dispatcher, subscribe, unsubscribe_all
 from tests.receiver import Answer, Receiver
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    receiver = Receiver()
-    yield receiver
-    receiver.stop()
 
 
 def test_a_fault_mid_batch_loses_nothing(

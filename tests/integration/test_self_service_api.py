@@ -39,18 +39,11 @@ from oms_webhooks.rules.retries import Retrier
 from oms_webhooks.settings import settings
 from tests.conftest import Answer as ApiAnswer
 from tests.conftest import Caller
-from tests.integration.test_dispatch import dispatcher
+from tests.integration.support import dispatcher
 from tests.receiver import Answer, Received, Receiver
 
 EVENT_TYPE = "package.status.packed_for_refund"  # no other integration test publishes it
 OLD_SECRET = "whsec_" + base64.b64encode(b"the old secret, 24 bytes").decode()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    receiver = Receiver()
-    yield receiver
-    receiver.stop()
 
 
 @dataclass

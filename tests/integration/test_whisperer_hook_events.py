@@ -58,13 +58,6 @@ class Owner:
         return dict(answer.json())
 
 
-@pytest.fixture(scope="module")
-def receiver() -> Iterator[Receiver]:
-    running = Receiver()
-    yield running
-    running.stop()
-
-
 @pytest.fixture
 def owner(deployed: dict[str, LocalFunction], call: Caller) -> Owner:
     name = f"owner-{uuid.uuid4().hex[:12]}"

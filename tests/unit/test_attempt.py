@@ -21,14 +21,6 @@ from tests.receiver import Receiver
 T0 = datetime(2026, 1, 7, 10, 0, tzinfo=UTC)
 
 
-@pytest.fixture(scope="module")
-def receiver() -> Iterator[Receiver]:
-    """One for the module (stopping one takes half a second); each test posts to a path of its own."""
-    receiver = Receiver()
-    yield receiver
-    receiver.stop()
-
-
 @pytest.fixture
 def sender() -> Iterator[Sender]:
     sender = Sender(AddressPolicy(allow_loopback=True), connect_timeout=1, total_timeout=2)

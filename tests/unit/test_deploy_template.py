@@ -196,9 +196,27 @@ def test_the_api_writes_access_logs_to_a_log_group_with_the_retention() -> None:
     group = RESOURCES["ApiAccessLogGroup"]["Properties"]
     assert group["RetentionInDays"] == {"Ref": "LogRetentionDays"}
     # API Gateway logs through its account's CloudWatch role: set by the stack before the stage, kept on delete.
-    assert RESOURCES["WebhooksApi"]["DependsOn"] == "ApiGatewayAccount"
+    assert RESOURCES["WebhooksApi"]["DependsOn"] == "ApiGatewayAccountReady"
     assert refs(RESOURCES["ApiGatewayAccount"]["Properties"]["CloudWatchRoleArn"]) == {"ApiGatewayCloudWatchRole"}
     assert RESOURCES["ApiGatewayCloudWatchRole"]["DeletionPolicy"] == "Retain"
+
+
+SECOND_STACK = Template(stack_name="oms-webhooks-staging", parameters={"SetApiGatewayAccountRole": "false"})
+
+
+def test_only_the_first_stack_of_an_account_sets_api_gateways_cloudwatch_role() -> None:
+    """The role is account-wide: a second stack beside the first (staging beside prod) leaves it to the first."""
+    assert TEMPLATE.parameters["SetApiGatewayAccountRole"] == "true"
+    conditional = {lid for lid, r in RESOURCES.items() if r.get("Condition") == "SetsApiGatewayAccountRole"}
+    assert conditional == {"ApiGatewayCloudWatchRole", "ApiGatewayAccount"}
+    assert TEMPLATE.condition("SetsApiGatewayAccountRole")
+    assert not SECOND_STACK.condition("SetsApiGatewayAccountRole")
+    # The stage waits for the setting where the stack makes it, and for nothing where it does not: DependsOn may not
+    # name a resource that is not created, so the API depends on a handle whose Metadata refers to it, or to nothing.
+    ready = RESOURCES["ApiGatewayAccountReady"]
+    assert ready["Type"] == "AWS::CloudFormation::WaitConditionHandle" and "Condition" not in ready
+    assert TEMPLATE.resolve(ready["Metadata"]) == {"ApiGatewayAccount": TEMPLATE.physical_name("ApiGatewayAccount")}
+    assert SECOND_STACK.resolve(ready["Metadata"]) == {}
 
 
 SKIPPED_CHECKS = {  # checkov findings stated as choices, with their reasons in the template

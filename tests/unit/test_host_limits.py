@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -16,13 +15,6 @@ from tests.receiver import Answer, Receiver
 
 BODY = b'{"event": {"type": "package.created", "uuid": "x"}, "payload": {}}'
 HEADERS = {"Content-Type": "application/json"}
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    receiver = Receiver()
-    yield receiver
-    receiver.stop()
 
 
 class InFlight:

@@ -11,6 +11,9 @@ import functools
 from typing import Any
 
 PARSED_EXPRESSIONS = 1024  # a rule's input paths; far more than any template here uses
+# What this patch replaces, and the moto function that must keep looking it up when it renders;
+# tests/unit/test_moto_internals.py checks each still has the shape used here.
+PATCHED = ("jsonpath_ng.ext.parse", "moto.events.utils.EventTemplateParser.parse")
 
 
 def apply() -> None:

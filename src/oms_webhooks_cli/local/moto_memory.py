@@ -16,6 +16,8 @@ from typing import Any
 from moto.core import common_models
 
 TRIM_EVERY_SECONDS = 10.0
+# What this patch replaces in moto; tests/unit/test_moto_internals.py checks each still has the shape used here.
+PATCHED = ("moto.core.common_models.BaseModel.__new__",)
 
 
 def _untracked_new(cls: Any, *args: Any, **kwargs: Any) -> Any:
