@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 BUILT_TEMPLATE = ROOT / ".aws-sam" / "build" / "template.yaml"
 SAM = ROOT / ".venv-sam" / "bin" / "sam"
 MINISTACK = ROOT / ".venv-ministack" / "bin" / "ministack"
+COMPAT = Path(__file__).with_name("ministack_compat.py")
 STACK_NAME = "oms-webhooks-deployed"
 REGION = "us-east-1"
 # As deployed, except: loopback receivers allowed (the test's subscribers are on 127.0.0.1), short delivery
@@ -147,7 +148,11 @@ def start_emulator(workdir: Path, attempts: int = 3) -> Emulator:
         }
         with log.open("wb") as out:
             process = subprocess.Popen(
-                [str(MINISTACK)], env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+                [str(MINISTACK.parent / "python"), str(COMPAT)],  # MiniStack, with what CloudFormation would convert
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         emulator = Emulator(process, f"http://127.0.0.1:{port}", log)
         deadline = time.monotonic() + 60
