@@ -48,7 +48,9 @@ class Simulation:
         self.clock = SimulatedClock()
         self.start = self.clock.now()
         self.parked: list[str] = []
-        self.store = DeliveryStore(settings().deliveries_table)
+        # Clients of its own: what the simulation reads to steer itself is not counted as the functions' calls.
+        self.store = DeliveryStore(settings().deliveries_table, boto3.client("dynamodb"))
+        self.health = HookHealthStore(settings().hooks_table, boto3.client("dynamodb"))
 
     def __enter__(self) -> Simulation:
         self._previous = use_clock(self.clock)
@@ -138,7 +140,7 @@ class Simulation:
         return min((moment for moment in waiting if moment is not None), default=None)
 
     def _probe_time(self, delivery: Delivery) -> datetime | None:
-        health = HookHealthStore(settings().hooks_table).read_hook(delivery.event_type, delivery.webhook)
+        health = self.health.read_hook(delivery.event_type, delivery.webhook)
         return at_epoch(health.probe_at) if health.probe_at is not None else delivery.next_attempt_at
 
     def run_until(self, moment: datetime, owner: str, ticks: int = 100) -> None:

@@ -204,6 +204,40 @@ def test_a_receiver_that_comes_back_closes_the_circuit_and_gets_every_queued_del
     assert reasons and all("circuit is open" in reason and "parked" in reason for reason in reasons)
 
 
+def test_parked_deliveries_cost_nothing_while_their_hook_stays_down(
+    simulation: Simulation, receiver: Receiver, call: Caller, dynamodb_calls: Counter[str]
+) -> None:
+    """An hour of a dead hook with 30 deliveries parked behind its open circuit: the calls are the probes', a few
+    each, whatever the number parked. Before parking, each queued delivery woke at every probe (and at the end of
+    its lease) and was read, claimed and rewritten each time."""
+    event_type = "transfer.status.transferred"  # no other test in this process subscribes to it
+    owner, token = owner_with_token()
+    url = receiver.script("/dead", Answer(503))
+    subscribe(call, token, url, event_type, retry_countdown_config=FIXED_MINUTE)
+    for step in range(8):  # an event every 20 s: five failures over a minute open the circuit
+        simulation.publish(event_type, {"n": step})
+        simulation.run_until(simulation.start + timedelta(seconds=20 * (step + 1)), owner)
+    for n in range(30):
+        assert simulation.publish(event_type, {"parked": n})["deferred"] == 1
+    simulation.run_until(simulation.start + timedelta(minutes=5), owner)  # the retrying ones park too
+    parked = [d for d in simulation.deliveries(owner) if d.parked]
+    assert len(parked) >= 30
+
+    hour_starts, attempts_before = simulation.elapsed, len(receiver.received["/dead"])
+    dynamodb_calls.clear()
+    simulation.run_until(simulation.start + timedelta(seconds=hour_starts + 3600), owner)
+    probes = len(receiver.received["/dead"]) - attempts_before
+    writes = sum(dynamodb_calls[name] for name in ("PutItem", "UpdateItem", "BatchWriteItem"))
+    assert 3 <= probes <= 8  # 30 s doubling: one an interval
+    # Each probe: its lease, claim, record and streak; the probed delivery's own retry, parked again (claim, record).
+    assert writes <= 6 * probes, (writes, probes, dict(dynamodb_calls))
+    assert sum(dynamodb_calls.values()) <= 24 * probes, dict(dynamodb_calls)  # about 20: reads of both, per probe
+    assert simulation.messages() <= 1 + sum(1 for d in simulation.deliveries(owner) if d.status == "retrying")
+    assert [d for d in simulation.deliveries(owner) if d.parked] and all(
+        d.deferral_count <= 3 for d in simulation.deliveries(owner) if d.parked
+    )  # parked once, not deferred again at every probe
+
+
 def test_healthy_hooks_cost_the_dispatch_no_call_and_failing_ones_one_per_flush(
     simulation: Simulation, receiver: Receiver, call: Caller, dynamodb_calls: Counter[str]
 ) -> None:
