@@ -210,7 +210,7 @@ def test_parked_deliveries_cost_nothing_while_their_hook_stays_down(
     """An hour of a dead hook with 30 deliveries parked behind its open circuit: the calls are the probes', a few
     each, whatever the number parked. Before parking, each queued delivery woke at every probe (and at the end of
     its lease) and was read, claimed and rewritten each time."""
-    event_type = "transfer.status.transferred"  # no other test in this process subscribes to it
+    event_type = "shipment.status.updated"  # no other test in this process subscribes to it
     owner, token = owner_with_token()
     url = receiver.script("/dead", Answer(503))
     subscribe(call, token, url, event_type, retry_countdown_config=FIXED_MINUTE)
@@ -278,7 +278,7 @@ def test_a_batch_of_retries_costs_each_its_claim_and_record_and_the_batch_four_c
     streaks once: ten retries are ten claims (small items of their own), ten records and four calls, where each
     retry made five or six calls of its own before (its record, its claim, its hook, its streak, its record, and
     its streak again)."""
-    event_type = "transfer.status.in_transit"  # no other test in this process subscribes to it
+    event_type = "transfer.status.transitioned"  # no other test in this process subscribes to it
     _, token = owner_with_token()
     n = 10
     url = receiver.script("/batch", *[Answer(500)] * n, Answer(200))  # each first attempt fails; each retry is 200
