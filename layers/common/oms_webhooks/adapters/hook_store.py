@@ -13,7 +13,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -325,11 +325,13 @@ _CARD_KEYS = {
     "previous_secret_key": "psec",
     "previous_secret_expires_at": "pexp",  # epoch seconds
 }
-_ADDED_CARD_FIELDS = {
-    name: TypeAdapter(field.rebuild_annotation())
-    for name, field in HookTarget.model_fields.items()
-    if name not in _CARD_KEYS and name != "event_type"
-}
+
+
+@cache
+def _added_card_fields(target: type[HookTarget]) -> dict[str, TypeAdapter[Any]]:
+    """The fields beyond `_CARD_KEYS` (none yet), each with what reads its JSON back."""
+    added = (name for name in target.model_fields if name not in _CARD_KEYS and name != "event_type")
+    return {name: TypeAdapter(target.model_fields[name].rebuild_annotation()) for name in added}
 
 
 def _dispatch_card(hook: HookTarget) -> str:
@@ -349,7 +351,7 @@ def _dispatch_card(hook: HookTarget) -> str:
     if hook.previous_secret_key and hook.previous_secret_expires_at:  # only while a rotation's overlap lasts
         card["psec"] = hook.previous_secret_key
         card["pexp"] = hook.previous_secret_expires_at.timestamp()
-    for name in _ADDED_CARD_FIELDS:
+    for name in _added_card_fields(type(hook)):
         value = getattr(hook, name)
         if value is not None:
             card[name] = to_jsonable_python(value)
@@ -377,10 +379,11 @@ def _card_config(stored: dict[str, Any] | None) -> HookConfig:
     return HookConfig.model_construct(auth=auth or None, **extra)
 
 
-def _from_dispatch_card(event_type: str, raw: str) -> HookTarget:
+def _from_dispatch_card(event_type: str, raw: str, target: type[HookTarget] = HookTarget) -> HookTarget:
     card = json.loads(raw)
+    added = _added_card_fields(target)
     # Built without re-validation: every field was validated when the hook was written.
-    return HookTarget.model_construct(
+    return target.model_construct(
         id=card["id"],
         owner=card["owner"],
         event_type=event_type,
@@ -392,5 +395,5 @@ def _from_dispatch_card(event_type: str, raw: str) -> HookTarget:
         config=_card_config(card.get("conf")),
         previous_secret_key=card.get("psec"),
         previous_secret_expires_at=datetime.fromtimestamp(card["pexp"], UTC) if "pexp" in card else None,
-        **{name: adapter.validate_python(card[name]) for name, adapter in _ADDED_CARD_FIELDS.items() if name in card},
+        **{name: adapter.validate_python(card[name]) for name, adapter in added.items() if name in card},
     )

@@ -40,7 +40,8 @@ def _read_only_in_schema(schema: dict[str, Any], body: type[Any]) -> None:
 class RequestBody(BaseModel):
     """A request body: strict, unknown fields refused, the answer's read-only fields ignored."""
 
-    model_config = ConfigDict(strict=True, extra="forbid", json_schema_extra=_read_only_in_schema)
+    # Built when first used: only the API reads request bodies, and every function imports the models they come from.
+    model_config = ConfigDict(strict=True, extra="forbid", json_schema_extra=_read_only_in_schema, defer_build=True)
 
     read_only: ClassVar[frozenset[str]] = frozenset()
 
@@ -56,7 +57,7 @@ def input_model(model: type[BaseModel], name: str, *, partial: bool) -> type[Req
     """The request body that writes `model`'s Written fields: every one optional when `partial` (PATCH), else those
     without a default required (POST, PUT). A field left out is not in `model_fields_set`; null is refused for the
     required and not-nullable ones and otherwise stands for the field's default."""
-    fields = {
+    fields: dict[str, Any] = {
         field_name: _input_field(field, mark, required=field.is_required() and not partial)
         for field_name, field in model.model_fields.items()
         if (mark := written(field)) is not None
@@ -76,7 +77,7 @@ def read_only_fields(model: type[BaseModel]) -> frozenset[str]:
     return frozenset(shown - {name for name, field in model.model_fields.items() if written(field)})
 
 
-def _input_field(field: FieldInfo, mark: Written, required: bool) -> tuple[Any, FieldInfo]:
+def _input_field(field: FieldInfo, mark: Written, required: bool) -> tuple[Any, Any]:
     """The field's own type and limits, then its rule and the schema of what is accepted (on the value: the branch
     beside null in the document), then null: refused, or standing for the default."""
     metadata: list[Any] = [item for item in field.metadata if not isinstance(item, Written)]
