@@ -5,15 +5,15 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from importlib.metadata import version
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 import schemathesis
 from schemathesis.core.result import Ok
 
 import api_schema
-from oms_webhooks.domain.deliveries import Attempt, Delivery
-from oms_webhooks.domain.hooks import Hook
+from oms_webhooks.domain.deliveries import Attempt, Delivery, Status
+from oms_webhooks.domain.hooks import HOOK_ID_PATTERN, Hook
 from oms_webhooks.rules.delivery_log import FILTERS
 from oms_webhooks_cli.local.gateway import Gateway
 from oms_webhooks_cli.openapi import COMMITTED, document
@@ -122,6 +122,15 @@ def test_written_hook_fields_say_what_is_checked(generated: dict[str, Any]) -> N
     assert fields["is_active"]["type"] == "boolean"  # null is refused, though the field is optional
     headers = next(branch for branch in fields["additional_headers"]["anyOf"] if branch.get("type") == "object")
     assert headers["maxProperties"] == 20
+
+
+def test_hook_ids_and_delivery_statuses_are_the_domains(generated: dict[str, Any]) -> None:
+    hook_id = generated["paths"]["/whisperer/hooks/{hook_id}/"]["get"]["parameters"][0]
+    assert hook_id["schema"]["pattern"] == HOOK_ID_PATTERN
+    filters = {p["name"]: p for p in generated["paths"]["/whisperer/hook_events/"]["get"]["parameters"]}
+    statuses = list(get_args(Status))
+    assert filters["status"]["schema"]["enum"] == statuses
+    assert generated["components"]["schemas"]["HookEvent"]["properties"]["status"]["enum"] == statuses
 
 
 def test_schemathesis_reads_every_operation() -> None:

@@ -334,7 +334,8 @@ def _added_card_fields(target: type[HookTarget]) -> dict[str, TypeAdapter[Any]]:
     return {name: TypeAdapter(target.model_fields[name].rebuild_annotation()) for name in added}
 
 
-def _dispatch_card(hook: HookTarget) -> str:
+def _dispatch_card(hook: HookTarget, target: type[HookTarget] = HookTarget) -> str:
+    """The card of `hook` (a Hook too: only its `target` fields go on the card)."""
     card = {
         "id": hook.id,
         "owner": hook.owner,
@@ -351,7 +352,7 @@ def _dispatch_card(hook: HookTarget) -> str:
     if hook.previous_secret_key and hook.previous_secret_expires_at:  # only while a rotation's overlap lasts
         card["psec"] = hook.previous_secret_key
         card["pexp"] = hook.previous_secret_expires_at.timestamp()
-    for name in _added_card_fields(type(hook)):
+    for name in _added_card_fields(target):
         value = getattr(hook, name)
         if value is not None:
             card[name] = to_jsonable_python(value)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
@@ -213,13 +213,13 @@ class Hook(HookTarget):
         Moment | None, Field(description="When the service turned the hook off; null otherwise.")
     ] = None
 
-    def changed(self, patch: HookPatch) -> Hook:
+    def changed(self, patch: HookPatch) -> Self:
         """Apply a client's changes; fields it sent as null fall back to their defaults."""
         updates: dict[str, Any] = {}
         for name in patch.model_fields_set:
             value = getattr(patch, name)
             if value is None:  # only the optional fields may be null: back to their defaults
-                value = Hook.model_fields[name].get_default(call_default_factory=True)
+                value = type(self).model_fields[name].get_default(call_default_factory=True)
             updates[name] = value
         if "config" in updates:
             updates["config"] = updates["config"].completed(self.config)
