@@ -311,26 +311,31 @@ def _from_item(item: dict[str, Any]) -> Hook:
 
 
 # The dispatch card: a HookTarget's fields (less event_type, the index's key) as compact JSON, the one attribute the
-# ActiveByEventType index projects. Cards already in the index keep the keys and forms they were written with, and
-# so do these fields. A field added to HookTarget rides the card under its own name, as JSON, left out when None.
-_CARD_KEYS = {
-    "id": "id",
-    "owner": "owner",
-    "target_url": "url",
-    "retry_countdown_config": "cfg",  # its JSON text: parsed once per process per distinct config (`_countdown`)
-    "additional_headers": "hdr",
-    "secret_key": "sec",
-    "rate_limit": "rl",
-    "config": "conf",
-    "previous_secret_key": "psec",
-    "previous_secret_expires_at": "pexp",  # epoch seconds
-}
+# ActiveByEventType index projects. Cards already in the index keep the keys and forms they were written with, so
+# the fields they hold keep theirs (`_dispatch_card`): `cfg` is the countdown's JSON text, parsed once per process per
+# distinct config, `pexp` epoch seconds. A field added to HookTarget rides the card under its own name, as JSON, left
+# out when None.
+_FIRST_CARD_FIELDS = frozenset(
+    {
+        "id",
+        "owner",
+        "event_type",
+        "target_url",
+        "retry_countdown_config",
+        "additional_headers",
+        "secret_key",
+        "rate_limit",
+        "config",
+        "previous_secret_key",
+        "previous_secret_expires_at",
+    }
+)
 
 
 @cache
 def _added_card_fields(target: type[HookTarget]) -> dict[str, TypeAdapter[Any]]:
-    """The fields beyond `_CARD_KEYS` (none yet), each with what reads its JSON back."""
-    added = (name for name in target.model_fields if name not in _CARD_KEYS and name != "event_type")
+    """The fields beyond the card's first ones (none yet), each with what reads its JSON back."""
+    added = (name for name in target.model_fields if name not in _FIRST_CARD_FIELDS)
     return {name: TypeAdapter(target.model_fields[name].rebuild_annotation()) for name in added}
 
 
