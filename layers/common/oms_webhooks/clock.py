@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Protocol
-
-from pydantic import Field, PlainSerializer
+from typing import Protocol
 
 
 class Clock(Protocol):
@@ -76,9 +74,3 @@ def epoch() -> float:
 def iso(moment: datetime) -> str:
     """Django REST framework's datetime format, so clients parse it as before."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-# A moment in an answer: text as `iso` writes it, which the OpenAPI document calls a date-time.
-MomentText = Annotated[str, Field(json_schema_extra={"format": "date-time"}, examples=["2024-05-01T12:00:00.000000Z"])]
-# A moment kept as a datetime and shown (in JSON) as `iso` writes it.
-Moment = Annotated[datetime, PlainSerializer(iso, return_type=MomentText, when_used="json")]
