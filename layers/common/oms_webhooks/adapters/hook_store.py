@@ -387,9 +387,8 @@ def _card_config(stored: dict[str, Any] | None) -> HookConfig:
 
 def _from_dispatch_card(event_type: str, raw: str, target: type[HookTarget] = HookTarget) -> HookTarget:
     card = json.loads(raw)
-    added = _added_card_fields(target)
     # Built without re-validation: every field was validated when the hook was written.
-    return target.model_construct(
+    hook = target.model_construct(
         id=card["id"],
         owner=card["owner"],
         event_type=event_type,
@@ -401,5 +400,8 @@ def _from_dispatch_card(event_type: str, raw: str, target: type[HookTarget] = Ho
         config=_card_config(card.get("conf")),
         previous_secret_key=card.get("psec"),
         previous_secret_expires_at=datetime.fromtimestamp(card["pexp"], UTC) if "pexp" in card else None,
-        **{name: adapter.validate_python(card[name]) for name, adapter in added.items() if name in card},
     )
+    for name, adapter in _added_card_fields(target).items():
+        if name in card:
+            setattr(hook, name, adapter.validate_python(card[name]))
+    return hook
