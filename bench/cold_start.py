@@ -25,6 +25,7 @@ FIRST_EVENT = {
 
 _PROBE = r"""
 import importlib.util, json, sys, time
+sys.path.insert(0, sys.argv[1].rsplit("/", 1)[0])  # as on Lambda: the function's folder is importable
 started = time.perf_counter()
 spec = importlib.util.spec_from_file_location("app", sys.argv[1])
 module = importlib.util.module_from_spec(spec)

@@ -1,7 +1,9 @@
 """The REST API's contract for its OpenAPI document: answer models, error bodies, per-route responses.
 
-The handler shapes its answers with `Hook.public()` and `Delivery.public()`; the models here describe those
-answers (the tests check the two agree), so the document says what the API really sends.
+A hook's answer is the domain's `Hook` as JSON (`Hook.public()`), so the document describes it with that model
+itself; the request bodies are `HookIn` and `HookPatch`, made from the same fields. The handler shapes the other
+answers with `Delivery.public()` and the like; the models here describe those (the tests check the two agree), so
+the document says what the API really sends.
 """
 
 from __future__ import annotations
@@ -11,18 +13,12 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from oms_webhooks.domain.catalog import EVENT_TYPES
-from oms_webhooks.domain.countdown import RetryCountdownConfig
+from oms_webhooks.domain.deliveries import Status
 from oms_webhooks.domain.event_catalog import TEST_EVENT_TYPE
-from oms_webhooks.domain.hook_config import MAX_CONFIG_BYTES
-from oms_webhooks.domain.hooks import (
-    _HEADER_NAME,
-    HEADER_VALUE,
-    MAX_HEADERS,
-    read_only_fields,
-)
+from oms_webhooks.domain.hooks import EVENT_TYPE_NAMES as EVENT_TYPE_NAMES  # what app.py offers as event types
+from oms_webhooks.domain.hooks import Hook
+from oms_webhooks.domain.moment import MomentText
 from oms_webhooks.domain.pagination import DEFAULT_LIMIT, MAX_LIMIT
-from oms_webhooks.domain.rate_limit import MAX_RATE, MIN_RATE
-from oms_webhooks.domain.target_urls import MAX_TARGET_URL_LENGTH
 
 TITLE = "OMS Webhooks"
 VERSION = "0.1.0"  # the package's version (pyproject.toml); tests/integration/test_openapi.py keeps them equal
@@ -41,10 +37,7 @@ SECURITY_SCHEME_DESCRIPTION = (
 )
 JSON = "application/json"
 
-# What the API reads as an event type: the catalog's names, and their dashed forms (`package-created`).
-EVENT_TYPE_NAMES = [*EVENT_TYPES, *(name.replace(".", "-") for name in EVENT_TYPES)]
-
-DateTime = Annotated[str, Field(json_schema_extra={"format": "date-time"}, examples=["2024-05-01T12:00:00.000000Z"])]
+DateTime = MomentText
 EventType = Annotated[str, Field(json_schema_extra={"enum": list(EVENT_TYPES)})]
 # A delivery's type: a catalog type, or the test event's (`POST /whisperer/hooks/{id}/test/`).
 DeliveryEventType = Annotated[str, Field(json_schema_extra={"enum": [*EVENT_TYPES, TEST_EVENT_TYPE]})]
@@ -70,44 +63,6 @@ Duration = Annotated[
 
 class _Answer(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class BasicAuthAnswer(_Answer):
-    """`config.auth` without its write-only password."""
-
-    auth_type: Literal["basic"]
-    username: str
-
-
-class HookConfigAnswer(BaseModel):
-    """The hook's `config` as written, its password left out; keys other than `auth` are the client's own."""
-
-    model_config = ConfigDict(extra="allow")
-
-    auth: BasicAuthAnswer | None = None
-
-
-class Hook(_Answer):
-    """A hook as the API shows it. `secret_key` and `config.auth.password` are write-only: answers say only whether
-    a secret is set."""
-
-    id: int
-    event_type: EventType
-    target_url: str
-    retry_countdown_config: RetryCountdownConfig
-    additional_headers: dict[str, str]
-    secret_key_set: bool
-    rate_limit: int | float | None = Field(description="Deliveries per second at most; null: unlimited.")
-    config: HookConfigAnswer
-    callback: str | None
-    is_active: bool
-    created_date: DateTime
-    modified_date: DateTime
-    disabled_reason: str | None = Field(
-        description="Why the service turned the hook off (its subscriber answered 410 Gone, or every attempt failed "
-        'for AutoDisableAfter); null otherwise. `PATCH {"is_active": true}` clears it.'
-    )
-    disabled_at: DateTime | None = Field(description="When the service turned the hook off; null otherwise.")
 
 
 class HookPage(_Answer):
@@ -182,7 +137,7 @@ class HookEvent(_Answer):
     request_datetimes: list[DateTime] = Field(description="When each attempt started, the latest first.")
     content_type: None = Field(description="A Django content type in whisperer; OMS events carry none.")
     object_id: str | None = Field(description="The `id` of the OMS object in the payload (whisperer's object_id).")
-    status: Literal["pending", "retrying", "deferred", "delivered", "failed"] = Field(
+    status: Status = Field(
         description="`deferred`: not attempted: parked while the hook's circuit is open (until a probe succeeds), "
         "or queued for its turn under the hook's `rate_limit`."
     )
@@ -334,56 +289,6 @@ HOOK_EVENT_TYPE_FILTER_DESCRIPTION = (
     "Only hooks of this event type, ignoring case (whisperer's `iexact`); the dashed form (`package-created`) names "
     "the same one, and a name outside the catalog matches no hook."
 )
-READ_ONLY_DESCRIPTION = "Read-only: a value sent is ignored, as Django REST framework does (answers can be sent back)."
-
-# The written hook's fields (HookIn, HookPatch), as their validators in hooks.py check them; pydantic's schema of
-# those models knows only the types.
-WRITTEN_HOOK_FIELDS: dict[str, dict[str, Any]] = {
-    "event_type": {"enum": EVENT_TYPE_NAMES, "description": EVENT_TYPE_DESCRIPTION},
-    "target_url": {
-        "format": "uri",
-        "maxLength": MAX_TARGET_URL_LENGTH,
-        "description": "An absolute http or https URL, port 1-65535; a host name has labels of at most 63 letters, "
-        "digits and hyphens (IDNA 2008 for other letters, never normalised) and 253 characters in all. A literal "
-        "private, loopback or link-local address is refused (400), and every address is checked again when a "
-        "delivery dials it.",
-    },
-    "retry_countdown_config": {
-        "description": "When to retry a failed delivery: after n retries, `fixed` waits `seconds`, `linear` "
-        "`min(base*n, limit)`, `exponential` `min(base**n * factor, limit)`, `random` an integer in "
-        '[min_value, max_value]; at most `max_retries` (default 10). Null or absent: `{"choice": "exponential", '
-        '"kwargs": {"base": 2}}`.'
-    },
-    "additional_headers": {
-        "maxProperties": MAX_HEADERS,
-        "propertyNames": {"pattern": _HEADER_NAME.pattern},
-        "additionalProperties": {"type": "string", "pattern": HEADER_VALUE.pattern},
-        "description": f"Sent with every delivery: at most {MAX_HEADERS} headers and 8 KiB; values are printable "
-        "ASCII (spaces and tabs inside only). The signature, event, content, hop-by-hop (Connection, Upgrade, TE, "
-        "...), Expect and Host headers are the service's and refused.",
-    },
-    "secret_key": {
-        "description": "Signs every delivery (`X-Whisperer-Signature`, Standard Webhooks `webhook-signature`; a "
-        "`whsec_` secret must be base64 of a non-empty key). Write-only: answers carry `secret_key_set`. Null or "
-        "empty removes it."
-    },
-    "rate_limit": {
-        "description": f"At most this many deliveries a second to this hook, from {MIN_RATE:g} to {MAX_RATE:g} "
-        "(null or absent: unlimited). Deliveries beyond it wait for their turn in the retry queue (status "
-        "`deferred`, not a failed attempt); attempts start in slots 1/rate_limit seconds apart."
-    },
-    "config": {
-        "description": 'Whisperer\'s `config`. `"auth": {"auth_type": "basic", "username": ..., "password": ...}` '
-        "makes every delivery carry HTTP Basic auth; the password is write-only (left out, the stored one is kept). "
-        f"Other keys are stored and shown as sent. At most {MAX_CONFIG_BYTES} bytes of JSON. Null: `{{}}`."
-    },
-    "callback": {
-        "description": "Stored and shown, never run: in whisperer it names Python code the server calls after each "
-        "delivery, which has no meaning here."
-    },
-}
-# Null is refused for these (400 "This field may not be null.") even though they are optional in a PATCH.
-NOT_NULL_HOOK_FIELDS = ("event_type", "target_url", "is_active")
 
 
 def finish(document: dict[str, Any]) -> dict[str, Any]:
@@ -395,7 +300,6 @@ def finish(document: dict[str, Any]) -> dict[str, Any]:
       422 answers and their schemas go. Nor its 500 for an answer that fails its model: that is a fault of ours,
       answered as any other (see `error_answers.server_error`).
     - A 204 has no body, and an optional query parameter is absent rather than null.
-    - A written hook's fields get what their validators check (`WRITTEN_HOOK_FIELDS`, `NOT_NULL_HOOK_FIELDS`).
     - A manual retry's body may be a form too (`force=True`), as whisperer's clients send it.
     """
     paths = {}
@@ -417,27 +321,7 @@ def finish(document: dict[str, Any]) -> dict[str, Any]:
     schemas = components.get("schemas", {})
     used = _reachable(document["paths"], schemas)
     components["schemas"] = {name: schema for name, schema in schemas.items() if name in used}
-    for name in ("HookIn", "HookPatch"):
-        fields = components["schemas"][name]["properties"]
-        for field in NOT_NULL_HOOK_FIELDS:
-            fields[field] = _not_null(fields[field])
-        for field, extra in WRITTEN_HOOK_FIELDS.items():
-            fields[field] = _described(fields[field], extra)
-        for field in sorted(read_only_fields()):
-            fields[field] = {"readOnly": True, "description": READ_ONLY_DESCRIPTION}
     return document
-
-
-def _described(schema: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    """`extra`'s description on the field; its constraints on the field's value (the non-null branch)."""
-    keywords = {key: value for key, value in extra.items() if key != "description"}
-    described = {**schema, "description": extra["description"]}
-    if not keywords:
-        return described
-    if "anyOf" not in schema:
-        return {**described, **keywords}
-    branches = [branch if branch == {"type": "null"} else {**branch, **keywords} for branch in schema["anyOf"]]
-    return {**described, "anyOf": branches}
 
 
 def _not_null(schema: dict[str, Any]) -> dict[str, Any]:

@@ -11,10 +11,9 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 import api_schema as doc
 from oms_webhooks.domain.errors import NotFound
+from oms_webhooks.domain.hooks import HOOK_ID_PATTERN, MAX_HOOK_ID
 
-MAX_HOOK_ID = 10**12 - 1  # hook ids have at most 12 digits (see hook_number)
-
-HookId = Annotated[str, Path(description=doc.HOOK_ID_DESCRIPTION, json_schema_extra={"pattern": "^[0-9]{1,12}$"})]
+HookId = Annotated[str, Path(description=doc.HOOK_ID_DESCRIPTION, json_schema_extra={"pattern": HOOK_ID_PATTERN})]
 DeliveryKey = Annotated[str, Path(description=doc.DELIVERY_KEY_DESCRIPTION)]
 Limit = Annotated[int | None, Query(description=doc.LIMIT_DESCRIPTION, json_schema_extra={"minimum": 1})]
 Cursor = Annotated[str | None, Query(description=doc.CURSOR_DESCRIPTION)]

@@ -8,13 +8,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-import api_schema
 from oms_webhooks.adapters.delivery_store import DeliveryStore
 from oms_webhooks.adapters.tokens import TokenStore
 from oms_webhooks.domain.deliveries import Attempt, Delivery, delivery_id
 from oms_webhooks.settings import settings
 from oms_webhooks_cli.local.lambdas import LocalFunction
 from tests.conftest import Caller
+from tests.openapi_answers import assert_documented
 
 
 @pytest.fixture
@@ -100,8 +100,8 @@ def test_the_log_filters_and_answers_as_documented(call: Caller, owner: tuple[st
     def uuids(query: str = "") -> list[str]:
         answer = call("GET", f"/whisperer/hook_events/?{query}", token=token)
         assert answer.status == 200, answer.body
-        page = api_schema.HookEventPage.model_validate(answer.json(), strict=True)
-        return [d.uuid for d in page.results]
+        assert_documented(answer.json(), "HookEventPage")
+        return [d["uuid"] for d in answer.json()["results"]]
 
     assert uuids() == [failing.uuid, ok.uuid]  # newest first, and only this owner's
     assert uuids(f"webhook={first}") == [ok.uuid]
@@ -119,8 +119,9 @@ def test_one_delivery_by_its_uuid_dashed_or_not(call: Caller, owner: tuple[str, 
     for form in (delivery.uuid, str(uuid.UUID(delivery.uuid))):
         answer = call("GET", f"/whisperer/hook_events/{form}/", token=token)
         assert answer.status == 200, answer.body
-        shown = api_schema.HookEvent.model_validate(answer.json(), strict=True)
-        assert shown.uuid == delivery.uuid and shown.status == "retrying"
+        shown = answer.json()
+        assert_documented(shown, "HookEvent")
+        assert shown["uuid"] == delivery.uuid and shown["status"] == "retrying"
     assert call("GET", f"/whisperer/hook_events/{delivery.uuid}/", token=None).status == 401
 
 

@@ -5,19 +5,20 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from importlib.metadata import version
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 import schemathesis
 from schemathesis.core.result import Ok
 
 import api_schema
-from oms_webhooks.domain.deliveries import Attempt, Delivery
-from oms_webhooks.domain.hooks import Hook
+from oms_webhooks.domain.deliveries import Attempt, Delivery, Status
+from oms_webhooks.domain.hooks import HOOK_ID_PATTERN, Hook
 from oms_webhooks.rules.delivery_log import FILTERS
 from oms_webhooks_cli.local.gateway import Gateway
 from oms_webhooks_cli.openapi import COMMITTED, document
 from tests.conftest import Caller
+from tests.openapi_answers import assert_documented
 
 OPERATIONS = {
     ("GET", "/whisperer/hooks/"): "200",
@@ -123,6 +124,15 @@ def test_written_hook_fields_say_what_is_checked(generated: dict[str, Any]) -> N
     assert headers["maxProperties"] == 20
 
 
+def test_hook_ids_and_delivery_statuses_are_the_domains(generated: dict[str, Any]) -> None:
+    hook_id = generated["paths"]["/whisperer/hooks/{hook_id}/"]["get"]["parameters"][0]
+    assert hook_id["schema"]["pattern"] == HOOK_ID_PATTERN
+    filters = {p["name"]: p for p in generated["paths"]["/whisperer/hook_events/"]["get"]["parameters"]}
+    statuses = list(get_args(Status))
+    assert filters["status"]["schema"]["enum"] == statuses
+    assert generated["components"]["schemas"]["HookEvent"]["properties"]["status"]["enum"] == statuses
+
+
 def test_schemathesis_reads_every_operation() -> None:
     schema = schemathesis.openapi.from_path(COMMITTED)
     operations = [result.ok() for result in schema.get_all_operations() if isinstance(result, Ok)]
@@ -131,8 +141,8 @@ def test_schemathesis_reads_every_operation() -> None:
     assert labels == {f"{method} {path}" for method, path in OPERATIONS}
 
 
-def test_the_answer_models_match_what_the_handlers_send() -> None:
-    """`Hook.public()` and `Delivery.public()` shape the answers; the documented models accept them exactly."""
+def test_the_answer_models_match_what_the_handlers_send(generated: dict[str, Any]) -> None:
+    """`Hook.public()` and `Delivery.public()` shape the answers; the document describes them exactly."""
     moment = datetime(2024, 5, 1, 12, tzinfo=UTC)
     hook = Hook(
         id=1,
@@ -142,7 +152,7 @@ def test_the_answer_models_match_what_the_handlers_send() -> None:
         created_date=moment,
         modified_date=moment,
     )
-    api_schema.Hook.model_validate(hook.public(), strict=True)
+    assert_documented(hook.public(), "Hook")
     delivery = Delivery(
         uuid="0" * 32,
         owner="o",
@@ -155,10 +165,10 @@ def test_the_answer_models_match_what_the_handlers_send() -> None:
         modified_date=moment,
     )
     pending = delivery.public()
-    api_schema.HookEvent.model_validate(pending, strict=True)
+    assert_documented(pending, "HookEvent")
     delivery.record(Attempt(at=moment, status_code=500, duration=0.5), "boom")
     delivery.record(Attempt(at=moment, error="timed out", duration=15.0, manual=True), None)
     delivery.status, delivery.next_attempt_at = "retrying", moment + timedelta(minutes=5)
-    api_schema.HookEvent.model_validate(delivery.public(), strict=True)
+    assert_documented(delivery.public(), "HookEvent")
     assert set(api_schema.HookEvent.model_fields) == set(pending)
-    assert set(api_schema.Hook.model_fields) == set(hook.public())
+    assert set(generated["components"]["schemas"]["Hook"]["properties"]) == set(hook.public())

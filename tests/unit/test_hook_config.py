@@ -14,7 +14,7 @@ from oms_webhooks.adapters.hook_store import _dispatch_card, _from_dispatch_card
 from oms_webhooks.adapters.sender import Sender
 from oms_webhooks.domain.deliveries import Delivery
 from oms_webhooks.domain.hook_config import BasicAuth, HookConfig, MissingPassword
-from oms_webhooks.domain.hooks import Hook, HookPatch, read_only_fields
+from oms_webhooks.domain.hooks import Hook, HookIn, HookPatch
 from oms_webhooks.rules.attempt import attempt_delivery, delivery_headers
 from tests.receiver import Receiver
 
@@ -109,18 +109,22 @@ def test_an_auth_without_password_keeps_the_stored_one_or_is_refused() -> None:
 
 def test_an_empty_or_null_auth_is_no_auth_as_in_whisperer() -> None:
     assert HookConfig.model_validate({"auth": {}}).auth is None
-    assert HookConfig.model_validate({"auth": None, "x": 1}).stored() == {"x": 1}
+    assert HookConfig.model_validate({"auth": None, "x": 1}).model_dump() == {"x": 1}
 
 
 def test_read_only_fields_are_what_answers_show_beyond_the_writable_ones() -> None:
-    assert read_only_fields() == {
-        "id",
-        "secret_key_set",
-        "created_date",
-        "modified_date",
-        "disabled_reason",
-        "disabled_at",
-    }
+    assert (
+        HookPatch.read_only
+        == HookIn.read_only
+        == {
+            "id",
+            "secret_key_set",
+            "created_date",
+            "modified_date",
+            "disabled_reason",
+            "disabled_at",
+        }
+    )
     patch = HookPatch.model_validate({"id": "anything", "secret_key_set": 5, "is_active": False})
     assert patch.model_fields_set == {"is_active"}
     with pytest.raises(ValidationError):

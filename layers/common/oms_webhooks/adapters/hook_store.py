@@ -13,19 +13,22 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from botocore.exceptions import ClientError
 from pydantic import TypeAdapter
+from pydantic_core import to_jsonable_python
 
 from oms_webhooks.adapters.aws import DynamoDBTable
 from oms_webhooks.adapters.dynamodb_batches import batch_get
 from oms_webhooks.adapters.hook_health import circuits_key, reset_update
+from oms_webhooks.adapters.items import from_item, to_item
+from oms_webhooks.clock import now
 from oms_webhooks.domain.countdown import RetryCountdownConfig
 from oms_webhooks.domain.errors import DuplicateHook, NotFound
 from oms_webhooks.domain.hook_config import BasicAuth, HookConfig
-from oms_webhooks.domain.hooks import Hook, HookTarget, now
+from oms_webhooks.domain.hooks import HOOK_ID_DIGITS, Hook, HookTarget
 
 ACTIVE_INDEX = "ActiveByEventType"
 _COUNTER_OWNER = "#counter"  # owner names never start with '#'
@@ -35,7 +38,7 @@ _COUNTDOWN = TypeAdapter(RetryCountdownConfig)
 
 
 def hook_sk(hook_id: int) -> str:
-    return f"{_HOOK_PREFIX}{hook_id:012d}"
+    return f"{_HOOK_PREFIX}{hook_id:0{HOOK_ID_DIGITS}d}"
 
 
 def unique_sk(event_type: str, target_url: str) -> str:
@@ -290,40 +293,54 @@ class HookStore(DynamoDBTable):
 
 
 def _to_item(hook: Hook) -> dict[str, Any]:
-    item: dict[str, Any] = {
-        "owner": {"S": hook.owner},
-        "sk": {"S": hook_sk(hook.id)},
-        "id": {"N": str(hook.id)},
-        "event_type": {"S": hook.event_type},
-        "target_url": {"S": hook.target_url},
-        "retry_countdown_config": {"S": hook.retry_countdown_config.model_dump_json()},
-        "additional_headers": {"S": json.dumps(hook.additional_headers)},
-        "is_active": {"BOOL": hook.is_active},
-        "created_date": {"S": hook.created_date.isoformat()},
-        "modified_date": {"S": hook.modified_date.isoformat()},
-    }
-    if hook.secret_key:
-        item["secret_key"] = {"S": hook.secret_key}
-    if hook.rate_limit is not None:
-        item["rate_limit"] = {"N": str(hook.rate_limit)}
-    if hook.disabled_reason is not None:
-        item["disabled_reason"] = {"S": hook.disabled_reason}
-    if hook.disabled_at is not None:
-        item["disabled_at"] = {"S": hook.disabled_at.isoformat()}
-    if hook.config.stored():
-        item["config"] = {"S": json.dumps(hook.config.stored(), ensure_ascii=False)}
-    if hook.callback is not None:
-        item["callback"] = {"S": hook.callback}
-    if hook.previous_secret_key and hook.previous_secret_expires_at:
-        item["previous_secret_key"] = {"S": hook.previous_secret_key}
-        item["previous_secret_expires_at"] = {"S": hook.previous_secret_expires_at.isoformat()}
+    """The hook's fields (items.py), its sort key, and while it is active its place in the dispatcher's index."""
+    item = {**to_item(hook), "sk": {"S": hook_sk(hook.id)}}
     if hook.is_active:
         item["active_event_type"] = {"S": hook.event_type}
         item["dispatch"] = {"S": _dispatch_card(hook)}
     return item
 
 
-def _dispatch_card(hook: Hook) -> str:
+def _from_item(item: dict[str, Any]) -> Hook:
+    hook = from_item(Hook, item)
+    expires = hook.previous_secret_expires_at
+    if (expires is not None and expires > now()) or (expires is None and hook.previous_secret_key is None):
+        return hook
+    # A rotation's overlap is over: its old secret is dropped, and so not written back.
+    return hook.model_copy(update={"previous_secret_key": None, "previous_secret_expires_at": None})
+
+
+# The dispatch card: a HookTarget's fields (less event_type, the index's key) as compact JSON, the one attribute the
+# ActiveByEventType index projects. Cards already in the index keep the keys and forms they were written with, so
+# the fields they hold keep theirs (`_dispatch_card`): `cfg` is the countdown's JSON text, parsed once per process per
+# distinct config, `pexp` epoch seconds. A field added to HookTarget rides the card under its own name, as JSON, left
+# out when None.
+_FIRST_CARD_FIELDS = frozenset(
+    {
+        "id",
+        "owner",
+        "event_type",
+        "target_url",
+        "retry_countdown_config",
+        "additional_headers",
+        "secret_key",
+        "rate_limit",
+        "config",
+        "previous_secret_key",
+        "previous_secret_expires_at",
+    }
+)
+
+
+@cache
+def _added_card_fields(target: type[HookTarget]) -> dict[str, TypeAdapter[Any]]:
+    """The fields beyond the card's first ones (none yet), each with what reads its JSON back."""
+    added = (name for name in target.model_fields if name not in _FIRST_CARD_FIELDS)
+    return {name: TypeAdapter(target.model_fields[name].rebuild_annotation()) for name in added}
+
+
+def _dispatch_card(hook: HookTarget, target: type[HookTarget] = HookTarget) -> str:
+    """The card of `hook` (a Hook too: only its `target` fields go on the card)."""
     card = {
         "id": hook.id,
         "owner": hook.owner,
@@ -334,12 +351,16 @@ def _dispatch_card(hook: Hook) -> str:
     }
     if hook.rate_limit is not None:  # only then: the cards of hooks without a limit stay as they were
         card["rl"] = hook.rate_limit
-    config = hook.config.stored()
+    config = hook.config.model_dump()
     if config:  # the whole config, so that what a delivery reads of it (auth) is here on every path
         card["conf"] = config
     if hook.previous_secret_key and hook.previous_secret_expires_at:  # only while a rotation's overlap lasts
         card["psec"] = hook.previous_secret_key
         card["pexp"] = hook.previous_secret_expires_at.timestamp()
+    for name in _added_card_fields(target):
+        value = getattr(hook, name)
+        if value is not None:
+            card[name] = to_jsonable_python(value)
     return json.dumps(card, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -350,11 +371,6 @@ def _countdown(config_json: str) -> RetryCountdownConfig:
 
 
 _NO_CONFIG = HookConfig()  # frozen: one shared by every hook without a config
-
-
-def _config(stored: dict[str, Any] | None) -> HookConfig:
-    """Validated again (it is small, and rarely set): a config read back is one a client could have written."""
-    return HookConfig.model_validate(stored) if stored else _NO_CONFIG
 
 
 def _card_config(stored: dict[str, Any] | None) -> HookConfig:
@@ -369,10 +385,10 @@ def _card_config(stored: dict[str, Any] | None) -> HookConfig:
     return HookConfig.model_construct(auth=auth or None, **extra)
 
 
-def _from_dispatch_card(event_type: str, raw: str) -> HookTarget:
+def _from_dispatch_card(event_type: str, raw: str, target: type[HookTarget] = HookTarget) -> HookTarget:
     card = json.loads(raw)
     # Built without re-validation: every field was validated when the hook was written.
-    return HookTarget.model_construct(
+    hook = target.model_construct(
         id=card["id"],
         owner=card["owner"],
         event_type=event_type,
@@ -382,39 +398,10 @@ def _from_dispatch_card(event_type: str, raw: str) -> HookTarget:
         secret_key=card["sec"],
         rate_limit=card.get("rl"),
         config=_card_config(card.get("conf")),
-        is_active=True,
         previous_secret_key=card.get("psec"),
         previous_secret_expires_at=datetime.fromtimestamp(card["pexp"], UTC) if "pexp" in card else None,
     )
-
-
-def _from_item(item: dict[str, Any]) -> Hook:
-    previous, expires = item.get("previous_secret_key", {}).get("S"), item.get("previous_secret_expires_at")
-    previous_expires_at = datetime.fromisoformat(expires["S"]) if expires else None
-    if previous_expires_at is None or previous_expires_at <= now():  # over: dropped, and so not written back
-        previous = previous_expires_at = None
-    return Hook(
-        id=int(item["id"]["N"]),
-        owner=item["owner"]["S"],
-        event_type=item["event_type"]["S"],
-        target_url=item["target_url"]["S"],
-        retry_countdown_config=_COUNTDOWN.validate_json(item["retry_countdown_config"]["S"]),
-        additional_headers=json.loads(item["additional_headers"]["S"]),
-        secret_key=item.get("secret_key", {}).get("S"),
-        rate_limit=_number(item["rate_limit"]["N"]) if "rate_limit" in item else None,
-        config=_config(json.loads(item["config"]["S"]) if "config" in item else None),
-        callback=item.get("callback", {}).get("S"),
-        is_active=item["is_active"]["BOOL"],
-        created_date=datetime.fromisoformat(item["created_date"]["S"]),
-        modified_date=datetime.fromisoformat(item["modified_date"]["S"]),
-        disabled_reason=item.get("disabled_reason", {}).get("S"),
-        disabled_at=datetime.fromisoformat(item["disabled_at"]["S"]) if "disabled_at" in item else None,
-        previous_secret_key=previous,
-        previous_secret_expires_at=previous_expires_at,
-    )
-
-
-def _number(text: str) -> float:
-    """A DynamoDB number as the client wrote it: `10` stays an integer."""
-    value = float(text)
-    return int(value) if value.is_integer() else value
+    for name, adapter in _added_card_fields(target).items():
+        if name in card:
+            setattr(hook, name, adapter.validate_python(card[name]))
+    return hook

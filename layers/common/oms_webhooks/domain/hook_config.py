@@ -10,9 +10,17 @@ from __future__ import annotations
 import base64
 import json
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+    with_config,
+)
+from typing_extensions import TypedDict  # pydantic reads typing's TypedDict only from Python 3.12
 
 from oms_webhooks.domain.errors import WebhookError
 
@@ -80,8 +88,23 @@ class BasicAuth(BaseModel):
         pair = f"{self.username}:{self.password or ''}".encode("latin-1")
         return f"Basic {base64.b64encode(pair).decode('ascii')}"
 
-    def public(self) -> dict[str, Any]:
-        return {"auth_type": self.auth_type, "username": self.username}
+    def public(self) -> BasicAuthAnswer:
+        return {"auth_type": "basic", "username": self.username}
+
+
+@with_config(extra="forbid")
+class BasicAuthAnswer(TypedDict):
+    """`config.auth` without its write-only password."""
+
+    auth_type: Literal["basic"]
+    username: str
+
+
+@with_config(extra="allow")
+class HookConfigAnswer(TypedDict, total=False):
+    """The hook's `config` as written, its password left out; keys other than `auth` are the client's own."""
+
+    auth: BasicAuthAnswer
 
 
 class HookConfig(BaseModel):
@@ -90,7 +113,8 @@ class HookConfig(BaseModel):
 
     model_config = ConfigDict(strict=True, extra="allow", frozen=True)
 
-    auth: BasicAuth | None = None
+    # Kept whole, the password included (what the hooks table and a dispatch card hold); no auth, no key.
+    auth: Annotated[BasicAuth | None, Field(exclude_if=lambda auth: auth is None)] = None
 
     @model_validator(mode="before")
     @classmethod
@@ -111,11 +135,6 @@ class HookConfig(BaseModel):
             return self.model_copy(update={"auth": auth})
         raise MissingPassword()
 
-    def stored(self) -> dict[str, Any]:
-        """Everything, the password included: what the hooks table and a dispatch card keep."""
-        extra = dict(self.model_extra or {})
-        return {"auth": self.auth.model_dump(), **extra} if self.auth else extra
-
-    def public(self) -> dict[str, Any]:
-        extra = dict(self.model_extra or {})
+    def public(self) -> HookConfigAnswer:
+        extra: Any = dict(self.model_extra or {})
         return {"auth": self.auth.public(), **extra} if self.auth else extra

@@ -1,22 +1,38 @@
-"""A hook: one owner's subscription of one URL to one OMS event type."""
+"""A hook: one owner's subscription of one URL to one OMS event type.
+
+`Hook` declares each field once, with its type and limits, its default, its description, and who sets it: the
+fields marked `Written` its owner, through the API; the others the service. The request bodies (`HookIn`,
+`HookPatch`), the answer (`Hook.public()`, the OpenAPI document's `Hook`), the hooks table's item and the dispatch
+card all follow from these fields: docs/ARCHITECTURE.md, "Adding a field".
+"""
 
 from __future__ import annotations
 
 import re
 from datetime import datetime
-from functools import cache
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
-from oms_webhooks.clock import iso, now
-from oms_webhooks.domain.catalog import canonical_event_type
+from oms_webhooks.clock import now
+from oms_webhooks.domain.catalog import EVENT_TYPES, canonical_event_type
 from oms_webhooks.domain.countdown import RetryCountdownConfig, default_countdown
 from oms_webhooks.domain.errors import shown
-from oms_webhooks.domain.hook_config import HookConfig
-from oms_webhooks.domain.rate_limit import RateLimit
+from oms_webhooks.domain.hook_config import MAX_CONFIG_BYTES, HookConfig, HookConfigAnswer
+from oms_webhooks.domain.moment import Moment
+from oms_webhooks.domain.rate_limit import MAX_RATE, MIN_RATE, RateLimit
 from oms_webhooks.domain.signing import RESERVED_HEADERS, check_standard_secret
-from oms_webhooks.domain.target_urls import check_target_url
+from oms_webhooks.domain.target_urls import MAX_TARGET_URL_LENGTH, check_target_url
+from oms_webhooks.domain.written import Written, input_model
+
+# A hook's id: a whole number of at most 12 digits. Paths and filters read no longer id, and the hooks table's sort
+# key pads it to 12 digits so that keys sort as the ids do.
+HOOK_ID_DIGITS = 12
+MAX_HOOK_ID = 10**HOOK_ID_DIGITS - 1
+HOOK_ID_PATTERN = f"^[0-9]{{1,{HOOK_ID_DIGITS}}}$"
+
+# What a client may write as an event type: the catalog's names, and their dashed forms (`package-created`).
+EVENT_TYPE_NAMES = [*EVENT_TYPES, *(name.replace(".", "-") for name in EVENT_TYPES)]
 
 MAX_SECRET_KEY_LENGTH = 256
 MAX_HEADERS = 20
@@ -36,10 +52,6 @@ def _event_type(value: str) -> str:
     if canonical is None:
         raise ValueError(f'"{value}" is not a valid choice.')
     return canonical
-
-
-def _target_url(value: str) -> str:
-    return check_target_url(value)
 
 
 def _additional_headers(value: dict[str, str]) -> dict[str, str]:
@@ -81,99 +93,134 @@ def _secret_key(value: str) -> str:
 MAX_CALLBACK_LENGTH = 64  # whisperer's column
 
 
-class HookPatch(BaseModel):
-    """What a client may change; every field optional (PATCH). The answer's read-only fields are ignored, as DRF
-    does, so a hook sent back as GET returned it is accepted; any other unknown field is refused."""
-
-    model_config = ConfigDict(strict=True, extra="forbid")
-
-    event_type: str | None = None
-    target_url: str | None = None
-    retry_countdown_config: RetryCountdownConfig | None = None
-    additional_headers: dict[str, str] | None = None
-    secret_key: Annotated[str, Field(max_length=MAX_SECRET_KEY_LENGTH)] | None = None
-    rate_limit: RateLimit | None = None  # deliveries per second; null: unlimited
-    config: HookConfig | None = None
-    callback: Annotated[str, Field(max_length=MAX_CALLBACK_LENGTH)] | None = None
-    is_active: bool | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _without_read_only_fields(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            ignored = read_only_fields()
-            return {name: value for name, value in data.items() if name not in ignored}
-        return data
-
-    @field_validator("event_type", "target_url", "is_active", mode="before")
-    @classmethod
-    def _not_null(cls, value: Any) -> Any:
-        if value is None:
-            raise ValueError("This field may not be null.")
-        return value
-
-    @field_validator("event_type")
-    @classmethod
-    def _check_event_type(cls, value: str) -> str:
-        return _event_type(value)
-
-    @field_validator("target_url")
-    @classmethod
-    def _check_target_url(cls, value: str) -> str:
-        return _target_url(value)
-
-    @field_validator("additional_headers")
-    @classmethod
-    def _check_headers(cls, value: dict[str, str] | None) -> dict[str, str] | None:
-        return None if value is None else _additional_headers(value)
-
-    @field_validator("secret_key")
-    @classmethod
-    def _check_secret(cls, value: str | None) -> str | None:
-        return None if value is None else _secret_key(value)
-
-
-class HookIn(HookPatch):
-    """A whole hook as a client writes it (POST, PUT)."""
-
-    event_type: str
-    target_url: str
+def _every_field_shown(schema: dict[str, Any]) -> None:
+    """An answer carries every field it shows, defaults too: the document says so (for a Hook's answers, in the
+    document's serialization mode, which is the only one it describes a Hook in)."""
+    for field in schema["properties"].values():
+        field.pop("default", None)
+    schema["required"] = list(schema["properties"])
 
 
 class HookTarget(BaseModel):
-    """What a delivery needs of a hook: where, how to sign, how to retry. The dispatcher reads only this."""
+    """What a delivery needs of a hook: where, how to sign, how to retry. The dispatcher reads only this: these
+    fields make the hook's dispatch card."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_every_field_shown)
 
     id: int
-    owner: str
-    event_type: str
-    target_url: str
-    retry_countdown_config: RetryCountdownConfig = Field(default_factory=default_countdown)
-    additional_headers: dict[str, str] = Field(default_factory=dict)
-    secret_key: str | None = None
-    rate_limit: int | float | None = None  # deliveries per second (rate_limit.py); None: unlimited
-    config: HookConfig = Field(default_factory=HookConfig)  # `auth` signs in to the target
-    is_active: bool = True
-    # The secret before the last rotation, still signing until it expires (secret_rotation.py); write-only too.
-    previous_secret_key: str | None = None
-    previous_secret_expires_at: datetime | None = None
+    owner: Annotated[str, Field(exclude=True)]  # the hooks table's partition key; never shown
+    event_type: Annotated[
+        str,
+        Written(_event_type, nullable=False, accepts={"enum": EVENT_TYPE_NAMES}),
+        Field(
+            description="An OMS event type; the dashed form (`package-created`) names the same one.",
+            json_schema_extra={"enum": list(EVENT_TYPES)},
+        ),
+    ]
+    target_url: Annotated[
+        str,
+        Written(check_target_url, nullable=False),
+        Field(
+            description="An absolute http or https URL, port 1-65535; a host name has labels of at most 63 letters, "
+            "digits and hyphens (IDNA 2008 for other letters, never normalised) and 253 characters in all. A "
+            "literal private, loopback or link-local address is refused (400), and every address is checked again "
+            "when a delivery dials it.",
+            json_schema_extra={"format": "uri", "maxLength": MAX_TARGET_URL_LENGTH},
+        ),
+    ]
+    retry_countdown_config: Annotated[
+        RetryCountdownConfig,
+        Written(),
+        Field(
+            description="When to retry a failed delivery: after n retries, `fixed` waits `seconds`, `linear` "
+            "`min(base*n, limit)`, `exponential` `min(base**n * factor, limit)`, `random` an integer in "
+            '[min_value, max_value]; at most `max_retries` (default 10). Null or absent: `{"choice": "exponential", '
+            '"kwargs": {"base": 2}}`.'
+        ),
+        PlainSerializer(lambda config: config.model_dump(exclude_none=True), when_used="json"),
+    ] = Field(default_factory=default_countdown)
+    additional_headers: Annotated[
+        dict[str, str],
+        Written(_additional_headers),
+        Field(
+            description=f"Sent with every delivery: at most {MAX_HEADERS} headers and 8 KiB; values are printable "
+            "ASCII (spaces and tabs inside only). The signature, event, content, hop-by-hop (Connection, Upgrade, "
+            "TE, ...), Expect and Host headers are the service's and refused.",
+            json_schema_extra={
+                "maxProperties": MAX_HEADERS,
+                "propertyNames": {"pattern": _HEADER_NAME.pattern},
+                "additionalProperties": {"type": "string", "pattern": HEADER_VALUE.pattern},
+            },
+        ),
+    ] = Field(default_factory=dict)
+    secret_key: Annotated[
+        Annotated[str, Field(max_length=MAX_SECRET_KEY_LENGTH)] | None,
+        Written(_secret_key),
+        Field(
+            description="The secret that signs every delivery (`X-Whisperer-Signature`, Standard Webhooks "
+            "`webhook-signature`; a `whsec_` secret must be base64 of a non-empty key). Write-only: answers carry "
+            "`secret_key_set`, whether one is set. Null or empty removes it.",
+            serialization_alias="secret_key_set",
+        ),
+        PlainSerializer(bool, return_type=bool, when_used="json"),
+    ] = None
+    rate_limit: Annotated[
+        RateLimit | None,
+        Written(),
+        Field(
+            description=f"At most this many deliveries a second to this hook, from {MIN_RATE:g} to {MAX_RATE:g} "
+            "(null or absent: unlimited). Deliveries beyond it wait for their turn in the retry queue (status "
+            "`deferred`, not a failed attempt); attempts start in slots 1/rate_limit seconds apart."
+        ),
+    ] = None
+    config: Annotated[
+        HookConfig,
+        Written(),
+        Field(
+            description='Whisperer\'s `config`. `"auth": {"auth_type": "basic", "username": ..., "password": ...}` '
+            "makes every delivery carry HTTP Basic auth; the password is write-only (left out, the stored one is "
+            f"kept). Other keys are stored and shown as sent. At most {MAX_CONFIG_BYTES} bytes of JSON. Null: `{{}}`."
+        ),
+        PlainSerializer(HookConfig.public, return_type=HookConfigAnswer, when_used="json"),
+    ] = Field(default_factory=HookConfig)  # `auth` signs in to the target
+    # The secret before the last rotation, still signing until it expires (secret_rotation.py); never shown either.
+    previous_secret_key: Annotated[str | None, Field(exclude=True)] = None
+    previous_secret_expires_at: Annotated[datetime | None, Field(exclude=True)] = None
 
 
 class Hook(HookTarget):
-    """A stored hook. `secret_key` and the config's password never leave the service: see `public()`."""
+    """A hook as the API shows it. `secret_key` and `config.auth.password` are write-only: answers say only whether
+    a secret is set."""
 
-    callback: str | None = None  # whisperer runs it as Python after each delivery; here it is only kept
-    created_date: datetime
-    modified_date: datetime
-    disabled_reason: str | None = None  # why the service turned it off (410 Gone, failing too long)
-    disabled_at: datetime | None = None
+    callback: Annotated[
+        Annotated[str, Field(max_length=MAX_CALLBACK_LENGTH)] | None,
+        Written(),
+        Field(
+            description="Stored and shown, never run: in whisperer it names Python code the server calls after each "
+            "delivery, which has no meaning here."
+        ),
+    ] = None
+    is_active: Annotated[bool, Written(nullable=False)] = True
+    created_date: Moment
+    modified_date: Moment
+    disabled_reason: Annotated[
+        str | None,
+        Field(
+            description="Why the service turned the hook off (its subscriber answered 410 Gone, or every attempt "
+            'failed for AutoDisableAfter); null otherwise. `PATCH {"is_active": true}` clears it.'
+        ),
+    ] = None
+    disabled_at: Annotated[
+        Moment | None, Field(description="When the service turned the hook off; null otherwise.")
+    ] = None
 
-    def changed(self, patch: HookPatch) -> Hook:
+    def changed(self, patch: HookPatch) -> Self:
         """Apply a client's changes; fields it sent as null fall back to their defaults."""
         updates: dict[str, Any] = {}
         for name in patch.model_fields_set:
             value = getattr(patch, name)
             if value is None:  # only the optional fields may be null: back to their defaults
-                value = Hook.model_fields[name].get_default(call_default_factory=True)
+                value = type(self).model_fields[name].get_default(call_default_factory=True)
             updates[name] = value
         if "config" in updates:
             updates["config"] = updates["config"].completed(self.config)
@@ -186,28 +233,20 @@ class Hook(HookTarget):
         return self.model_copy(update={**updates, "modified_date": now()})
 
     def public(self) -> dict[str, Any]:
-        """The hook as the API shows it: whisperer's fields, with the secret replaced by whether one is set."""
-        return {
-            "id": self.id,
-            "event_type": self.event_type,
-            "target_url": self.target_url,
-            "retry_countdown_config": self.retry_countdown_config.model_dump(exclude_none=True),
-            "additional_headers": self.additional_headers,
-            "secret_key_set": bool(self.secret_key),
-            "rate_limit": self.rate_limit,
-            "config": self.config.public(),
-            "callback": self.callback,
-            "is_active": self.is_active,
-            "created_date": iso(self.created_date),
-            "modified_date": iso(self.modified_date),
-            "disabled_reason": self.disabled_reason,
-            "disabled_at": iso(self.disabled_at) if self.disabled_at else None,
-        }
+        """The hook as the API shows it: its JSON, which leaves out what is never shown."""
+        return self.model_dump(mode="json", by_alias=True)
 
 
-@cache
-def read_only_fields() -> frozenset[str]:
-    """The fields of an answer a client cannot write: whatever `public()` shows beyond HookPatch's fields."""
-    moment = now()
-    sample = Hook(id=0, owner="", event_type="", target_url="", created_date=moment, modified_date=moment)
-    return frozenset(sample.public()) - frozenset(HookPatch.model_fields)
+# The request bodies: Hook's Written fields (domain/written.py). Their bases are made at import, so a type checker
+# sees them as Any.
+_WholeHook: Any = input_model(Hook, "WholeHook", partial=False)
+_HookChanges: Any = input_model(Hook, "HookChanges", partial=True)
+
+
+class HookIn(_WholeHook):
+    """A whole hook as a client writes it (POST, PUT)."""
+
+
+class HookPatch(_HookChanges):
+    """What a client may change; every field optional (PATCH). The answer's read-only fields are ignored, as DRF
+    does, so a hook sent back as GET returned it is accepted; any other unknown field is refused."""

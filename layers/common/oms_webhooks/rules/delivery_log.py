@@ -24,13 +24,12 @@ from oms_webhooks.domain.errors import (
     StillRetrying,
 )
 from oms_webhooks.domain.form_values import boolean_value, datetime_value, integer_value, uuid_value
-from oms_webhooks.domain.hooks import Hook
+from oms_webhooks.domain.hooks import MAX_HOOK_ID, Hook
 from oms_webhooks.domain.pagination import Page, decode_cursor, encode_cursor, page_size
 from oms_webhooks.rules.breaker import Breaker
 from oms_webhooks.rules.delivery_step import take_step
 
 INVALID_CHOICE = "Select a valid choice. That choice is not one of the available choices."
-MAX_HOOK_ID = 10**12 - 1  # hook ids have at most 12 digits
 MAX_NUMBER_DIGITS = 16  # a delivery's integer id is below 2**53; a uuid is 32 hex digits
 _AT = "ISO 8601 or one of Django's input formats (`2024-05-01`, `2024-05-01 10:00`, `05/01/2024`); without a zone, UTC."
 _TIME = {"format": "date-time"}
