@@ -95,27 +95,6 @@ def test_object_id_is_the_payloads_id(payload: object, object_id: str | None) ->
     assert delivery.object_id == object_id
 
 
-def test_an_attempt_no_answer_came_to_shows_as_500_as_in_whisperer_and_keeps_the_truth() -> None:
-    moment = datetime(2026, 1, 7, tzinfo=UTC)
-    delivery = Delivery(
-        uuid="d" * 32,
-        owner="o",
-        webhook=1,
-        event_id="e",
-        event_type="package.created",
-        request_payload={},
-        target_url="http://r.test/",
-        created_date=moment,
-        modified_date=moment,
-    )
-    delivery.record(Attempt(at=moment, error="Connection refused", duration=0.01), None)
-    assert (delivery.response_http_status, delivery.response_content) == (500, "Connection refused")
-    assert delivery.public()["attempts"][0]["status_code"] is None  # per attempt: no answer, and why
-    delivery.record(Attempt(at=moment, status_code=404, error="HTTP 404", duration=0.01), "no such hook")
-    assert (delivery.response_http_status, delivery.response_content) == (404, "no such hook")
-    assert delivery.retry_count == 2 and delivery.status == "pending"
-
-
 def _delivery(*attempts: Attempt) -> Delivery:
     moment = datetime(2026, 1, 1, tzinfo=UTC)
     delivery = Delivery(
@@ -132,6 +111,17 @@ def _delivery(*attempts: Attempt) -> Delivery:
     for attempt in attempts:
         delivery.record(attempt, None)
     return delivery
+
+
+def test_an_attempt_no_answer_came_to_shows_as_500_as_in_whisperer_and_keeps_the_truth() -> None:
+    moment = datetime(2026, 1, 7, tzinfo=UTC)
+    delivery = _delivery()
+    delivery.record(Attempt(at=moment, error="Connection refused", duration=0.01), None)
+    assert (delivery.response_http_status, delivery.response_content) == (500, "Connection refused")
+    assert delivery.public()["attempts"][0]["status_code"] is None  # per attempt: no answer, and why
+    delivery.record(Attempt(at=moment, status_code=404, error="HTTP 404", duration=0.01), "no such hook")
+    assert (delivery.response_http_status, delivery.response_content) == (404, "no such hook")
+    assert delivery.retry_count == 2 and delivery.status == "pending"
 
 
 def _at(second: int, status: int, manual: bool = False) -> Attempt:
