@@ -83,17 +83,22 @@ class HookHealthStore(DynamoDBTable):
         )
         return health_of(answer.get("Item")).get(hook_id, Health())
 
-    def record(self, event_type: str, changes: Changes, now: float) -> dict[int, Health]:
+    def record(
+        self, event_type: str, changes: Changes, now: float, starts_known: Iterable[int] = ()
+    ) -> dict[int, Health]:
         """Applies `changes`; returns the new streak of each hook that failed (failures and start, and the
-        probe fields where a probe failed)."""
+        probe fields where a probe failed). The start of a streak in `starts_known` (the caller read it) may be left
+        out: a write whose failing hooks all have one asks back for what it changed alone, not the whole item."""
         hooks = sorted({*changes.failed, *changes.failed_probes, *changes.cleared})
+        known = set(starts_known)
         found: dict[int, Health] = {}
         for start in range(0, len(hooks), HOOKS_PER_UPDATE):
             chunk = set(hooks[start : start + HOOKS_PER_UPDATE])
-            found.update(self._record(event_type, changes, chunk, now))
+            whole = any(hook_id not in known for hook_id in chunk & set(changes.failed))
+            found.update(self._record(event_type, changes, chunk, now, whole))
         return found
 
-    def _record(self, event_type: str, changes: Changes, hooks: set[int], now: float) -> dict[int, Health]:
+    def _record(self, event_type: str, changes: Changes, hooks: set[int], now: float, whole: bool) -> dict[int, Health]:
         sets: list[str] = []
         adds: list[str] = []
         removes: list[str] = []
@@ -131,9 +136,11 @@ class HookHealthStore(DynamoDBTable):
             "Key": circuits_key(event_type),
             "UpdateExpression": " ".join(clauses),
             "ExpressionAttributeNames": names,
-            # The whole item, not UPDATED_NEW: a streak's start that `if_not_exists` kept unchanged may be left out
-            # of the updated attributes (moto does), and concurrent first failures then never saw their start.
-            "ReturnValues": "ALL_NEW",
+            # The whole item where a failing hook's streak may have begun since the caller read it: a start that
+            # `if_not_exists` kept unchanged may be left out of UPDATED_NEW (moto does), and concurrent first failures
+            # then never saw their start. Otherwise only what changed: the whole item holds every failing hook of
+            # the type (in moto, serializing it took a fifth of a retry burst's CPU).
+            "ReturnValues": "ALL_NEW" if whole else "UPDATED_NEW",
         }
         if used:
             request["ExpressionAttributeValues"] = {name: values[name] for name in used}

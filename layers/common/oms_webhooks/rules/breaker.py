@@ -164,7 +164,8 @@ class CircuitGate:
             closed=[i for i in changes.cleared if i not in changes.failed and (self._seen(i).is_open or i in probing)]
         )
         health = self.breaker.health
-        returned = health.record(self.event_type, changes, now)
+        known = [hook.id for hook in failed if self._seen(hook.id).since is not None]
+        returned = health.record(self.event_type, changes, now, starts_known=known)
         streaks = {hook.id: self._streak(hook.id, returned) for hook in failed}
         to_open = {
             hook.id: now + self.rules.probe_interval(0)
