@@ -15,6 +15,7 @@ from oms_webhooks.clock import iso
 _NAMESPACE = uuid.UUID("5b0f7c64-1d2e-4c4a-9a53-6f2b1f0e8d31")
 
 Status = Literal["pending", "retrying", "deferred", "delivered", "failed"]
+UNFINISHED: tuple[Status, ...] = ("pending", "retrying", "deferred")  # attempts may still come
 
 KEPT_DEFERRALS = 10  # the latest deferrals a delivery shows; `deferral_count` counts them all
 

@@ -14,7 +14,7 @@ from oms_webhooks.adapters.delivery_store import NEWEST_END, OLDEST_END, SORT_KE
 from oms_webhooks.adapters.hook_store import HookStore
 from oms_webhooks.adapters.sender import Sender, SendResult
 from oms_webhooks.domain.catalog import canonical_event_type
-from oms_webhooks.domain.deliveries import Delivery, Status
+from oms_webhooks.domain.deliveries import UNFINISHED, Delivery, Status
 from oms_webhooks.domain.errors import (
     AlreadyDelivered,
     AmbiguousNumber,
@@ -218,7 +218,7 @@ class DeliveryLog:
         delivery = self.get(owner, key)
         if delivery.delivered:
             raise AlreadyDelivered(delivery.uuid)
-        if delivery.status in ("pending", "retrying", "deferred") and not force:
+        if delivery.status in UNFINISHED and not force:
             raise StillRetrying(delivery.uuid)
         try:
             hook = self.hooks.get(owner, delivery.webhook)

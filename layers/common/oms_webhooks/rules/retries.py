@@ -24,7 +24,7 @@ from oms_webhooks.adapters.hook_store import HookStore
 from oms_webhooks.adapters.queues import ProbeMessage, ReleaseMessage, RetryMessage, RetryQueue
 from oms_webhooks.adapters.sender import RESPONSE_CONTENT_LIMIT, Sender
 from oms_webhooks.clock import clock, epoch, iso, now
-from oms_webhooks.domain.deliveries import Attempt, Delivery
+from oms_webhooks.domain.deliveries import UNFINISHED, Attempt, Delivery
 from oms_webhooks.domain.errors import NotFound
 from oms_webhooks.domain.hooks import Hook
 from oms_webhooks.rules.attempt import NOT_SENT
@@ -42,7 +42,6 @@ FAULT_BACKOFF_SECONDS = 5  # how soon a message whose processing failed is seen 
 
 Outcome = Literal["done", "later"]
 QueueMessage = RetryMessage | ProbeMessage | ReleaseMessage
-RETRYABLE = ("pending", "retrying", "deferred")
 
 
 @dataclass(frozen=True)
@@ -139,7 +138,7 @@ class Retrier:
         except NotFound:
             logger.warning("No record for this retry (expired or never written)", extra={"uuid": message.uuid})
             return RetryReport("done")
-        if delivery.status not in RETRYABLE:
+        if delivery.status not in UNFINISHED:
             return RetryReport("done")  # delivered or failed meanwhile (a manual retry, a duplicate message)
         # A parked delivery's message is its release (or its probe): due now, whatever its record said.
         due = delivery.next_attempt_at.timestamp() if delivery.next_attempt_at and not delivery.parked else 0.0
@@ -192,7 +191,7 @@ class Retrier:
             },
         )
         sent = step.result is not None
-        if step.wait is None or delivery.status not in RETRYABLE or delivery.parked:
+        if step.wait is None or delivery.status not in UNFINISHED or delivery.parked:
             return RetryReport("done", delivery, sent=sent, circuits=circuits)
         outcome = wait(delivery, epoch() + step.wait)
         return RetryReport(outcome, delivery, sent=sent, circuits=circuits)
@@ -279,7 +278,7 @@ class Retrier:
             delivery = self.deliveries.get(uuid)
         except NotFound:
             return None
-        return delivery if delivery.status in RETRYABLE else None
+        return delivery if delivery.status in UNFINISHED else None
 
     def _end_unsent(self, delivery: Delivery, reason: str) -> RetryReport:
         seen = len(delivery.attempts), delivery.deferral_count
