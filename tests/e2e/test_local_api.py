@@ -13,6 +13,8 @@ from pathlib import Path
 import requests
 
 from tests.e2e.conftest import LocalStackProcess, start_local_stack, stop_local_stack
+from tests.receiver import Answer, Receiver
+from tests.route_walk import Walk
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 
@@ -71,6 +73,15 @@ def test_the_walkthrough(local_stack: LocalStackProcess, http: requests.Session)
 
     assert http.delete(f"{base}{hook_id}/", headers=auth(token)).status_code == 204
     assert http.get(f"{base}{hook_id}/", headers=auth(token)).json()["is_active"] is False  # soft, as in whisperer
+
+
+def test_every_documented_route_answers_with_its_documented_status_and_schema(
+    local_stack: LocalStackProcess, http: requests.Session, receiver: Receiver
+) -> None:
+    """The same walk runs against the deployed template (tests/deploy): both stacks answer every route alike."""
+    token = local_stack.token(f"walker-{uuid.uuid4().hex[:8]}")
+    visited = Walk(http, local_stack.api_url, token, receiver.script("/walk", Answer(500), Answer(200))).run()
+    assert visited[("DELETE", "/whisperer/hooks/{hook_id}/")] == 204
 
 
 def test_stack_logs_each_request(local_stack: LocalStackProcess, http: requests.Session) -> None:
