@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Self
 
-from pydantic import PrivateAttr, RootModel, model_validator
+from pydantic import ConfigDict, PrivateAttr, RootModel, model_validator
 
 MAX_PATTERN_BYTES = 2048  # EventBridge's default quota for a rule's pattern
 MAX_DEPTH = 10  # objects nested in a pattern, `$or` members included
@@ -144,6 +144,14 @@ class _Node:
 class EventPattern(RootModel[dict[str, Any]]):
     """An event pattern as written (`root`: what answers and storage carry), compiled when validated."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "description": "An Amazon EventBridge event pattern (https://docs.aws.amazon.com/eventbridge/latest/"
+            'userguide/eb-create-pattern-operators.html), e.g. `{"channel": ["web"], "total": '
+            '[{"numeric": [">=", 100]}]}`.',
+            "minProperties": 1,
+        }
+    )
     _alternatives: tuple[_Node, ...] = PrivateAttr(default=())
     _values: int = PrivateAttr(default=0)  # match values written, each operator and list member counting one
 

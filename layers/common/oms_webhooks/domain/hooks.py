@@ -18,6 +18,15 @@ from oms_webhooks.clock import now
 from oms_webhooks.domain.catalog import EVENT_TYPES, canonical_event_type
 from oms_webhooks.domain.countdown import RetryCountdownConfig, default_countdown
 from oms_webhooks.domain.errors import shown
+from oms_webhooks.domain.event_pattern import (
+    MAX_DEPTH,
+    MAX_EXPANDED_VALUES,
+    MAX_PATTERN_BYTES,
+    MAX_VALUES,
+    MAX_WILDCARDS,
+    EventPattern,
+    within_bounds,
+)
 from oms_webhooks.domain.hook_config import MAX_CONFIG_BYTES, HookConfig, HookConfigAnswer
 from oms_webhooks.domain.moment import Moment
 from oms_webhooks.domain.rate_limit import MAX_RATE, MIN_RATE, RateLimit
@@ -183,6 +192,20 @@ class HookTarget(BaseModel):
         ),
         PlainSerializer(HookConfig.public, return_type=HookConfigAnswer, when_used="json"),
     ] = Field(default_factory=HookConfig)  # `auth` signs in to the target
+    filter: Annotated[
+        EventPattern | None,
+        Written(within_bounds),
+        Field(
+            description="Which events this hook receives: an Amazon EventBridge event pattern matched against the "
+            "event's `payload` (what a delivery's body carries under `payload`), with EventBridge's semantics: "
+            "exact values, `prefix`, `suffix`, `equals-ignore-case`, `wildcard`, `anything-but`, `numeric`, "
+            "`exists` and `$or`; a payload array matches when any element does. Null or absent: every event. At "
+            f"most {MAX_PATTERN_BYTES} bytes of JSON, {MAX_DEPTH} nested objects, {MAX_VALUES} match values "
+            f"({MAX_EXPANDED_VALUES} once `$or` is expanded) and {MAX_WILDCARDS} `*` in one wildcard value; `cidr` "
+            "is not supported. An event the pattern does not match leaves no delivery.",
+            examples=[{"channel": ["web"], "total": [{"numeric": [">=", 100]}]}],
+        ),
+    ] = None
     # The secret before the last rotation, still signing until it expires (secret_rotation.py); never shown either.
     previous_secret_key: Annotated[str | None, Field(exclude=True)] = None
     previous_secret_expires_at: Annotated[datetime | None, Field(exclude=True)] = None

@@ -52,6 +52,7 @@ class DispatchReport:
     retrying: int = 0
     failed: int = 0
     skipped: int = 0  # already recorded by an earlier run of the same event
+    filtered: int = 0  # hooks whose filter the payload does not match: no delivery, no record
     duplicate: bool = False
     deactivated: list[int] = field(default_factory=list)
     deferred: int = 0  # queued, not attempted: their hook's circuit is open, or its rate limit says later
@@ -181,6 +182,9 @@ class Dispatcher:
         for page in pages:
             report.hooks += len(page)
             for hook in page:
+                if hook.filter is not None and not hook.filter.matches(event.payload):
+                    report.filtered += 1  # filtered out before anything is written or sent
+                    continue
                 yield hook, self._new_delivery(event, hook)
 
     def deliver(self, pending: Iterable[Pending], report: DispatchReport, gate: CircuitGate | None = None) -> None:
