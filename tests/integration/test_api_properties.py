@@ -84,7 +84,16 @@ def hook_path(api: Api) -> str:
 
 
 HOOK = {"event_type": "package.created", "target_url": "http://127.0.0.1:9/props"}
-FIELDS = ["event_type", "target_url", "retry_countdown_config", "additional_headers", "secret_key", "is_active"]
+FIELDS = [
+    "event_type",
+    "target_url",
+    "retry_countdown_config",
+    "additional_headers",
+    "secret_key",
+    "is_active",
+    "filter",
+]
+OPERATORS = ["prefix", "suffix", "equals-ignore-case", "wildcard", "anything-but", "numeric", "exists", "$or", "cidr"]
 
 # --- arbitrary JSON -------------------------------------------------------------------------------
 
@@ -100,7 +109,11 @@ def long_numbers(draw: st.DrawFn) -> str:
     digits = str(draw(st.integers(1, 9))) + "0" * draw(st.integers(60, 6000))
     number = sign + digits + draw(st.sampled_from(["", ".5", "e3", "e-999999", "e999999"]))
     field = draw(st.sampled_from(FIELDS))
-    value = draw(st.sampled_from(["N", '{"choice": "fixed", "kwargs": {"seconds": N}}', '{"X-A": N}']))
+    value = draw(
+        st.sampled_from(
+            ["N", '{"choice": "fixed", "kwargs": {"seconds": N}}', '{"X-A": N}', '{"a": [{"numeric": [">", N]}]}']
+        )
+    )
     return (
         '{"event_type": "package.created", "target_url": "http://127.0.0.1:9/n", '
         + f'"{field}": {value.replace("N", number)}'
@@ -120,7 +133,8 @@ LEAVES = (
 JSON_VALUES = st.recursive(
     LEAVES,
     lambda children: (
-        st.lists(children, max_size=4) | st.dictionaries(TEXT | st.sampled_from(FIELDS), children, max_size=4)
+        st.lists(children, max_size=4)
+        | st.dictionaries(TEXT | st.sampled_from(FIELDS + OPERATORS), children, max_size=4)
     ),
     max_leaves=20,
 )
@@ -214,6 +228,43 @@ COUNTDOWNS = st.sampled_from(
 )
 
 
+# Event patterns within the bounds: every operator, nested objects and `$or`.
+PATTERN_KEYS = st.sampled_from(["channel", "total", "state", "name", "items", "sku", "state.name"])
+SHORT_TEXT = st.text(st.characters(codec="utf-8"), max_size=8)
+NUMBERS = st.integers(-(10**9), 10**9) | st.floats(-1e9, 1e9, allow_nan=False, allow_infinity=False)
+WILDCARDS = st.from_regex(r"[a-z/.*]{0,10}", fullmatch=True).filter(lambda w: "**" not in w and w.count("*") <= 5)
+PATTERN_VALUES = st.one_of(
+    SHORT_TEXT,
+    NUMBERS,
+    st.booleans(),
+    st.none(),
+    st.builds(lambda operand: {"prefix": operand}, SHORT_TEXT | SHORT_TEXT.map(lambda t: {"equals-ignore-case": t})),
+    st.builds(lambda operand: {"suffix": operand}, SHORT_TEXT | SHORT_TEXT.map(lambda t: {"equals-ignore-case": t})),
+    st.builds(lambda operand: {"equals-ignore-case": operand}, SHORT_TEXT),
+    st.builds(lambda operand: {"wildcard": operand}, WILDCARDS),
+    st.builds(
+        lambda operand: {"anything-but": operand},
+        SHORT_TEXT
+        | st.integers(-1000, 1000)
+        | st.lists(SHORT_TEXT, min_size=1, max_size=3)
+        | st.lists(st.integers(-1000, 1000), min_size=1, max_size=3)
+        | st.builds(lambda name, affix: {name: affix}, st.sampled_from(["prefix", "suffix"]), SHORT_TEXT.filter(bool))
+        | st.builds(lambda w: {"wildcard": [w]}, WILDCARDS),
+    ),
+    st.builds(lambda op, n: {"numeric": [op, n]}, st.sampled_from(["=", "<", "<=", ">", ">="]), NUMBERS),
+    st.builds(lambda low, high: {"numeric": [">=", low, "<", high]}, NUMBERS, NUMBERS),
+    st.builds(lambda flag: {"exists": flag}, st.booleans()),
+)
+PATTERN_OBJECTS = st.recursive(
+    st.dictionaries(PATTERN_KEYS, st.lists(PATTERN_VALUES, min_size=1, max_size=3), min_size=1, max_size=3),
+    lambda inner: (
+        st.dictionaries(PATTERN_KEYS, inner, min_size=1, max_size=2)
+        | st.builds(lambda members: {"$or": members}, st.lists(inner, min_size=2, max_size=3))
+    ),
+    max_leaves=4,
+)
+
+
 def well_formed_field(name: str) -> st.SearchStrategy[Any]:
     return {
         "event_type": st.sampled_from([*EVENT_TYPES, *(t.replace(".", "-") for t in EVENT_TYPES)]),
@@ -224,6 +275,7 @@ def well_formed_field(name: str) -> st.SearchStrategy[Any]:
         ),
         "secret_key": SECRETS,
         "is_active": st.booleans(),
+        "filter": PATTERN_OBJECTS | st.none(),
     }[name]
 
 
@@ -247,6 +299,8 @@ def assert_shows(answer: dict[str, Any], hook: dict[str, Any]) -> None:
         assert answer["event_type"] == hook["event_type"].replace("-", ".")
     if "secret_key" in hook:
         assert answer["secret_key_set"] is True
+    if "filter" in hook:
+        assert answer["filter"] == hook["filter"]
 
 
 @settings(PROPERTY, max_examples=60)  # two writes each, the slowest calls of the API against moto

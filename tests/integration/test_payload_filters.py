@@ -38,7 +38,11 @@ def test_filtered_out_deliveries_are_neither_written_nor_sent(
     assert {path[1:4] for path in receiver.received if receiver.received[path]} == {"web", "all"}
     assert not any(receiver.received[f"/big{i}"] for i in range(20))
     n = 40  # the deliveries made: the filtered ones are not counted, nor written
-    assert dynamodb_calls == {"PutItem": 1, "GetItem": 1, "BatchWriteItem": math.ceil(n / 25)}  # claim, version, records
+    assert dynamodb_calls == {
+        "PutItem": 1,
+        "GetItem": 1,
+        "BatchWriteItem": math.ceil(n / 25),
+    }  # claim, version, records
     assert sum(dynamodb_calls.values()) <= math.ceil(n / 25) + 5
     store = DeliveryStore(settings().deliveries_table)
     uuids = [delivery_id(event.id, hook) for group in hooks.values() for hook in group]

@@ -352,7 +352,7 @@ CASES: list[tuple[str, dict[str, Any], Any, bool | str]] = [
         {"b": "2", "detail": {"e": "3"}},
         False,
     ),
-    # --- AWS: answers of TestEventPattern beyond the pages' examples ---------------------------------------------------
+    # --- AWS: answers of TestEventPattern beyond the pages' examples ----------------------------------------------
     ("aws-anything-but-null", {"detail": {"state": [{"anything-but": "initializing"}]}}, detail(state=None), True),
     ("aws-anything-but-missing", {"detail": {"state": [{"anything-but": "initializing"}]}}, detail(), False),
     (
@@ -636,7 +636,7 @@ CASES: list[tuple[str, dict[str, Any], Any, bool | str]] = [
         {"tasks": [{"state": "ACTIVE", "ctx": [{"name": "x"}]}, {"state": "IDLE"}]},
         False,
     ),
-    # --- refused patterns (DOC and AWS: InvalidEventPatternException) ----------------------------------------------------
+    # --- refused patterns (DOC and AWS: InvalidEventPatternException) -------------------------------------------
     ("refused-empty-array", {"resources": []}, {}, REFUSED),
     ("refused-bare-string", {"string": "my-value"}, {}, REFUSED),
     ("refused-bare-number", {"int": 42}, {}, REFUSED),
