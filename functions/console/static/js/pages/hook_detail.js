@@ -50,6 +50,7 @@ function facts(hook) {
     ...(hook.config && Object.keys(hook.config).some((key) => key !== "auth")
       ? [["Other config", h("code", { class: "wrap" }, JSON.stringify(Object.fromEntries(Object.entries(hook.config).filter(([key]) => key !== "auth"))))]]
       : []),
+    ["Filter", hook.filter ? h("pre", { class: "filter" }, h("code", {}, JSON.stringify(hook.filter, null, 2))) : "Every event"],
     ...(hook.callback ? [["Callback", h("code", {}, String(hook.callback))]] : []),
     ["Created", time(hook.created_date)],
     ["Changed", time(hook.modified_date)],

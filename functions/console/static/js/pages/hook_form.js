@@ -69,6 +69,21 @@ function parseOtherConfig(text) {
   return { value: null, problems: ["Write a JSON object, e.g. {\"region\": \"eu\"}."] };
 }
 
+/** The filter's JSON text for its textarea ("" when the hook takes every event). */
+function filterText(pattern) {
+  return pattern && typeof pattern === "object" ? JSON.stringify(pattern, null, 2) : "";
+}
+
+/** Empty is null (every event); other text is sent as the JSON it says, and the API judges the pattern. */
+function parseFilter(text) {
+  if (!text.trim()) return { value: null, problems: [] };
+  try {
+    return { value: JSON.parse(text), problems: [] };
+  } catch (error) {
+    return { value: null, problems: [`Not valid JSON: ${error.message}`] };
+  }
+}
+
 class ErrorSlots {
   constructor(formLevel) {
     this.slots = new Map();
@@ -178,6 +193,7 @@ export async function hookFormPage({ view, params, signal, go }) {
   const authUser = h("input", { id: "f-auth-username", name: "username", type: "text", autocomplete: "off", spellcheck: "false", value: storedAuth ? String(storedAuth.username || "") : "" });
   const authPassword = h("input", { id: "f-auth-password", name: "password", type: "password", autocomplete: "new-password" });
   const otherConfig = h("textarea", { id: "f-config", name: "config", rows: "2", spellcheck: "false", value: otherConfigText(current.config) });
+  const filter = h("textarea", { id: "f-filter", name: "filter", rows: "4", spellcheck: "false", value: filterText(current.filter) });
   const callback = h("input", { id: "f-callback", name: "callback", type: "text", spellcheck: "false", value: current.callback ? String(current.callback) : "" });
   const configErrors = h("p", { id: "f-config-group-error", class: "field-error", hidden: true });
   slots.group("config.auth", configErrors, authUser);
@@ -244,6 +260,12 @@ export async function hookFormPage({ view, params, signal, go }) {
       ),
     ),
     slots.field("config", "Other config keys (JSON object)", otherConfig, "Optional; kept and shown as written, for your own use."),
+    slots.field(
+      "filter",
+      "Filter (EventBridge event pattern)",
+      filter,
+      'Optional. Only events whose payload matches are delivered, e.g. {"channel": ["web"], "total": [{"numeric": [">=", 100]}]}. Empty: every event.',
+    ),
     slots.field("callback", "Callback", callback, "Optional, at most 64 characters; kept and shown (whisperer's name of code run after a delivery), never run here."),
     slots.field("is_active", "Active (deliver events to this hook)", active),
     h("div", { class: "actions" }, submit, h("a", { class: "button", href: editing ? `#/hooks/${id}` : "#/hooks" }, "Cancel")),
@@ -282,6 +304,13 @@ export async function hookFormPage({ view, params, signal, go }) {
       otherConfig.focus();
       return;
     }
+    const pattern = parseFilter(filter.value);
+    if (pattern.problems.length) {
+      slots.show({ filter: pattern.problems });
+      filter.focus();
+      return;
+    }
+    if ("filter" in current || pattern.value !== null) body.filter = pattern.value;
     const config = { ...other.value };
     if (authUser.value.trim() || authPassword.value) {
       config.auth = { auth_type: "basic", username: authUser.value.trim() };
