@@ -26,6 +26,7 @@ import json
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Self
 
 from pydantic import ConfigDict, PrivateAttr, RootModel, model_validator
@@ -163,10 +164,7 @@ class EventPattern(RootModel[dict[str, Any]]):
 
     @model_validator(mode="after")
     def _compiled(self) -> Self:
-        compiler = _Compiler()
-        flat = compiler.alternatives(self.root)
-        self._alternatives = tuple(_tree(alternative) for alternative in flat)
-        self._values = compiler.values
+        self._alternatives, self._values = _compile(self.text())
         return self
 
     def matches(self, payload: Any) -> bool:
@@ -184,6 +182,14 @@ class EventPattern(RootModel[dict[str, Any]]):
         return isinstance(other, EventPattern) and self.root == other.root
 
     __hash__ = None  # type: ignore[assignment]
+
+
+@lru_cache(maxsize=1024)
+def _compile(text: str) -> tuple[tuple[_Node, ...], int]:
+    """A pattern's alternatives and its count of values, once per process for each pattern: hooks often share one."""
+    compiler = _Compiler()
+    flat = compiler.alternatives(json.loads(text))
+    return tuple(_tree(alternative) for alternative in flat), compiler.values
 
 
 def within_bounds(pattern: EventPattern) -> EventPattern:
