@@ -14,10 +14,11 @@ those of its open-source matcher (aws/event-ruler) as `TestEventPattern` answers
   `exists` on whether the field has a leaf at all (an object, an empty array or a missing key has none);
 - a dotted key in the pattern (`"state.name"`) is the nested path `state` → `name`, as in EventBridge.
 
-Beyond EventBridge, a pattern is bounded (MAX_PATTERN_BYTES, MAX_DEPTH, MAX_VALUES, MAX_WILDCARDS,
-MAX_EXPANDED_VALUES) so that matching any one pattern against any payload stays cheap; `within_bounds` checks them
-when a client writes a pattern. Left out: `cidr` (refused), and keys containing dots in the *payload* (EventBridge
-joins them with the path before them, a behaviour its docs say not to rely on; here they are only themselves).
+Beyond EventBridge, a pattern is bounded so that matching any one pattern against any payload stays cheap:
+MAX_WILDCARDS and MAX_EXPANDED_VALUES while compiling (they also keep compiling cheap), MAX_PATTERN_BYTES, MAX_DEPTH
+and MAX_VALUES by `within_bounds` when a client writes one. Left out: `cidr` (refused), and keys containing dots in
+the *payload* (EventBridge joins them with the path before them, a behaviour its docs say not to rely on; here they
+are only themselves).
 """
 
 from __future__ import annotations
