@@ -32,9 +32,13 @@ DESCRIPTION = (
 SERVER_URL = ".."
 SECURITY_SCHEME = "TokenAuth"
 SECURITY_SCHEME_DESCRIPTION = (
-    "`Authorization: Token <token>` (tokens come from `oms-webhooks token create --owner NAME`). "
-    "A missing or unknown token is answered 401 by API Gateway's authorizer."
+    "`Authorization: Token <token>` (tokens come from `oms-webhooks token create --owner NAME`), or the token of a "
+    "portal session (`POST /whisperer/portal/sessions/`) until it expires. A missing, unknown or expired token is "
+    "answered 401; a read-only session's writes 403."
 )
+# On every answer. API Gateway serves only HTTPS, so browsers that remember this never try plain HTTP (browsers
+# ignore it over HTTP, as on the local stack); no includeSubDomains, which a custom domain's siblings could not keep.
+TRANSPORT_HEADERS = {"Strict-Transport-Security": "max-age=31536000"}
 JSON = "application/json"
 
 DateTime = MomentText
@@ -241,7 +245,8 @@ class OpenAPIDocument(RootModel[dict[str, Any]]):
 
 _ERRORS: dict[int, tuple[str, Any]] = {
     400: ("Invalid input; the body names each offending field (or query parameter).", FieldErrors),
-    401: ("No `Authorization: Token <token>` header, or an unknown token.", Detail),
+    401: ("No `Authorization: Token <token>` header, or an unknown token, or a portal session that ended.", Detail),
+    403: ("A read-only portal session changes nothing: this request was refused.", Detail),
     404: ("No such object for this owner (another owner's objects are not found either).", Detail),
     406: ("Refused by whisperer's rules.", ErrorCode),
     409: ("Several of the owner's deliveries have this integer id: name one by its uuid.", Ambiguous),
@@ -301,12 +306,16 @@ def finish(document: dict[str, Any]) -> dict[str, Any]:
       answered as any other (see `error_answers.server_error`).
     - A 204 has no body, and an optional query parameter is absent rather than null.
     - A manual retry's body may be a form too (`force=True`), as whisperer's clients send it.
+    - Every request that changes something may meet a read-only portal session's 403 (but the one ending it).
     """
     paths = {}
     for path, item in document["paths"].items():
-        for operation in item.values():
+        for method, operation in item.items():
             operation["responses"].pop("422", None)
             operation["responses"].pop("500", None)
+            if method != "get" and path != "/whisperer/portal/sessions/current":
+                operation["responses"].setdefault("403", _read_only_refusal())
+                operation["responses"] = dict(sorted(operation["responses"].items()))
             for code, answer in operation["responses"].items():
                 if code == "204":
                     answer.pop("content", None)
@@ -322,6 +331,11 @@ def finish(document: dict[str, Any]) -> dict[str, Any]:
     used = _reachable(document["paths"], schemas)
     components["schemas"] = {name: schema for name, schema in schemas.items() if name in used}
     return document
+
+
+def _read_only_refusal() -> dict[str, Any]:
+    description, _ = _ERRORS[403]
+    return {"description": description, "content": {JSON: {"schema": {"$ref": "#/components/schemas/Detail"}}}}
 
 
 def _not_null(schema: dict[str, Any]) -> dict[str, Any]:

@@ -3,11 +3,13 @@
 from http import HTTPStatus
 from typing import Any
 
+import portal_session_routes
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.event_handler.openapi.models import APIKey, Server
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from portal_screening import session_refusal
 
 import api_schema as doc
 import error_answers
@@ -50,6 +52,7 @@ ROUTERS = [
     openapi_routes.router,
     self_service_routes.router,
     event_type_routes.router,
+    portal_session_routes.router,
 ]
 for router in ROUTERS:  # in this order, docs/openapi.json lists their paths
     app.include_router(router)
@@ -60,4 +63,5 @@ app.include_router(error_answers.router)  # its exception handlers answer for ev
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return refusal(event) or app.resolve(event, context)
+    result = session_refusal(event) or refusal(event) or app.resolve(event, context)
+    return {**result, "headers": {**(result.get("headers") or {}), **doc.TRANSPORT_HEADERS}}

@@ -39,6 +39,9 @@ OPERATIONS = {
     ("POST", "/whisperer/hook_events/recover/"): "202",
     ("GET", "/whisperer/hooks/{hook_id}/stats/"): "200",
     ("GET", "/whisperer/event_types/"): "200",
+    ("POST", "/whisperer/portal/sessions/"): "201",
+    ("GET", "/whisperer/portal/sessions/current/"): "200",
+    ("DELETE", "/whisperer/portal/sessions/current/"): "204",
 }
 
 
@@ -78,8 +81,13 @@ def test_every_operation_with_its_answers(generated: dict[str, Any]) -> None:
         assert "401" in answers and "422" not in answers, key
         assert operation["operationId"] and operation["summary"], key
     assert "content" not in found[("DELETE", "/whisperer/hooks/{hook_id}/")]["responses"]["204"]
-    assert set(found[("POST", "/whisperer/hooks/")]["responses"]) == {"201", "400", "401", "406", "413", "415"}
+    assert set(found[("POST", "/whisperer/hooks/")]["responses"]) == {"201", "400", "401", "403", "406", "413", "415"}
     assert set(found[("GET", "/whisperer/hooks/{hook_id}/")]["responses"]) == {"200", "401", "404"}
+    # A read-only portal session's writes are 403, but for the request that ends it.
+    writes = {key for key in found if key[0] != "GET"} - {("DELETE", "/whisperer/portal/sessions/current/")}
+    assert all("403" in found[key]["responses"] for key in writes)
+    assert "403" not in found[("DELETE", "/whisperer/portal/sessions/current/")]["responses"]
+    assert "content" not in found[("DELETE", "/whisperer/portal/sessions/current/")]["responses"]["204"]
 
 
 def test_security_info_and_servers(generated: dict[str, Any]) -> None:

@@ -35,6 +35,7 @@ class Settings:
     # Tables and queues: the template gives every function all of them, so none has a default.
     hooks_table: str = variable("HOOKS_TABLE")
     tokens_table: str = variable("TOKENS_TABLE")
+    portal_sessions_table: str = variable("PORTAL_SESSIONS_TABLE")
     deliveries_table: str = variable("DELIVERIES_TABLE")
     retry_queue_url: str = variable("RETRY_QUEUE_URL")
     fanout_queue_url: str = variable("FANOUT_QUEUE_URL")
