@@ -11,6 +11,7 @@ No pydantic here: the authorizer imports this module, and its cold start stays s
 
 from __future__ import annotations
 
+import math
 import re
 import secrets
 from dataclasses import dataclass
@@ -59,7 +60,7 @@ class PortalSessionStore(DynamoDBTable):
             token_hash=token_hash(token),
             owner=owner,
             read_only=read_only,
-            expires_at=int(epoch()) + ttl_seconds,
+            expires_at=math.ceil(epoch()) + ttl_seconds,  # at least the whole ttl
             created_date=iso(now()),
         )
         self.client.put_item(
