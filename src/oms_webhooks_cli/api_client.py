@@ -169,6 +169,12 @@ class ApiClient:
         path = f"hooks/{hook_id}/recover/"
         return dict(self.call("POST", path, body=body, not_found=f"no hook {hook_id} for this token's owner")[1])
 
+    # -- portal sessions ----------------------------------------------------------------------------------------
+
+    def open_portal_session(self, ttl_seconds: int, read_only: bool) -> dict[str, Any]:
+        body = {"ttl_seconds": ttl_seconds, "read_only": read_only}
+        return dict(self.call("POST", "portal/sessions/", body=body)[1])
+
     def hook_stats(self, hook_id: int, period: str | None = None) -> dict[str, Any]:
         path = f"hooks/{hook_id}/stats/"
         not_found = f"no hook {hook_id} for this token's owner"

@@ -17,7 +17,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from oms_webhooks_cli.api_client import TOKEN_ENV, CliError
-from oms_webhooks_cli.commands import deliveries, hooks, self_service, tokens
+from oms_webhooks_cli.commands import deliveries, hooks, portal, self_service, tokens
 from oms_webhooks_cli.endpoint import find_target
 
 
@@ -187,6 +187,7 @@ def _parser() -> argparse.ArgumentParser:
     delivery_tail.add_argument("--interval", type=interval, default=1.0, help="seconds between polls (default 1)")
     delivery_tail.set_defaults(run=deliveries.tail)
     self_service.add_commands(hook_commands, delivery_commands, owner)
+    portal.add_commands(commands, _group, owner)
     return parser
 
 

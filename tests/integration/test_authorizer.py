@@ -19,7 +19,9 @@ ARN = "arn:aws:execute-api:eu-central-1:123456789012:abc123/prod/GET/whisperer/h
 
 
 def authorize(deployed: dict[str, LocalFunction], header: str) -> dict[str, Any]:
-    return dict(deployed["AuthorizerFunction"].invoke({"type": "TOKEN", "authorizationToken": header, "methodArn": ARN}))
+    return dict(
+        deployed["AuthorizerFunction"].invoke({"type": "TOKEN", "authorizationToken": header, "methodArn": ARN})
+    )
 
 
 def refused(deployed: dict[str, LocalFunction], header: str) -> None:

@@ -2,6 +2,7 @@
 // `Authorization: Token <token>` to the whisperer API beside the console (../ of this page, stage included).
 
 const TOKEN_KEY = "oms-webhooks.token";
+const SESSION_KEY = "oms-webhooks.portal-session"; // what GET portal/sessions/current/ said of a portal session
 const TOKEN_SHAPE = /^[A-Za-z0-9]+$/; // what the authorizer accepts after "Token "
 
 export const apiBase = new URL("../", document.baseURI);
@@ -12,6 +13,22 @@ export function token() {
 
 export function forgetToken() {
   sessionStorage.removeItem(TOKEN_KEY);
+  sessionStorage.removeItem(SESSION_KEY);
+}
+
+/** The portal session signed in with ({owner, read_only, expires_at, ...}), or null for an owner's own token. */
+export function portalSession() {
+  try {
+    return JSON.parse(sessionStorage.getItem(SESSION_KEY) || "null");
+  } catch {
+    return null;
+  }
+}
+
+/** Ends the portal session on the server (its token is refused from then on); the caller forgets it here. */
+export async function endPortalSession() {
+  const answer = await call("DELETE", "portal/sessions/current/");
+  if (!answer.ok && answer.status !== 404) throw new ApiError(describeError(answer), answer.status, answer.data);
 }
 
 export class ApiError extends Error {
@@ -74,18 +91,21 @@ export async function need(method, path, options) {
   return answer.data;
 }
 
-/** Signs in: the token is kept only once the API has accepted it. */
+/** Signs in: the token is kept only once the API has accepted it. A portal session's token (from a link, or
+ * pasted) is found out by the API's answer, so the page knows its rights and its end. */
 export async function signIn(candidate) {
   const value = candidate.trim().replace(/^Token\s+/i, "");
   if (!TOKEN_SHAPE.test(value)) {
     throw new ApiError("A token is letters and digits only, as `oms-webhooks token create` prints it.");
   }
-  const answer = await call("GET", "hooks/", { query: { limit: 1 }, tokenOverride: value });
+  const answer = await call("GET", "portal/sessions/current/", { tokenOverride: value });
   if (answer.status === 401 || answer.status === 403) {
     throw new ApiError("The API did not accept this token.", answer.status, answer.data);
   }
-  if (!answer.ok) throw new ApiError(describeError(answer), answer.status, answer.data);
+  if (!answer.ok && answer.status !== 404) throw new ApiError(describeError(answer), answer.status, answer.data);
+  forgetToken();
   sessionStorage.setItem(TOKEN_KEY, value);
+  if (answer.ok) sessionStorage.setItem(SESSION_KEY, JSON.stringify(answer.data)); // 404: an owner's own token
 }
 
 /** The message of an error answer: DRF's detail, whisperer's {code, en}, or field messages flattened. */

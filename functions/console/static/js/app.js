@@ -1,7 +1,8 @@
 // The console's shell: sign in and out, and a hash router (#/hooks, #/hooks/3, #/deliveries?webhook=3, ...),
-// so the whole console is one static page and every view has a link that can be shared or reloaded.
+// so the whole console is one static page and every view has a link that can be shared or reloaded. A portal
+// link (#session=<token>) signs in by itself; a read-only session's actions are hidden (the API refuses them).
 
-import { ApiError, forgetToken, signIn, token, whenUnauthorized } from "./api.js";
+import { ApiError, call, endPortalSession, forgetToken, portalSession, signIn, token, whenUnauthorized } from "./api.js";
 import { announce, clear, h, notice } from "./dom.js";
 import { catalogPage } from "./pages/catalog.js";
 import { deliveriesPage } from "./pages/deliveries.js";
@@ -12,6 +13,11 @@ import { hooksPage } from "./pages/hooks.js";
 
 const main = document.getElementById("main");
 const nav = document.getElementById("site-nav");
+const sessionNote = document.getElementById("session-note");
+const SESSION_LINK = /^#session=([A-Za-z0-9]+)$/;
+const SESSION_ENDED = "The portal session has ended (it expired or was signed out). Ask the owner for a new link.";
+const EXPIRY_RECHECK_MS = 5000; // the browser's clock may run ahead of the service's: the API has the last word
+let expiryTimer = null;
 let current = null; // the AbortController of the page on screen: aborting it stops its requests and polling
 let flash = null; // a message for the next page (e.g. "Hook created.")
 
@@ -89,6 +95,7 @@ function signInView(message) {
     try {
       await signIn(field.value);
       field.value = "";
+      showSession(portalSession());
       announce("Signed in.");
       if (!location.hash.startsWith("#/")) location.hash = "#/hooks";
       else render();
@@ -108,10 +115,51 @@ function signInView(message) {
 
 export function signOut(message) {
   forgetToken();
+  showSession(null);
   if (current) current.abort();
   current = null;
   announce("Signed out.");
   signInView(message || "Signed out. The token is forgotten in this tab.");
+}
+
+/** "Sign out": a portal session is ended on the server too, so its link stops working everywhere. */
+async function signOutClicked() {
+  if (!portalSession()) return signOut();
+  try {
+    await endPortalSession();
+    signOut("Signed out. The portal session is ended: its link no longer works.");
+  } catch (failure) {
+    signOut(`Signed out in this tab, but the session could not be ended (${failure.message}); it ends by itself when it expires.`);
+  }
+}
+
+function utc(iso) {
+  const moment = new Date(iso);
+  return Number.isNaN(moment.getTime()) ? String(iso) : `${moment.toISOString().slice(0, 16).replace("T", " ")} UTC`;
+}
+
+/** Marks the page with the portal session's rights and end (null: an owner's own token, or signed out). */
+function showSession(session) {
+  clearTimeout(expiryTimer);
+  document.body.toggleAttribute("data-read-only", Boolean(session && session.read_only));
+  sessionNote.hidden = !session;
+  if (!session) return;
+  sessionNote.textContent = `Portal session${session.read_only ? " · read-only" : ""} · ends ${utc(session.expires_at)}`;
+  const check = () => {
+    expiryTimer = setTimeout(async () => {
+      const answer = await call("GET", "portal/sessions/current/").catch(() => null); // a 401 signs out
+      if (answer && token()) check();
+    }, Math.max(Date.parse(session.expires_at) - Date.now(), EXPIRY_RECHECK_MS));
+  };
+  check();
+}
+
+function readOnlyView(view) {
+  document.title = "Read-only session · Delivery console";
+  view.append(
+    h("h1", { tabindex: "-1" }, "This portal session is read-only"),
+    h("p", {}, "It shows the hooks and their deliveries but changes nothing. ", h("a", { href: "#/hooks" }, "Back to the hooks")),
+  );
 }
 
 async function render() {
@@ -137,6 +185,7 @@ async function render() {
     return;
   }
   const [found, page] = match;
+  if (portalSession()?.read_only && /^hooks\/(new|\d+\/edit)$/.test(path)) return readOnlyView(view);
   try {
     await page()({ view, params: found.slice(1), query, signal, go });
   } catch (failure) {
@@ -151,7 +200,24 @@ async function render() {
   }
 }
 
-whenUnauthorized(() => signOut("The API refused the token (revoked or expired?). Sign in again."));
-document.getElementById("sign-out").addEventListener("click", () => signOut());
+whenUnauthorized(() => signOut(portalSession() ? SESSION_ENDED : "The API refused the token (revoked or expired?). Sign in again."));
+document.getElementById("sign-out").addEventListener("click", signOutClicked);
 window.addEventListener("hashchange", render);
-render();
+
+/** A portal link's token goes from the address bar (and the history) to this tab's sessionStorage at once. */
+async function start() {
+  const link = SESSION_LINK.exec(location.hash);
+  if (link) {
+    history.replaceState(null, "", `${location.pathname}${location.search}#/hooks`);
+    forgetToken();
+    try {
+      await signIn(link[1]);
+    } catch (failure) {
+      return signInView(`This portal link does not sign in: ${failure.message} Ask the owner for a new link.`);
+    }
+  }
+  showSession(token() ? portalSession() : null);
+  render();
+}
+
+start();

@@ -157,7 +157,7 @@ export async function deliveryPage({ view, params, signal }) {
     summaryBox,
     h(
       "section",
-      { class: "panel", "aria-labelledby": "retry-title" },
+      { class: "panel", "aria-labelledby": "retry-title", "data-write": true },
       h("h2", { id: "retry-title" }, "Retry"),
       h("p", { class: "help" }, "One attempt now, to the hook's URL as it is today. A delivery still in its automatic retries needs force."),
       h("div", { class: "field check" }, force, h("label", { for: "retry-force" }, "Force (retry even while automatic retries are scheduled)")),

@@ -120,7 +120,7 @@ function testEventPanel(hook, signal) {
   );
   return h(
     "section",
-    { class: "panel", "aria-labelledby": "test-title" },
+    { class: "panel", "aria-labelledby": "test-title", "data-write": true },
     h("h2", { id: "test-title" }, "Test event"),
     h("p", { class: "help" }, "Sends one signed test event to this hook now and shows what your endpoint answered. Test deliveries are never retried."),
     button,
@@ -173,7 +173,7 @@ function recoverPanel(hook, signal) {
   });
   return h(
     "section",
-    { class: "panel", "aria-labelledby": "recover-title" },
+    { class: "panel", "aria-labelledby": "recover-title", "data-write": true },
     h("h2", { id: "recover-title" }, "Recover after an outage"),
     h("p", { class: "help" }, "Sends again, once each, the deliveries of this hook that failed in a time window."),
     form,
@@ -242,7 +242,7 @@ function rotatePanel(hook, signal, onRotated) {
   });
   return h(
     "section",
-    { class: "panel", "aria-labelledby": "rotate-title" },
+    { class: "panel", "aria-labelledby": "rotate-title", "data-write": true },
     h("h2", { id: "rotate-title" }, "Rotate secret"),
     h("p", { class: "help" }, "Replace a leaked or old secret without missing a delivery: both sign during the overlap."),
     form,
@@ -285,14 +285,14 @@ export async function hookDetailPage({ view, params, signal, go }) {
   const hook = await need("GET", `hooks/${id}/`, { signal });
   const heading = h("h1", {}, `Hook ${hook.id}: ${hook.event_type}`);
   const factsBox = h("div", {}, facts(hook));
-  const toggle = h("button", { type: "button", class: "button" }, hook.is_active ? "Deactivate" : "Activate");
+  const toggle = h("button", { type: "button", class: "button", "data-write": true }, hook.is_active ? "Deactivate" : "Activate");
   toggle.addEventListener("click", () =>
     busy(toggle, async () => {
       await setActive(hook, !hook.is_active);
       go(`hooks/${hook.id}`, hook.is_active ? "Hook deactivated." : "Hook activated.");
     }),
   );
-  const remove = h("button", { type: "button", class: "button danger" }, "Delete");
+  const remove = h("button", { type: "button", class: "button danger", "data-write": true }, "Delete");
   remove.addEventListener("click", async () => {
     if (await deleteHook(hook)) go("hooks", `Hook ${hook.id} deleted.`);
   });
@@ -312,7 +312,7 @@ export async function hookDetailPage({ view, params, signal, go }) {
     h(
       "div",
       { class: "toolbar", role: "group", "aria-label": "Hook actions" },
-      h("a", { class: "button", href: `#/hooks/${hook.id}/edit` }, "Edit"),
+      h("a", { class: "button", href: `#/hooks/${hook.id}/edit`, "data-write": true }, "Edit"),
       toggle,
       remove,
       h("a", { class: "button", href: `#/deliveries?webhook=${hook.id}` }, "Delivery log of this hook"),

@@ -105,7 +105,7 @@ function row(hook, view, refresh) {
     cells.rate,
     cells.latency,
     cells.last,
-    cell("td", "Actions", { class: "actions" }, h("a", { class: "button small", href: `#/hooks/${hook.id}/edit` }, "Edit"), toggle, remove),
+    cell("td", "Actions", { class: "actions", "data-write": true }, h("a", { class: "button small", href: `#/hooks/${hook.id}/edit` }, "Edit"), toggle, remove),
   );
   return { tr, cells: values };
 }
@@ -113,7 +113,7 @@ function row(hook, view, refresh) {
 export async function hooksPage({ view, signal, go }) {
   document.title = "Hooks · Delivery console";
   view.append(
-    h("div", { class: "page-head" }, h("h1", {}, "Hooks"), h("a", { class: "button primary", href: "#/hooks/new" }, "New hook")),
+    h("div", { class: "page-head" }, h("h1", {}, "Hooks"), h("a", { class: "button primary", href: "#/hooks/new", "data-write": true }, "New hook")),
   );
   const hooks = await allHooks(signal);
   if (!hooks.length) {
@@ -133,7 +133,7 @@ export async function hooksPage({ view, signal, go }) {
         "tr",
         {},
         ["Id", "Event type", "Target URL", "State", "Success (24 h)", "Latency p95 (24 h)", "Last delivery", "Actions"].map((label) =>
-          h("th", { scope: "col" }, label),
+          h("th", { scope: "col", "data-write": label === "Actions" }, label),
         ),
       ),
     ),
