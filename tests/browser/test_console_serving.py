@@ -4,6 +4,7 @@ headers and the right content types, nothing outside its own files, and the API 
 from __future__ import annotations
 
 import http.client
+import re
 from urllib.parse import urlsplit
 
 import pytest
@@ -23,6 +24,8 @@ CSP_DIRECTIVES = {
     "base-uri 'none'",
     "form-action 'none'",
     "frame-ancestors 'none'",
+    "require-trusted-types-for 'script'",
+    "trusted-types 'none'",
 }
 
 
@@ -56,13 +59,14 @@ def test_the_page_loads_without_a_token_with_strict_security_headers(console_sta
     answer = requests.get(f"{console_stack.api_url}/whisperer/console/", timeout=30)
     assert answer.status_code == 200
     assert answer.headers["Content-Type"] == "text/html; charset=utf-8"
-    assert '<script type="module" src="js/app.js">' in answer.text
+    assert re.search(r'<script type="module" src="v/[0-9a-f]{16}/js/boot\.js">', answer.text)
     assert "<script>" not in answer.text and "style=" not in answer.text  # nothing inline for the CSP to allow
     assert {d.strip() for d in answer.headers["Content-Security-Policy"].split(";")} >= CSP_DIRECTIVES
     assert answer.headers["X-Frame-Options"] == "DENY"
     assert answer.headers["X-Content-Type-Options"] == "nosniff"
     assert answer.headers["Referrer-Policy"] == "no-referrer"
     assert answer.headers["Cache-Control"] == "no-cache"
+    assert answer.headers["Strict-Transport-Security"] == "max-age=31536000"
 
 
 def test_the_bare_console_url_redirects_to_the_page(console_stack: LocalStackProcess) -> None:
@@ -82,15 +86,19 @@ def test_the_bare_console_url_redirects_to_the_page(console_stack: LocalStackPro
         ("icon.svg", "image/svg+xml"),
     ],
 )
-def test_assets_have_their_type_a_short_cache_and_revalidate(
+def test_assets_have_their_type_and_are_cached_for_good_under_the_consoles_version(
     console_stack: LocalStackProcess, path: str, content_type: str
 ) -> None:
-    url = f"{console_stack.api_url}/whisperer/console/{path}"
+    page = requests.get(f"{console_stack.api_url}/whisperer/console/", timeout=30).text
+    [version] = set(re.findall(r'"v/([0-9a-f]{16})/', page))
+    url = f"{console_stack.api_url}/whisperer/console/v/{version}/{path}"
     answer = requests.get(url, timeout=30)
     assert answer.status_code == 200 and answer.content
     assert answer.headers["Content-Type"] == content_type
-    assert answer.headers["Cache-Control"] == "public, max-age=300"
+    assert answer.headers["Cache-Control"] == "public, max-age=31536000, immutable"
     assert answer.headers["X-Content-Type-Options"] == "nosniff"
+    plain = requests.get(f"{console_stack.api_url}/whisperer/console/{path}", timeout=30)
+    assert plain.content == answer.content and plain.headers["Cache-Control"] == "no-cache"
     again = requests.get(url, headers={"If-None-Match": answer.headers["ETag"]}, timeout=30)
     assert again.status_code == 304 and not again.content
 
@@ -107,6 +115,8 @@ def test_assets_have_their_type_a_short_cache_and_revalidate(
         "/whisperer/console//etc/passwd",
         "/whisperer/console/static/index.html",
         "/whisperer/console/missing.js",
+        "/whisperer/console/v/0000000000000000/js/app.js",  # another version's: gone, never this one's
+        "/whisperer/console/v/index.html",
     ],
 )
 def test_nothing_but_the_consoles_own_files_is_served(console_stack: LocalStackProcess, path: str) -> None:

@@ -202,7 +202,7 @@ async function render() {
 
 whenUnauthorized(() => signOut(portalSession() ? SESSION_ENDED : "The API refused the token (revoked or expired?). Sign in again."));
 document.getElementById("sign-out").addEventListener("click", signOutClicked);
-window.addEventListener("hashchange", render);
+window.addEventListener("hashchange", () => (SESSION_LINK.test(location.hash) ? start() : render())); // a link pasted into this tab
 
 /** A portal link's token goes from the address bar (and the history) to this tab's sessionStorage at once. */
 async function start() {
