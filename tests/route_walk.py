@@ -56,8 +56,17 @@ class Walk:
     target_url: str  # a receiver that fails its first request (a trial), then answers 200 (a trial, the retry)
     visited: dict[Operation, int] = field(default_factory=dict)
 
-    def call(self, method: str, template: str, body: Any = None, status: int | None = None, **values: Any) -> Any:
-        """The answer's JSON, after checking it has `status` (the documented success by default) and its schema."""
+    def call(
+        self,
+        method: str,
+        template: str,
+        body: Any = None,
+        status: int | None = None,
+        token: str | None = None,
+        **values: Any,
+    ) -> Any:
+        """The answer's JSON, after checking it has `status` (the documented success by default) and its schema;
+        made with the owner's token, or `token` (a portal session's)."""
         status = status or success((method, template))
         assert status in documented()[(method, template)], f"{method} {template} does not document a {status}"
         schema = documented()[(method, template)][status]
@@ -65,7 +74,7 @@ class Walk:
             method,
             self.api_url + template.format(**values),
             json=body,
-            headers={"Authorization": f"Token {self.token}"},
+            headers={"Authorization": f"Token {token or self.token}"},
             timeout=60,
         )
         self.visited[(method, template)] = answer.status_code
@@ -108,6 +117,9 @@ class Walk:
         self.call("GET", "/whisperer/hooks/{hook_id}/stats/", hook_id=hook_id)
         self.call("GET", "/whisperer/event_queues/")
         self.call("DELETE", "/whisperer/hooks/{hook_id}/", hook_id=hook_id)
+        session = self.call("POST", "/whisperer/portal/sessions/", {"ttl_seconds": 60, "read_only": True})
+        self.call("GET", "/whisperer/portal/sessions/current/", token=session["token"])
+        self.call("DELETE", "/whisperer/portal/sessions/current/", token=session["token"])
         missing = sorted(set(documented()) - set(self.visited))
         assert not missing, f"the walk does not call these documented operations yet: {missing}"
         return self.visited

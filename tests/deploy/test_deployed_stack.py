@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -269,13 +270,37 @@ def test_the_delivery_console_is_served_without_a_token(api_url: str) -> None:
     """The console's GET routes skip the authorizer on the deployed API too; the API beside them does not."""
     page = requests.get(f"{api_url}whisperer/console/", timeout=30)
     assert page.status_code == 200, page.text
-    assert '<script type="module" src="js/app.js">' in page.text
-    assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+    [version] = re.findall(r'<script type="module" src="v/([0-9a-f]{16})/js/boot\.js">', page.text)
+    policy = page.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in policy and "require-trusted-types-for 'script'" in policy
     assert page.headers["X-Frame-Options"] == "DENY"
-    script = requests.get(f"{api_url}whisperer/console/js/pages/delivery.js", timeout=30)
+    assert page.headers["Strict-Transport-Security"] == "max-age=31536000"
+    script = requests.get(f"{api_url}whisperer/console/v/{version}/js/pages/delivery.js", timeout=30)
     assert script.status_code == 200 and script.headers["Content-Type"] == "text/javascript; charset=utf-8"
+    assert script.headers["Cache-Control"] == "public, max-age=31536000, immutable"
     assert requests.get(f"{api_url}whisperer/console/app.py", timeout=30).status_code == 404
     assert requests.get(f"{api_url}whisperer/hooks/", timeout=30).status_code == 401
+
+
+def test_a_portal_link_from_the_cli_is_a_bearer_until_signed_out(operator: Operator, api_url: str) -> None:
+    """`portal link --stack-name`: the link names the deployed console; its token reads as the owner, a read-only
+    one is refused writes, and signing out ends it (the API's own check, whatever the authorizer cached)."""
+    token = operator.run("token", "create", "--owner", f"portal-{uuid.uuid4().hex[:6]}").stdout.strip()
+    url = operator.run("portal", "link", "--ttl", "120", "--read-only", token=token).stdout.strip()
+    console, _, session = url.partition("#session=")
+    assert console.endswith("/whisperer/console/") and session.startswith("portal"), url
+    assert requests.get(console, timeout=30).status_code == 200  # the link's page is the deployed console
+    as_session = {"Authorization": f"Token {session}"}
+    assert requests.get(f"{api_url}whisperer/hooks/", headers=as_session, timeout=30).status_code == 200
+    hook = {"event_type": "package.created", "target_url": "http://127.0.0.1:9/x"}
+    refused = requests.post(f"{api_url}whisperer/hooks/", json=hook, headers=as_session, timeout=30)
+    assert refused.status_code == 403 and "read-only" in refused.json()["detail"]
+    assert refused.headers["Strict-Transport-Security"] == "max-age=31536000"
+    current = requests.get(f"{api_url}whisperer/portal/sessions/current/", headers=as_session, timeout=30)
+    assert current.status_code == 200 and current.json()["read_only"] is True
+    ended = requests.delete(f"{api_url}whisperer/portal/sessions/current/", headers=as_session, timeout=30)
+    assert ended.status_code == 204
+    assert requests.get(f"{api_url}whisperer/hooks/", headers=as_session, timeout=30).status_code == 401
 
 
 def test_a_second_stack_deploys_beside_the_first_and_leaves_the_account_setting_to_it(
@@ -290,7 +315,12 @@ def test_a_second_stack_deploys_beside_the_first_and_leaves_the_account_setting_
     staging = sam_deploy(
         emulator,
         f"{deployed.stack_name}-staging",
-        {**PARAMETERS, "SetApiGatewayAccountRole": "false", "EventBusName": "oms-events-staging"},
+        {
+            **PARAMETERS,
+            "SetApiGatewayAccountRole": "false",
+            "EventBusName": "oms-events-staging",
+            "PortalFrameAncestors": "https://oms.example.com https://*.example.net:8443",
+        },
     )
     [stack] = boto3.client("cloudformation").describe_stacks(StackName=staging.stack_name)["Stacks"]
     assert stack["StackStatus"] == "CREATE_COMPLETE"
@@ -308,6 +338,14 @@ def test_a_second_stack_deploys_beside_the_first_and_leaves_the_account_setting_
     operator.run("publish", "package.created", "--payload", '{"id": 12}')
     [request] = receiver.wait_for("/staging", 1, timeout=60)
     assert json.loads(request.body)["payload"] == {"id": 12}
+    # Its console may be framed by the pages PortalFrameAncestors names, and X-Frame-Options is left out.
+    staging_api = find_target(staging.stack_name).output("ApiUrl")
+    page = requests.get(f"{staging_api}whisperer/console/", timeout=30)
+    assert page.status_code == 200, page.text
+    assert (
+        "frame-ancestors https://oms.example.com https://*.example.net:8443" in page.headers["Content-Security-Policy"]
+    )
+    assert "X-Frame-Options" not in page.headers
     # ...and apart from the first: its token is unknown there.
     answer = requests.get(f"{api_url}whisperer/hooks/", headers={"Authorization": f"Token {token}"}, timeout=30)
     assert answer.status_code == 401
