@@ -55,7 +55,8 @@ def authorized_as(token: str) -> dict[str, str] | None:
     """The context handed to the API (strings, as API Gateway passes them): the owner, and for a portal session
     its token's hash and whether it is read-only; None for a token that authorizes nothing."""
     if is_session_token(token):
-        session = PortalSessionStore(settings().portal_sessions_table).find(token_hash(token))
+        # Consistent: a link is often opened the moment it is made, before an eventual read would see it.
+        session = PortalSessionStore(settings().portal_sessions_table).find(token_hash(token), consistent=True)
         if session is None:
             return None
         read_only = "true" if session.read_only else "false"
