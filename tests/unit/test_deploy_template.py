@@ -239,8 +239,8 @@ def test_checkov_skips_are_the_stated_choices_each_with_a_one_line_reason() -> N
 TABLES = set(TEMPLATE.of_type("AWS::DynamoDB::Table"))
 QUEUES = set(TEMPLATE.of_type("AWS::SQS::Queue"))
 USES = {  # what each function's code reaches (wiring.py, settings.py): nothing else may be granted
-    "AuthorizerFunction": {"TokensTable"},
-    "ApiFunction": {"HooksTable", "DeliveriesTable", "RetryQueue"},
+    "AuthorizerFunction": {"TokensTable", "PortalSessionsTable"},
+    "ApiFunction": {"HooksTable", "DeliveriesTable", "PortalSessionsTable", "RetryQueue"},
     "DispatcherFunction": {"HooksTable", "DeliveriesTable", "RetryQueue", "FanoutQueue", "DispatchFailedQueue"},
     "RetrierFunction": {"HooksTable", "DeliveriesTable", "RetryQueue"},
     "FanoutFunction": {"HooksTable", "DeliveriesTable", "RetryQueue", "FanoutQueue"},
