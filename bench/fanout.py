@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import statistics
 import time
 import uuid
@@ -65,12 +66,12 @@ def breaker(stack: Stack) -> Breaker:
     return Breaker(CircuitRules(), HookHealthStore(stack.hooks.table), stack.hooks)
 
 
-def seed_hooks(stack: Stack, n: int, receiver_port: int, event_type: str) -> list[Hook]:
+def seed_hooks(stack: Stack, n: int, receiver_port: int, event_type: str, first_id: int = 1) -> list[Hook]:
     """N active hooks with secrets, each its own URL on the receiver; written in batches (set-up, not measured)."""
     moment = now()
     hooks = [
         Hook(
-            id=i + 1,
+            id=first_id + i,
             owner=f"shop-{i % 50}",
             event_type=event_type,
             target_url=f"http://127.0.0.1:{receiver_port}/h/{i}",
@@ -139,45 +140,68 @@ def baseline_rate(hooks: list[Hook], sample: int) -> float:
     return len(chosen) / (time.perf_counter() - started)
 
 
+def cpu_seconds() -> float:
+    """This process's CPU, every thread (the delivery pool, the record writers, botocore's), user and system."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def summary(values: list[float]) -> dict[str, float]:
     return {"median": statistics.median(values), "min": min(values), "max": max(values), "runs": len(values)}
 
 
 def measure(
-    endpoint: str, receiver_port: int, n: int, delay_ms: float, repeats: int, progress: Callable[[str], None]
+    endpoint: str,
+    receiver_port: int,
+    n: int,
+    delay_ms: float,
+    repeats: int,
+    progress: Callable[[str], None],
+    baseline_runs: bool = True,
 ) -> dict[str, Any]:
+    """Warm dispatches of one event to N hooks: deliveries/s and this process's CPU per delivery (moto and the
+    receiver run in processes of their own); then, unless `baseline_runs` is off, the one-at-a-time baseline."""
     stack = make_stack(endpoint, f"bench-{n}-{int(delay_ms)}-{uuid.uuid4().hex[:6]}")
     event_type = "package.created"
     hooks = seed_hooks(stack, n, receiver_port, event_type)
     # One dispatcher for all runs, as a warm Lambda keeps one: the first run is the cold one.
     sender = Sender(AddressPolicy(allow_loopback=True), connections_per_host=64)
     dispatcher = Dispatcher(stack.hooks, stack.deliveries, sender, stack.retries, workers=64, breaker=breaker(stack))
-    service, calls, operations = [], [], {}
+    service, cpu_ms, calls, operations = [], [], [], {}
     cold = 0.0
     for run in range(repeats + 1):
         progress(f"fan-out N={n} receiver {delay_ms:g} ms: service run {run + 1}/{repeats + 1}")
+        cpu = cpu_seconds()
         rate, dynamo_calls, operations = service_rate(dispatcher, event_type)
         if run == 0:
             cold = rate
         else:
             service.append(rate)
+            cpu_ms.append((cpu_seconds() - cpu) * 1000 / n)
         calls.append(dynamo_calls)
     dispatcher.pool.shutdown()
+    dispatcher.writers.shutdown()
+    found = {
+        "n": n,
+        "delay_ms": delay_ms,
+        "service": summary(service),
+        "service_cold": cold,
+        "cpu_ms": summary(cpu_ms),
+        "dynamodb_calls": calls[-1],
+        "operations": operations,
+    }
+    if not baseline_runs:
+        return found
     sample = min(n, 200)
     baseline = []
     for run in range(max(2, repeats - 2)):
         progress(f"fan-out N={n} receiver {delay_ms:g} ms: baseline run {run + 1} ({sample} deliveries)")
         baseline.append(baseline_rate(hooks, sample))
     return {
-        "n": n,
-        "delay_ms": delay_ms,
-        "service": summary(service),
-        "service_cold": cold,
+        **found,
         "baseline": summary(baseline),
         "baseline_sample": sample,
         "ratio": statistics.median(service) / statistics.median(baseline),
-        "dynamodb_calls": calls[-1],
-        "operations": operations,
     }
 
 
