@@ -15,11 +15,12 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Executor, Future
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from queue import SimpleQueue
 from typing import TypeVar
 
 from urllib3.exceptions import LocationParseError
-from urllib3.util import parse_url
+from urllib3.util import Url, parse_url
 
 DEFAULT_CONNECTIONS_PER_HOST = 16
 _DEFAULT_PORTS: Mapping[str, int] = {"http": 80, "https": 443}
@@ -29,10 +30,17 @@ Item = TypeVar("Item")
 Result = TypeVar("Result")
 
 
+@lru_cache(maxsize=8192)
+def parsed_url(url: str) -> Url:
+    """urllib3's reading of a target URL, made once: a warm process sends to the same URLs event after event, and
+    the dispatcher, the host's slot and the sender each need it. Raises LocationParseError, as `parse_url` does."""
+    return parse_url(url)
+
+
 def host_key(url: str) -> HostKey:
     """(scheme, host, port) as urllib3 keys its pools; a URL it cannot parse is a host of its own."""
     try:
-        parts = parse_url(url)
+        parts = parsed_url(url)
     except LocationParseError:
         return ("", url, None)
     scheme = (parts.scheme or "http").lower()

@@ -14,7 +14,7 @@ from urllib3.exceptions import HTTPError, LocationParseError
 
 from oms_webhooks.adapters.address_guard import AddressPolicy, ForbiddenAddress, Resolver, guarded_pool_manager
 from oms_webhooks.adapters.deadline import WATCHDOG
-from oms_webhooks.adapters.host_limits import DEFAULT_CONNECTIONS_PER_HOST, HostSlots
+from oms_webhooks.adapters.host_limits import DEFAULT_CONNECTIONS_PER_HOST, HostSlots, parsed_url
 from oms_webhooks.clock import now
 
 USER_AGENT = "OMS-Webhooks/1.0 (whisperer-compatible)"
@@ -73,14 +73,18 @@ class Sender:
         started = now()
         clock = time.perf_counter()
         try:
-            response = self.pool.request(
+            # The host's pool straight away: PoolManager.request() would parse the URL and copy the headers again.
+            target = parsed_url(url)
+            pool = self.pool.connection_from_host(target.host, target.port, target.scheme)
+            response = pool.urlopen(
                 "POST",
-                url,
+                target.request_uri,
                 body=body,
                 headers=headers,
                 timeout=self.timeout,
                 retries=False,
                 redirect=False,  # a 3xx is a failed attempt, never followed
+                assert_same_host=False,
                 preload_content=False,
             )
         except ForbiddenAddress as refused:
