@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from oms_webhooks.domain.deliveries import (
     Attempt,
     Delivery,
+    EventBody,
     delivery_id,
     delivery_number,
     duration_string,
@@ -34,6 +36,34 @@ def test_body_is_exactly_whispers_envelope() -> None:
         "payload": {"city": "İstanbul", "id": 73},
     }
     assert "İstanbul".encode() in body  # UTF-8, not \\u escapes
+
+
+SAMPLE_EVENTS = sorted((Path(__file__).resolve().parents[2] / "events" / "eventbridge").glob("*.json"))
+ODD_PAYLOADS = [
+    {"city": "İstanbul", "note": 'a "quoted" \\ back\nslash\u2028', "emoji": "🚚"},
+    {"nested": {"k": [1, 2.5, None, True]}},
+    [{"id": 1}, {"id": 2}],
+    {"big": 10**30, "small": -1e-7, "nan": float("nan"), "inf": float("inf"), "empty": {}, "list": []},
+    {"\u00e9t\u00e9": "\x00\x1f control", "keys in order": {"b": 1, "a": 2}},
+]
+
+
+@pytest.mark.parametrize("path", SAMPLE_EVENTS, ids=lambda path: path.stem)
+def test_an_events_bodies_are_byte_for_byte_whisperers_envelope(path: Path) -> None:
+    event = OmsEvent.from_eventbridge(json.loads(path.read_text()))
+    bodies = EventBody(event.event_type, event.payload)
+    for hook_id in (1, 2):
+        uuid_ = delivery_id(event.id, hook_id)
+        envelope = {"event": {"type": event.event_type, "uuid": uuid_}, "payload": event.payload}
+        assert bodies.for_delivery(uuid_) == json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+@pytest.mark.parametrize("payload", ODD_PAYLOADS)
+def test_the_payload_serialized_once_reads_as_when_serialized_whole(payload: object) -> None:
+    envelope = {"event": {"type": "package.created", "uuid": "ab" * 16}, "payload": payload}
+    whole = json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode()
+    assert EventBody("package.created", payload).for_delivery("ab" * 16) == whole
+    assert request_body("package.created", "ab" * 16, payload) == whole
 
 
 def test_eventbridge_envelope_is_read() -> None:

@@ -51,10 +51,26 @@ def duration_string(seconds: float) -> str:
     return text
 
 
+class EventBody:
+    """The bodies of one event's deliveries: whisperer's envelope differs from hook to hook only in the delivery's
+    uuid, so the payload is serialized once per event, not once per hook (json.dumps of nested values composes)."""
+
+    def __init__(self, event_type: str, payload: Any) -> None:
+        self._head = f'{{"event":{{"type":{_json(event_type)},"uuid":'.encode()
+        self._tail = f'}},"payload":{_json(payload)}}}'.encode()
+
+    def for_delivery(self, delivery_uuid: str) -> bytes:
+        """Exactly whisperer's body; these bytes are what is signed and sent."""
+        return self._head + _json(delivery_uuid).encode() + self._tail
+
+
 def request_body(event_type: str, delivery_uuid: str, payload: Any) -> bytes:
     """Exactly whisperer's body; these bytes are what is signed and sent."""
-    envelope = {"event": {"type": event_type, "uuid": delivery_uuid}, "payload": payload}
-    return json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode()
+    return EventBody(event_type, payload).for_delivery(delivery_uuid)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 class Attempt(BaseModel):

@@ -54,12 +54,15 @@ def recorded_headers(headers: dict[str, str]) -> dict[str, str]:
     }
 
 
-def attempt_delivery(delivery: Delivery, hook: HookTarget, sender: Sender, manual: bool = False) -> SendResult:
-    """One POST, recorded on `delivery` whatever happens; raises nothing that is this delivery's own fault."""
+def attempt_delivery(
+    delivery: Delivery, hook: HookTarget, sender: Sender, manual: bool = False, body: bytes | None = None
+) -> SendResult:
+    """One POST, recorded on `delivery` whatever happens; raises nothing that is this delivery's own fault.
+    `body`: the delivery's body when the caller made it already (the dispatcher, from its event's `EventBody`)."""
     started, clock = now(), time.perf_counter()
     headers: dict[str, str] = {}  # none were sent when the request could not be made
     try:
-        body = delivery.body()
+        body = delivery.body() if body is None else body
         headers = delivery_headers(delivery, hook, body)
         result = sender.post(hook.target_url, body, headers)
     except NotSendable as unsendable:

@@ -57,9 +57,10 @@ def take_step(
     hooks: HookStore,
     manual: bool = False,
     gates: Sequence[Gate] = (),
+    body: bytes | None = None,
 ) -> Step:
     """A manual attempt leaves the schedule as it is (as in whisperer), unless it delivers; gates never defer it,
-    since its owner asked for it now, but hear its outcome."""
+    since its owner asked for it now, but hear its outcome. `body`: the delivery's body, if made already."""
     if not manual:
         for gate in gates:
             deferral = gate.admit(hook, delivery)
@@ -68,7 +69,7 @@ def take_step(
                 delivery.defer(deferral.until, deferral.reason, moment, parked=deferral.park)
                 wait = None if deferral.park else max(0.0, (deferral.until - moment).total_seconds())
                 return Step(None, wait, deferral)
-    result = attempt_delivery(delivery, hook, sender, manual=manual)
+    result = attempt_delivery(delivery, hook, sender, manual=manual, body=body)
     wait = None if manual else settle(hook, delivery, result)
     if result.status_code == GONE:
         hooks.deactivate(hook, reason=GONE_REASON)

@@ -27,7 +27,7 @@ from oms_webhooks.adapters.host_limits import per_host
 from oms_webhooks.adapters.queues import FanoutBatch, FanoutQueue, RetryMessage, RetryQueue
 from oms_webhooks.adapters.sender import Sender
 from oms_webhooks.clock import epoch
-from oms_webhooks.domain.deliveries import Delivery, delivery_id
+from oms_webhooks.domain.deliveries import Delivery, EventBody, delivery_id
 from oms_webhooks.domain.hooks import HookTarget, now
 from oms_webhooks.domain.oms_event import OmsEvent
 from oms_webhooks.rules.breaker import Breaker, CircuitGate, GateReport
@@ -95,7 +95,7 @@ class Dispatcher:
             if self.fanout is not None and len(hooks) > self.batch_size:
                 self._split(event, hooks, report)  # again on a re-run: each batch has its own claim
             elif age is None:
-                self.deliver(self._pending(event, [hooks], report), report, gate)
+                self.deliver(self._pending(event, [hooks], report), report, gate, _bodies(event))
             else:
                 self._dispatch_again(event.id, event, [hooks], age, report, gate)
 
@@ -111,7 +111,7 @@ class Dispatcher:
             pages = self.hooks.active_range(batch.event_type, batch.first_id, batch.last_id)
             gate = self.breaker.for_batch(batch.event_type) if self.breaker else None
             if age is None:
-                self.deliver(self._pending(event, pages, report), report, gate)
+                self.deliver(self._pending(event, pages, report), report, gate, _bodies(event))
             else:
                 self._dispatch_again(claim, event, pages, age, report, gate)
 
@@ -161,7 +161,7 @@ class Dispatcher:
         if age < self.stale_after:
             raise DispatchInProgress(claim)
         self.deliveries.reclaim_event(claim)
-        self.deliver(todo, report, gate)
+        self.deliver(todo, report, gate, _bodies(event))
 
     def _split(self, event: OmsEvent, hooks: list[HookTarget], report: DispatchReport) -> None:
         """Hooks come in id order from the index, so each batch is a contiguous range of ids."""
@@ -187,13 +187,19 @@ class Dispatcher:
                     continue
                 yield hook, self._new_delivery(event, hook)
 
-    def deliver(self, pending: Iterable[Pending], report: DispatchReport, gate: CircuitGate | None = None) -> None:
+    def deliver(
+        self,
+        pending: Iterable[Pending],
+        report: DispatchReport,
+        gate: CircuitGate | None = None,
+        body: EventBody | None = None,
+    ) -> None:
         """Sends as hooks arrive, at most the sender's per-host limit at once to one host; records (and retries) are
-        written in batches of 25 as answers come back."""
+        written in batches of 25 as answers come back. `body`: the event's, so its payload is serialized once."""
         writes: list[Future[None]] = []
         batch: list[tuple[HookTarget, Delivery, float | None]] = []
         limit = self.sender.hosts.limit
-        attempt = partial(self._attempt, gate=gate)
+        attempt = partial(self._attempt, gate=gate, body=body)
         for (hook, delivery), wait in per_host(self.pool, pending, attempt, _target_url, limit):
             batch.append((hook, delivery, wait))
             if len(batch) == BATCH_WRITE_SIZE:
@@ -204,11 +210,12 @@ class Dispatcher:
         for write in writes:
             write.result()  # a record that cannot be written fails the dispatch, to be resumed
 
-    def _attempt(self, pending: Pending, gate: CircuitGate | None) -> float | None:
+    def _attempt(self, pending: Pending, gate: CircuitGate | None, body: EventBody | None) -> float | None:
         """The circuit first: a delivery it holds back takes no rate-limit slot."""
         hook, delivery = pending
         gates = tuple(g for g in (gate, self.rate_limits) if g is not None)
-        return take_step(delivery, hook, self.sender, self.hooks, gates=gates).wait
+        sent = body.for_delivery(delivery.uuid) if body else None
+        return take_step(delivery, hook, self.sender, self.hooks, gates=gates, body=sent).wait
 
     def _flush(
         self, batch: list[tuple[HookTarget, Delivery, float | None]], report: DispatchReport, gate: CircuitGate | None
@@ -259,3 +266,7 @@ class Dispatcher:
 
 def _target_url(pending: Pending) -> str:
     return pending[0].target_url
+
+
+def _bodies(event: OmsEvent) -> EventBody:
+    return EventBody(event.event_type, event.payload)
