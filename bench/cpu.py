@@ -16,6 +16,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections import Counter
@@ -23,11 +24,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from botocore.client import BaseClient
+from botocore.serialize import JSONSerializer
+
 from bench import services
-from bench.fanout import Stack, breaker, make_stack, measure, seed_hooks, use_endpoint
+from bench.fanout import Stack, breaker, cpu_seconds, make_stack, measure, seed_hooks, use_endpoint
+from oms_webhooks.adapters import sender as sender_module
 from oms_webhooks.adapters.address_guard import AddressPolicy
+from oms_webhooks.adapters.delivery_store import DeliveryStore
 from oms_webhooks.adapters.sender import Sender
 from oms_webhooks.domain.oms_event import OmsEvent
+from oms_webhooks.rules import attempt as attempt_module
 from oms_webhooks.rules.dispatch import Dispatcher
 
 EVENTS = Path(__file__).resolve().parents[1] / "events" / "eventbridge"
@@ -57,6 +64,55 @@ def dispatch_round(dispatcher: Dispatcher, events: list[OmsEvent]) -> int:
             raise RuntimeError(f"only {report.delivered} of {report.hooks} delivered: {report}")
         delivered += report.delivered
     return delivered
+
+
+class CpuAccount:
+    """CPU time spent inside chosen functions, summed by label: each call's own thread's CPU time
+    (`time.thread_time`), so neither another thread's work nor a wait for the GIL or the network counts."""
+
+    def __init__(self) -> None:
+        self.seconds: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        self._undo: list[tuple[Any, str, Any]] = []
+
+    def wrap(self, owner: Any, name: str, label: Callable[..., str]) -> None:
+        original = getattr(owner, name)
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            started = time.thread_time()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                spent = time.thread_time() - started
+                with self._lock:
+                    self.seconds[label(*args, **kwargs)] += spent
+
+        setattr(owner, name, timed)
+        self._undo.append((owner, name, original))
+
+    def undo(self) -> None:
+        for owner, name, original in reversed(self._undo):
+            setattr(owner, name, original)
+
+
+def where_cpu_goes(dispatcher: Dispatcher, events: list[OmsEvent], rounds: int) -> dict[str, float]:
+    """µs per delivery inside the HTTP POSTs, each DynamoDB operation (botocore's serializing of its request apart),
+    the record writes as a whole, and signing; `all` is getrusage's total over the same rounds."""
+    account = CpuAccount()
+    account.wrap(sender_module.Sender, "post", lambda *_: "HTTP POST (Sender.post)")
+    account.wrap(BaseClient, "_make_api_call", lambda _, operation, *__: f"DynamoDB {operation} (botocore)")
+    account.wrap(JSONSerializer, "serialize_to_request", lambda _, __, model: f"  of which serializing {model.name}")
+    account.wrap(DeliveryStore, "save_many", lambda *_: "records written (save_many: items built, BatchWriteItem)")
+    account.wrap(attempt_module, "signature_headers", lambda *_, **__: "signing (signature_headers)")
+    try:
+        cpu, delivered = cpu_seconds(), 0
+        for _ in range(rounds):
+            delivered += dispatch_round(dispatcher, events)
+        cpu = cpu_seconds() - cpu
+    finally:
+        account.undo()
+    parts = {label: spent * 1e6 / delivered for label, spent in sorted(account.seconds.items())}
+    return {"all": cpu * 1e6 / delivered, **parts}
 
 
 def measure_cpu(
@@ -91,6 +147,8 @@ def measure_cpu(
         if profiler:
             _stop_py_spy(profiler)
     loads.append(load_average())
+    progress("CPU per delivery: where it goes")
+    breakdown = where_cpu_goes(dispatcher, events, max(2, rounds // 2))
     dispatcher.pool.shutdown()
     dispatcher.writers.shutdown()
     return {
@@ -102,6 +160,7 @@ def measure_cpu(
         "system_ms": _summary(system_ms),
         "rate": _summary(rates),
         "load": loads,
+        "breakdown_us": breakdown,
     }
 
 
@@ -110,9 +169,10 @@ def _summary(values: list[float]) -> dict[str, float]:
 
 
 def _start_py_spy(path: Path) -> subprocess.Popen[bytes]:
-    """py-spy sampling this process (every thread, the one holding the GIL) until stopped."""
+    """py-spy sampling this process until stopped: every thread that is running (not waiting), without pausing it."""
     spy = str(Path(sys.executable).with_name("py-spy"))
-    command = [spy, "record", "--pid", str(os.getpid()), "--gil", "--rate", "250", "--format", "raw", "-o", str(path)]
+    pid = str(os.getpid())
+    command = [spy, "record", "--pid", pid, "--nonblocking", "--rate", "250", "--format", "raw", "-o", str(path)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(1.0)  # attached before the first measured round
     return process
@@ -167,8 +227,8 @@ def _frame_file(frame: str) -> str:
 
 
 def render(cpu: dict[str, Any]) -> list[str]:
-    c, r = cpu["cpu_ms"], cpu["rate"]
-    return [
+    c, r, parts = cpu["cpu_ms"], cpu["rate"], cpu["breakdown_us"]
+    lines = [
         "## 1c. CPU per delivery",
         "",
         f"The dispatcher's process alone (`python -m bench.cpu`): the {cpu['events']} sample events of",
@@ -177,11 +237,22 @@ def render(cpu: dict[str, Any]) -> list[str]:
         f"{cpu['deliveries_per_round']} deliveries. moto and the receiver run in processes of their own. Load average",
         f"{cpu['load'][0]:.2f} → {cpu['load'][1]:.2f} (2 cores, shared) while it ran.",
         "",
-        "| CPU ms per delivery | deliveries/s, 20 hooks per event |",
-        "|---:|---:|",
-        f"| {c['median']:.3f} ({c['min']:.3f}-{c['max']:.3f}, {c['runs']} rounds) | {_spread(r)} |",
+        "| CPU ms per delivery | of which system | deliveries/s, 20 hooks per event |",
+        "|---:|---:|---:|",
+        f"| {c['median']:.3f} ({c['min']:.3f}-{c['max']:.3f}, {c['runs']} rounds) | {cpu['system_ms']['median']:.3f} "
+        f"| {_spread(r)} |",
         "",
+        "Where it goes, from further rounds with chosen calls timed in their own thread's CPU time",
+        "(`time.thread_time`, so a wait for the GIL or the network never counts):",
+        "",
+        "| part | CPU µs per delivery | share |",
+        "|---|---:|---:|",
     ]
+    total = parts["all"]
+    for label, us in parts.items():
+        if label != "all":
+            lines.append(f"| {label} | {us:.0f} | {100 * us / total:.0f} % |")
+    return [*lines, f"| all (getrusage, same rounds) | {total:.0f} | 100 % |", ""]
 
 
 def _spread(s: dict[str, float]) -> str:
@@ -228,6 +299,9 @@ def main() -> int:
             result["throughput"] = measure_throughput(endpoint, {0: instant, 50: slow}, [200, 1000], args.repeats, say)
         result["load"] = load_average()
         print(json.dumps(result, indent=2))
+        print("\nCPU µs per delivery, where it goes (20 hooks per event):")
+        for label, us in result["cpu"]["breakdown_us"].items():
+            print(f"{us:8.1f}  {label}")
         print(summary_line(result))
         if raw is not None:
             print("\nfunction (file): inclusive %, self % of the GIL holder's samples")

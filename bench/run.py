@@ -18,7 +18,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import cold_start, cost, fanout, host_cap, latency, noisy, record_size, services, split, storage
+from bench import (
+    cold_start,
+    cost,
+    cpu,
+    fanout,
+    host_cap,
+    latency,
+    noisy,
+    record_size,
+    services,
+    split,
+    storage,
+    transport,
+)
 
 HERE = Path(__file__).resolve().parent
 TARGETS = {
@@ -60,7 +73,7 @@ def main() -> int:
     repeats = 2 if args.quick else args.repeats
     sizes = [100, 1000]
     call_sizes = [1, 10, 100, 1000] if args.quick else [1, 10, 100, 1000, 5000]
-    progress = Progress(len(sizes) * 2 + 6)
+    progress = Progress(len(sizes) * 2 + 8)
     results: dict[str, Any] = {"machine": machine(), "date": datetime.now(UTC).isoformat(timespec="seconds")}
 
     with (
@@ -76,6 +89,10 @@ def main() -> int:
             for delay, port in ((0, instant), (50, slow)):
                 say = progress.step(f"fan-out N={n} delay={delay} ms")
                 results["fanout"].append(fanout.measure(endpoint, port, n, delay, repeats, say))
+        say = progress.step("CPU per delivery, 20 hooks per event")
+        results["cpu"] = cpu.measure_cpu(endpoint, instant, repeats * 2, say)
+        say = progress.step("requests against urllib3")
+        results["transport"] = transport.measure_transport(instant, rounds=repeats)
         say = progress.step("fan-out with the per-host cap")
         results["host_cap"] = host_cap.measure_host_cap(endpoint, spread, slow, repeats, say)
         say = progress.step("DynamoDB calls per event")
@@ -166,15 +183,23 @@ def render(r: dict[str, Any]) -> str:
         "later (warm) runs, as in a warm Lambda, find the hooks in the function's cache after one consistent",
         "GetItem of the type's version (see the README) and reuse connections. The ratio uses warm medians.",
         "",
-        "| N | receiver | dispatcher deliveries/s, warm | first (cold) run | baseline deliveries/s | ratio |",
-        "|---:|---:|---:|---:|---:|---:|",
+        "CPU ms per delivery: this process's (every thread, user + system) over the warm runs, per delivery.",
+        "",
+        "| N | receiver | dispatcher deliveries/s, warm | first (cold) run | CPU ms per delivery | baseline "
+        "deliveries/s | ratio |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in r["fanout"]:
+        cpu_ms = f"{row['cpu_ms']['median']:.2f}" if "cpu_ms" in row else "-"
         lines.append(
             f"| {row['n']:,} | {row['delay_ms']:g} ms | {_spread(row['service'])} | {row['service_cold']:,.0f} "
-            f"| {_spread(row['baseline'])} | {row['ratio']:.1f}x |"
+            f"| {cpu_ms} | {_spread(row['baseline'])} | {row['ratio']:.1f}x |"
         )
     lines += ["", "![deliveries per second against N](fanout.png)", ""]
+    if "cpu" in r:
+        lines += cpu.render(r["cpu"])
+    if "transport" in r:
+        lines += transport.render(r["transport"])
     if "host_cap" in r:
         previous = next((x for x in r["fanout"] if x["n"] == 1000 and x["delay_ms"] == 50), None)
         lines += host_cap.render(r["host_cap"], previous["service"]["median"] if previous else None)
@@ -246,6 +271,21 @@ def render(r: dict[str, Any]) -> str:
             f"| {_met(x['service']['median'] >= 1000)} |"
             for x in instant
         ),
+        *(
+            [
+                f"| CPU per delivery, 20 hooks per event: ≤ 0.5 ms | {r['cpu']['cpu_ms']['median']:.2f} ms "
+                f"| {_met(r['cpu']['cpu_ms']['median'] <= 0.5)} |"
+            ]
+            if "cpu" in r
+            else []
+        ),
+        *(
+            f"| instant receiver, N = {x['n']:,}: ≥ 1,600 deliveries/s per process | {x['service']['median']:,.0f}/s "
+            f"| {_met(x['service']['median'] >= 1600)} |"
+            for x in instant
+        ),
+        f"| 1,000 hooks at 50 ms: ≥ 1,200 deliveries/s per process | {slow_1000['service']['median']:,.0f}/s "
+        f"| {_met(slow_1000['service']['median'] >= 1200)} |",
         f"| DynamoDB calls ≤ ceil(N/25) + 5 (single invocation) | see table 2 | {_met(calls_ok)} |",
         f"| DynamoDB calls ≤ ceil(N/25) + 5, split 10,000 | {s['dynamodb_calls']} of {s['budget']} "
         f"| {_met(s['dynamodb_calls'] <= s['budget'])} |",
