@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import heapq
 import itertools
+import math
 import socket
 import threading
 import time
@@ -47,6 +48,7 @@ class Watchdog:
         self._order = itertools.count()
         self._changed = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._wakes_at = math.inf  # the deadline the watchdog sleeps until
 
     def arm(self, seconds: float) -> Ticket:
         """A ticket for an attempt starting now on this thread; cancel it when the attempt ends."""
@@ -55,8 +57,10 @@ class Watchdog:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="attempt-deadlines", daemon=True)
                 self._thread.start()
+            while self._heap and self._heap[0][2].cancelled:  # ended attempts leave: the watchdog waits for a live one
+                heapq.heappop(self._heap)
             heapq.heappush(self._heap, (ticket.deadline, next(self._order), ticket))
-            if self._heap[0][2] is ticket:
+            if ticket.deadline < self._wakes_at:  # else it wakes before this one is due anyway
                 self._changed.notify()
         _current.ticket = ticket
         return ticket
@@ -65,10 +69,12 @@ class Watchdog:
         while True:
             with self._changed:
                 while not self._heap:
+                    self._wakes_at = math.inf
                     self._changed.wait()
                 deadline, _, ticket = self._heap[0]
                 left = deadline - time.monotonic()
                 if left > 0:
+                    self._wakes_at = deadline
                     self._changed.wait(left)
                     continue
                 heapq.heappop(self._heap)
