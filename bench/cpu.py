@@ -9,6 +9,7 @@ that holds the GIL, so what it shows is Python's CPU) and prints where it went.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
@@ -95,24 +96,45 @@ class CpuAccount:
             setattr(owner, name, original)
 
 
+def cpu_by_thread() -> Counter[str]:
+    """CPU seconds of this process's threads so far, by kind: the name before its number (`deliver_12` is a
+    delivery thread, `record_3` a record writer), from /proc/self/task (Linux); empty elsewhere."""
+    names = {thread.native_id: thread.name for thread in threading.enumerate()}
+    tick = os.sysconf("SC_CLK_TCK")
+    found: Counter[str] = Counter()
+    tasks = Path("/proc/self/task")
+    for task in tasks.iterdir() if tasks.exists() else ():
+        with contextlib.suppress(OSError):  # a thread that ended meanwhile
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+            kind = names.get(int(task.name), "other").split("_")[0]
+            found[f"thread {kind}"] += (int(fields[11]) + int(fields[12])) / tick
+    return found
+
+
 def where_cpu_goes(dispatcher: Dispatcher, events: list[OmsEvent], rounds: int) -> dict[str, float]:
     """µs per delivery inside the HTTP POSTs, each DynamoDB operation (botocore's serializing of its request apart),
-    the record writes as a whole, and signing; `all` is getrusage's total over the same rounds."""
+    the record writes as a whole, and signing; then by thread; `all` is getrusage's total over the same rounds."""
     account = CpuAccount()
     account.wrap(sender_module.Sender, "post", lambda *_: "HTTP POST (Sender.post)")
     account.wrap(BaseClient, "_make_api_call", lambda _, operation, *__: f"DynamoDB {operation} (botocore)")
-    account.wrap(JSONSerializer, "serialize_to_request", lambda _, __, model: f"  of which serializing {model.name}")
+    account.wrap(
+        JSONSerializer,
+        "serialize_to_request",
+        lambda _, __, model: f"DynamoDB {model.name}: botocore serializing the request",
+    )
     account.wrap(DeliveryStore, "save_many", lambda *_: "records written (save_many: items built, BatchWriteItem)")
     account.wrap(attempt_module, "signature_headers", lambda *_, **__: "signing (signature_headers)")
     try:
-        cpu, delivered = cpu_seconds(), 0
+        cpu, threads, delivered = cpu_seconds(), cpu_by_thread(), 0
         for _ in range(rounds):
             delivered += dispatch_round(dispatcher, events)
         cpu = cpu_seconds() - cpu
+        threads = cpu_by_thread() - threads
     finally:
         account.undo()
     parts = {label: spent * 1e6 / delivered for label, spent in sorted(account.seconds.items())}
-    return {"all": cpu * 1e6 / delivered, **parts}
+    by_thread = {kind: spent * 1e6 / delivered for kind, spent in sorted(threads.items())}
+    return {"all": cpu * 1e6 / delivered, **parts, **by_thread}
 
 
 def measure_cpu(
@@ -250,9 +272,15 @@ def render(cpu: dict[str, Any]) -> list[str]:
     ]
     total = parts["all"]
     for label, us in parts.items():
-        if label != "all":
+        if label != "all" and not label.startswith("thread "):
             lines.append(f"| {label} | {us:.0f} | {100 * us / total:.0f} % |")
-    return [*lines, f"| all (getrusage, same rounds) | {total:.0f} | 100 % |", ""]
+    lines.append(f"| all (getrusage, same rounds) | {total:.0f} | 100 % |")
+    threads = {label: us for label, us in parts.items() if label.startswith("thread ")}
+    if threads:
+        lines += ["", "The same rounds by thread (`deliver`: the delivery pool; `record`: the record writers):", ""]
+        lines += ["| thread | CPU µs per delivery |", "|---|---:|"]
+        lines += [f"| {label.removeprefix('thread ')} | {us:.0f} |" for label, us in threads.items()]
+    return [*lines, ""]
 
 
 def _spread(s: dict[str, float]) -> str:
