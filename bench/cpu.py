@@ -13,7 +13,6 @@ import contextlib
 import json
 import os
 import resource
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,7 +28,7 @@ from botocore.client import BaseClient
 from botocore.serialize import JSONSerializer
 
 from bench import services
-from bench.fanout import Stack, breaker, cpu_seconds, make_stack, measure, seed_hooks, use_endpoint
+from bench.fanout import Stack, breaker, cpu_seconds, make_stack, measure, seed_hooks, summary, use_endpoint
 from oms_webhooks.adapters import sender as sender_module
 from oms_webhooks.adapters.address_guard import AddressPolicy
 from oms_webhooks.adapters.delivery_store import DeliveryStore
@@ -178,16 +177,12 @@ def measure_cpu(
         "hooks_per_event": HOOKS_PER_EVENT,
         "deliveries_per_round": len(events) * HOOKS_PER_EVENT,
         "workers": workers,
-        "cpu_ms": _summary(cpu_ms),
-        "system_ms": _summary(system_ms),
-        "rate": _summary(rates),
+        "cpu_ms": summary(cpu_ms),
+        "system_ms": summary(system_ms),
+        "rate": summary(rates),
         "load": loads,
         "breakdown_us": breakdown,
     }
-
-
-def _summary(values: list[float]) -> dict[str, float]:
-    return {"median": statistics.median(values), "min": min(values), "max": max(values), "runs": len(values)}
 
 
 def _start_py_spy(path: Path) -> subprocess.Popen[bytes]:

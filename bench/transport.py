@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import statistics
 import sys
 import time
@@ -29,6 +28,7 @@ import requests
 import urllib3
 
 from bench import services
+from bench.fanout import cpu_seconds
 from oms_webhooks.adapters.address_guard import AddressPolicy
 from oms_webhooks.adapters.sender import Sender
 from oms_webhooks.domain.deliveries import Delivery, delivery_id
@@ -90,11 +90,6 @@ def clients(url: str, body: bytes, headers: dict[str, str]) -> dict[str, Post]:
         return sender.post(url, body, headers).status_code or 0
 
     return {"requests.Session": with_requests, "urllib3 PoolManager": with_urllib3, "Sender.post": with_sender}
-
-
-def cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 def run_once(post: Post, count: int) -> tuple[float, float]:
