@@ -186,10 +186,11 @@ def measure_cpu(
 
 
 def _start_py_spy(path: Path) -> subprocess.Popen[bytes]:
-    """py-spy sampling this process until stopped: every thread that is running (not waiting), without pausing it."""
+    """py-spy sampling this process until stopped, without pausing it: the thread holding the GIL, so Python's CPU."""
     spy = str(Path(sys.executable).with_name("py-spy"))
     pid = str(os.getpid())
-    command = [spy, "record", "--pid", pid, "--nonblocking", "--rate", "250", "--format", "raw", "-o", str(path)]
+    options = ["--gil", "--nonblocking", "--rate", "250", "--format", "raw"]
+    command = [spy, "record", "--pid", pid, *options, "-o", str(path)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(1.0)  # attached before the first measured round
     return process
