@@ -45,11 +45,18 @@ FANOUT_EVENT = {
         {
             "messageId": "m1",
             "receiptHandle": "r1",
-            "attributes": {"ApproximateReceiveCount": "1"},
+            "attributes": {
+                "ApproximateReceiveCount": "1",
+                "SentTimestamp": "1767781294000",
+                "SenderId": "AROAEXAMPLE:DispatcherFunction",
+                "ApproximateFirstReceiveTimestamp": "1767781295000",
+            },
             "body": json.dumps({"event_id": "nope", "event_type": "package.created", "first_id": 1, "last_id": 2}),
             "messageAttributes": {},
+            "md5OfBody": "0c2c3cd4e5f6a7b8c9d0e1f2a3b4c5d6",
             "eventSource": "aws:sqs",
             "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:fanout",
+            "awsRegion": "us-east-1",
         }
     ]
 }

@@ -48,7 +48,7 @@ def measure_split(endpoint: str, receiver_port: int, n: int, batch_size: int) ->
                 stack.hooks, stack.deliveries, sender, stack.retries, workers=64, breaker=breaker(stack)
             )
             began = time.perf_counter()
-            done = worker.dispatch_batch(FanoutBatch.from_json(message["Body"]))
+            done = worker.dispatch_batch(FanoutBatch.model_validate_json(message["Body"]))
             batch_times.append(time.perf_counter() - began)
             delivered += done.delivered
             worker.pool.shutdown()

@@ -4,7 +4,6 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from oms_webhooks import telemetry
@@ -20,13 +19,12 @@ settings()  # parsed at cold start: a missing or malformed variable fails the in
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE, clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
-@event_source(data_class=EventBridgeEvent)
-def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
-        oms_event = OmsEvent.from_eventbridge(event.raw_event)
+        oms_event = OmsEvent.from_eventbridge(event)
     except MalformedEvent as bad:
         # Retrying cannot fix it: log it with what identifies it, and let the rest of the stream flow.
-        logger.error("Malformed event dropped", extra={"reason": str(bad), "event_id": event.raw_event.get("id")})
+        logger.error("Malformed event dropped", extra={"reason": str(bad), "event_id": event.get("id")})
         telemetry.record_malformed_event()
         return {"accepted": False, "reason": str(bad)}
     logger.append_keys(event_id=oms_event.id, event_type=oms_event.event_type)

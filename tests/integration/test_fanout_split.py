@@ -7,10 +7,13 @@ import uuid
 
 import boto3
 
-from oms_webhooks.adapters.queues import FanoutQueue
+from oms_webhooks.adapters.queues import FanoutBatch, FanoutQueue
+from oms_webhooks.domain.hooks import MAX_HOOK_ID
 from oms_webhooks.domain.oms_event import OmsEvent
 from oms_webhooks.settings import settings
 from oms_webhooks_cli.local.lambdas import LocalFunction
+from oms_webhooks_cli.local.triggers import sqs_record
+from tests.events import EVENTS
 from tests.integration.support import dispatcher, subscribe, unsubscribe_all
 from tests.receiver import Receiver
 
@@ -21,19 +24,12 @@ def drain(function: LocalFunction, queue_url: str) -> int:
     """Lambda's SQS event source for the fan-out function, one message an invocation; returns messages handled."""
     sqs = boto3.client("sqs")
     for handled in range(50):
-        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=1).get("Messages", [])
+        received = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=1, AttributeNames=["All"])
+        messages = received.get("Messages", [])
         if not messages:
             return handled
         [message] = messages
-        record = {
-            "messageId": message["MessageId"],
-            "receiptHandle": message["ReceiptHandle"],
-            "body": message["Body"],
-            "attributes": {"ApproximateReceiveCount": "1"},
-            "messageAttributes": {},
-            "eventSource": "aws:sqs",
-            "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:fanout",
-        }
+        record = sqs_record(message, "arn:aws:sqs:us-east-1:123456789012:fanout")
         answer = function.invoke({"Records": [record]})
         assert answer == {"batchItemFailures": []}
         sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
@@ -81,3 +77,16 @@ def test_a_payload_too_large_for_the_messages_is_stored_once_and_read_by_each_ba
     assert [len(receiver.received[f"/big{i}"]) for i in range(30)] == [1] * 30
     assert json.loads(receiver.received["/big7"][0].body)["payload"] == payload
     unsubscribe_all(owner)
+
+
+def test_a_record_whose_body_is_no_batch_fails_alone(deployed: dict[str, LocalFunction]) -> None:
+    """A batch of hook ids no hook has is delivered (to none); a body that is not one is a batch item failure."""
+    [sample] = json.loads((EVENTS / "sqs" / "retry-batch.json").read_text())["Records"]
+    nobody = FanoutBatch(
+        event_id=str(uuid.uuid4()), event_type=EVENT_TYPE, first_id=MAX_HOOK_ID, last_id=MAX_HOOK_ID, payload={"id": 1}
+    )
+    broken = {"not-json": "{", "no-ids": json.dumps({"event_id": "e", "event_type": EVENT_TYPE})}
+    records = [{**sample, "messageId": name, "body": body} for name, body in broken.items()]
+    good = {**sample, "messageId": "nobody", "body": nobody.model_dump_json()}
+    answer = deployed["FanoutFunction"].invoke({"Records": [good, *records]})
+    assert sorted(failure["itemIdentifier"] for failure in answer["batchItemFailures"]) == sorted(broken)

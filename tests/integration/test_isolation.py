@@ -31,6 +31,7 @@ from oms_webhooks.domain.oms_event import OmsEvent
 from oms_webhooks.settings import settings
 from oms_webhooks_cli.local.gateway import Gateway
 from oms_webhooks_cli.local.lambdas import LocalFunction
+from oms_webhooks_cli.local.triggers import sqs_record
 from tests.integration.support import dispatcher, subscribe, unsubscribe_all
 from tests.integration.test_fanout_split import drain
 from tests.receiver import Answer, Receiver
@@ -203,18 +204,7 @@ def take_retry_messages(uuids: set[str]) -> list[dict[str, Any]]:
         if set(taken) == uuids:
             break
     assert set(taken) == uuids, "the retry messages did not arrive"
-    return [
-        {
-            "messageId": message["MessageId"],
-            "receiptHandle": message["ReceiptHandle"],
-            "body": message["Body"],
-            "attributes": {"ApproximateReceiveCount": message["Attributes"]["ApproximateReceiveCount"]},
-            "messageAttributes": {},
-            "eventSource": "aws:sqs",
-            "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:retries",
-        }
-        for message in taken.values()
-    ]
+    return [sqs_record(message, "arn:aws:sqs:us-east-1:123456789012:retries") for message in taken.values()]
 
 
 @pytest.mark.parametrize("cause", BY_NAME)

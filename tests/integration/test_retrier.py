@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from typing import Any
@@ -13,6 +14,7 @@ from oms_webhooks.adapters.delivery_store import DeliveryStore
 from oms_webhooks.domain.oms_event import OmsEvent
 from oms_webhooks.settings import settings
 from oms_webhooks_cli.local.lambdas import LocalFunction
+from tests.events import EVENTS
 from tests.integration.support import dispatcher, subscribe, unsubscribe_all
 from tests.receiver import Answer, Receiver
 
@@ -121,3 +123,13 @@ def test_waits_beyond_the_visibility_limit_or_many_receives_go_to_a_fresh_messag
     attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
     assert int(attributes["ApproximateNumberOfMessagesDelayed"]) == 2  # the two fresh messages, delayed
     assert int(attributes["ApproximateNumberOfMessagesNotVisible"]) == 3  # the three taken, still hidden
+
+
+def test_a_record_whose_body_is_no_retry_message_fails_alone(deployed: dict[str, LocalFunction]) -> None:
+    """The legacy `{"uuid", "due"}` body of the sample is read (its delivery was never made: acknowledged); a body
+    that is not JSON, or names no kind of message, is a batch item failure of its own, not the batch's."""
+    [sample] = json.loads((EVENTS / "sqs" / "retry-batch.json").read_text())["Records"]
+    broken = {"not-json": "{", "no-such-kind": '{"kind": "nope", "uuid": "x"}', "no-uuid": '{"due": 1}'}
+    records = [sample, *({**sample, "messageId": name, "body": body} for name, body in broken.items())]
+    answer = deployed["RetrierFunction"].invoke({"Records": records})
+    assert sorted(failure["itemIdentifier"] for failure in answer["batchItemFailures"]) == sorted(broken)

@@ -192,7 +192,15 @@ def test_every_delivery_path_signs_with_both_secrets_during_the_overlap(me: Owne
 
     event = OmsEvent(str(uuid.uuid4()), EVENT_TYPE, {"id": 1})
     dispatcher().dispatch(event)  # 1: dispatch (500)
-    dispatcher().dispatch_batch(FanoutBatch(str(uuid.uuid4()), EVENT_TYPE, hook["id"], hook["id"], {"id": 2}))  # 2
+    dispatcher().dispatch_batch(
+        FanoutBatch(
+            event_id=str(uuid.uuid4()),
+            event_type=EVENT_TYPE,
+            first_id=hook["id"],
+            last_id=hook["id"],
+            payload={"id": 2},
+        )
+    )  # 2
     queue = own_queue()
     retrier = Retrier(hooks, store, Sender(AddressPolicy(allow_loopback=True)), queue)
     first = store.get(delivery_id(event.id, hook["id"]))

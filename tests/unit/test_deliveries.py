@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +20,7 @@ from oms_webhooks.domain.deliveries import (
     request_body,
 )
 from oms_webhooks.domain.oms_event import MalformedEvent, OmsEvent
+from tests.events import EVENTS
 
 
 def test_delivery_id_is_stable_32_hex_and_distinct_per_hook_and_event() -> None:
@@ -66,26 +68,31 @@ def test_the_payload_serialized_once_reads_as_when_serialized_whole(payload: obj
     assert request_body("package.created", "ab" * 16, payload) == whole
 
 
+ENVELOPE = json.loads((EVENTS / "eventbridge" / "package.created.json").read_text())  # as EventBridge sends it
+
+
 def test_eventbridge_envelope_is_read() -> None:
-    event = OmsEvent.from_eventbridge(
-        {"id": "e1", "detail-type": "package-created", "source": "oms", "detail": {"payload": {"id": 1}}}
-    )
-    assert (event.id, event.event_type, event.payload) == ("e1", "package.created", {"id": 1})
+    event = OmsEvent.from_eventbridge({**ENVELOPE, "id": "e1", "detail-type": "package-created"})
+    assert (event.id, event.event_type, event.payload) == ("e1", "package.created", ENVELOPE["detail"]["payload"])
 
 
 @pytest.mark.parametrize(
-    "raw",
+    ("raw", "reason"),
     [
-        None,
-        [],
-        {"detail-type": "package.created", "detail": {"payload": {}}},
-        {"id": "e", "detail-type": "nope", "detail": {"payload": {}}},
-        {"id": "e", "detail-type": "package.created", "detail": {}},
-        {"id": "e", "detail-type": "package.created", "detail": {"payload": 3}},
+        (None, "event: Input should be a valid dictionary"),
+        ([], "event: Input should be a valid dictionary"),
+        ({key: value for key, value in ENVELOPE.items() if key != "id"}, "id: Field required"),
+        ({**ENVELOPE, "id": 7}, "id: Input should be a valid string"),
+        ({**ENVELOPE, "id": "x" * 129}, "id: String should have at most 128 characters"),
+        ({**ENVELOPE, "detail-type": "nope"}, "detail-type: unknown event type 'nope'"),
+        ({**ENVELOPE, "detail": {}}, "detail.payload: Field required"),
+        ({**ENVELOPE, "detail": {"payload": 3}}, "detail.payload: the payload must be a JSON object or array"),
+        ({**ENVELOPE, "detail": {"payload": ["x" * 270_000]}}, "detail.payload: the payload is larger than 262144"),
+        ({"id": "e", "detail-type": "package.created", "detail": {"payload": {}}}, "version: Field required"),
     ],
 )
-def test_malformed_envelopes_are_refused(raw: object) -> None:
-    with pytest.raises(MalformedEvent):
+def test_malformed_envelopes_are_refused_naming_the_field(raw: object, reason: str) -> None:
+    with pytest.raises(MalformedEvent, match=re.escape(reason)):
         OmsEvent.from_eventbridge(raw)
 
 

@@ -114,6 +114,7 @@ def eventbridge_rule(
     def invoke(message: dict[str, Any]) -> bool:
         """True when the event is done with: delivered, or sent to the failure destination."""
         event = json.loads(message["Body"])
+        event.setdefault("account", ACCOUNT)  # EventBridge always sends it; moto's target template leaves it out
         try:
             function.invoke(event)
             return True
@@ -250,7 +251,7 @@ def sqs_event_source(
     report_failures = "ReportBatchItemFailures" in props.get("FunctionResponseTypes", [])
 
     def invoke_batch(messages: list[dict[str, Any]]) -> set[str]:
-        event = {"Records": [_sqs_record(m, props["Queue"]) for m in messages]}
+        event = {"Records": [sqs_record(m, props["Queue"]) for m in messages]}
         try:
             answer = function.invoke(event)
         except Exception:
@@ -291,7 +292,8 @@ def sqs_pollers(props: dict[str, Any]) -> int:
     return min(concurrency, MOST_SQS_POLLERS)
 
 
-def _sqs_record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
+def sqs_record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
+    """A message received with all its attributes, as Lambda's SQS event source hands it to the function."""
     return {
         "messageId": message["MessageId"],
         "receiptHandle": message["ReceiptHandle"],

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Tag, TypeAdapter
+from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
+from pydantic import BaseModel, ConfigDict, Discriminator, Json, Tag, TypeAdapter
 
 from oms_webhooks.adapters.aws import sqs
 from oms_webhooks.clock import clock, epoch
@@ -69,12 +67,19 @@ RetryQueueMessage = Annotated[
 RETRY_QUEUE_MESSAGE: TypeAdapter[RetryMessage | ProbeMessage | ReleaseMessage] = TypeAdapter(RetryQueueMessage)
 
 
-@dataclass(frozen=True)
-class FanoutBatch:
+class RetryQueueRecord(SqsRecordModel):
+    """A retry queue's record as Lambda hands it over, its body read as the message it holds."""
+
+    body: Json[RetryQueueMessage]
+
+
+class FanoutBatch(BaseModel):
     """One slice of a large fan-out: the hooks of a type with ids from first to last, for one event.
 
     The event's payload travels in the message when it fits; otherwise it is stored with the event's claim.
     """
+
+    model_config = ConfigDict(frozen=True)
 
     event_id: str
     event_type: str
@@ -82,19 +87,11 @@ class FanoutBatch:
     last_id: int
     payload: Any = None
 
-    def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), ensure_ascii=False)
 
-    @classmethod
-    def from_json(cls, body: str) -> FanoutBatch:
-        data = json.loads(body)
-        return cls(
-            str(data["event_id"]),
-            str(data["event_type"]),
-            int(data["first_id"]),
-            int(data["last_id"]),
-            data.get("payload"),
-        )
+class FanoutQueueRecord(SqsRecordModel):
+    """A fan-out queue's record as Lambda hands it over, its body read as the batch it holds."""
+
+    body: Json[FanoutBatch]
 
 
 class Queue:
@@ -151,7 +148,7 @@ class RetryQueue(Queue):
 class FanoutQueue(Queue):
     def split(self, batches: list[FanoutBatch]) -> int:
         """Batches whose payload makes ten messages too large for one call are sent alone."""
-        bodies = [b.to_json() for b in batches]
+        bodies = [b.model_dump_json() for b in batches]
         if sum(len(body.encode()) for body in bodies[:SEND_BATCH_SIZE]) <= BATCH_BYTES_LIMIT:
             return self.send([{"MessageBody": body} for body in bodies])
         return sum(self.send([{"MessageBody": body}]) for body in bodies)

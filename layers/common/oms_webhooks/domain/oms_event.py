@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
+
+from aws_lambda_powertools.utilities.parser import ValidationError, parse
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+from pydantic import AfterValidator, BaseModel, Field
+from pydantic_core import PydanticCustomError
 
 from oms_webhooks.domain.catalog import canonical_event_type
 
@@ -15,6 +20,36 @@ class MalformedEvent(ValueError):
     """An event that cannot be delivered as it is; retrying it would not help."""
 
 
+def _catalogued(detail_type: str) -> str:
+    """Whisperer's dashed names (`package-created`) are read as the dotted ones."""
+    event_type = canonical_event_type(detail_type)
+    if event_type is None:
+        raise PydanticCustomError("event_type", "unknown event type {name}", {"name": repr(detail_type)})
+    return event_type
+
+
+def _deliverable(payload: Any) -> Any:
+    if not isinstance(payload, dict | list):
+        raise PydanticCustomError("payload", "the payload must be a JSON object or array")
+    if len(json.dumps(payload, ensure_ascii=False).encode()) > MAX_PAYLOAD_BYTES:
+        raise PydanticCustomError("payload", "the payload is larger than {limit} bytes", {"limit": MAX_PAYLOAD_BYTES})
+    return payload
+
+
+class OmsEventDetail(BaseModel):
+    """What the OMS puts in an event's `detail`: the payload every subscribed hook receives as it is."""
+
+    payload: Annotated[Any, AfterValidator(_deliverable)]
+
+
+class OmsEventBridgeModel(EventBridgeModel):
+    """EventBridge's envelope of an OMS event, its detail-type a catalogued event type."""
+
+    id: str = Field(min_length=1, max_length=128)
+    detail_type: Annotated[str, AfterValidator(_catalogued)] = Field(alias="detail-type")
+    detail: OmsEventDetail
+
+
 @dataclass(frozen=True)
 class OmsEvent:
     id: str
@@ -23,21 +58,14 @@ class OmsEvent:
 
     @classmethod
     def from_eventbridge(cls, raw: Any) -> OmsEvent:
-        if not isinstance(raw, dict):
-            raise MalformedEvent("an EventBridge event must be a JSON object")
-        event_id = raw.get("id")
-        if not isinstance(event_id, str) or not event_id or len(event_id) > 128:
-            raise MalformedEvent("the event has no usable id")
-        detail_type = raw.get("detail-type")
-        event_type = canonical_event_type(detail_type) if isinstance(detail_type, str) else None
-        if event_type is None:
-            raise MalformedEvent(f"unknown event type {detail_type!r}")
-        detail = raw.get("detail")
-        if not isinstance(detail, dict) or "payload" not in detail:
-            raise MalformedEvent('the event detail must be an object with a "payload"')
-        payload = detail["payload"]
-        if not isinstance(payload, dict | list):
-            raise MalformedEvent("the payload must be a JSON object or array")
-        if len(json.dumps(payload, ensure_ascii=False).encode()) > MAX_PAYLOAD_BYTES:
-            raise MalformedEvent(f"the payload is larger than {MAX_PAYLOAD_BYTES} bytes")
-        return cls(event_id, event_type, payload)
+        """Raises MalformedEvent naming every field that is wrong (`detail.payload: ...`)."""
+        try:
+            envelope = parse(event=raw, model=OmsEventBridgeModel)
+        except ValidationError as invalid:
+            raise MalformedEvent(problems(invalid)) from None
+        return cls(envelope.id, envelope.detail_type, envelope.detail.payload)
+
+
+def problems(invalid: ValidationError) -> str:
+    """A pydantic refusal in one line, `where: what` for each problem, so a log line names the field."""
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'event'}: {e['msg']}" for e in invalid.errors())

@@ -171,7 +171,13 @@ class Dispatcher:
             self.deliveries.store_event_payload(event.id, event.payload)
             payload = None  # each batch reads it from the claim
         batches = [
-            FanoutBatch(event.id, event.event_type, chunk[0].id, chunk[-1].id, payload)
+            FanoutBatch(
+                event_id=event.id,
+                event_type=event.event_type,
+                first_id=chunk[0].id,
+                last_id=chunk[-1].id,
+                payload=payload,
+            )
             for chunk in (hooks[i : i + self.batch_size] for i in range(0, len(hooks), self.batch_size))
         ]
         self.fanout.split(batches)
