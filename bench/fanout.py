@@ -22,8 +22,8 @@ import requests
 
 from oms_webhooks.adapters.address_guard import AddressPolicy
 from oms_webhooks.adapters.aws import dynamodb, sqs
+from oms_webhooks.adapters.circuit_store import CircuitStore
 from oms_webhooks.adapters.delivery_store import DeliveryStore
-from oms_webhooks.adapters.hook_health import HookHealthStore
 from oms_webhooks.adapters.hook_store import HookStore, _to_item
 from oms_webhooks.adapters.queues import RetryQueue
 from oms_webhooks.adapters.sender import Sender
@@ -32,7 +32,7 @@ from oms_webhooks.domain.deliveries import Delivery, delivery_id
 from oms_webhooks.domain.hooks import Hook, now
 from oms_webhooks.domain.oms_event import OmsEvent
 from oms_webhooks.rules.attempt import delivery_headers
-from oms_webhooks.rules.breaker import Breaker
+from oms_webhooks.rules.circuit_breaker import Breaker
 from oms_webhooks.rules.dispatch import Dispatcher
 from oms_webhooks_cli.local.stack import LOCAL_CREDENTIALS, create_resources
 from oms_webhooks_cli.template import Template
@@ -63,7 +63,7 @@ def make_stack(endpoint: str, name: str) -> Stack:
 
 def breaker(stack: Stack) -> Breaker:
     """The circuit breaker with the template's defaults, as the functions run it."""
-    return Breaker(CircuitRules(), HookHealthStore(stack.hooks.table), stack.hooks)
+    return Breaker(CircuitRules(), CircuitStore(stack.hooks.table), stack.hooks)
 
 
 def seed_hooks(stack: Stack, n: int, receiver_port: int, event_type: str, first_id: int = 1) -> list[Hook]:

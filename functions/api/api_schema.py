@@ -12,9 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
-from oms_webhooks.domain.catalog import EVENT_TYPES
 from oms_webhooks.domain.deliveries import Status
-from oms_webhooks.domain.event_catalog import TEST_EVENT_TYPE
+from oms_webhooks.domain.event_catalog import EVENT_TYPES, TEST_EVENT_TYPE
 from oms_webhooks.domain.hooks import EVENT_TYPE_NAMES as EVENT_TYPE_NAMES  # what app.py offers as event types
 from oms_webhooks.domain.hooks import Hook
 from oms_webhooks.domain.moment import MomentText

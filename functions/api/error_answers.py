@@ -54,7 +54,7 @@ def ambiguous_number(error: AmbiguousNumber) -> Response[Any]:
 
 @router.exception_handler(MissingPassword)
 def missing_password(error: MissingPassword) -> Response[Any]:
-    return answer(400, error.errors())
+    return answer(400, {"config": {"auth": {"password": ["This field is required."]}}})  # a missing nested field
 
 
 @router.exception_handler(NotFound)

@@ -11,13 +11,13 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from delivery_log_query import DeliveryLogQuery, delivery_filters
 from pydantic import BaseModel, ConfigDict
 from pydantic.fields import FieldInfo
 
 import api_schema as doc
 from answers import answer, page
 from oms_webhooks import telemetry
-from oms_webhooks.rules.delivery_log import DeliveryFilters, DeliveryLogQuery
 from parameters import Cursor, DeliveryKey, Limit, owner
 from services import delivery_log
 
@@ -53,7 +53,7 @@ def text_query(field: FieldInfo) -> Any:
 )
 @with_delivery_log_query
 def list_deliveries(limit: Limit = None, cursor: Cursor = None, **query: str | None) -> Response[Any]:
-    filters = DeliveryFilters.from_query(query)
+    filters = delivery_filters(query)
     log = delivery_log()
     result = log.find(owner(), filters, limit, cursor)
     return answer(200, page(result, log.public(owner(), result.items)))

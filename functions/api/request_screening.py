@@ -9,11 +9,11 @@ import json
 import re
 from typing import Any
 
+import json_text
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from form_values import boolean_value
 
 from form_body import FORM_MEDIA_TYPES, MalformedForm, form_fields, media_type
-from oms_webhooks.domain import json_text
-from oms_webhooks.domain.form_values import boolean_value
 
 MAX_BODY_BYTES = 64 * 1024
 RETRY_PATH = re.compile(r"^/whisperer/hook_events/[^/]+/retry/?$")

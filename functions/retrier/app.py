@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from oms_webhooks import telemetry
 from oms_webhooks.adapters.queues import RetryMessage, RetryQueueRecord
-from oms_webhooks.rules.retries import Received, RetryBatch
+from oms_webhooks.rules.retrier import Received, RetryBatch
 from oms_webhooks.settings import settings
 from oms_webhooks.telemetry import metrics, tracer
 from oms_webhooks.wiring import retrier

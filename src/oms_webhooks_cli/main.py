@@ -228,7 +228,7 @@ def _invoke(args: argparse.Namespace) -> int:
 
 
 def _publish(args: argparse.Namespace) -> int:
-    from oms_webhooks.domain.catalog import canonical_event_type
+    from oms_webhooks.domain.event_catalog import canonical_event_type
 
     event_type = canonical_event_type(args.event_type)
     if event_type is None:

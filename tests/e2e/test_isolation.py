@@ -15,8 +15,8 @@ import requests
 from pydantic import TypeAdapter
 
 from oms_webhooks.adapters.hook_store import HookStore
-from oms_webhooks.domain.countdown import RetryCountdownConfig
 from oms_webhooks.domain.hooks import Hook, now
+from oms_webhooks.domain.retry_countdown import RetryCountdownConfig
 from oms_webhooks_cli.endpoint import Target
 from tests.e2e.conftest import Client, LocalStackProcess
 from tests.receiver import Receiver

@@ -35,7 +35,7 @@ import pytest
 import requests
 
 from oms_webhooks.adapters.tokens import TokenStore
-from oms_webhooks.domain.catalog import EVENT_TYPES
+from oms_webhooks.domain.event_catalog import EVENT_TYPES
 from oms_webhooks_cli.endpoint import Target
 from tests.e2e.conftest import Client, LocalStackProcess
 from tests.receiver import Answer, Receiver

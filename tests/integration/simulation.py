@@ -20,8 +20,8 @@ from typing import Any
 import boto3
 
 from oms_webhooks import wiring
+from oms_webhooks.adapters.circuit_store import CircuitStore
 from oms_webhooks.adapters.delivery_store import DeliveryStore
-from oms_webhooks.adapters.hook_health import HookHealthStore
 from oms_webhooks.clock import SimulatedClock, now, use_clock
 from oms_webhooks.domain.circuit import at_epoch
 from oms_webhooks.domain.deliveries import Delivery
@@ -50,7 +50,7 @@ class Simulation:
         self.parked: list[str] = []
         # Clients of its own: what the simulation reads to steer itself is not counted as the functions' calls.
         self.store = DeliveryStore(settings().deliveries_table, boto3.client("dynamodb"))
-        self.health = HookHealthStore(settings().hooks_table, boto3.client("dynamodb"))
+        self.health = CircuitStore(settings().hooks_table, boto3.client("dynamodb"))
 
     def __enter__(self) -> Simulation:
         self._previous = use_clock(self.clock)

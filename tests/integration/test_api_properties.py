@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from oms_webhooks.domain.catalog import EVENT_TYPES
+from oms_webhooks.domain.event_catalog import EVENT_TYPES
 from oms_webhooks_cli.local.lambdas import LocalFunction
 from tests.integration.test_hostile_input import api_event
 

@@ -15,11 +15,11 @@ import boto3
 import pytest
 from aws_lambda_powertools import Logger
 
-from oms_webhooks.adapters.hook_health import Changes, HookHealthStore
+from oms_webhooks.adapters.circuit_store import Changes, CircuitStore
 from oms_webhooks.adapters.hook_store import HookStore
 from oms_webhooks.adapters.tokens import TokenStore
 from oms_webhooks.domain.deliveries import delivery_id
-from oms_webhooks.rules import breaker
+from oms_webhooks.rules import circuit_breaker
 from oms_webhooks.settings import settings
 from oms_webhooks_cli.local.lambdas import LocalFunction
 from tests.conftest import Caller
@@ -39,7 +39,7 @@ def simulation(deployed: dict[str, LocalFunction], monkeypatch: pytest.MonkeyPat
     queue_url = boto3.client("sqs").create_queue(QueueName=f"simulated-retry-{uuid.uuid4().hex[:8]}")["QueueUrl"]
     monkeypatch.setenv("RETRY_QUEUE_URL", queue_url)
     monkeypatch.setenv("CIRCUIT_PROBE_MAX_SECONDS", str(PROBE_MAX_SECONDS))
-    monkeypatch.setattr(breaker, "logger", Logger(service=os.environ["POWERTOOLS_SERVICE_NAME"], child=True))
+    monkeypatch.setattr(circuit_breaker, "logger", Logger(service=os.environ["POWERTOOLS_SERVICE_NAME"], child=True))
     rewire()
     with Simulation(deployed, queue_url) as simulation:
         yield simulation
@@ -72,7 +72,7 @@ def test_a_receiver_down_for_days_opens_its_circuit_then_is_disabled_and_can_be_
     owner, token = owner_with_token()
     url = receiver.script("/down", Answer(500))
     hook_id = subscribe(call, token, url, event_type, retry_countdown_config=FIXED_MINUTE)
-    health = HookHealthStore(settings().hooks_table)
+    health = CircuitStore(settings().hooks_table)
 
     # 20 minutes in ticks of 10 s, an event a minute for the first 10: attempts counted per simulated minute.
     per_minute: Counter[int] = Counter()
@@ -163,7 +163,7 @@ def test_a_receiver_that_comes_back_closes_the_circuit_and_gets_every_queued_del
     owner, token = owner_with_token()
     url = receiver.script("/back", Answer(503))
     hook_id = subscribe(call, token, url, event_type)  # the default countdown: 2**n seconds, 10 retries
-    health = HookHealthStore(settings().hooks_table)
+    health = CircuitStore(settings().hooks_table)
 
     published: list[str] = []
     for step in range(12):  # an event every 20 s for 4 minutes: the circuit opens on the way
@@ -299,7 +299,7 @@ def test_pointing_a_hook_elsewhere_or_turning_it_back_on_forgets_its_streak(
     event_type = "package.status.packed_for_refund"
     _, token = owner_with_token()
     hook_id = subscribe(call, token, "http://127.0.0.1:9/a", event_type)
-    health = HookHealthStore(settings().hooks_table)
+    health = CircuitStore(settings().hooks_table)
 
     def fail_five_times() -> None:
         for second in range(5):
@@ -327,7 +327,7 @@ def test_a_streak_written_by_another_run_comes_back_with_its_start(deployed: dic
     """Concurrent dispatches each read a clean state before their first failures; the write that makes the streak
     long enough must still learn when it began, or the circuit opens one failure late (seen with three events at
     once, when moto left the unchanged start out of UPDATED_NEW)."""
-    health = HookHealthStore(settings().hooks_table)
+    health = CircuitStore(settings().hooks_table)
     event_type, hook_id = f"streak.{uuid.uuid4().hex[:8]}", 7
     first = health.record(event_type, Changes(failed={hook_id: 1}, failed_probes={}, cleared=[]), now=1000.0)
     second = health.record(event_type, Changes(failed={hook_id: 1}, failed_probes={}, cleared=[]), now=1005.0)

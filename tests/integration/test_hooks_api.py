@@ -13,7 +13,7 @@ import pytest
 
 from oms_webhooks.adapters.hook_store import HookStore
 from oms_webhooks.adapters.tokens import TokenStore
-from oms_webhooks.domain.catalog import EVENT_TYPES
+from oms_webhooks.domain.event_catalog import EVENT_TYPES
 from oms_webhooks.domain.hook_config import BasicAuth
 from oms_webhooks.domain.hooks import HookPatch
 from oms_webhooks.settings import settings

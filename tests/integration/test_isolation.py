@@ -24,10 +24,10 @@ from oms_webhooks.adapters.hook_store import HookStore
 from oms_webhooks.adapters.queues import FanoutQueue
 from oms_webhooks.adapters.sender import Sender, SendResult
 from oms_webhooks.adapters.tokens import TokenStore
-from oms_webhooks.domain.countdown import RetryCountdownConfig
 from oms_webhooks.domain.deliveries import Delivery, delivery_id
 from oms_webhooks.domain.hooks import Hook, now
 from oms_webhooks.domain.oms_event import OmsEvent
+from oms_webhooks.domain.retry_countdown import RetryCountdownConfig
 from oms_webhooks.settings import settings
 from oms_webhooks_cli.local.gateway import Gateway
 from oms_webhooks_cli.local.lambdas import LocalFunction

@@ -19,7 +19,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics.provider import cold_start
 
 from oms_webhooks.domain.deliveries import delivery_id
-from oms_webhooks.rules import retries
+from oms_webhooks.rules import retrier
 from oms_webhooks.settings import settings
 from oms_webhooks.telemetry import metrics
 from oms_webhooks_cli.local.lambdas import LocalFunction
@@ -63,7 +63,7 @@ def loaded(deployed: dict[str, LocalFunction], monkeypatch: pytest.MonkeyPatch) 
     """
     for function in deployed.values():
         function.module  # noqa: B018 - loading it creates its logger
-    monkeypatch.setattr(retries, "logger", Logger(service=os.environ["POWERTOOLS_SERVICE_NAME"], child=True))
+    monkeypatch.setattr(retrier, "logger", Logger(service=os.environ["POWERTOOLS_SERVICE_NAME"], child=True))
     return deployed
 
 

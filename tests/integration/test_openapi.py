@@ -9,12 +9,12 @@ from typing import Any, get_args
 
 import pytest
 import schemathesis
+from delivery_log_query import FILTERS
 from schemathesis.core.result import Ok
 
 import api_schema
 from oms_webhooks.domain.deliveries import Attempt, Delivery, Status
 from oms_webhooks.domain.hooks import HOOK_ID_PATTERN, Hook
-from oms_webhooks.rules.delivery_log import FILTERS
 from oms_webhooks_cli.local.gateway import Gateway
 from oms_webhooks_cli.openapi import COMMITTED, document
 from tests.conftest import Caller
@@ -112,7 +112,7 @@ def test_no_unused_or_powertools_only_schemas(generated: dict[str, Any]) -> None
 
 def test_query_parameters_are_typed_and_never_null(generated: dict[str, Any]) -> None:
     parameters = {p["name"]: p for p in generated["paths"]["/whisperer/hook_events/"]["get"]["parameters"]}
-    assert list(parameters) == ["limit", "cursor", *FILTERS]  # the core's filters, in whisperer's order
+    assert list(parameters) == ["limit", "cursor", *FILTERS]  # the delivery log's filters, in whisperer's order
     assert {"uuid", "webhook", "created_date", "created_date__gt", "created_date__lt", "object_id"} <= set(parameters)
     assert parameters["webhook"]["schema"]["type"] == "integer"
     assert parameters["uuid"]["schema"]["format"] == "uuid"

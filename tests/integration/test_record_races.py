@@ -14,7 +14,7 @@ from oms_webhooks.adapters.delivery_store import DeliveryStore
 from oms_webhooks.adapters.queues import RetryMessage
 from oms_webhooks.domain.deliveries import delivery_id
 from oms_webhooks.domain.oms_event import OmsEvent
-from oms_webhooks.rules.retries import Received, RetryBatch
+from oms_webhooks.rules.retrier import Received, RetryBatch
 from oms_webhooks.settings import settings
 from oms_webhooks_cli.local.lambdas import LocalFunction
 from tests.conftest import Caller

@@ -77,7 +77,7 @@ def test_waits_beyond_the_visibility_limit_or_many_receives_go_to_a_fresh_messag
     from oms_webhooks.adapters.sender import Sender
     from oms_webhooks.domain.deliveries import Delivery
     from oms_webhooks.domain.hooks import now
-    from oms_webhooks.rules.retries import Received, Retrier
+    from oms_webhooks.rules.retrier import Received, Retrier
 
     config = settings()
     sqs = boto3.client("sqs")

@@ -31,10 +31,10 @@ from oms_webhooks.adapters.tokens import TokenStore
 from oms_webhooks.domain.deliveries import Attempt, Delivery, delivery_id
 from oms_webhooks.domain.event_catalog import example_payload
 from oms_webhooks.domain.oms_event import OmsEvent
-from oms_webhooks.rules import retries
+from oms_webhooks.rules import retrier as retrier_rules
 from oms_webhooks.rules.delivery_log import DeliveryLog
 from oms_webhooks.rules.recovery import RecoverRequest, Recovery
-from oms_webhooks.rules.retries import Retrier
+from oms_webhooks.rules.retrier import Retrier
 from oms_webhooks.settings import settings
 from tests.conftest import Answer as ApiAnswer
 from tests.conftest import Caller
@@ -207,7 +207,7 @@ def test_every_delivery_path_signs_with_both_secrets_during_the_overlap(me: Owne
     queue.schedule([RetryMessage(uuid=first.uuid)])
     [message] = sqs().receive_message(QueueUrl=queue.url, WaitTimeSeconds=5)["Messages"]
     report = retrier.process(
-        retries.Received(RETRY_QUEUE_MESSAGE.validate_json(message["Body"]), message["ReceiptHandle"])
+        retrier_rules.Received(RETRY_QUEUE_MESSAGE.validate_json(message["Body"]), message["ReceiptHandle"])
     )
     # 3: a retry
     assert report.sent and report.delivery is not None and report.delivery.status == "retrying"

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from oms_webhooks.domain.catalog import EVENT_TYPES, canonical_event_type
+from oms_webhooks.domain.event_catalog import EVENT_TYPES, canonical_event_type
 
 
 @pytest.mark.parametrize("name", EVENT_TYPES)

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from oms_webhooks.adapters.circuit_store import health_of
 from oms_webhooks.adapters.delivery_store import _from_item, _to_item
-from oms_webhooks.adapters.hook_health import health_of
 from oms_webhooks.clock import SimulatedClock, epoch, now, use_clock
 from oms_webhooks.domain.circuit import CircuitRules, Health
 from oms_webhooks.domain.deliveries import KEPT_DEFERRALS, Delivery

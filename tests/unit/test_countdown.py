@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from oms_webhooks.domain.countdown import MAX_COUNTDOWN_SECONDS, RetryCountdownConfig, default_countdown
+from oms_webhooks.domain.retry_countdown import MAX_COUNTDOWN_SECONDS, RetryCountdownConfig, default_countdown
 
 CONFIG = TypeAdapter(RetryCountdownConfig)
 

@@ -79,8 +79,8 @@ def test_eventbridge_envelope_is_read() -> None:
 @pytest.mark.parametrize(
     ("raw", "reason"),
     [
-        (None, "event: Input should be a valid dictionary"),
-        ([], "event: Input should be a valid dictionary"),
+        (None, "the whole: Input should be a valid dictionary"),
+        ([], "the whole: Input should be a valid dictionary"),
         ({key: value for key, value in ENVELOPE.items() if key != "id"}, "id: Field required"),
         ({**ENVELOPE, "id": 7}, "id: Input should be a valid string"),
         ({**ENVELOPE, "id": "x" * 129}, "id: String should have at most 128 characters"),

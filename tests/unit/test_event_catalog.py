@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator, ValidationError
 
-from oms_webhooks.domain.catalog import EVENT_TYPES
-from oms_webhooks.domain.event_catalog import event_types, example_payload, schema_of
+from oms_webhooks.domain.event_catalog import EVENT_TYPES, event_types, example_payload, schema_of
 
 SAMPLES = sorted((Path(__file__).resolve().parents[2] / "events" / "eventbridge").glob("*.json"))
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-
-from oms_webhooks.domain.form_values import boolean_value, datetime_value, integer_value, uuid_value
+from form_values import boolean_value, datetime_value, integer_value, uuid_value
 
 MIDNIGHT = datetime(2024, 5, 1, tzinfo=UTC)
 

@@ -18,6 +18,7 @@ import time
 import unicodedata
 from typing import Any
 
+import json_text
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -25,7 +26,6 @@ from standardwebhooks.webhooks import Webhook
 from urllib3.util import parse_url
 
 from oms_webhooks.adapters.address_guard import AddressPolicy, ForbiddenAddress, check_literal_target, literal_address
-from oms_webhooks.domain import json_text
 from oms_webhooks.domain.hooks import HEADER_VALUE_RULE, _additional_headers
 from oms_webhooks.domain.signing import (
     STANDARD_SECRET_RULE,

@@ -9,7 +9,7 @@ import pytest
 from oms_webhooks.adapters.sender import SendResult
 from oms_webhooks.domain.deliveries import Attempt, Delivery
 from oms_webhooks.domain.hooks import Hook
-from oms_webhooks.rules.retry_policy import MAX_RETRY_AFTER_SECONDS, settle
+from oms_webhooks.rules.delivery_step import MAX_RETRY_AFTER_SECONDS, settle
 
 T0 = datetime(2026, 1, 7, 10, 0, tzinfo=UTC)
 

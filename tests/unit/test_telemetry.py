@@ -14,7 +14,7 @@ from aws_lambda_powertools.metrics.provider import cold_start
 from oms_webhooks import telemetry
 from oms_webhooks.domain.deliveries import Attempt, Delivery
 from oms_webhooks.rules.dispatch import DispatchReport
-from oms_webhooks.rules.retries import RetryReport
+from oms_webhooks.rules.retrier import RetryReport
 from oms_webhooks.telemetry import metrics
 
 MOMENT = datetime(2026, 1, 7, 10, 21, 33, tzinfo=UTC)

@@ -23,9 +23,9 @@ from aws_lambda_powertools.metrics.provider.cloudwatch_emf.metric_properties imp
 
 if TYPE_CHECKING:  # only types: the authorizer imports this module and should not pay for pydantic
     from oms_webhooks.domain.deliveries import Attempt
-    from oms_webhooks.rules.breaker import GateReport
+    from oms_webhooks.rules.circuit_breaker import GateReport
     from oms_webhooks.rules.dispatch import DispatchReport
-    from oms_webhooks.rules.retries import RetryReport
+    from oms_webhooks.rules.retrier import RetryReport
 
 NAMESPACE = "OMSWebhooks"
 SERVICE = "oms-webhooks"

@@ -5,19 +5,19 @@ from __future__ import annotations
 from functools import cache
 
 from oms_webhooks.adapters.address_guard import AddressPolicy
+from oms_webhooks.adapters.circuit_store import CircuitStore
 from oms_webhooks.adapters.delivery_index import DeliveryIndex
 from oms_webhooks.adapters.delivery_store import DeliveryStore
-from oms_webhooks.adapters.hook_health import HookHealthStore
 from oms_webhooks.adapters.hook_store import HookStore
 from oms_webhooks.adapters.queues import FanoutQueue, RetryQueue
 from oms_webhooks.adapters.rate_limit_store import RateLimitStore
 from oms_webhooks.adapters.sender import Sender
 from oms_webhooks.domain.circuit import CircuitRules
-from oms_webhooks.rules.breaker import Breaker
+from oms_webhooks.rules.circuit_breaker import Breaker
 from oms_webhooks.rules.dispatch import Dispatcher
 from oms_webhooks.rules.parking import Parking
 from oms_webhooks.rules.rate_limiter import DISPATCH_HOLD_SECONDS, RETRY_HOLD_SECONDS, RateLimiter
-from oms_webhooks.rules.retries import Retrier
+from oms_webhooks.rules.retrier import Retrier
 from oms_webhooks.settings import settings
 
 
@@ -52,7 +52,7 @@ def circuit_rules() -> CircuitRules:
 @cache
 def breaker() -> Breaker:
     config = settings()
-    health = HookHealthStore(config.hooks_table)
+    health = CircuitStore(config.hooks_table)
     parking = Parking(DeliveryIndex(config.deliveries_table), RetryQueue(config.retry_queue_url), health)
     return Breaker(circuit_rules(), health, HookStore(config.hooks_table), parking)
 

@@ -21,14 +21,14 @@ from pydantic import TypeAdapter
 from pydantic_core import to_jsonable_python
 
 from oms_webhooks.adapters.aws import DynamoDBTable
+from oms_webhooks.adapters.circuit_store import circuits_key, reset_update
 from oms_webhooks.adapters.dynamodb_batches import batch_get
-from oms_webhooks.adapters.hook_health import circuits_key, reset_update
 from oms_webhooks.adapters.items import from_item, to_item
 from oms_webhooks.clock import now
-from oms_webhooks.domain.countdown import RetryCountdownConfig
 from oms_webhooks.domain.errors import DuplicateHook, NotFound
 from oms_webhooks.domain.hook_config import BasicAuth, HookConfig
 from oms_webhooks.domain.hooks import HOOK_ID_DIGITS, Hook, HookTarget
+from oms_webhooks.domain.retry_countdown import RetryCountdownConfig
 
 ACTIVE_INDEX = "ActiveByEventType"
 _COUNTER_OWNER = "#counter"  # owner names never start with '#'
@@ -170,7 +170,7 @@ class HookStore(DynamoDBTable):
         return int(answer.get("Item", {}).get("v", {}).get("N", "0"))
 
     def active_version_and_circuits(self, event_type: str) -> tuple[int, dict[str, Any] | None]:
-        """The version and the type's circuits item (hook_health.py) in one consistent BatchGetItem, so the
+        """The version and the type's circuits item (circuit_store.py) in one consistent BatchGetItem, so the
         circuit breaker costs a dispatch no call of its own."""
         version_key = {"owner": {"S": _VERSION_OWNER}, "sk": {"S": event_type}}
         version, circuits = 0, None

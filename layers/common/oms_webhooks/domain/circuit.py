@@ -1,7 +1,7 @@
 """The circuit breaker's rules: when a hook's failure streak opens its circuit, when it is probed, when it is disabled.
 
-Pure: a hook's `Health` and the time in, a decision out. Where the state lives is hook_health.py; who applies
-the decisions around each attempt is breaker.py.
+Pure: a hook's `Health` and the time in, a decision out. Where the state lives is adapters/circuit_store.py; who
+applies the decisions around each attempt is rules/circuit_breaker.py.
 
 A hook's circuit is closed while it has fewer than `open_after_failures` consecutive failed attempts, or while
 its streak is younger than `open_after_seconds`. Open, its deliveries are queued, not attempted, until the next

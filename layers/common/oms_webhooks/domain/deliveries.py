@@ -28,6 +28,15 @@ def delivery_id(event_id: str, hook_id: int) -> str:
     return uuid.uuid5(_NAMESPACE, f"{event_id}:{hook_id}").hex
 
 
+def uuid_hex(text: str) -> str:
+    """A uuid in any form `uuid.UUID` reads (dashed, 32 hex, braces, urn:uuid:) as the 32 hex digits deliveries are
+    keyed by; ValueError when `text` is no uuid."""
+    value = text.strip()
+    if not value.isascii() or len(value) > 64:  # int() would read non-ASCII digits; a uuid is at most 45 characters
+        raise ValueError(f"not a uuid: {text[:64]!r}")
+    return uuid.UUID(value).hex
+
+
 def delivery_number(delivery_uuid: str) -> int:
     """Whisperer's integer `id`, derived from the uuid so that writing a delivery needs no counter.
 

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # only read here: what imports these errors need not import pydantic
+    from pydantic import ValidationError
+
 
 class WebhookError(Exception):
     """Base of the errors a client can cause."""
@@ -52,3 +57,8 @@ class AmbiguousNumber(WebhookError):
 def shown(text: str) -> str:
     """`text` safe to echo in an error message: anything but printable ASCII as a backslash escape."""
     return "".join(ch if " " <= ch <= "~" else ch.encode("unicode_escape").decode("ascii") for ch in text)
+
+
+def problems(invalid: ValidationError) -> str:
+    """A pydantic refusal in one line, `where: what` for each problem, so that a log or a record names the field."""
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'the whole'}: {e['msg']}" for e in invalid.errors())

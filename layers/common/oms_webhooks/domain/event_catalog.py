@@ -1,4 +1,5 @@
-"""What each OMS event type's payload looks like: a description, a JSON Schema and an example, for integrators.
+"""The OMS event catalog: the event types a hook may subscribe to, and what each one's payload looks like (a
+description, a JSON Schema and an example), for integrators.
 
 Built from the OMS payloads (OMS-PAYLOADS.md in the design notes). The OMS is the source of truth: the schemas
 describe what it sends and allow more (`additionalProperties: true` throughout), and the dispatcher never
@@ -11,8 +12,6 @@ from __future__ import annotations
 import copy
 from functools import cache
 from typing import Any
-
-from oms_webhooks.domain.catalog import EVENT_TYPES
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 TEST_EVENT_TYPE = "webhook.test"  # not subscribable: only `POST .../hooks/{id}/test/` sends it (trial.py)
@@ -370,7 +369,15 @@ _CATALOG: dict[str, tuple[str, Schema, dict[str, Any]]] = {
         _with(_STOCK_LOCATION_EXAMPLE, name="Test Store StockLocation 1 (renovated)", is_return_available=True),
     ),
 }
-assert tuple(_CATALOG) == EVENT_TYPES, "every catalog type, in the catalog's order"
+EVENT_TYPES: tuple[str, ...] = tuple(_CATALOG)
+_BY_ALIAS: dict[str, str] = {name.replace(".", "-"): name for name in EVENT_TYPES}
+
+
+def canonical_event_type(name: str) -> str | None:
+    """Whisperer clients may send `package-created` for `package.created`; both name one event."""
+    if name in _CATALOG:
+        return name
+    return _BY_ALIAS.get(name)
 
 
 def schema_of(event_type: str) -> Schema:

@@ -38,10 +38,6 @@ _USERNAME = r"^[\x20-\x39\x3b-\x7e\xa0-\xff]*$"
 class MissingPassword(WebhookError):
     """`config.auth` without a password, and none stored to keep (a new hook, or one that had no auth)."""
 
-    def errors(self) -> dict[str, Any]:
-        """As Django REST framework names a missing nested field."""
-        return {"config": {"auth": {"password": ["This field is required."]}}}
-
 
 def _credential(value: str, name: str) -> str:
     if _CONTROL.search(value):

@@ -15,9 +15,8 @@ from typing import Annotated, Any, Self
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 from oms_webhooks.clock import now
-from oms_webhooks.domain.catalog import EVENT_TYPES, canonical_event_type
-from oms_webhooks.domain.countdown import RetryCountdownConfig, default_countdown
 from oms_webhooks.domain.errors import shown
+from oms_webhooks.domain.event_catalog import EVENT_TYPES, canonical_event_type
 from oms_webhooks.domain.event_pattern import (
     MAX_DEPTH,
     MAX_EXPANDED_VALUES,
@@ -30,6 +29,7 @@ from oms_webhooks.domain.event_pattern import (
 from oms_webhooks.domain.hook_config import MAX_CONFIG_BYTES, HookConfig, HookConfigAnswer
 from oms_webhooks.domain.moment import Moment
 from oms_webhooks.domain.rate_limit import MAX_RATE, MIN_RATE, RateLimit
+from oms_webhooks.domain.retry_countdown import RetryCountdownConfig, default_countdown
 from oms_webhooks.domain.signing import RESERVED_HEADERS, check_standard_secret
 from oms_webhooks.domain.target_urls import MAX_TARGET_URL_LENGTH, check_target_url
 from oms_webhooks.domain.written import Written, input_model

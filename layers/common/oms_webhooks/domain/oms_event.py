@@ -11,7 +11,8 @@ from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import AfterValidator, BaseModel, Field
 from pydantic_core import PydanticCustomError
 
-from oms_webhooks.domain.catalog import canonical_event_type
+from oms_webhooks.domain.errors import problems
+from oms_webhooks.domain.event_catalog import canonical_event_type
 
 MAX_PAYLOAD_BYTES = 256 * 1024  # EventBridge's own limit for a whole event
 
@@ -64,8 +65,3 @@ class OmsEvent:
         except ValidationError as invalid:
             raise MalformedEvent(problems(invalid)) from None
         return cls(envelope.id, envelope.detail_type, envelope.detail.payload)
-
-
-def problems(invalid: ValidationError) -> str:
-    """A pydantic refusal in one line, `where: what` for each problem, so a log line names the field."""
-    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'event'}: {e['msg']}" for e in invalid.errors())

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from oms_webhooks.domain.errors import InvalidField
-from oms_webhooks.domain.json_text import lone_surrogate
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
@@ -68,5 +67,11 @@ def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
 
 
 def _key_part(value: Any) -> bool:
-    """A cursor's values go to DynamoDB as string keys: short, and text it can encode."""
-    return isinstance(value, str) and len(value) <= MAX_KEY_LENGTH and lone_surrogate(value) is None
+    """A cursor's values go to DynamoDB as string keys: short, and text it can encode (no lone surrogate)."""
+    if not isinstance(value, str) or len(value) > MAX_KEY_LENGTH:
+        return False
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True

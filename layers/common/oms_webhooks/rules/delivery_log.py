@@ -3,18 +3,15 @@ retrying one delivery by hand."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, get_args
-
-from pydantic import BaseModel, Field
+from typing import Any
 
 from oms_webhooks.adapters.delivery_store import NEWEST_END, OLDEST_END, SORT_KEY, DeliveryStore
 from oms_webhooks.adapters.hook_store import HookStore
 from oms_webhooks.adapters.sender import Sender, SendResult
-from oms_webhooks.domain.catalog import canonical_event_type
-from oms_webhooks.domain.deliveries import UNFINISHED, Delivery, Status
+from oms_webhooks.domain.deliveries import UNFINISHED, Delivery, uuid_hex
 from oms_webhooks.domain.errors import (
     AlreadyDelivered,
     AmbiguousNumber,
@@ -23,53 +20,13 @@ from oms_webhooks.domain.errors import (
     NotFound,
     StillRetrying,
 )
-from oms_webhooks.domain.form_values import boolean_value, datetime_value, integer_value, uuid_value
-from oms_webhooks.domain.hooks import MAX_HOOK_ID, Hook
+from oms_webhooks.domain.hooks import Hook
 from oms_webhooks.domain.pagination import Page, decode_cursor, encode_cursor, page_size
-from oms_webhooks.rules.breaker import Breaker
+from oms_webhooks.rules.circuit_breaker import Breaker
 from oms_webhooks.rules.delivery_step import take_step
 
 INVALID_CHOICE = "Select a valid choice. That choice is not one of the available choices."
 MAX_NUMBER_DIGITS = 16  # a delivery's integer id is below 2**53; a uuid is 32 hex digits
-_AT = "ISO 8601 or one of Django's input formats (`2024-05-01`, `2024-05-01 10:00`, `05/01/2024`); without a zone, UTC."
-_TIME = {"format": "date-time"}
-
-
-def _text(description: str, **schema: Any) -> Any:
-    """A filter: text, absent by default; `schema` is what the text holds (JSON Schema), for the API's document."""
-    return Field(None, description=description, json_schema_extra=schema)
-
-
-class DeliveryLogQuery(BaseModel):
-    """The delivery log's filters as a query names them: whisperer's WebhookEventFilter in its order, then this
-    service's `status`. Each is text, read as django-filter reads it (`DeliveryFilters.from_query`): an empty value
-    filters nothing, a malformed one is 400. The API's query parameters are these fields."""
-
-    uuid: str | None = _text("Only the delivery with this uuid (any form of a uuid).", format="uuid")
-    webhook: str | None = _text(
-        "Only this hook's deliveries; a hook id the owner does not have is 400.", type="integer"
-    )
-    event_type: str | None = _text(
-        "Only deliveries of this event type, in any case; the dashed form (`package-created`) names the same type. "
-        "A type not in the catalog matches nothing."
-    )
-    delivered: str | None = _text("Only delivered (`true`) or undelivered (`false`) ones.", type="boolean")
-    response_http_status: str | None = _text("Only those whose last answer had this HTTP status.", type="integer")
-    created_date: str | None = _text(f"Only those created at exactly this time. {_AT}", **_TIME)
-    created_date__gt: str | None = _text(f"Only those created after this time. {_AT}", **_TIME)
-    created_date__gte: str | None = _text(f"Only those created at or after this time. {_AT}", **_TIME)
-    created_date__lt: str | None = _text(f"Only those created before this time. {_AT}", **_TIME)
-    created_date__lte: str | None = _text(f"Only those created at or before this time. {_AT}", **_TIME)
-    object_id: str | None = _text("Only those about this OMS object: the `id` in the payload.")
-    content_type: str | None = _text(
-        "Whisperer's Django content type. Deliveries here have none, so any value is 400, as an unknown content "
-        "type is in whisperer.",
-        type="integer",
-    )
-    status: str | None = _text("Only those in this state.", enum=list(get_args(Status)))
-
-
-FILTERS = tuple(DeliveryLogQuery.model_fields)
 
 
 @dataclass
@@ -86,55 +43,7 @@ class DeliveryFilters:
     def webhook(self) -> int | None:
         return self.conditions.get("webhook")
 
-    @classmethod
-    def from_query(cls, query: Mapping[str, str | None]) -> DeliveryFilters:
-        """Read as django-filter reads whisperer's filterset: an empty value filters nothing; a malformed one is
-        refused (400) with Django's message, every malformed one at once."""
-        filters = cls()
-        errors: dict[str, list[str]] = {}
-        for name in FILTERS:
-            text = (query.get(name) or "").strip()
-            if not text:
-                continue
-            try:
-                filters._add(name, text)
-            except ValueError as refused:
-                errors[name] = [str(refused)]
-        if errors:
-            raise InvalidFields(errors)
-        if filters.low is not None and filters.high is not None and filters.low > filters.high:
-            filters.nothing = True
-        return filters
-
-    def _add(self, name: str, text: str) -> None:
-        if name == "uuid":
-            self.uuid = uuid_value(text)
-        elif name == "webhook":
-            if not (text.isascii() and text.isdecimal()) or int(text) > MAX_HOOK_ID:
-                raise ValueError(INVALID_CHOICE)
-            self.conditions["webhook"] = int(text)
-        elif name == "event_type":  # whisperer: the hook's event type, ignoring case
-            canonical = canonical_event_type(text.lower())
-            self.conditions["event_type"] = canonical
-            self.nothing |= canonical is None
-        elif name == "delivered":
-            self.conditions["delivered"] = boolean_value(text)
-        elif name == "response_http_status":
-            status = integer_value(text)
-            self.conditions["response_http_status"] = status
-            self.nothing |= not 0 <= status <= 999
-        elif name == "object_id":
-            self.conditions["object_id"] = text
-        elif name == "content_type":  # a Django content type in whisperer; deliveries here have none
-            raise ValueError(INVALID_CHOICE)
-        elif name == "status":
-            if text not in get_args(Status):
-                raise ValueError(f'"{text}" is not a valid choice.')
-            self.conditions["status"] = text
-        else:
-            self._bound(name.removeprefix("created_date").removeprefix("__") or "exact", datetime_value(text))
-
-    def _bound(self, lookup: str, moment: datetime) -> None:
+    def bound(self, lookup: str, moment: datetime) -> None:
         """created_date's lookups as bounds on sort keys, `<created iso>#<uuid>`: `$` sorts after `#`."""
         at = _sort_key_time(moment)
         if lookup in ("exact", "gte", "gt"):
@@ -143,6 +52,7 @@ class DeliveryFilters:
         if lookup in ("exact", "lte", "lt"):
             high = at if lookup == "lt" else at + "$"
             self.high = high if self.high is None else min(self.high, high)
+        self.nothing |= self.low is not None and self.high is not None and self.low > self.high
 
 
 def _sort_key_time(moment: datetime) -> str:
@@ -201,7 +111,7 @@ class DeliveryLog:
                 raise NotFound(key)
             return self.deliveries.get(uuids[0], owner)
         try:
-            return self.deliveries.get(uuid_value(key), owner)
+            return self.deliveries.get(uuid_hex(key), owner)
         except ValueError:
             raise NotFound(key) from None
 

@@ -1,6 +1,6 @@
 """The one path every attempt takes, whoever makes it (dispatch, fan-out, retrier, manual retry):
-ask the gates whether to attempt now, send and record, settle the delivery's state, then apply what the
-answer means for the hook."""
+ask the gates whether to attempt now, send and record, settle the delivery's state (delivered, retried on the
+hook's countdown, or given up), then apply what the answer means for the hook."""
 
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ from oms_webhooks.clock import now
 from oms_webhooks.domain.deliveries import Delivery
 from oms_webhooks.domain.hooks import HookTarget
 from oms_webhooks.rules.attempt import attempt_delivery
-from oms_webhooks.rules.retry_policy import settle
 
 GONE = 410  # the subscriber asks never to be sent anything again
 GONE_REASON = "the subscriber answered 410 Gone"
+MAX_RETRY_AFTER_SECONDS = 3600  # a subscriber may slow us down, but not park a delivery for days
 
 
 @dataclass(frozen=True)
@@ -76,3 +76,31 @@ def take_step(
     for gate in gates:
         gate.settled(hook, delivery, result)
     return Step(result, wait)
+
+
+def settle(hook: HookTarget, delivery: Delivery, result: SendResult) -> float | None:
+    """After a scheduled attempt: delivered, retrying (returns the wait) or failed for good."""
+    if result.succeeded:
+        delivery.mark_delivered()
+        return None
+    wait = next_wait(hook, delivery, result)
+    if wait is None:
+        delivery.fail()
+    else:
+        delivery.schedule(wait)
+    return wait
+
+
+def next_wait(hook: HookTarget, delivery: Delivery, result: SendResult) -> float | None:
+    """Seconds until the next retry, or None when this delivery is finished trying.
+
+    Goes by the scheduled retries already made (n in DESIGN.md's formulas), not by `retry_count`, which
+    counts the first attempt and manual retries too, as whisperer's does.
+    """
+    retries_made = delivery.retries_made
+    if result.status_code == GONE or retries_made >= hook.retry_countdown_config.max_retries:
+        return None
+    wait = hook.retry_countdown_config.wait(retries_made)
+    if result.retry_after is not None:
+        wait = max(wait, min(result.retry_after, MAX_RETRY_AFTER_SECONDS))
+    return wait

@@ -30,7 +30,7 @@ from oms_webhooks.clock import epoch
 from oms_webhooks.domain.deliveries import Delivery, EventBody, delivery_id
 from oms_webhooks.domain.hooks import HookTarget, now
 from oms_webhooks.domain.oms_event import OmsEvent
-from oms_webhooks.rules.breaker import Breaker, CircuitGate, GateReport
+from oms_webhooks.rules.circuit_breaker import Breaker, CircuitGate, GateReport
 from oms_webhooks.rules.delivery_step import take_step
 from oms_webhooks.rules.rate_limiter import RateLimiter
 

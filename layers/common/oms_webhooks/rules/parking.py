@@ -12,8 +12,8 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from oms_webhooks.adapters.circuit_store import CircuitStore
 from oms_webhooks.adapters.delivery_index import DeliveryIndex
-from oms_webhooks.adapters.hook_health import HookHealthStore
 from oms_webhooks.adapters.queues import ProbeMessage, ReleaseMessage, RetryMessage, RetryQueue
 from oms_webhooks.clock import epoch
 from oms_webhooks.domain.hooks import HookTarget
@@ -29,7 +29,7 @@ def new_token() -> int:
 class Parking:
     index: DeliveryIndex
     queue: RetryQueue
-    health: HookHealthStore
+    health: CircuitStore
 
     def probe(self, hooks: Iterable[tuple[HookTarget, int, float]]) -> None:
         """The probe messages of circuits just opened: (hook, its token, first probe time)."""

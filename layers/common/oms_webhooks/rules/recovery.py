@@ -21,8 +21,8 @@ from oms_webhooks.adapters.delivery_index import Candidate, DeliveryIndex
 from oms_webhooks.adapters.hook_store import HookStore
 from oms_webhooks.adapters.queues import SEND_BATCH_SIZE, RetryMessage, RetryQueue
 from oms_webhooks.clock import iso, now
-from oms_webhooks.domain.catalog import canonical_event_type
 from oms_webhooks.domain.errors import InvalidField, NotFound
+from oms_webhooks.domain.event_catalog import canonical_event_type
 
 MAX_PER_CALL = 1000  # deliveries one call queues (the API has 28 s); call again for the rest
 MARK_WORKERS = 8

@@ -8,8 +8,8 @@ from typing import Any
 
 from oms_webhooks.adapters.address_guard import AddressPolicy, ForbiddenAddress, check_literal_target
 from oms_webhooks.adapters.hook_store import HookStore, hook_sk
-from oms_webhooks.domain.catalog import EVENT_TYPES, canonical_event_type
 from oms_webhooks.domain.errors import InvalidField
+from oms_webhooks.domain.event_catalog import EVENT_TYPES, canonical_event_type
 from oms_webhooks.domain.hooks import Hook, HookIn, HookPatch, now
 from oms_webhooks.domain.pagination import MAX_LIMIT, Page, decode_cursor, encode_cursor, page_size, previous_start
 

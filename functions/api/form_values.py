@@ -6,9 +6,10 @@ Each reader takes the text a client sent and returns the value, or raises ValueE
 from __future__ import annotations
 
 import re
-import uuid
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+
+from oms_webhooks.domain.deliveries import uuid_hex
 
 INVALID_DATETIME = "Enter a valid date/time."
 INVALID_NUMBER = "Enter a number."
@@ -74,11 +75,8 @@ def integer_value(text: str) -> int:
 
 def uuid_value(text: str) -> str:
     """forms.UUIDField: any form `uuid.UUID` reads (dashed, 32 hex, braces, urn:uuid:); the 32-hex form back."""
-    value = text.strip()
-    if not value.isascii() or len(value) > 64:
-        raise ValueError(INVALID_UUID)
     try:
-        return uuid.UUID(value).hex
+        return uuid_hex(text)
     except ValueError:
         raise ValueError(INVALID_UUID) from None
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from oms_webhooks.adapters.hook_health import Changes, HookHealthStore, health_of
+from oms_webhooks.adapters.circuit_store import Changes, CircuitStore, health_of
 from oms_webhooks.adapters.hook_store import HookStore
 from oms_webhooks.adapters.sender import SendResult
 from oms_webhooks.clock import epoch
@@ -56,7 +56,7 @@ class _Outcome:
 
 class Breaker:
     def __init__(
-        self, rules: CircuitRules, health: HookHealthStore, hooks: HookStore, parking: Parking | None = None
+        self, rules: CircuitRules, health: CircuitStore, hooks: HookStore, parking: Parking | None = None
     ) -> None:
         self.rules = rules
         self.health = health

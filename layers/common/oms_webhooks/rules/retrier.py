@@ -25,10 +25,10 @@ from oms_webhooks.adapters.queues import ProbeMessage, ReleaseMessage, RetryMess
 from oms_webhooks.adapters.sender import RESPONSE_CONTENT_LIMIT, Sender
 from oms_webhooks.clock import clock, epoch, iso, now
 from oms_webhooks.domain.deliveries import UNFINISHED, Attempt, Delivery
-from oms_webhooks.domain.errors import NotFound
+from oms_webhooks.domain.errors import NotFound, problems
 from oms_webhooks.domain.hooks import Hook
 from oms_webhooks.rules.attempt import NOT_SENT
-from oms_webhooks.rules.breaker import Breaker, CircuitGate, GateReport
+from oms_webhooks.rules.circuit_breaker import Breaker, CircuitGate, GateReport
 from oms_webhooks.rules.delivery_step import take_step
 from oms_webhooks.rules.rate_limiter import RateLimiter
 
@@ -166,8 +166,9 @@ class Retrier:
         except NotFound:
             hook = None
         except ValidationError as unreadable:  # stored before a rule it breaks: this delivery's end, not a crash
-            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in unreadable.errors())
-            return self._end_unsent(delivery, f"the hook's stored settings are no longer valid ({problems})")
+            return self._end_unsent(
+                delivery, f"the hook's stored settings are no longer valid ({problems(unreadable)})"
+            )
         if hook is None or not hook.is_active:
             return self._end_unsent(delivery, _why_not_active(hook))
         time.sleep(clock().real_seconds(max(0.0, due - epoch())))  # never before its time; the reads above are done

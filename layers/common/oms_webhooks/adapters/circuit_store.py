@@ -66,7 +66,7 @@ def reset_update(table: str, event_type: str, hook_id: int) -> dict[str, Any]:
     }
 
 
-class HookHealthStore(DynamoDBTable):
+class CircuitStore(DynamoDBTable):
     def read(self, event_type: str) -> dict[int, Health]:
         answer = self.client.get_item(TableName=self.table, Key=circuits_key(event_type), ConsistentRead=True)
         return health_of(answer.get("Item"))
