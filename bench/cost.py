@@ -1,10 +1,11 @@
 """Cost per million deliveries, computed from measured figures and list prices: the README's cost table.
 
-Inputs: the dispatcher's warm rates at 50 ms receivers for N = 100 and 1,000 (section 1), fitted as a fixed time
-per event plus a time per delivery; the median delivery record (`record_size`: its bytes, and the write units and
-bytes it takes in the table and its indexes); the log bytes a dispatch writes
-(measured by capturing the dispatcher handler's output: about 0.9 KB per event plus 10 bytes per delivery, and
-Lambda's own START/END/REPORT lines, about 0.3 KB per invocation). Prices: us-east-1 on-demand list prices.
+Inputs, all measured: the dispatcher's warm rates at 50 ms receivers for N = 100 and 1,000 (section 1), fitted as a
+fixed time per event plus a time per delivery; the write and read units, stored bytes, SQS requests and seconds that
+`record_size` metered on real dispatches and a real retrier batch (the median sample event); the log bytes a dispatch
+writes (measured by capturing the dispatcher handler's output: about 0.9 KB per event plus 10 bytes per delivery, and
+Lambda's own START/END/REPORT lines, about 0.3 KB per invocation). Memory sizes are the template's. Prices: us-east-1
+on-demand list prices.
 """
 
 from __future__ import annotations
@@ -22,10 +23,21 @@ PRICES = {
     "recovery_gb_month": 0.20,
     "log_gb": 0.50,
 }
-DISPATCHER_GB = 1.0  # MemorySize 1024
 LOG_BYTES_PER_EVENT = 900 + 300
 LOG_BYTES_PER_DELIVERY = 10
 SHAPES = ((20, 50_000), (1_000, 1_000))  # hooks per event, events: a million deliveries each
+MILLION = 1e6
+
+
+def memory_gb(function: str) -> float:
+    """A function's MemorySize in template.yaml (its own, else the template's Globals), in GB."""
+    from oms_webhooks_cli.template import Template
+
+    template = Template()
+    size = template.resources[function]["Properties"].get("MemorySize")
+    if size is None:
+        size = template.doc.get("Globals", {}).get("Function", {}).get("MemorySize", 128)
+    return float(template.resolve(size)) / 1024
 
 
 def dispatch_seconds(fanout: list[dict[str, Any]]) -> tuple[float, float]:
@@ -36,21 +48,40 @@ def dispatch_seconds(fanout: list[dict[str, Any]]) -> tuple[float, float]:
     return small - 100 * per_delivery, per_delivery
 
 
+def kept_per_month(record: dict[str, Any], hooks: int) -> float:
+    """A million deliveries kept a month: their items and index entries stored, point-in-time recovery on the table's
+    share, each event's claim shared by its hooks."""
+    stored = record["record_stored_bytes"] + record["event_stored_bytes"] / hooks
+    table = record["record_table_bytes"] + record["event_stored_bytes"] / hooks
+    return MILLION * (stored * PRICES["gb_month"] + table * PRICES["recovery_gb_month"]) / 1e9
+
+
+def retry_cost(retry: dict[str, Any]) -> dict[str, float]:
+    """A million retries, from the metered batch: its units, SQS requests, a tenth of an invocation each."""
+    gb = memory_gb("RetrierFunction")
+    return {
+        "DynamoDB writes": MILLION * retry["write_units"] * PRICES["write_unit"],
+        "DynamoDB reads": MILLION * retry["read_units"] * PRICES["read_unit"],
+        "SQS requests": MILLION * retry["sqs_requests"] * PRICES["sqs_request"],
+        "Lambda": MILLION * (PRICES["lambda_request"] / retry["retries"] + retry["seconds"] * gb * PRICES["gb_second"]),
+    }
+
+
 def costs(fanout: list[dict[str, Any]], record: dict[str, Any]) -> list[dict[str, Any]]:
     per_event, per_delivery = dispatch_seconds(fanout)
-    units = record["write_units"]
-    stored_gb = 1e6 * record["stored_bytes"] / 1e9
-    table_gb = 1e6 * record["record_bytes"] / 1e9
+    gb = memory_gb("DispatcherFunction")
+    event_units = record["event_write_units"] * PRICES["write_unit"] + record["event_read_units"] * PRICES["read_unit"]
+    log_price = PRICES["log_gb"] / 1e9
     shapes = []
     for hooks, events in SHAPES:
         seconds = per_event + hooks * per_delivery
         lines = {
             "EventBridge events": events * PRICES["event"],
             "Lambda requests": events * PRICES["lambda_request"],
-            "Lambda duration": events * seconds * DISPATCHER_GB * PRICES["gb_second"],
-            "DynamoDB records": 1e6 * units * PRICES["write_unit"],
-            "DynamoDB per event": events * (PRICES["write_unit"] + PRICES["read_unit"]),
-            "CloudWatch Logs": (events * LOG_BYTES_PER_EVENT + 1e6 * LOG_BYTES_PER_DELIVERY) / 1e9 * PRICES["log_gb"],
+            "Lambda duration": events * seconds * gb * PRICES["gb_second"],
+            "DynamoDB records": MILLION * record["record_write_units"] * PRICES["write_unit"],
+            "DynamoDB per event": events * event_units,
+            "CloudWatch Logs": (events * LOG_BYTES_PER_EVENT + MILLION * LOG_BYTES_PER_DELIVERY) * log_price,
         }
         total = sum(lines.values())
         shapes.append(
@@ -61,7 +92,7 @@ def costs(fanout: list[dict[str, Any]], record: dict[str, Any]) -> list[dict[str
                 "lines": lines,
                 "total": total,
                 "records_share": lines["DynamoDB records"] / total,
-                "storage_per_month": stored_gb * PRICES["gb_month"] + table_gb * PRICES["recovery_gb_month"],
+                "storage_per_month": kept_per_month(record, hooks),
             }
         )
     return shapes
@@ -72,9 +103,12 @@ def render(fanout: list[dict[str, Any]], record: dict[str, Any]) -> list[str]:
     lines = [
         "## 5. Cost per million deliveries",
         "",
-        "From the figures above (`bench/cost.py`): dispatch time fitted on section 1's warm medians at 50 ms, the",
-        f"median record ({record['record_bytes']:,} bytes, {record['write_units']} write units with its index entries,",
-        f"{record['stored_bytes']:,} bytes stored), us-east-1 list prices; each one delivered at its first attempt.",
+        "From the figures above (`bench/cost.py`): dispatch time fitted on section 1's warm medians at 50 ms; the",
+        f"median sample event's records as metered ({record['record_bytes']:,.0f} bytes,",
+        f"{record['record_write_units']:.2f} write units each with its index entries,",
+        f"{record['record_stored_bytes']:,.0f} bytes stored; per event {record['event_write_units']:.0f} write units",
+        f"and {record['event_read_units']:.1f} read units), us-east-1 list prices; each one delivered at its first",
+        "attempt.",
         "",
         "| | " + " | ".join(f"{s['hooks']:,} hooks per event ({s['events']:,} events)" for s in shapes) + " |",
         "|---|" + "---:|" * len(shapes),
@@ -84,8 +118,23 @@ def render(fanout: list[dict[str, Any]], record: dict[str, Any]) -> list[str]:
     lines += [
         "| **total, paid once** | " + " | ".join(f"**${s['total']:,.2f}**" for s in shapes) + " |",
         "| storage while kept, a month | " + " | ".join(f"${s['storage_per_month']:,.2f}" for s in shapes) + " |",
+    ]
+    retry = record.get("retry")
+    if retry:
+        parts = retry_cost(retry)
+        total = sum(parts.values())
+        lines.append("| a retry (per million retries) | " + " | ".join(f"${total:,.2f}" for _ in shapes) + " |")
+        lines += [
+            "",
+            f"A retry, from a metered retrier batch of {retry['retries']}: "
+            + ", ".join(f"{name} ${value:,.3f}" for name, value in parts.items())
+            + f" ({retry['write_units']:.2f} write units: "
+            + ", ".join(f"{u:g} in {place}" for place, u in retry["units_by_place"].items())
+            + ").",
+        ]
+    lines += [
         "",
-        "DynamoDB's record writes dominate: "
+        "DynamoDB's record writes: "
         + ", ".join(f"{s['records_share'] * 100:.0f} % at {s['hooks']:,} hooks per event" for s in shapes)
         + "; Lambda duration is "
         + ", ".join(f"${s['lines']['Lambda duration']:,.3f}" for s in shapes)
@@ -95,7 +144,7 @@ def render(fanout: list[dict[str, Any]], record: dict[str, Any]) -> list[str]:
     return lines
 
 
-if __name__ == "__main__":  # the figures of bench/RESULTS.md's last run, and today's record sizes
+if __name__ == "__main__":  # section 1's figures of bench/RESULTS.md's last run, and records metered now
     from bench.record_size import measure_record_sizes, median_row
 
     measured = [
