@@ -22,6 +22,7 @@ from botocore.exceptions import ClientError
 
 from oms_webhooks.adapters.aws import DynamoDBTable
 from oms_webhooks.adapters.dynamodb_batches import batch_get, batch_write
+from oms_webhooks.adapters.event_claims import EventClaim, claim_event, claim_key
 from oms_webhooks.clock import iso
 from oms_webhooks.domain.attempt_log import attempt_log
 from oms_webhooks.domain.deliveries import Attempt, Deferral, Delivery
@@ -57,60 +58,24 @@ class OwnerPage:
 class DeliveryStore(DynamoDBTable):
     # --- event claims -------------------------------------------------------------------------
 
-    def claim_event(self, event_id: str, expires_at: int) -> float | None:
-        """None when this is the event's first dispatch; else how many seconds ago an earlier run claimed it."""
-        now = time.time()
-        try:
-            self.client.put_item(
-                TableName=self.table,
-                Item={
-                    "uuid": {"S": f"EVENT#{event_id}"},
-                    "claimed_at": {"N": repr(now)},
-                    "expires_at": {"N": str(expires_at)},
-                },
-                ConditionExpression="attribute_not_exists(#u)",
-                ExpressionAttributeNames={"#u": "uuid"},
-            )
-            return None
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
-        answer = self.client.get_item(
-            TableName=self.table, Key={"uuid": {"S": f"EVENT#{event_id}"}}, ConsistentRead=True
-        )
-        return now - float(answer.get("Item", {}).get("claimed_at", {}).get("N", "0"))
+    def claim_event(self, key: str, expires_at: int) -> EventClaim:
+        """This run's claim on an event (or a fan-out batch of it): first, or how long ago an earlier run began."""
+        return claim_event(self.client, self.table, key, expires_at)
 
     def store_event_payload(self, event_id: str, payload: Any) -> None:
         """Kept with the event's claim for the invocations that deliver its fan-out batches."""
         self.client.update_item(
             TableName=self.table,
-            Key={"uuid": {"S": f"EVENT#{event_id}"}},
+            Key=claim_key(event_id),
             UpdateExpression="SET payload = :p",
             ExpressionAttributeValues={":p": {"S": json.dumps(payload, ensure_ascii=False)}},
         )
 
     def event_payload(self, event_id: str) -> Any:
-        answer = self.client.get_item(
-            TableName=self.table, Key={"uuid": {"S": f"EVENT#{event_id}"}}, ConsistentRead=True
-        )
+        answer = self.client.get_item(TableName=self.table, Key=claim_key(event_id), ConsistentRead=True)
         if "payload" not in answer.get("Item", {}):
             raise NotFound(f"the payload of event {event_id}")
         return json.loads(answer["Item"]["payload"]["S"])
-
-    def reclaim_event(self, event_id: str) -> None:
-        self._set_claimed_at(event_id, time.time())
-
-    def release_event(self, event_id: str) -> None:
-        """A run that failed says so, so that the next run resumes at once instead of waiting it out."""
-        self._set_claimed_at(event_id, 0.0)
-
-    def _set_claimed_at(self, event_id: str, moment: float) -> None:
-        self.client.update_item(
-            TableName=self.table,
-            Key={"uuid": {"S": f"EVENT#{event_id}"}},
-            UpdateExpression="SET claimed_at = :t",
-            ExpressionAttributeValues={":t": {"N": repr(moment)}},
-        )
 
     def existing(self, uuids: Sequence[str]) -> set[str]:
         """Which of these deliveries are already recorded (used only when resuming a crashed dispatch)."""

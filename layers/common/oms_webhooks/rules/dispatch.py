@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from typing import Any
 
 from oms_webhooks.adapters.delivery_store import DeliveryStore
 from oms_webhooks.adapters.dynamodb_batches import BATCH_WRITE_SIZE
+from oms_webhooks.adapters.event_claims import EventClaim
 from oms_webhooks.adapters.hook_cache import ActiveHooks, CircuitsRead
 from oms_webhooks.adapters.hook_store import HookStore
 from oms_webhooks.adapters.host_limits import per_host
@@ -35,7 +35,6 @@ from oms_webhooks.rules.delivery_step import take_step
 from oms_webhooks.rules.rate_limiter import RateLimiter
 
 WRITERS = 4  # record batches written at once, beside the sends
-RELEASE_PAUSES = (0.5, 1.0, 2.0, 4.0, 8.0)  # seconds between tries to release a failed run's claim
 MESSAGE_PAYLOAD_LIMIT = 200 * 1024  # a larger payload is stored once rather than sent with every batch
 
 
@@ -88,16 +87,16 @@ class Dispatcher:
     def dispatch(self, event: OmsEvent) -> DispatchReport:
         """An event from the bus: every active hook of its type, here or split over the fan-out queue."""
 
-        def run(report: DispatchReport, age: float | None) -> None:
+        def run(report: DispatchReport, claim: EventClaim) -> None:
             circuits = CircuitsRead() if self.breaker else None
             hooks = [hook for page in self.active.pages(event.event_type, circuits) for hook in page]
             gate = self.breaker.for_event(event.event_type, circuits.item) if self.breaker and circuits else None
             if self.fanout is not None and len(hooks) > self.batch_size:
                 self._split(event, hooks, report)  # again on a re-run: each batch has its own claim
-            elif age is None:
+            elif claim.first:
                 self.deliver(self._pending(event, [hooks], report), report, gate, _bodies(event))
             else:
-                self._dispatch_again(event.id, event, [hooks], age, report, gate)
+                self._dispatch_again(claim, event, [hooks], report, gate)
 
         return self._claimed(event.id, event, run)
 
@@ -105,52 +104,39 @@ class Dispatcher:
         """One batch of a split fan-out, claimed apart from the event and from the other batches."""
         payload = batch.payload if batch.payload is not None else self.deliveries.event_payload(batch.event_id)
         event = OmsEvent(batch.event_id, batch.event_type, payload)
-        claim = f"{batch.event_id}#{batch.first_id}-{batch.last_id}"
 
-        def run(report: DispatchReport, age: float | None) -> None:
+        def run(report: DispatchReport, claim: EventClaim) -> None:
             pages = self.hooks.active_range(batch.event_type, batch.first_id, batch.last_id)
             gate = self.breaker.for_batch(batch.event_type) if self.breaker else None
-            if age is None:
+            if claim.first:
                 self.deliver(self._pending(event, pages, report), report, gate, _bodies(event))
             else:
-                self._dispatch_again(claim, event, pages, age, report, gate)
+                self._dispatch_again(claim, event, pages, report, gate)
 
-        return self._claimed(claim, event, run)
+        return self._claimed(f"{batch.event_id}#{batch.first_id}-{batch.last_id}", event, run)
 
-    def _claimed(
-        self, claim: str, event: OmsEvent, run: Callable[[DispatchReport, float | None], None]
-    ) -> DispatchReport:
-        """Runs `run` with the claim's age: None for the first run, else seconds since the earlier one."""
+    def _claimed(self, key: str, event: OmsEvent, run: Callable[[DispatchReport, EventClaim], None]) -> DispatchReport:
+        """Runs `run` under this run's claim on the event; a run that fails releases it, so the next resumes at once."""
         report = DispatchReport(event.id, event.event_type)
-        age = self.deliveries.claim_event(claim, self._expires_at())
+        claim = self.deliveries.claim_event(key, self._expires_at())
         try:
-            run(report, age)
+            run(report, claim)
         except DispatchInProgress:
             raise
         except BaseException:
-            self._release(claim)
+            claim.release()
             raise
         return report
 
-    def _release(self, claim: str) -> None:
-        """So the retry of this invocation resumes at once. The fault may be DynamoDB itself: keep trying a while;
-        if it stays away, the claim goes stale after `stale_after` and the event's retries reach the DLQ."""
-        for pause in RELEASE_PAUSES:
-            try:
-                self.deliveries.release_event(claim)
-                return
-            except Exception:
-                time.sleep(pause)
-
     def _dispatch_again(
         self,
-        claim: str,
+        claim: EventClaim,
         event: OmsEvent,
         pages: Iterable[list[HookTarget]],
-        age: float,
         report: DispatchReport,
         gate: CircuitGate | None = None,
     ) -> None:
+        """A later run: what the earlier one recorded is skipped; the rest is sent if that run is dead (stale)."""
         pending = list(self._pending(event, pages, report))
         done = self.deliveries.existing([delivery.uuid for _, delivery in pending])
         report.skipped = len(done)
@@ -158,9 +144,9 @@ class Dispatcher:
         if not todo:
             report.duplicate = True
             return
-        if age < self.stale_after:
-            raise DispatchInProgress(claim)
-        self.deliveries.reclaim_event(claim)
+        if not claim.stale(self.stale_after):
+            raise DispatchInProgress(claim.key)
+        claim.take_over()
         self.deliver(todo, report, gate, _bodies(event))
 
     def _split(self, event: OmsEvent, hooks: list[HookTarget], report: DispatchReport) -> None:
