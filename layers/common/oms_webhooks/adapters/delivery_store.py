@@ -28,7 +28,7 @@ from oms_webhooks.domain.attempt_log import attempt_log
 from oms_webhooks.domain.deliveries import Attempt, Deferral, Delivery
 from oms_webhooks.domain.errors import NotFound
 
-OWNER_INDEX = "ByOwner"
+OWNER_INDEX = "ByOwnerLog"  # projects what the log's filters read; a page's records are then read by key
 NUMBER_INDEX = "ByOwnerId"
 PARKED_INDEX = "Parked"
 PARKED_KEY = "parked"  # the hook id, on a delivery parked by its hook's open circuit only
@@ -158,9 +158,10 @@ class DeliveryStore(DynamoDBTable):
         sort_key = item["created_sk"]["S"]
         if (low is not None and sort_key < low) or (high is not None and sort_key > high):
             return None
-        if any(item.get(name) != _attribute(value) for name, value in filters.items()):
-            return None
-        return _from_item(item)
+        delivery = _from_item(item)
+        if any(getattr(delivery, name) != value for name, value in filters.items()):
+            return None  # the filters name the delivery's own fields
+        return delivery
 
     def uuids_numbered(self, owner: str, number: int) -> list[str]:
         """The owner's deliveries with this integer id: one, unless two uuids share it (see `delivery_number`)."""
@@ -196,27 +197,36 @@ class DeliveryStore(DynamoDBTable):
         elif start is not None and ((low is not None and start < low) or (high is not None and start > high)):
             start = None  # ... or before the range begins: from the range's first item
         request = self._owner_query(owner, filters, low, high, limit, backward)
-        found: list[Delivery] = []
+        entries: list[dict[str, Any]] = []
         resume: dict[str, Any] | None = _owner_key(owner, start) if start else None
         for _ in range(MAX_PAGE_QUERIES):
             if resume:
                 request["ExclusiveStartKey"] = resume
             answer = self.client.query(**request)
-            found.extend(_from_item(item) for item in answer.get("Items", []))
+            entries.extend(answer.get("Items", []))
             resume = answer.get("LastEvaluatedKey")
-            if len(found) > limit or not resume:
+            if len(entries) > limit or not resume:
                 break
-        shown = found[:limit]
+        shown = entries[:limit]
         last_read = resume["created_sk"]["S"] if resume else None
-        onward = _created_sk(shown[-1]) if len(found) > limit else last_read
+        onward = _sort_key(shown[-1]) if len(entries) > limit else last_read
+        page = self._records(shown)
         if backward:  # read from old to new: `onward` is where newer pages go on
-            older = _created_sk(shown[0]) if shown else (last_read or NEWEST_END)
-            return OwnerPage(shown[::-1], older=older, newer=onward)
+            older = _sort_key(shown[0]) if shown else (last_read or NEWEST_END)
+            return OwnerPage(page[::-1], older=older, newer=onward)
         if after is None:
-            return OwnerPage(shown, older=onward, newer=None)
+            return OwnerPage(page, older=onward, newer=None)
         # An empty page after `after`: the previous one ends at `after`, past what was read in vain.
-        newer = _created_sk(shown[0]) if shown else (last_read or OLDEST_END)
-        return OwnerPage(shown, older=onward, newer=newer)
+        newer = _sort_key(shown[0]) if shown else (last_read or OLDEST_END)
+        return OwnerPage(page, older=onward, newer=newer)
+
+    def _records(self, entries: list[dict[str, Any]]) -> list[Delivery]:
+        """The records of these index entries, in their order, read by key in one call per 100 (a record gone since
+        the index was read, by its TTL, is left out)."""
+        uuids = [entry["uuid"]["S"] for entry in entries]
+        items = batch_get(self.client, self.table, [{"uuid": {"S": u}} for u in uuids])
+        by_uuid = {item["uuid"]["S"]: item for item in items if "owner" in item}
+        return [_from_item(by_uuid[u]) for u in uuids if u in by_uuid]
 
     def _owner_query(
         self, owner: str, filters: dict[str, Any], low: str | None, high: str | None, limit: int, backward: bool
@@ -237,6 +247,10 @@ class DeliveryStore(DynamoDBTable):
             values[":hi"] = {"S": high}
         conditions = []
         for name, value in filters.items():
+            if name == "delivered":  # the index holds the status, which says it
+                names["#status"], values[":delivered"] = "status", {"S": "delivered"}
+                conditions.append("#status = :delivered" if value else "#status <> :delivered")
+                continue
             names[f"#{name}"] = name
             values[f":{name}"] = _attribute(value)
             conditions.append(f"#{name} = :{name}")
@@ -264,6 +278,10 @@ def _attribute(value: Any) -> dict[str, Any]:
     if isinstance(value, int):
         return {"N": str(value)}
     return {"S": str(value)}
+
+
+def _sort_key(entry: dict[str, Any]) -> str:
+    return str(entry["created_sk"]["S"])
 
 
 def _created_sk(delivery: Delivery) -> str:
