@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from oms_webhooks.adapters.circuit_store import health_of
-from oms_webhooks.adapters.delivery_store import _from_item, _to_item
+from oms_webhooks.adapters.delivery_items import delivery_from_item, delivery_item
 from oms_webhooks.clock import SimulatedClock, epoch, now, use_clock
 from oms_webhooks.domain.circuit import CircuitRules, Health
 from oms_webhooks.domain.deliveries import KEPT_DEFERRALS, Delivery
@@ -101,7 +101,7 @@ def test_a_deferral_is_not_an_attempt_but_is_kept_and_shown() -> None:
     for _ in range(15):
         d.defer(until, "again", now())
     assert d.deferral_count == 16 and len(d.deferrals) == KEPT_DEFERRALS
-    assert _from_item(_to_item(d)) == d
+    assert delivery_from_item(delivery_item(d)) == d
 
 
 def test_the_simulated_clock_moves_only_when_told_and_collapses_real_waits() -> None:

@@ -16,7 +16,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from oms_webhooks.adapters.aws import DynamoDBTable
-from oms_webhooks.adapters.delivery_store import OWNER_INDEX, PARKED_INDEX, PARKED_KEY
+from oms_webhooks.adapters.delivery_items import PARKED_KEY
+from oms_webhooks.adapters.delivery_store import OWNER_INDEX, PARKED_INDEX
 from oms_webhooks.clock import iso
 
 HOOK_INDEX = "ByHook"

@@ -15,23 +15,20 @@ import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from oms_webhooks.adapters.aws import DynamoDBTable
+from oms_webhooks.adapters.delivery_items import delivery_from_item, delivery_item
 from oms_webhooks.adapters.dynamodb_batches import batch_get, batch_write
 from oms_webhooks.adapters.event_claims import EventClaim, claim_event, claim_key
-from oms_webhooks.clock import iso
-from oms_webhooks.domain.attempt_log import attempt_log
-from oms_webhooks.domain.deliveries import Attempt, Deferral, Delivery
+from oms_webhooks.domain.deliveries import Delivery
 from oms_webhooks.domain.errors import NotFound
 
 OWNER_INDEX = "ByOwnerLog"  # projects what the log's filters read; a page's records are then read by key
 NUMBER_INDEX = "ByOwnerId"
 PARKED_INDEX = "Parked"
-PARKED_KEY = "parked"  # the hook id, on a delivery parked by its hook's open circuit only
 # Query calls one page may make: a filter that matches little of a long log gives a short (even empty) page and a
 # cursor to continue from, rather than reading the whole log in one request.
 MAX_PAGE_QUERIES = 10
@@ -91,7 +88,7 @@ class DeliveryStore(DynamoDBTable):
         written = list(deliveries)
         for delivery in written:
             delivery.version += 1  # a new record: nobody else writes it before this
-        return batch_write(self.client, self.table, [{"PutRequest": {"Item": _to_item(d)}} for d in written])
+        return batch_write(self.client, self.table, [{"PutRequest": {"Item": delivery_item(d)}} for d in written])
 
     def claim_attempt(self, delivery: Delivery, claimant: str) -> bool:
         """Claims the delivery's next scheduled attempt before it is sent, so that two copies of one retry message
@@ -140,13 +137,13 @@ class DeliveryStore(DynamoDBTable):
         item = answer.get("Item")
         if not item or "owner" not in item or (owner is not None and item["owner"]["S"] != owner):
             raise NotFound(uuid)
-        return _from_item(item)
+        return delivery_from_item(item)
 
     def get_many(self, uuids: Sequence[str]) -> dict[str, Delivery]:
         """These deliveries by uuid, read consistently in one call per 100 (those not found are left out)."""
         keys = [{"uuid": {"S": u}} for u in dict.fromkeys(uuids)]
         items = batch_get(self.client, self.table, keys, ConsistentRead=True)
-        return {item["uuid"]["S"]: _from_item(item) for item in items if "owner" in item}
+        return {item["uuid"]["S"]: delivery_from_item(item) for item in items if "owner" in item}
 
     def get_matching(
         self, owner: str, uuid: str, filters: dict[str, Any], low: str | None, high: str | None
@@ -158,7 +155,7 @@ class DeliveryStore(DynamoDBTable):
         sort_key = item["created_sk"]["S"]
         if (low is not None and sort_key < low) or (high is not None and sort_key > high):
             return None
-        delivery = _from_item(item)
+        delivery = delivery_from_item(item)
         if any(getattr(delivery, name) != value for name, value in filters.items()):
             return None  # the filters name the delivery's own fields
         return delivery
@@ -226,7 +223,7 @@ class DeliveryStore(DynamoDBTable):
         uuids = [entry["uuid"]["S"] for entry in entries]
         items = batch_get(self.client, self.table, [{"uuid": {"S": u}} for u in uuids])
         by_uuid = {item["uuid"]["S"]: item for item in items if "owner" in item}
-        return [_from_item(by_uuid[u]) for u in uuids if u in by_uuid]
+        return [delivery_from_item(by_uuid[u]) for u in uuids if u in by_uuid]
 
     def _owner_query(
         self, owner: str, filters: dict[str, Any], low: str | None, high: str | None, limit: int, backward: bool
@@ -284,15 +281,10 @@ def _sort_key(entry: dict[str, Any]) -> str:
     return str(entry["created_sk"]["S"])
 
 
-def _created_sk(delivery: Delivery) -> str:
-    return f"{iso(delivery.created_date)}#{delivery.uuid}"
-
-
 def _versioned_put(delivery: Delivery) -> dict[str, Any]:
     """The record one version on, written only over the version it was read at (a record of before versions has
     none: version 0)."""
-    item = _to_item(delivery)
-    item["version"] = {"N": str(delivery.version + 1)}
+    item = delivery_item(delivery, version=delivery.version + 1)
     if delivery.version == 0:
         return {"Item": item, "ConditionExpression": "attribute_not_exists(version)"}
     return {
@@ -300,71 +292,3 @@ def _versioned_put(delivery: Delivery) -> dict[str, Any]:
         "ConditionExpression": "version = :v",
         "ExpressionAttributeValues": {":v": {"N": str(delivery.version)}},
     }
-
-
-def _to_item(delivery: Delivery) -> dict[str, Any]:
-    item: dict[str, Any] = {
-        "uuid": {"S": delivery.uuid},
-        "owner": {"S": delivery.owner},
-        "created_sk": {"S": _created_sk(delivery)},
-        "id": {"N": str(delivery.id)},
-        "webhook": {"N": str(delivery.webhook)},
-        "event_id": {"S": delivery.event_id},
-        "event_type": {"S": delivery.event_type},
-        "target_url": {"S": delivery.target_url},
-        "request_payload": {"S": json.dumps(delivery.request_payload, ensure_ascii=False)},
-        "status": {"S": delivery.status},
-        "delivered": {"BOOL": delivery.delivered},
-        "retry_count": {"N": str(delivery.retry_count)},
-        "attempts": {"S": json.dumps([a.model_dump(mode="json") for a in delivery.attempts])},
-        "attempt_log": {"S": attempt_log(delivery.attempts)},  # what the ByHook index projects for stats
-        "created_date": {"S": delivery.created_date.isoformat()},
-        "modified_date": {"S": delivery.modified_date.isoformat()},
-        "expires_at": {"N": str(delivery.expires_at)},
-    }
-    if delivery.response_http_status is not None:
-        item["response_http_status"] = {"N": str(delivery.response_http_status)}
-    if delivery.response_content is not None:
-        item["response_content"] = {"S": delivery.response_content}
-    if delivery.response_time is not None:
-        item["response_time"] = {"N": repr(delivery.response_time)}
-    if delivery.next_attempt_at is not None:
-        item["next_attempt_at"] = {"S": delivery.next_attempt_at.isoformat()}
-    if delivery.deferral_count:
-        item["deferrals"] = {"S": json.dumps([d.model_dump(mode="json") for d in delivery.deferrals])}
-        item["deferral_count"] = {"N": str(delivery.deferral_count)}
-    if delivery.test:
-        item["test"] = {"BOOL": True}
-    if delivery.object_id is not None:
-        item["object_id"] = {"S": delivery.object_id}
-    if delivery.parked and delivery.status == "deferred":
-        item[PARKED_KEY] = {"S": str(delivery.webhook)}  # the sparse `Parked` index: the hook's parked deliveries
-    item["version"] = {"N": str(delivery.version)}
-    return item
-
-
-def _from_item(item: dict[str, Any]) -> Delivery:
-    return Delivery(
-        uuid=item["uuid"]["S"],
-        owner=item["owner"]["S"],
-        webhook=int(item["webhook"]["N"]),
-        event_id=item["event_id"]["S"],
-        event_type=item["event_type"]["S"],
-        target_url=item["target_url"]["S"],
-        request_payload=json.loads(item["request_payload"]["S"]),
-        status=item["status"]["S"],
-        retry_count=int(item["retry_count"]["N"]),
-        response_http_status=int(item["response_http_status"]["N"]) if "response_http_status" in item else None,
-        response_content=item.get("response_content", {}).get("S"),
-        response_time=float(item["response_time"]["N"]) if "response_time" in item else None,
-        next_attempt_at=datetime.fromisoformat(item["next_attempt_at"]["S"]) if "next_attempt_at" in item else None,
-        attempts=[Attempt.model_validate(a) for a in json.loads(item["attempts"]["S"])],
-        deferrals=[Deferral.model_validate(d) for d in json.loads(item.get("deferrals", {}).get("S", "[]"))],
-        deferral_count=int(item.get("deferral_count", {}).get("N", "0")),
-        created_date=datetime.fromisoformat(item["created_date"]["S"]),
-        modified_date=datetime.fromisoformat(item["modified_date"]["S"]),
-        expires_at=int(item["expires_at"]["N"]),
-        test=item.get("test", {}).get("BOOL", False),
-        parked=PARKED_KEY in item,
-        version=int(item.get("version", {}).get("N", "0")),
-    )

@@ -1,8 +1,9 @@
 """DynamoDB items from pydantic models and back: one attribute per field, its type chosen by the field's value.
 
-Text is `S`, a number `N`, a boolean `BOOL`, a moment `S` (ISO 8601); anything else (a sub-model, a dict, a list) is
-`S` holding its JSON, so an item stays flat and every reader can parse it. A field that is None has no attribute,
-nor has a sub-model with nothing set; read back, a missing attribute is the field's default.
+Text is `S`, a number `N`, a boolean `BOOL`, bytes `B`, a moment `S` (ISO 8601); anything else (a sub-model, a dict,
+a list, a field of any JSON) is `S` holding its JSON, so an item stays flat and every reader can parse it. A field that
+is None has no attribute (a required one of any JSON holds `null`), nor has a sub-model with nothing set; read back, a
+missing attribute is the field's default.
 
 Hand-written rather than boto3's TypeSerializer: that needs boto3 (which the functions otherwise do without: see
 aws.py) and Decimal for every number, and it would store sub-models as maps, not the JSON text items hold today.
@@ -26,8 +27,14 @@ Model = TypeVar("Model", bound=BaseModel)
 def to_item(model: BaseModel) -> dict[str, Any]:
     """Every field of `model` that has a value, as an attribute."""
     item: dict[str, Any] = {}
-    for name in type(model).model_fields:
-        attribute = _attribute(getattr(model, name))
+    fields = type(model).model_fields
+    any_json = _any_json_fields(type(model))
+    for name in fields:
+        value = getattr(model, name)
+        if name in any_json and (value is not None or fields[name].is_required()):
+            attribute: dict[str, Any] | None = {"S": to_json(value).decode()}  # its type is the JSON's, not the field's
+        else:
+            attribute = _attribute(value)
         if attribute is not None:
             item[name] = attribute
     return item
@@ -50,6 +57,8 @@ def _attribute(value: Any) -> dict[str, Any] | None:
         return {"N": str(value)}
     if isinstance(value, str):
         return {"S": value}
+    if isinstance(value, bytes):
+        return {"B": value}
     if isinstance(value, date):  # a datetime too
         return {"S": value.isoformat()}
     text = to_json(value).decode()
@@ -65,6 +74,8 @@ def _value(attribute: Mapping[str, Any], as_json: bool) -> Any:
         return _number(attribute["N"])
     if "BOOL" in attribute:
         return attribute["BOOL"]
+    if "B" in attribute:
+        return attribute["B"]
     if attribute.get("NULL"):
         return None
     raise ValueError(f"an attribute of a type no field is written as: {sorted(attribute)}")
@@ -82,6 +93,12 @@ def _json_fields(model: type[BaseModel]) -> frozenset[str]:
     return frozenset(name for name, field in model.model_fields.items() if not _textual(field.annotation))
 
 
+@cache
+def _any_json_fields(model: type[BaseModel]) -> frozenset[str]:
+    """The fields that may hold any JSON (`Any`): written as JSON whatever the value's own type."""
+    return frozenset(name for name, field in model.model_fields.items() if field.annotation is Any)
+
+
 def _textual(annotation: Any) -> bool:
     origin = get_origin(annotation)
     if origin is Annotated:
@@ -90,4 +107,4 @@ def _textual(annotation: Any) -> bool:
         return all(_textual(member) for member in get_args(annotation) if member is not NoneType)
     if origin is Literal:
         return all(isinstance(choice, str) for choice in get_args(annotation))
-    return isinstance(annotation, type) and issubclass(annotation, str | date)
+    return isinstance(annotation, type) and issubclass(annotation, str | date | bytes)
