@@ -271,13 +271,13 @@ def test_healthy_hooks_cost_the_dispatch_no_call_and_failing_ones_one_per_flush(
     assert sum(dynamodb_calls.values()) == 2 * math.ceil(n / 25) + 2
 
 
-def test_a_batch_of_retries_costs_each_its_claim_and_record_and_the_batch_four_calls(
+def test_a_batch_of_retries_costs_each_its_claim_and_record_and_the_batch_five_calls(
     simulation: Simulation, receiver: Receiver, call: Caller, dynamodb_calls: Counter[str]
 ) -> None:
-    """The retrier reads a batch's deliveries, their hooks and its event type's circuits once each, and writes the
-    streaks once: ten retries are ten claims (small items of their own), ten records and four calls, where each
-    retry made five or six calls of its own before (its record, its claim, its hook, its streak, its record, and
-    its streak again)."""
+    """The retrier reads a batch's deliveries, their payloads (stored once per event, with its claim), their hooks
+    and its event type's circuits once each, and writes the streaks once: ten retries are ten claims (small items of
+    their own), ten records and five calls, where each retry made five or six calls of its own before (its record,
+    its claim, its hook, its streak, its record, and its streak again)."""
     event_type = "transfer.status.transitioned"  # no other test in this process subscribes to it
     _, token = owner_with_token()
     n = 10
@@ -290,7 +290,7 @@ def test_a_batch_of_retries_costs_each_its_claim_and_record_and_the_batch_four_c
     dynamodb_calls.clear()
     assert simulation.tick() == n  # one batch of ten, as the event source mapping hands it over
     assert len(receiver.received["/batch"]) == 2 * n
-    assert dynamodb_calls == {"BatchGetItem": 2, "GetItem": 1, "PutItem": 2 * n, "UpdateItem": 1}
+    assert dynamodb_calls == {"BatchGetItem": 3, "GetItem": 1, "PutItem": 2 * n, "UpdateItem": 1}
 
 
 def test_pointing_a_hook_elsewhere_or_turning_it_back_on_forgets_its_streak(

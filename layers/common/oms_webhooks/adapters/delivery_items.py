@@ -1,5 +1,9 @@
 """A delivery's item in the deliveries table, through the codec (items.py): one model of what is stored.
 
+A delivery of a dispatched event names the event's claim (event_claims.py), which holds the payload once for all the
+event's hooks; such a record has no `request_payload`, and `payload_claim` only when the claim is not the event's
+own (a fan-out batch's). A test delivery, and a record of the previous release, hold their payload.
+
 Beside the delivery's own fields the item holds the keys its indexes read: `created_sk` (`<created iso>#<uuid>`, the
 sort key of `ByOwnerLog` and `ByHook`), `id` (whisperer's integer, with `owner` the key of `ByOwnerId`), `attempt_log`
 (a line per attempt, what `ByHook` projects for stats) and `parked` (the hook's id while an open circuit holds the
@@ -32,7 +36,8 @@ class DeliveryRecord(BaseModel):
     event_id: str
     event_type: str
     target_url: str
-    request_payload: Any
+    request_payload: Any = None  # absent: in the event's claim
+    payload_claim: str | None = None  # that claim, when it is not the event's own
     status: Status
     delivered: bool
     retry_count: int
@@ -68,7 +73,8 @@ def delivery_item(delivery: Delivery, version: int | None = None) -> dict[str, A
         event_id=delivery.event_id,
         event_type=delivery.event_type,
         target_url=delivery.target_url,
-        request_payload=delivery.request_payload,
+        request_payload=delivery.request_payload if delivery.payload_claim is None else None,
+        payload_claim=delivery.payload_claim if delivery.payload_claim not in (None, delivery.event_id) else None,
         status=delivery.status,
         delivered=delivery.delivered,
         retry_count=delivery.retry_count,
@@ -92,7 +98,10 @@ def delivery_item(delivery: Delivery, version: int | None = None) -> dict[str, A
 
 
 def delivery_from_item(item: dict[str, Any]) -> Delivery:
+    """The delivery an item holds; one whose payload is in its event's claim has `request_payload` None until the
+    store reads the claim (`payload_claim` names it)."""
     record = from_item(DeliveryRecord, item)
+    shared = "request_payload" not in item
     return Delivery(
         uuid=record.uuid,
         owner=record.owner,
@@ -116,4 +125,5 @@ def delivery_from_item(item: dict[str, Any]) -> Delivery:
         test=bool(record.test),
         parked=record.parked is not None,
         version=record.version,
+        payload_claim=(record.payload_claim or record.event_id) if shared else None,
     )

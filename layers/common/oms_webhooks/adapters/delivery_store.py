@@ -10,7 +10,6 @@ has saved its attempt.
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -22,7 +21,7 @@ from botocore.exceptions import ClientError
 from oms_webhooks.adapters.aws import DynamoDBTable
 from oms_webhooks.adapters.delivery_items import delivery_from_item, delivery_item
 from oms_webhooks.adapters.dynamodb_batches import batch_get, batch_write
-from oms_webhooks.adapters.event_claims import EventClaim, claim_event, claim_key
+from oms_webhooks.adapters.event_claims import EventClaim, claim_event, event_payloads
 from oms_webhooks.domain.deliveries import Delivery
 from oms_webhooks.domain.errors import NotFound
 
@@ -55,24 +54,17 @@ class OwnerPage:
 class DeliveryStore(DynamoDBTable):
     # --- event claims -------------------------------------------------------------------------
 
-    def claim_event(self, key: str, expires_at: int) -> EventClaim:
-        """This run's claim on an event (or a fan-out batch of it): first, or how long ago an earlier run began."""
-        return claim_event(self.client, self.table, key, expires_at)
-
-    def store_event_payload(self, event_id: str, payload: Any) -> None:
-        """Kept with the event's claim for the invocations that deliver its fan-out batches."""
-        self.client.update_item(
-            TableName=self.table,
-            Key=claim_key(event_id),
-            UpdateExpression="SET payload = :p",
-            ExpressionAttributeValues={":p": {"S": json.dumps(payload, ensure_ascii=False)}},
-        )
+    def claim_event(self, key: str, expires_at: int, payload: Any) -> EventClaim:
+        """This run's claim on an event (or a fan-out batch of it), holding the payload its deliveries name: first, or
+        how long ago an earlier run began. `expires_at`: the deliveries'; the claim outlives them."""
+        return claim_event(self.client, self.table, key, expires_at, payload)
 
     def event_payload(self, event_id: str) -> Any:
-        answer = self.client.get_item(TableName=self.table, Key=claim_key(event_id), ConsistentRead=True)
-        if "payload" not in answer.get("Item", {}):
+        """The payload an event's claim holds, for the invocations that deliver its fan-out batches."""
+        found = event_payloads(self.client, self.table, [event_id])
+        if event_id not in found:
             raise NotFound(f"the payload of event {event_id}")
-        return json.loads(answer["Item"]["payload"]["S"])
+        return found[event_id]
 
     def existing(self, uuids: Sequence[str]) -> set[str]:
         """Which of these deliveries are already recorded (used only when resuming a crashed dispatch)."""
@@ -137,13 +129,14 @@ class DeliveryStore(DynamoDBTable):
         item = answer.get("Item")
         if not item or "owner" not in item or (owner is not None and item["owner"]["S"] != owner):
             raise NotFound(uuid)
-        return delivery_from_item(item)
+        [delivery] = self._read([item])
+        return delivery
 
     def get_many(self, uuids: Sequence[str]) -> dict[str, Delivery]:
         """These deliveries by uuid, read consistently in one call per 100 (those not found are left out)."""
         keys = [{"uuid": {"S": u}} for u in dict.fromkeys(uuids)]
         items = batch_get(self.client, self.table, keys, ConsistentRead=True)
-        return {item["uuid"]["S"]: delivery_from_item(item) for item in items if "owner" in item}
+        return {delivery.uuid: delivery for delivery in self._read(item for item in items if "owner" in item)}
 
     def get_matching(
         self, owner: str, uuid: str, filters: dict[str, Any], low: str | None, high: str | None
@@ -155,7 +148,7 @@ class DeliveryStore(DynamoDBTable):
         sort_key = item["created_sk"]["S"]
         if (low is not None and sort_key < low) or (high is not None and sort_key > high):
             return None
-        delivery = delivery_from_item(item)
+        [delivery] = self._read([item])
         if any(getattr(delivery, name) != value for name, value in filters.items()):
             return None  # the filters name the delivery's own fields
         return delivery
@@ -223,7 +216,19 @@ class DeliveryStore(DynamoDBTable):
         uuids = [entry["uuid"]["S"] for entry in entries]
         items = batch_get(self.client, self.table, [{"uuid": {"S": u}} for u in uuids])
         by_uuid = {item["uuid"]["S"]: item for item in items if "owner" in item}
-        return [delivery_from_item(by_uuid[u]) for u in uuids if u in by_uuid]
+        return self._read(by_uuid[u] for u in uuids if u in by_uuid)
+
+    def _read(self, items: Iterable[dict[str, Any]]) -> list[Delivery]:
+        """The deliveries these items hold, each with its payload: those stored once per event read from the events'
+        claims, in one call per 100 events."""
+        deliveries = [delivery_from_item(item) for item in items]
+        claims = {d.payload_claim for d in deliveries if d.payload_claim is not None}
+        if claims:
+            payloads = event_payloads(self.client, self.table, claims)
+            for delivery in deliveries:
+                if delivery.payload_claim is not None:
+                    delivery.request_payload = payloads.get(delivery.payload_claim)
+        return deliveries
 
     def _owner_query(
         self, owner: str, filters: dict[str, Any], low: str | None, high: str | None, limit: int, backward: bool

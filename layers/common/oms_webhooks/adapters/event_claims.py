@@ -3,17 +3,26 @@ conditional write makes a dispatch run the event's first, or tells a later run h
 
 One run holds one `EventClaim`: it says whether the run is the first, takes the event over from a run that died, and
 releases it when the run fails, so that the next run resumes at once instead of waiting the dead one out.
+
+The first run's claim also holds the event's payload (`payload`, its JSON), written with it in the same call: the
+deliveries the run records name the claim rather than each holding the payload (delivery_items.py), so a payload is
+stored once per event, not once per hook. A claim outlives its deliveries by `KEPT_BEYOND_DELIVERIES`.
 """
 
 from __future__ import annotations
 
+import json
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from oms_webhooks.adapters.dynamodb_batches import batch_get
+
 RELEASE_PAUSES = (0.5, 1.0, 2.0, 4.0, 8.0)  # seconds between tries to release a failed run's claim
+KEPT_BEYOND_DELIVERIES = 86400  # a later run (a resumed one) records deliveries that expire after the first run's
 
 
 @dataclass
@@ -22,6 +31,7 @@ class EventClaim:
     table: str
     key: str  # the event's id, or a fan-out batch's `<event id>#<first>-<last>`
     age: float | None  # None: this run is the first; else seconds since an earlier run claimed it
+    expires_at: int  # the claim's own expiry: its deliveries' and a day
 
     @property
     def first(self) -> bool:
@@ -32,8 +42,14 @@ class EventClaim:
         return self.age is not None and self.age >= after
 
     def take_over(self) -> None:
-        """An earlier run is stale (it died): this run goes on from where it stopped."""
-        self._set_claimed_at(time.time())
+        """An earlier run is stale (it died): this run goes on from where it stopped, and the claim (with the payload
+        its deliveries read) is kept as long as the deliveries this run records."""
+        self.client.update_item(
+            TableName=self.table,
+            Key=claim_key(self.key),
+            UpdateExpression="SET claimed_at = :t, expires_at = :e",
+            ExpressionAttributeValues={":t": {"N": repr(time.time())}, ":e": {"N": str(self.expires_at)}},
+        )
 
     def release(self) -> None:
         """This run failed: the next one resumes at once. The fault may be DynamoDB itself, so keep trying a while;
@@ -54,22 +70,56 @@ class EventClaim:
         )
 
 
-def claim_event(client: Any, table: str, key: str, expires_at: int) -> EventClaim:
-    """Claims the event for this run: one conditional write, and a read when an earlier run holds it."""
+def claim_event(client: Any, table: str, key: str, deliveries_expire_at: int, payload: Any) -> EventClaim:
+    """Claims the event for this run, with its payload: one conditional write, and a read when an earlier run holds
+    it (which wrote the same payload)."""
     now = time.time()
+    expires_at = deliveries_expire_at + KEPT_BEYOND_DELIVERIES
+    item = {
+        **claim_key(key),
+        "claimed_at": {"N": repr(now)},
+        "expires_at": {"N": str(expires_at)},
+        "payload": {"S": json.dumps(payload, ensure_ascii=False)},
+    }
     try:
         client.put_item(
             TableName=table,
-            Item={**claim_key(key), "claimed_at": {"N": repr(now)}, "expires_at": {"N": str(expires_at)}},
+            Item=item,
             ConditionExpression="attribute_not_exists(#u)",
             ExpressionAttributeNames={"#u": "uuid"},
         )
-        return EventClaim(client, table, key, None)
+        return EventClaim(client, table, key, None, expires_at)
     except ClientError as exc:
         if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
             raise
-    answer = client.get_item(TableName=table, Key=claim_key(key), ConsistentRead=True)
-    return EventClaim(client, table, key, now - float(answer.get("Item", {}).get("claimed_at", {}).get("N", "0")))
+    answer = client.get_item(
+        TableName=table, Key=claim_key(key), ConsistentRead=True, ProjectionExpression="claimed_at"
+    )
+    age = now - float(answer.get("Item", {}).get("claimed_at", {}).get("N", "0"))
+    return EventClaim(client, table, key, age, expires_at)
+
+
+def event_payloads(client: Any, table: str, keys: Iterable[str]) -> dict[str, Any]:
+    """The payloads these claims hold, by claim key (a claim not found, or one of the previous release without a
+    payload, is left out). Read eventually consistent, then again consistently for any a fresh claim may hide."""
+    wanted = list(dict.fromkeys(keys))
+    found: dict[str, Any] = {}
+    for consistent in (False, True):
+        missing = [key for key in wanted if key not in found]
+        if not missing:
+            break
+        items = batch_get(
+            client,
+            table,
+            [claim_key(key) for key in missing],
+            ProjectionExpression="#u, payload",
+            ExpressionAttributeNames={"#u": "uuid"},
+            ConsistentRead=consistent,
+        )
+        for item in items:
+            if "payload" in item:
+                found[item["uuid"]["S"].removeprefix("EVENT#")] = json.loads(item["payload"]["S"])
+    return found
 
 
 def claim_key(key: str) -> dict[str, Any]:

@@ -139,6 +139,8 @@ class Delivery(BaseModel):
     test: bool = False  # sent by `POST .../test/` (trial.py): shown in the log, never retried or recovered
     parked: bool = False  # deferred by an open circuit: no message waits for it; the circuit's probe releases it
     version: int = 0  # bumped by every write of the record, so that two writers cannot overwrite each other
+    # The event claim that holds `request_payload`, stored once per event (event_claims.py); None: the record holds it.
+    payload_claim: str | None = None
 
     @property
     def delivered(self) -> bool:

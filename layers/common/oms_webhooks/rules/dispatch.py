@@ -94,7 +94,7 @@ class Dispatcher:
             if self.fanout is not None and len(hooks) > self.batch_size:
                 self._split(event, hooks, report)  # again on a re-run: each batch has its own claim
             elif claim.first:
-                self.deliver(self._pending(event, [hooks], report), report, gate, _bodies(event))
+                self.deliver(self._pending(event, claim, [hooks], report), report, gate, _bodies(event))
             else:
                 self._dispatch_again(claim, event, [hooks], report, gate)
 
@@ -109,7 +109,7 @@ class Dispatcher:
             pages = self.hooks.active_range(batch.event_type, batch.first_id, batch.last_id)
             gate = self.breaker.for_batch(batch.event_type) if self.breaker else None
             if claim.first:
-                self.deliver(self._pending(event, pages, report), report, gate, _bodies(event))
+                self.deliver(self._pending(event, claim, pages, report), report, gate, _bodies(event))
             else:
                 self._dispatch_again(claim, event, pages, report, gate)
 
@@ -118,7 +118,7 @@ class Dispatcher:
     def _claimed(self, key: str, event: OmsEvent, run: Callable[[DispatchReport, EventClaim], None]) -> DispatchReport:
         """Runs `run` under this run's claim on the event; a run that fails releases it, so the next resumes at once."""
         report = DispatchReport(event.id, event.event_type)
-        claim = self.deliveries.claim_event(key, self._expires_at())
+        claim = self.deliveries.claim_event(key, self._expires_at(), event.payload)
         try:
             run(report, claim)
         except DispatchInProgress:
@@ -137,7 +137,7 @@ class Dispatcher:
         gate: CircuitGate | None = None,
     ) -> None:
         """A later run: what the earlier one recorded is skipped; the rest is sent if that run is dead (stale)."""
-        pending = list(self._pending(event, pages, report))
+        pending = list(self._pending(event, claim, pages, report))
         done = self.deliveries.existing([delivery.uuid for _, delivery in pending])
         report.skipped = len(done)
         todo = [(hook, delivery) for hook, delivery in pending if delivery.uuid not in done]
@@ -154,8 +154,7 @@ class Dispatcher:
         assert self.fanout is not None
         payload: Any = event.payload
         if len(json.dumps(payload, ensure_ascii=False).encode()) > MESSAGE_PAYLOAD_LIMIT:
-            self.deliveries.store_event_payload(event.id, event.payload)
-            payload = None  # each batch reads it from the claim
+            payload = None  # each batch reads it from the event's claim
         batches = [
             FanoutBatch(
                 event_id=event.id,
@@ -170,14 +169,16 @@ class Dispatcher:
         report.hooks = len(hooks)
         report.batches = len(batches)
 
-    def _pending(self, event: OmsEvent, pages: Iterable[list[HookTarget]], report: DispatchReport) -> Iterable[Pending]:
+    def _pending(
+        self, event: OmsEvent, claim: EventClaim, pages: Iterable[list[HookTarget]], report: DispatchReport
+    ) -> Iterable[Pending]:
         for page in pages:
             report.hooks += len(page)
             for hook in page:
                 if hook.filter is not None and not hook.filter.matches(event.payload):
                     report.filtered += 1  # filtered out before anything is written or sent
                     continue
-                yield hook, self._new_delivery(event, hook)
+                yield hook, self._new_delivery(event, hook, claim)
 
     def deliver(
         self,
@@ -237,7 +238,8 @@ class Dispatcher:
                     if delivery.response_http_status == 410:
                         report.deactivated.append(hook.id)
 
-    def _new_delivery(self, event: OmsEvent, hook: HookTarget) -> Delivery:
+    def _new_delivery(self, event: OmsEvent, hook: HookTarget, claim: EventClaim) -> Delivery:
+        """Its payload is the event's, held by this run's claim: the record names the claim rather than holding it."""
         moment = now()
         return Delivery(
             uuid=delivery_id(event.id, hook.id),
@@ -250,6 +252,7 @@ class Dispatcher:
             created_date=moment,
             modified_date=moment,
             expires_at=self._expires_at(),
+            payload_claim=claim.key,
         )
 
     def _expires_at(self) -> int:
