@@ -121,17 +121,20 @@ def render(fanout: list[dict[str, Any]], record: dict[str, Any]) -> list[str]:
     ]
     retry = record.get("retry")
     if retry:
-        parts = retry_cost(retry)
-        total = sum(parts.values())
-        lines.append("| a retry (per million retries) | " + " | ".join(f"${total:,.2f}" for _ in shapes) + " |")
-        lines += [
-            "",
-            f"A retry, from a metered retrier batch of {retry['retries']}: "
-            + ", ".join(f"{name} ${value:,.3f}" for name, value in parts.items())
-            + f" ({retry['write_units']:.2f} write units: "
-            + ", ".join(f"{u:g} in {place}" for place, u in retry["units_by_place"].items())
-            + ").",
-        ]
+        again = {**retry["again"], "seconds": retry["seconds"]}
+        for label, found in (("a retry that delivers", retry), ("a retry that fails again", again)):
+            total = sum(retry_cost(found).values())
+            lines.append(f"| {label} (per million) | " + " | ".join(f"${total:,.2f}" for _ in shapes) + " |")
+        for label, found in (("that delivers", retry), ("that fails again", again)):
+            parts = retry_cost(found)
+            lines += [
+                "",
+                f"A retry {label}, from a metered retrier batch of {found['retries']}: "
+                + ", ".join(f"{name} ${value:,.3f}" for name, value in parts.items())
+                + f" ({found['write_units']:.2f} write units: "
+                + ", ".join(f"{u:g} in {place}" for place, u in found["units_by_place"].items())
+                + f"; {found['read_units']:.2f} read units).",
+            ]
     lines += [
         "",
         "DynamoDB's record writes: "
