@@ -5,7 +5,8 @@ Top-level attributes are what DynamoDB itself reads: the keys of the indexes (`o
 filters and for stats (`event_type`, `status`, `response_http_status`, `object_id`, `test`, and `attempt_log`, a line
 per attempt), what conditional writes test (`version`, `status`, `next_attempt_at`, `recovery`) and the TTL's
 `expires_at`. Everything else (the attempts with their headers, the answer, the deferrals, the target URL) is one
-`detail` attribute, written where nothing but this service reads it. What follows from other fields is not stored:
+`detail` attribute, compact JSON compressed with a dictionary of what details repeat (compressed.py): nothing but
+this service reads it. What follows from other fields is not stored:
 `delivered` (the status), `created_date` (the sort key), a `retry_count` of one per attempt, a `response_time` that is
 the last attempt's.
 
@@ -24,6 +25,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from oms_webhooks.adapters.compressed import DETAIL, compress, decompress
 from oms_webhooks.adapters.items import from_item, to_item
 from oms_webhooks.clock import iso
 from oms_webhooks.domain.attempt_log import attempt_log
@@ -80,7 +82,7 @@ class DeliveryRecord(BaseModel):
     attempt_log: str
     expires_at: int
     version: int
-    detail: str
+    detail: bytes | str  # compressed JSON (`compressed.DETAIL`), or the JSON itself
     response_http_status: int | None = None
     object_id: str | None = None
     next_attempt_at: datetime | None = None
@@ -150,7 +152,7 @@ def delivery_item(delivery: Delivery, version: int | None = None) -> dict[str, A
         attempt_log=attempt_log(delivery.attempts),
         expires_at=delivery.expires_at,
         version=delivery.version if version is None else version,
-        detail=detail.model_dump_json(exclude_defaults=True),
+        detail=compress(detail.model_dump_json(exclude_defaults=True), DETAIL),
         response_http_status=delivery.response_http_status,
         object_id=delivery.object_id,
         next_attempt_at=delivery.next_attempt_at,
@@ -166,7 +168,9 @@ def delivery_from_item(item: dict[str, Any]) -> Delivery:
     if "detail" not in item:
         return _previous(item)
     record = from_item(DeliveryRecord, item)
-    detail = Detail.model_validate_json(record.detail)
+    detail = Detail.model_validate_json(
+        decompress(record.detail) if isinstance(record.detail, bytes) else record.detail
+    )
     attempts = [_attempt(a) for a in detail.attempts]
     deferrals = [Deferral(at=_moment(d.at), until=_moment(d.until), reason=d.reason) for d in detail.deferrals]
     response_time = detail.response_time

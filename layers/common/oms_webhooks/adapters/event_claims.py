@@ -4,7 +4,7 @@ conditional write makes a dispatch run the event's first, or tells a later run h
 One run holds one `EventClaim`: it says whether the run is the first, takes the event over from a run that died, and
 releases it when the run fails, so that the next run resumes at once instead of waiting the dead one out.
 
-The first run's claim also holds the event's payload (`payload`, its JSON), written with it in the same call: the
+The first run's claim also holds the event's payload (`payload`, its JSON compressed), written with it in one call: the
 deliveries the run records name the claim rather than each holding the payload (delivery_items.py), so a payload is
 stored once per event, not once per hook. A claim outlives its deliveries by `KEPT_BEYOND_DELIVERIES`.
 """
@@ -19,6 +19,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from oms_webhooks.adapters.compressed import PLAIN, compress, decompress
 from oms_webhooks.adapters.dynamodb_batches import batch_get
 
 RELEASE_PAUSES = (0.5, 1.0, 2.0, 4.0, 8.0)  # seconds between tries to release a failed run's claim
@@ -79,7 +80,7 @@ def claim_event(client: Any, table: str, key: str, deliveries_expire_at: int, pa
         **claim_key(key),
         "claimed_at": {"N": repr(now)},
         "expires_at": {"N": str(expires_at)},
-        "payload": {"S": json.dumps(payload, ensure_ascii=False)},
+        "payload": {"B": compress(json.dumps(payload, ensure_ascii=False), PLAIN)},
     }
     try:
         client.put_item(
@@ -118,8 +119,13 @@ def event_payloads(client: Any, table: str, keys: Iterable[str]) -> dict[str, An
         )
         for item in items:
             if "payload" in item:
-                found[item["uuid"]["S"].removeprefix("EVENT#")] = json.loads(item["payload"]["S"])
+                found[item["uuid"]["S"].removeprefix("EVENT#")] = _payload(item["payload"])
     return found
+
+
+def _payload(attribute: dict[str, Any]) -> Any:
+    """Compressed, or JSON text as the previous release kept a large fan-out's payload."""
+    return json.loads(decompress(attribute["B"]) if "B" in attribute else attribute["S"])
 
 
 def claim_key(key: str) -> dict[str, Any]:
