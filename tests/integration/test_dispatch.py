@@ -12,9 +12,11 @@ from typing import Any
 import pytest
 
 from oms_webhooks.adapters.address_guard import AddressPolicy
+from oms_webhooks.adapters.aws import dynamodb
 from oms_webhooks.adapters.delivery_store import DeliveryStore
 from oms_webhooks.adapters.dynamodb_batches import UnprocessedLeft
 from oms_webhooks.adapters.sender import Sender
+from oms_webhooks.domain.deliveries import delivery_id
 from oms_webhooks.domain.oms_event import OmsEvent
 from oms_webhooks.rules.dispatch import DispatchInProgress
 from oms_webhooks.settings import settings
@@ -46,6 +48,31 @@ def test_the_same_event_twice_sends_nothing_twice(owner: str, event_type: str, r
     second = dispatcher().dispatch(published)
     assert second.duplicate is True and second.delivered == 0
     assert [len(receiver.received[f"/r{i}"]) for i in range(3)] == [1, 1, 1]
+
+
+def test_a_payload_is_stored_once_per_event_and_each_delivery_serves_the_body_it_sent_byte_for_byte(
+    owner: str, event_type: str, receiver: Receiver
+) -> None:
+    """The payload lives in the event's claim, not in each record; read back, each record's body is the bytes sent
+    (and signed), whatever the payload holds."""
+    hooks = [subscribe(owner, receiver.url(f"/exact/{i}"), event_type, secret_key="s") for i in range(3)]
+    payload = {
+        "id": 7,
+        "name": 'İzmir \u2028 ✓ "q"',
+        "price": 1.0,
+        "big": 2**70,
+        "tiny": 1e-7,
+        "z": {"b": 1, "a": [None, -0.0]},
+    }
+    published = OmsEvent(str(uuid.uuid4()), event_type, payload)
+    assert dispatcher().dispatch(published).delivered == 3
+    store = DeliveryStore(settings().deliveries_table)
+    for i, hook in enumerate(hooks):
+        [sent] = receiver.received[f"/exact/{i}"]
+        delivery = store.get(delivery_id(published.id, hook))
+        assert delivery.body() == sent.body and delivery.payload_claim == published.id
+        item = dynamodb().get_item(TableName=settings().deliveries_table, Key={"uuid": {"S": delivery.uuid}})["Item"]
+        assert "request_payload" not in item and len(item["detail"]["B"]) < 400
 
 
 def test_an_event_being_dispatched_elsewhere_is_retried_later(owner: str, event_type: str, receiver: Receiver) -> None:
