@@ -13,6 +13,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from oms_webhooks.adapters.delivery_store import OWNER_INDEX
+
 SECONDS_PER_MONTH = 30 * 24 * 3600
 RATES = (100, 1_000, 10_000)  # events per second
 HOOKS = (20, 1_000)  # hooks per event
@@ -121,8 +123,8 @@ def measured_from(
     return Measured(
         seconds_per_event=by_hooks[small]["seconds_per_event"] - small * per_delivery,
         seconds_per_delivery=per_delivery,
-        write_units_per_delivery=record["write_units"],
-        owner_index_units_per_delivery=record["units_by_place"].get("ByOwner", 0),
+        write_units_per_delivery=record["record_write_units"],  # the event's claim is event_write_units
+        owner_index_units_per_delivery=record["units_by_place"].get(OWNER_INDEX, 0),
         calls_fixed=calls_fixed,
         event_write_units=event_write_units,
         cost_per_delivery={hooks: shape["total"] / 1e6 for hooks, shape in by_hooks.items()},
@@ -148,7 +150,7 @@ def render(measured: Measured) -> list[str]:
         )
     lines += [
         "",
-        f"Per owner, whatever the rate: its records go to one `ByOwner` index key, which takes "
+        f"Per owner, whatever the rate: its records go to one `{OWNER_INDEX}` index key, which takes "
         f"{OWNER_PARTITION.limit:,.0f} write units a second ({OWNER_PARTITION.raise_how}): at most "
         f"{owner_ceiling(measured):,.0f} records a second for one owner.",
     ]
