@@ -580,6 +580,10 @@ def median_row(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return sorted(rows, key=lambda row: row["payload_bytes"])[len(rows) // 2]
 
 
+def _span(low: float, high: float) -> str:
+    return f"{low:.2f}" if low == high else f"{low:.2f}-{high:.2f}"
+
+
 def render(rows: list[dict[str, Any]]) -> list[str]:
     sizes = sorted(row["record_bytes"] for row in rows)
     payloads = sorted(row["payload_bytes"] for row in rows)
@@ -592,7 +596,7 @@ def render(rows: list[dict[str, Any]]) -> list[str]:
         f"Each of the {len(rows)} sample events (`events/eventbridge/`) dispatched to {HOOKS_PER_EVENT} hooks",
         "(secrets, a header of their own), every write metered by DynamoDB's rules from the items before and after it",
         f"(`python -m bench.record_size`): payloads of {payloads[0]:,}-{payloads[-1]:,} bytes make records of",
-        f"{sizes[0]:,.0f}-{sizes[-1]:,.0f} bytes; a first-attempt delivery takes {units[0]:.2f}-{units[-1]:.2f}",
+        f"{sizes[0]:,.0f}-{sizes[-1]:,.0f} bytes; a first-attempt delivery takes {_span(units[0], units[-1])}",
         f"write units, the median event ({middle['event_type']}, {middle['record_bytes']:,.0f}-byte records)",
         f"{middle['write_units']:.2f}: {places} (the event's claim shared by its deliveries). Stored:",
         f"{middle['stored_bytes']:,.0f} bytes per delivery with its index entries and DynamoDB's overheads.",
@@ -603,8 +607,8 @@ def render(rows: list[dict[str, Any]]) -> list[str]:
         lines += [
             f"A retry (a batch of {retry['retries']}, each failed once with a short 500):",
             f"{retry['write_units']:.2f} write units ({places}), {retry['read_units']:.2f} read units,",
-            f"{retry['sqs_requests']:.2f} SQS requests; the record grows from {retry['record_bytes_before']:,.0f} to",
-            f"{retry['record_bytes_after']:,.0f} bytes.",
+            f"{retry['sqs_requests']:.2f} SQS requests; the record is {retry['record_bytes_before']:,.0f} bytes before",
+            f"and {retry['record_bytes_after']:,.0f} after.",
         ]
     page = middle.get("page")
     if page:
