@@ -36,6 +36,7 @@ from oms_webhooks.rules.recovery import RecoverRequest, Recovery
 from oms_webhooks.settings import settings
 from oms_webhooks_cli.local.lambdas import LocalFunction
 from tests.conftest import Caller
+from tests.integration.support import unsubscribe_all
 from tests.receiver import Answer, Receiver
 
 CAPTURED = json.loads((Path(__file__).with_name("previous_release_deliveries.json")).read_text())["items"]
@@ -79,6 +80,7 @@ def owner(deployed: dict[str, LocalFunction], call: Caller, receiver: Receiver) 
         dynamodb().put_item(TableName=settings().deliveries_table, Item=item)
         items[item["status"]["S"]] = item
     yield Owner(name, token, call, hook, items)
+    unsubscribe_all(name)  # other tests count this type's hooks
 
 
 def shown(item: dict[str, Any]) -> dict[str, Any]:

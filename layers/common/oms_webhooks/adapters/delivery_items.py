@@ -82,7 +82,7 @@ class DeliveryRecord(BaseModel):
     attempt_log: str
     expires_at: int
     version: int
-    detail: bytes | str  # compressed JSON (`compressed.DETAIL`), or the JSON itself
+    detail: bytes  # the Detail's JSON, compressed (`compressed.DETAIL`)
     response_http_status: int | None = None
     object_id: str | None = None
     next_attempt_at: datetime | None = None
@@ -99,8 +99,7 @@ class PreviousRecord(BaseModel):
     event_id: str
     event_type: str
     target_url: str
-    request_payload: Any = None  # absent: in the event's claim
-    payload_claim: str | None = None
+    request_payload: Any
     status: Status
     retry_count: int
     attempts: list[Attempt]
@@ -168,9 +167,7 @@ def delivery_from_item(item: dict[str, Any]) -> Delivery:
     if "detail" not in item:
         return _previous(item)
     record = from_item(DeliveryRecord, item)
-    detail = Detail.model_validate_json(
-        decompress(record.detail) if isinstance(record.detail, bytes) else record.detail
-    )
+    detail = Detail.model_validate_json(decompress(record.detail))
     attempts = [_attempt(a) for a in detail.attempts]
     deferrals = [Deferral(at=_moment(d.at), until=_moment(d.until), reason=d.reason) for d in detail.deferrals]
     response_time = detail.response_time
@@ -206,7 +203,6 @@ def delivery_from_item(item: dict[str, Any]) -> Delivery:
 
 def _previous(item: dict[str, Any]) -> Delivery:
     record = from_item(PreviousRecord, item)
-    shared = "request_payload" not in item
     return Delivery(
         uuid=record.uuid,
         owner=record.owner,
@@ -230,7 +226,6 @@ def _previous(item: dict[str, Any]) -> Delivery:
         test=bool(record.test),
         parked=record.parked is not None,
         version=record.version,
-        payload_claim=(record.payload_claim or record.event_id) if shared else None,
     )
 
 

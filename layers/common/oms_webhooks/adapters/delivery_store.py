@@ -1,11 +1,10 @@
 """DynamoDB access for deliveries (the `hook_events` log) and for the claims that make dispatch idempotent.
 
-Keys: `uuid` (a delivery's 32-hex uuid, or `EVENT#<event id>` for a claim). Deliveries carry `owner` and
-`created_sk` (`<created iso>#<uuid>`), the keys of the sparse `ByOwner` index the API lists from, and `id` (the
-integer whisperer shows, derived from the uuid), which with `owner` keys the keys-only `ByOwnerId` index that finds
-a delivery by its integer id. `expires_at` is the table's TTL attribute. `recovery` marks a delivery queued by a
-recovery (delivery_index.py); every whole-record write here drops it, which is what ends the mark once the retrier
-has saved its attempt.
+Keys: `uuid` (a delivery's 32-hex uuid, `EVENT#<event id>` for an event's claim, `CLAIM#...` for an attempt's).
+A delivery's item and the indexes it appears in are delivery_items.py's; an event's claim, which also holds the
+payload its deliveries share, is event_claims.py's. Reads give each delivery its payload. `recovery` marks a delivery
+queued by a recovery (delivery_index.py); every whole-record write here drops it, which is what ends the mark once
+the retrier has saved its attempt.
 """
 
 from __future__ import annotations

@@ -1,9 +1,8 @@
 """DynamoDB items from pydantic models and back: one attribute per field, its type chosen by the field's value.
 
 Text is `S`, a number `N`, a boolean `BOOL`, bytes `B`, a moment `S` (ISO 8601); anything else (a sub-model, a dict,
-a list, a field of any JSON) is `S` holding its JSON, so an item stays flat and every reader can parse it. A field that
-is None has no attribute (a required one of any JSON holds `null`), nor has a sub-model with nothing set; read back, a
-missing attribute is the field's default.
+a list) is `S` holding its JSON, so an item stays flat and every reader can parse it. A field that is None has no
+attribute, nor has a sub-model with nothing set; read back, a missing attribute is the field's default.
 
 Hand-written rather than boto3's TypeSerializer: that needs boto3 (which the functions otherwise do without: see
 aws.py) and Decimal for every number, and it would store sub-models as maps, not the JSON text items hold today.
@@ -27,14 +26,8 @@ Model = TypeVar("Model", bound=BaseModel)
 def to_item(model: BaseModel) -> dict[str, Any]:
     """Every field of `model` that has a value, as an attribute."""
     item: dict[str, Any] = {}
-    fields = type(model).model_fields
-    any_json = _any_json_fields(type(model))
-    for name in fields:
-        value = getattr(model, name)
-        if name in any_json and (value is not None or fields[name].is_required()):
-            attribute: dict[str, Any] | None = {"S": to_json(value).decode()}  # its type is the JSON's, not the field's
-        else:
-            attribute = _attribute(value)
+    for name in type(model).model_fields:
+        attribute = _attribute(getattr(model, name))
         if attribute is not None:
             item[name] = attribute
     return item
@@ -91,12 +84,6 @@ def _number(text: str) -> int | float:
 def _json_fields(model: type[BaseModel]) -> frozenset[str]:
     """The fields whose `S` attribute holds JSON: all but those of text, moments and text choices."""
     return frozenset(name for name, field in model.model_fields.items() if not _textual(field.annotation))
-
-
-@cache
-def _any_json_fields(model: type[BaseModel]) -> frozenset[str]:
-    """The fields that may hold any JSON (`Any`): written as JSON whatever the value's own type."""
-    return frozenset(name for name, field in model.model_fields.items() if field.annotation is Any)
 
 
 def _textual(annotation: Any) -> bool:

@@ -35,7 +35,7 @@ from oms_webhooks.rules.delivery_step import take_step
 from oms_webhooks.rules.rate_limiter import RateLimiter
 
 WRITERS = 4  # record batches written at once, beside the sends
-MESSAGE_PAYLOAD_LIMIT = 200 * 1024  # a larger payload is stored once rather than sent with every batch
+MESSAGE_PAYLOAD_LIMIT = 200 * 1024  # a larger payload is not sent with every batch: each reads the event's claim
 
 
 class DispatchInProgress(RuntimeError):
