@@ -26,7 +26,7 @@ _DICTIONARIES: dict[int, bytes] = {
 
 
 def compress(text: str, version: int) -> bytes:
-    packer = zlib.compressobj(9, zlib.DEFLATED, -15, 9, zdict=_DICTIONARIES[version])
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15, 8, zdict=_DICTIONARIES[version])
     return bytes([version]) + packer.compress(text.encode()) + packer.flush()
 
 
