@@ -500,7 +500,7 @@ def _retry_batch(
     from oms_webhooks.clock import clock
     from oms_webhooks.domain.deliveries import delivery_id
     from oms_webhooks.domain.oms_event import OmsEvent
-    from oms_webhooks.rules.retries import Received, Retrier
+    from oms_webhooks.rules.retrier import Received, Retrier
 
     fixed = {"choice": "fixed", "kwargs": {"seconds": 60}, "max_retries": 5}
     hooks = _seed(stack, event_type, port, f"fail{fails}", RETRIES, countdown=fixed)

@@ -22,9 +22,9 @@ from typing import Any
 import pytest
 
 from oms_webhooks.adapters.aws import dynamodb
+from oms_webhooks.adapters.circuit_store import CircuitStore
 from oms_webhooks.adapters.delivery_index import DeliveryIndex
 from oms_webhooks.adapters.delivery_store import DeliveryStore
-from oms_webhooks.adapters.hook_health import HookHealthStore
 from oms_webhooks.adapters.hook_store import HookStore
 from oms_webhooks.adapters.queues import RetryQueue
 from oms_webhooks.adapters.tokens import TokenStore
@@ -145,7 +145,7 @@ def test_stats_recovery_and_parking_read_them(owner: Owner) -> None:
         stats = HookStats(index, hooks).stats(owner.name, hook_id, "24h")
         assert stats["deliveries"] == {"delivered": 1, "retrying": 0, "failed": 1, "pending": 0, "deferred": 1}
         assert stats["attempts"] == {"total": 4, "succeeded": 1, "failed": 3}
-        parking = Parking(index, RetryQueue(config.retry_queue_url), HookHealthStore(config.hooks_table))
+        parking = Parking(index, RetryQueue(config.retry_queue_url), CircuitStore(config.hooks_table))
         assert parking.oldest(hook_id) == owner.items["deferred"]["uuid"]["S"]
         request = RecoverRequest.model_validate({"since": iso(created - timedelta(minutes=1))})
         report = Recovery(index, hooks, RetryQueue(config.retry_queue_url)).recover_hook(owner.name, hook_id, request)
