@@ -17,6 +17,7 @@ import math
 import os
 import statistics
 import threading
+import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -28,6 +29,21 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import boto3
+
+from bench import services
+from bench.fanout import SECRET, breaker, make_stack, use_endpoint
+from oms_webhooks.adapters.address_guard import AddressPolicy
+from oms_webhooks.adapters.aws import dynamodb
+from oms_webhooks.adapters.hook_store import _to_item
+from oms_webhooks.adapters.queues import RetryMessage
+from oms_webhooks.adapters.sender import Sender
+from oms_webhooks.clock import SimulatedClock, clock, use_clock
+from oms_webhooks.domain.deliveries import delivery_id
+from oms_webhooks.domain.hooks import Hook, now
+from oms_webhooks.domain.oms_event import OmsEvent
+from oms_webhooks.rules.dispatch import Dispatcher
+from oms_webhooks.rules.retrier import Received, Retrier
+from oms_webhooks_cli.template import Template
 
 EVENTS = Path(__file__).resolve().parents[1] / "events" / "eventbridge"
 INDEX_ENTRY_OVERHEAD = 100  # bytes DynamoDB adds to every index entry (and to every item, for storage)
@@ -76,7 +92,6 @@ class Index:
 
 def indexes(table_resource: str = "DeliveriesTable") -> tuple[frozenset[str], list[Index]]:
     """The deliveries table's key and its global secondary indexes, as template.yaml declares them."""
-    from oms_webhooks_cli.template import Template
 
     table = Template().resources[table_resource]["Properties"]
     base = frozenset(key["AttributeName"] for key in table["KeySchema"])
@@ -352,11 +367,8 @@ def measure_record_sizes(endpoint: str | None = None) -> list[dict[str, Any]]:
     its own."""
     endpoint = endpoint or os.environ.get("AWS_ENDPOINT_URL")
     if endpoint is None:
-        from bench import services
-
         with services.moto() as port:
             return measure_record_sizes(f"http://127.0.0.1:{port}")
-    from bench.fanout import use_endpoint
 
     use_endpoint(endpoint)
     with _receiver() as port:
@@ -373,9 +385,6 @@ def _payload_of(event_type: str) -> Any:
 
 @contextmanager
 def _metered_stack(endpoint: str, name: str) -> Iterator[tuple[Any, CapacityMeter]]:
-    from bench.fanout import make_stack
-    from oms_webhooks.adapters.aws import dynamodb
-    from oms_webhooks_cli.template import Template
 
     stack_name = f"{name}-{uuid.uuid4().hex[:6]}"
     stack = make_stack(endpoint, stack_name)
@@ -387,10 +396,6 @@ def _metered_stack(endpoint: str, name: str) -> Iterator[tuple[Any, CapacityMete
 
 
 def _seed(stack: Any, event_type: str, port: int, path: str, n: int, countdown: dict[str, Any] | None = None) -> Any:
-    from bench.fanout import SECRET
-    from oms_webhooks.adapters.aws import dynamodb
-    from oms_webhooks.adapters.hook_store import _to_item
-    from oms_webhooks.domain.hooks import Hook, now
 
     moment = now()
     hooks = [
@@ -417,10 +422,6 @@ def _seed(stack: Any, event_type: str, port: int, path: str, n: int, countdown: 
 
 
 def _dispatcher(stack: Any) -> Any:
-    from bench.fanout import breaker
-    from oms_webhooks.adapters.address_guard import AddressPolicy
-    from oms_webhooks.adapters.sender import Sender
-    from oms_webhooks.rules.dispatch import Dispatcher
 
     return Dispatcher(
         stack.hooks, stack.deliveries, Sender(AddressPolicy(allow_loopback=True)), stack.retries, breaker=breaker(stack)
@@ -429,8 +430,6 @@ def _dispatcher(stack: Any) -> Any:
 
 def _first_attempts(endpoint: str, port: int, event_type: str, payload: Any) -> dict[str, Any]:
     """A warm dispatch of one event to 20 hooks (a first dispatch of the type warms the hooks' cache)."""
-    from oms_webhooks.domain.deliveries import delivery_id
-    from oms_webhooks.domain.oms_event import OmsEvent
 
     with _metered_stack(endpoint, "cost") as (stack, meter):
         hooks = _seed(stack, event_type, port, "ok", HOOKS_PER_EVENT)
@@ -474,7 +473,6 @@ def _retries(endpoint: str, port: int, event_type: str, payload: Any) -> dict[st
     and writes, its SQS requests (the event source mapping's receive and delete, a call each per batch, and the
     retrier's own), and its seconds: the median of three batches of their own with the meter off (its reads of the
     items before and after each write take time)."""
-    from oms_webhooks.clock import SimulatedClock, use_clock
 
     previous = use_clock(SimulatedClock())
     try:
@@ -494,13 +492,6 @@ def _retry_batch(
     stack: Any, meter: CapacityMeter, port: int, event_type: str, payload: Any, fails: int = 1
 ) -> dict[str, Any]:
     """A batch of retries of deliveries whose subscribers answer 500 `fails` times, metered per retry."""
-    import time
-
-    from oms_webhooks.adapters.queues import RetryMessage
-    from oms_webhooks.clock import clock
-    from oms_webhooks.domain.deliveries import delivery_id
-    from oms_webhooks.domain.oms_event import OmsEvent
-    from oms_webhooks.rules.retrier import Received, Retrier
 
     fixed = {"choice": "fixed", "kwargs": {"seconds": 60}, "max_retries": 5}
     hooks = _seed(stack, event_type, port, f"fail{fails}", RETRIES, countdown=fixed)
@@ -552,9 +543,6 @@ def _retry_batch(
 
 def _log_page(endpoint: str, port: int, event_type: str, payload: Any) -> dict[str, Any]:
     """A page of 50 of an owner's deliveries as the delivery log reads it: its read units, calls and time."""
-    import time
-
-    from oms_webhooks.domain.oms_event import OmsEvent
 
     with _metered_stack(endpoint, "page") as (stack, meter):
         [hook] = _seed(stack, event_type, port, "ok", 1)
