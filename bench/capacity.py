@@ -131,6 +131,37 @@ def measured_from(
     )
 
 
+def from_bench(fanout: list[dict[str, Any]], record: dict[str, Any]) -> Measured:
+    """The model's inputs from a `make bench` run: section 1's fan-out rows and the median metered record."""
+    from bench.cost import costs
+    from bench.record_size import HOOKS_PER_EVENT
+
+    records_batches = math.ceil(HOOKS_PER_EVENT / 25)
+    return measured_from(
+        costs(fanout, record),
+        record,
+        calls_fixed=int(record["dynamodb_calls"]) - records_batches,
+        event_write_units=math.ceil(record["event_write_units"]),
+    )
+
+
+def section(measured: Measured) -> list[str]:
+    """The capacity section of bench/RESULTS.md and docs/BENCHMARKS.md."""
+    return [
+        "## 7. Capacity",
+        "",
+        "Worked from the figures above (`bench/capacity.py`, its arithmetic checked in tests/unit/test_capacity.py):",
+        f"a dispatch takes {measured.seconds_per_event * 1000:.1f} ms per invocation plus "
+        f"{measured.seconds_per_delivery * 1000:.2f} ms per delivery (50 ms receivers, concurrent sends), a record "
+        f"{measured.write_units_per_delivery:g} write units with its index entries, an event "
+        f"{measured.event_write_units} more and {measured.calls_fixed} DynamoDB calls besides its record batches. "
+        "First attempts only; retries add the retry queue's share. Quotas: us-east-1 defaults.",
+        "",
+        *render(measured),
+        "",
+    ]
+
+
 def render(measured: Measured) -> list[str]:
     lines = [
         "| events/s | hooks per event | deliveries/s | Lambda concurrency | DynamoDB WRU/s | DynamoDB calls/s "
@@ -138,9 +169,10 @@ def render(measured: Measured) -> list[str]:
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in table(measured):
+        over = sorted(((use, quota) for quota, use in usage(r).items() if use >= 1), key=lambda x: -x[0])
         bound = (
-            f"{r.binding.name}: {r.binding_use:.0%} of {r.binding.limit:,.0f}; {r.binding.raise_how}"
-            if r.binding_use >= 1
+            "; ".join(f"{quota.name} at {use:,.0%} of {quota.limit:,.0f} ({quota.raise_how})" for use, quota in over)
+            if over
             else f"none ({r.binding.name} at {r.binding_use:.0%})"
         )
         lines.append(
@@ -155,3 +187,13 @@ def render(measured: Measured) -> list[str]:
         f"{owner_ceiling(measured):,.0f} records a second for one owner.",
     ]
     return lines
+
+
+if __name__ == "__main__":  # section 1's figures of bench/RESULTS.md's last run, and records metered now
+    from bench.record_size import measure_record_sizes, median_row
+
+    measured_rows = [
+        {"n": 100, "delay_ms": 50, "service": {"median": 635.0}},
+        {"n": 1000, "delay_ms": 50, "service": {"median": 953.0}},
+    ]
+    print("\n".join(section(from_bench(measured_rows, median_row(measure_record_sizes())))))

@@ -167,7 +167,8 @@ def measure(
     # One dispatcher for all runs, as a warm Lambda keeps one: the first run is the cold one.
     sender = Sender(AddressPolicy(allow_loopback=True), connections_per_host=64)
     dispatcher = Dispatcher(stack.hooks, stack.deliveries, sender, stack.retries, workers=64, breaker=breaker(stack))
-    service, cpu_ms, calls, operations = [], [], [], {}
+    service, cpu_ms, calls = [], [], []
+    operations: dict[str, int] = {}
     cold = 0.0
     for run in range(repeats + 1):
         progress(f"fan-out N={n} receiver {delay_ms:g} ms: service run {run + 1}/{repeats + 1}")

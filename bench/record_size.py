@@ -206,7 +206,7 @@ class CapacityMeter:
         if name != model.name:
             return
         with self._lock:
-            self.calls[name] += 1
+            self.calls[model.name] += 1
         if http_response.status_code >= 300:
             if parsed.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 table, key = keys[0]
@@ -235,7 +235,7 @@ class CapacityMeter:
                 self.writes += units
                 self.kinds += kinds
         else:
-            read = sum(_read_units(name, params, parsed, table) for table in self.tables)
+            read = sum(_read_units(model.name, params, parsed, table) for table in self.tables)
             with self._lock:
                 self.reads += read
 

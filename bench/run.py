@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import (
+    capacity,
     cold_start,
     cost,
     cpu,
@@ -252,6 +253,7 @@ def render(r: dict[str, Any]) -> str:
     ]
     if "record_sizes" in r:
         lines += cost.render(r["fanout"], record_size.median_row(r["record_sizes"]))
+        lines += capacity.section(capacity.from_bench(r["fanout"], record_size.median_row(r["record_sizes"])))
     if "noisy" in r:
         lines += noisy.render(r["noisy"])
     lines += [

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,12 +39,12 @@ def process_on_port(command: list[str]) -> Iterator[int]:
             process.kill()
 
 
-def moto() -> Iterator[int]:
-    return process_on_port([sys.executable, "-c", _MOTO])  # type: ignore[return-value]
+def moto() -> AbstractContextManager[int]:
+    return process_on_port([sys.executable, "-c", _MOTO])
 
 
-def receiver(delay_ms: float) -> Iterator[int]:
-    return process_on_port([sys.executable, "-m", "bench.receiver", "--delay-ms", str(delay_ms)])  # type: ignore[return-value]
+def receiver(delay_ms: float) -> AbstractContextManager[int]:
+    return process_on_port([sys.executable, "-m", "bench.receiver", "--delay-ms", str(delay_ms)])
 
 
 @contextmanager
