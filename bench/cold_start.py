@@ -86,6 +86,35 @@ def measure_cold_starts(endpoint: str, stack_name: str, runs: int = 3) -> dict[s
     return results
 
 
+_FIRST_ASYMMETRIC = r"""
+import json, time
+started = time.perf_counter()
+from oms_webhooks.domain import asymmetric_signing
+imported = time.perf_counter()
+asymmetric_signing.asymmetric_signature(asymmetric_signing_key, b"msg.1700000000." + b"x" * 1300)
+signed = time.perf_counter()
+for _ in range(200):
+    asymmetric_signing.asymmetric_signature(asymmetric_signing_key, b"msg.1700000000." + b"x" * 1300)
+print(json.dumps({"import_ms": (imported - started) * 1000, "first_signature_ms": (signed - imported) * 1000,
+                  "signature_us": (time.perf_counter() - signed) / 200 * 1e6}))
+"""
+
+
+def asymmetric_signing_cost(runs: int = 5) -> dict[str, float]:
+    """What an asymmetric hook adds to a cold start, in a fresh process each time: importing the module (PyNaCl is
+    not imported yet) and its first signature (PyNaCl's import and libsodium's start), then one signature warm
+    (a 1.3 KB body, the median record's). Medians of `runs`."""
+    from oms_webhooks.domain.asymmetric_signing import generate_key_pair
+
+    key, _ = generate_key_pair()
+    samples = []
+    for _ in range(runs):
+        code = f"asymmetric_signing_key = {key!r}\n" + _FIRST_ASYMMETRIC
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+        samples.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    return {name: sorted(s[name] for s in samples)[runs // 2] for name in samples[0]}
+
+
 def layer_size() -> dict[str, Any]:
     """What `sam build` puts in the layer: the requirements plus the core package, as installed files and zipped."""
     with tempfile.TemporaryDirectory() as tmp:

@@ -106,6 +106,7 @@ def main() -> int:
         results["split"] = split.measure_split(endpoint, instant, 2000 if args.quick else 10_000, 1000)
         say = progress.step("cold starts and layer size")
         results["cold_start"] = cold_start.measure_cold_starts(endpoint, "bench-cold")
+        results["asymmetric"] = cold_start.asymmetric_signing_cost()
         results["layer"] = cold_start.layer_size()
     say = progress.step("end to end on the local stack")
     results["latency"] = latency.measure_latency(events=200)
@@ -251,6 +252,13 @@ def render(r: dict[str, Any]) -> str:
         f"installed, {layer['zipped_mb']:.1f} MB zipped.",
         "",
     ]
+    if "asymmetric" in r:
+        a = r["asymmetric"]
+        lines += [
+            f"An asymmetric hook's first signature in a process (PyNaCl imported then, not at cold start): "
+            f"{a['first_signature_ms']:.1f} ms, then {a['signature_us']:.0f} µs a signature.",
+            "",
+        ]
     if "record_sizes" in r:
         lines += cost.render(r["fanout"], record_size.median_row(r["record_sizes"]))
         lines += capacity.section(capacity.from_bench(r["fanout"], record_size.median_row(r["record_sizes"])))

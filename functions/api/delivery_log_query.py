@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from oms_webhooks.domain.deliveries import Status
 from oms_webhooks.domain.errors import InvalidFields
-from oms_webhooks.domain.event_catalog import canonical_event_type
+from oms_webhooks.domain.event_catalog import subscribable_event_type
 from oms_webhooks.domain.hooks import MAX_HOOK_ID
 from oms_webhooks.rules.delivery_log import INVALID_CHOICE, DeliveryFilters
 
@@ -82,7 +82,7 @@ def _add(filters: DeliveryFilters, name: str, text: str) -> None:
             raise ValueError(INVALID_CHOICE)
         filters.conditions["webhook"] = int(text)
     elif name == "event_type":  # whisperer: the hook's event type, ignoring case
-        canonical = canonical_event_type(text.lower())
+        canonical = subscribable_event_type(text.lower())
         filters.conditions["event_type"] = canonical
         filters.nothing |= canonical is None
     elif name == "delivered":

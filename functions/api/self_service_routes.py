@@ -32,7 +32,7 @@ logger = Logger(child=True)
 
 @router.post(
     "/whisperer/hooks/<hook_id>/rotate_secret",
-    summary="Rotate the hook's signing secret; the old one keeps signing for an overlap",
+    summary="Rotate the hook's signing secret (an asymmetric hook's key pair); the old one signs for an overlap",
     operation_id="hooks_rotate_secret",
     tags=["hooks"],
     responses=doc.responses(
@@ -50,10 +50,17 @@ def rotate_secret(hook_id: HookId, request: Annotated[RotateSecretRequest | None
     expires = rotation.hook.previous_secret_expires_at
     logger.info(
         "Secret rotated",
-        extra={"hook_id": rotation.hook.id, "generated": bool(rotation.generated_secret), "overlap_until": expires},
+        extra={
+            "hook_id": rotation.hook.id,
+            "generated": bool(rotation.generated_secret),
+            "key_pair": rotation.rekeyed,
+            "overlap_until": rotation.hook.previous_signing_key_expires_at if rotation.rekeyed else expires,
+        },
     )
     body: dict[str, Any] = {"secret_key": rotation.generated_secret} if rotation.generated_secret else {}
     body["previous_secret_expires_at"] = iso(expires) if expires else None
+    key_expires = rotation.hook.previous_signing_key_expires_at
+    body["previous_signing_key_expires_at"] = iso(key_expires) if key_expires else None
     body["hook"] = rotation.hook.public()
     return answer(200, body)
 

@@ -28,6 +28,10 @@ class RotatedSecret(_Answer):
     previous_secret_expires_at: DateTime | None = Field(
         description="Until when the old secret signs too (null: no overlap, or there was no secret)."
     )
+    previous_signing_key_expires_at: DateTime | None = Field(
+        description="An asymmetric hook whose key pair this call rotated (no `secret_key` sent): until when the old "
+        "private key signs too; the new public key is the hook's `public_key`. Null otherwise."
+    )
     hook: Hook
 
 

@@ -73,4 +73,5 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
         event=event, record_handler=record_handler(batch), processor=processor, context=context
     )
     telemetry.record_circuits(retrier().finish(batch))
+    telemetry.record_operational(batch.published)
     return answer

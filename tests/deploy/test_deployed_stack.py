@@ -102,10 +102,13 @@ def test_the_template_deploys_unchanged_and_whole(deployed: Deployed) -> None:
     }
     assert set(statuses.values()) == {"CREATE_COMPLETE"}
     print(f"sam deploy created {len(statuses)} resources in {deployed.seconds:.1f} s")  # shown with pytest -rP
-    template = Template(path=BUILT_TEMPLATE)
+    template = Template(path=BUILT_TEMPLATE, parameters=PARAMETERS)
     plain = {lid for lid, r in template.resources.items() if not r["Type"].startswith("AWS::Serverless::")}
     functions = set(template.of_type("AWS::Serverless::Function"))
-    assert plain - {"KmsKeyUsePolicy"} <= set(statuses)  # KmsKeyUsePolicy only exists with a KmsKeyArn
+    # KmsKeyUsePolicy exists only with a KmsKeyArn, the operators' SNS topic only with OperationalEventsTopic=true
+    conditions = {lid: template.resources[lid].get("Condition") for lid in plain}
+    made = {lid for lid, condition in conditions.items() if condition is None or template.condition(condition)}
+    assert made <= set(statuses) and {"KmsKeyUsePolicy", "OperationalEventsSnsTopic"} <= plain - made
     assert functions | {"WebhooksApi"} <= set(statuses)
 
     aws_lambda = boto3.client("lambda")
@@ -224,6 +227,33 @@ def test_a_500_comes_back_through_the_retry_queue_and_is_retried_by_hand(
         (500, True),
         (200, True),
     ]
+
+
+def test_a_delivery_given_up_reaches_its_owners_operational_hook_through_the_bus_rule(
+    operator: Operator, receiver: Receiver
+) -> None:
+    """The dispatcher puts `whisperer.delivery.exhausted` on the deployed bus; the OperationalEvents rule that
+    CloudFormation made hands it back to the dispatcher, which signs it to the owner's hook, and to no other owner."""
+    token = operator.run("token", "create", "--owner", f"ops-{uuid.uuid4().hex[:6]}").stdout.strip()
+    other = operator.run("token", "create", "--owner", f"other-{uuid.uuid4().hex[:6]}").stdout.strip()
+    for who, path in ((token, "/ops"), (other, "/other-ops")):
+        operator.run(
+            "hooks", "create", "--event-type", "whisperer.delivery.exhausted", "--target-url", receiver.url(path),
+            "--secret-key", SECRET, token=who,
+        )  # fmt: skip
+    dead = receiver.script("/dead-end", Answer(503))
+    operator.run(
+        "hooks", "create", "--event-type", "transfer.status.transferred", "--target-url", dead,
+        "--retry-config", '{"choice": "fixed", "kwargs": {"seconds": 1}, "max_retries": 0}', token=token,
+    )  # fmt: skip
+    operator.run("publish", "transfer.status.transferred", "--payload", '{"id": 31}')
+    given_up = delivery_uuid(receiver.wait_for("/dead-end", 1, timeout=60)[0])
+    [request] = receiver.wait_for("/ops", 1, timeout=90)
+    body = Webhook(SECRET).verify(request.body, request.headers)
+    assert body["event"]["type"] == "whisperer.delivery.exhausted"
+    assert body["payload"]["delivery"]["uuid"] == given_up and body["payload"]["hook"]["target_url"] == dead
+    time.sleep(3)
+    assert receiver.received["/other-ops"] == [] and len(receiver.received["/ops"]) == 1
 
 
 def test_a_fan_out_beyond_the_batch_size_goes_through_the_fan_out_queue(

@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from oms_webhooks.domain.event_catalog import EVENT_TYPES
+from oms_webhooks.domain.operational_events import OPERATIONAL_EVENT_TYPES
 from oms_webhooks_cli.local.lambdas import LocalFunction
 from tests.integration.test_hostile_input import api_event
 
@@ -92,6 +93,7 @@ FIELDS = [
     "secret_key",
     "is_active",
     "filter",
+    "signature_scheme",
 ]
 OPERATORS = ["prefix", "suffix", "equals-ignore-case", "wildcard", "anything-but", "numeric", "exists", "$or", "cidr"]
 
@@ -267,7 +269,9 @@ PATTERN_OBJECTS = st.recursive(
 
 def well_formed_field(name: str) -> st.SearchStrategy[Any]:
     return {
-        "event_type": st.sampled_from([*EVENT_TYPES, *(t.replace(".", "-") for t in EVENT_TYPES)]),
+        "event_type": st.sampled_from(
+            [*EVENT_TYPES, *(t.replace(".", "-") for t in EVENT_TYPES), *OPERATIONAL_EVENT_TYPES]
+        ),
         "target_url": URLS,
         "retry_countdown_config": COUNTDOWNS,
         "additional_headers": st.dictionaries(HEADER_NAMES, HEADER_VALUES, max_size=5).filter(
@@ -276,6 +280,7 @@ def well_formed_field(name: str) -> st.SearchStrategy[Any]:
         "secret_key": SECRETS,
         "is_active": st.booleans(),
         "filter": PATTERN_OBJECTS | st.none(),
+        "signature_scheme": st.sampled_from(["symmetric", "asymmetric"]) | st.none(),
     }[name]
 
 
@@ -301,6 +306,10 @@ def assert_shows(answer: dict[str, Any], hook: dict[str, Any]) -> None:
         assert answer["secret_key_set"] is True
     if "filter" in hook:
         assert answer["filter"] == hook["filter"]
+    if "signature_scheme" in hook:  # null is the default; an asymmetric hook shows its public key, never the private
+        assert answer["signature_scheme"] == (hook["signature_scheme"] or "symmetric")
+        assert (answer["public_key"] or "").startswith("whpk_") is (answer["signature_scheme"] == "asymmetric")
+    assert "whsk_" not in json.dumps(answer)
 
 
 @settings(PROPERTY, max_examples=60)  # two writes each, the slowest calls of the API against moto

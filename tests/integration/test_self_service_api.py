@@ -31,6 +31,7 @@ from oms_webhooks.adapters.tokens import TokenStore
 from oms_webhooks.domain.deliveries import Attempt, Delivery, delivery_id
 from oms_webhooks.domain.event_catalog import example_payload
 from oms_webhooks.domain.oms_event import OmsEvent
+from oms_webhooks.domain.operational_events import OPERATIONAL_EVENT_TYPES
 from oms_webhooks.rules import retrier as retrier_rules
 from oms_webhooks.rules.delivery_log import DeliveryLog
 from oms_webhooks.rules.recovery import RecoverRequest, Recovery
@@ -468,12 +469,14 @@ def test_dispatch_writes_what_stats_read(me: Owner, receiver: Receiver) -> None:
 # --- the event catalog ----------------------------------------------------------------------------------------------
 
 
-def test_the_event_catalog_lists_the_18_types_in_detail(call: Caller) -> None:
+def test_the_event_catalog_lists_the_18_types_then_the_operational_ones_in_detail(call: Caller) -> None:
     answer = call("GET", "/whisperer/event_types/")
     assert answer.status == 200
     catalog = self_service_schema.EventTypeCatalog.model_validate(answer.json(), strict=True)
-    assert catalog.count == 18 and catalog.next is None and catalog.previous is None
-    assert [entry.event_type for entry in catalog.results] == call("GET", "/whisperer/hooks/registry/").json()
+    assert catalog.count == 18 + 4 and catalog.next is None and catalog.previous is None
+    # The registry stays whisperer's list of the OMS's types; the catalog adds the operational ones after them.
+    registry = call("GET", "/whisperer/hooks/registry/").json()
+    assert [entry.event_type for entry in catalog.results] == [*registry, *OPERATIONAL_EVENT_TYPES]
     assert all(entry.description and entry.schema_["additionalProperties"] is True for entry in catalog.results)
 
 

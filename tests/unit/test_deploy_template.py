@@ -222,6 +222,7 @@ def test_only_the_first_stack_of_an_account_sets_api_gateways_cloudwatch_role() 
 SKIPPED_CHECKS = {  # checkov findings stated as choices, with their reasons in the template
     **{lid: {"CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117"} for lid in FUNCTIONS},  # concurrency cap, DLQ, VPC
     "WebhooksApi": {"CKV_AWS_120", "CKV_AWS_73"},  # caching, X-Ray (a parameter)
+    "OperationalEventsSnsTopic": {"CKV_AWS_26"},  # KMS only with KmsKeyArn: EventBridge cannot use SNS's own key
 }
 
 
@@ -344,3 +345,50 @@ def test_queue_driven_functions_have_a_concurrency_bound_that_leaves_the_dispatc
     for parameter in bounds.values():
         assert 2 <= parameter["MinValue"] <= parameter["Default"] <= parameter["MaxValue"] <= 1000
     assert sum(p["Default"] for p in bounds.values()) <= 100  # at least 900 of the default 1,000 stay free
+
+
+OPERATIONAL_TYPES = [
+    "whisperer.delivery.exhausted",
+    "whisperer.hook.disabled",
+    "whisperer.hook.circuit_opened",
+    "whisperer.hook.circuit_closed",
+]
+
+
+def test_operational_events_reach_the_dispatcher_and_every_function_that_emits_them_may_put_them() -> None:
+    from oms_webhooks.domain.operational_events import OPERATIONAL_EVENT_TYPES, OPERATIONAL_SOURCE
+
+    assert list(OPERATIONAL_EVENT_TYPES) == OPERATIONAL_TYPES
+    rule = FUNCTIONS["DispatcherFunction"]["Properties"]["Events"]["OperationalEvents"]["Properties"]
+    assert rule["Pattern"] == {"source": [OPERATIONAL_SOURCE], "detail-type": OPERATIONAL_TYPES}
+    assert TEMPLATE.resolve(rule["EventBusName"]) == TEMPLATE.resolve({"Ref": "EventBus"})
+    oms = FUNCTIONS["DispatcherFunction"]["Properties"]["Events"]["OmsEvents"]["Properties"]["Pattern"]
+    assert not set(oms["detail-type"]) & set(OPERATIONAL_TYPES)  # the OMS's source cannot name an owner
+    assert TEMPLATE.doc["Globals"]["Function"]["Environment"]["Variables"]["EVENT_BUS_NAME"] == {"Ref": "EventBus"}
+    for function in ("ApiFunction", "DispatcherFunction", "RetrierFunction", "FanoutFunction"):
+        props = FUNCTIONS[function]["Properties"]
+        sam = [p["EventBridgePutEventsPolicy"] for p in props.get("Policies", []) if "EventBridgePutEventsPolicy" in p]
+        own = [
+            s
+            for policy in (RESOURCES[refs(props["Role"]).pop()]["Properties"]["Policies"] if "Role" in props else [])
+            for s in policy["PolicyDocument"]["Statement"]
+            if s["Action"] == "events:PutEvents"
+        ]
+        assert sam == [{"EventBusName": {"Ref": "EventBus"}}] or [s["Resource"] for s in own] == [
+            {"Fn::GetAtt": ["EventBus", "Arn"]}
+        ], function
+
+
+def test_the_operators_topic_is_off_by_default_and_on_gets_every_operational_event() -> None:
+    made = {"OperationalEventsSnsTopic", "OperationalEventsTopicPolicy", "OperationalEventsToTopic"}
+    assert TEMPLATE.parameters["OperationalEventsTopic"] == "false"
+    assert {lid for lid, r in RESOURCES.items() if r.get("Condition") == "HasOperationalEventsTopic"} == made
+    assert not TEMPLATE.condition("HasOperationalEventsTopic")
+    assert Template(parameters={"OperationalEventsTopic": "true"}).condition("HasOperationalEventsTopic")
+    rule = RESOURCES["OperationalEventsToTopic"]["Properties"]
+    assert rule["EventPattern"] == {"source": ["oms.webhooks"]}
+    assert rule["Targets"][0]["Arn"] == {"Ref": "OperationalEventsSnsTopic"}
+    [statement] = RESOURCES["OperationalEventsTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"} and statement["Action"] == "sns:Publish"
+    assert statement["Condition"]["ArnEquals"]["aws:SourceArn"] == {"Fn::GetAtt": ["OperationalEventsToTopic", "Arn"]}
+    assert TEMPLATE.doc["Outputs"]["OperationalEventsTopicArn"]["Condition"] == "HasOperationalEventsTopic"

@@ -123,6 +123,7 @@ def test_read_only_fields_are_what_answers_show_beyond_the_writable_ones() -> No
             "modified_date",
             "disabled_reason",
             "disabled_at",
+            "public_key",
         }
     )
     patch = HookPatch.model_validate({"id": "anything", "secret_key_set": 5, "is_active": False})

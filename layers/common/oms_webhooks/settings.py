@@ -53,6 +53,7 @@ class Settings:
     auto_disable_after_seconds: float = variable("AUTO_DISABLE_AFTER", 5 * 86400.0, ge=60)
     auto_disable_min_attempts: int = variable("AUTO_DISABLE_MIN_ATTEMPTS", 20, ge=1)
     max_connections_per_host: int = variable("MAX_CONNECTIONS_PER_HOST", 16, ge=1, le=64)
+    event_bus_name: str = variable("EVENT_BUS_NAME", "")  # where operational events go; unset: only logged
 
     @classmethod
     def from_environment(cls, environment: Mapping[str, str]) -> Settings:

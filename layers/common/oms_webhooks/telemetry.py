@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # only types: the authorizer imports this module and should n
     from oms_webhooks.domain.deliveries import Attempt
     from oms_webhooks.rules.circuit_breaker import GateReport
     from oms_webhooks.rules.dispatch import DispatchReport
+    from oms_webhooks.rules.operational_outbox import Published
     from oms_webhooks.rules.retrier import RetryReport
 
 NAMESPACE = "OMSWebhooks"
@@ -41,6 +42,8 @@ MALFORMED_EVENTS = "MalformedEvents"  # events the dispatcher dropped as undeliv
 CIRCUITS_OPENED = "CircuitsOpened"  # hooks whose failure streak opened their circuit
 HOOKS_DISABLED = "HooksDisabled"  # hooks turned off for failing every attempt for AutoDisableAfter
 DELIVERIES_DEFERRED = "DeliveriesDeferred"  # queued, not attempted: their hook's circuit was open, or its rate limit
+OPERATIONAL_EVENTS_SENT = "OperationalEventsSent"  # operational events put on the bus
+OPERATIONAL_EVENTS_FAILED = "OperationalEventsFailed"  # operational events PutEvents did not take (logged, lost)
 METRIC_NAMES = (
     DELIVERIES_SUCCEEDED,
     DELIVERIES_FAILED,
@@ -52,6 +55,8 @@ METRIC_NAMES = (
     DELIVERIES_DEFERRED,
     CIRCUITS_OPENED,
     HOOKS_DISABLED,
+    OPERATIONAL_EVENTS_SENT,
+    OPERATIONAL_EVENTS_FAILED,
 )
 
 
@@ -89,6 +94,8 @@ def record_dispatch(report: DispatchReport, *, whole_event: bool = True) -> None
     _count(DELIVERIES_DEFERRED, report.deferred)
     _count(CIRCUITS_OPENED, len(report.circuits_opened))
     _count(HOOKS_DISABLED, len(report.disabled))
+    _count(OPERATIONAL_EVENTS_SENT, report.operational_sent)
+    _count(OPERATIONAL_EVENTS_FAILED, report.operational_failed)
     _latencies(report.attempt_ms)
     if whole_event and not report.duplicate:
         metrics.add_metric(name=FANOUT_SIZE, unit=MetricUnit.Count, value=report.hooks)
@@ -114,6 +121,12 @@ def record_circuits(report: GateReport) -> None:
     """Circuits opened and hooks disabled by a write of streaks (a retry's, or a retry batch's at its end)."""
     _count(CIRCUITS_OPENED, len(report.opened))
     _count(HOOKS_DISABLED, len(report.disabled))
+
+
+def record_operational(published: Published) -> None:
+    """Operational events a retry batch or a manual retry put on the bus, and those it could not."""
+    _count(OPERATIONAL_EVENTS_SENT, published.sent)
+    _count(OPERATIONAL_EVENTS_FAILED, published.failed)
 
 
 def record_attempt(attempt: Attempt) -> None:

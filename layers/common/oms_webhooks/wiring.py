@@ -8,6 +8,7 @@ from oms_webhooks.adapters.address_guard import AddressPolicy
 from oms_webhooks.adapters.circuit_store import CircuitStore
 from oms_webhooks.adapters.delivery_index import DeliveryIndex
 from oms_webhooks.adapters.delivery_store import DeliveryStore
+from oms_webhooks.adapters.event_bus import EventBus
 from oms_webhooks.adapters.hook_store import HookStore
 from oms_webhooks.adapters.queues import FanoutQueue, RetryQueue
 from oms_webhooks.adapters.rate_limit_store import RateLimitStore
@@ -57,6 +58,12 @@ def breaker() -> Breaker:
     return Breaker(circuit_rules(), health, HookStore(config.hooks_table), parking)
 
 
+def event_bus() -> EventBus | None:
+    """The stack's bus, where operational events go (None without EVENT_BUS_NAME: they are only logged)."""
+    name = settings().event_bus_name
+    return EventBus(name) if name else None
+
+
 @cache
 def rate_limit_buckets() -> RateLimitStore:
     config = settings()
@@ -77,6 +84,7 @@ def dispatcher() -> Dispatcher:
         batch_size=config.fanout_batch_size,
         breaker=breaker(),
         rate_limits=RateLimiter(rate_limit_buckets(), hold=DISPATCH_HOLD_SECONDS),
+        bus=event_bus(),
     )
 
 
@@ -91,4 +99,5 @@ def retrier() -> Retrier:
         resend_after_receives=config.retry_resend_after_receives,
         breaker=breaker(),
         rate_limits=RateLimiter(rate_limit_buckets(), hold=RETRY_HOLD_SECONDS),
+        bus=event_bus(),
     )

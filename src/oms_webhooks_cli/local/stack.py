@@ -120,7 +120,9 @@ class LocalStack:
 
     def _outputs(self) -> dict[str, str]:
         outputs = {
-            name: str(self.template.resolve(spec["Value"])) for name, spec in self.template.doc["Outputs"].items()
+            name: str(self.template.resolve(spec["Value"]))
+            for name, spec in self.template.doc["Outputs"].items()
+            if "Condition" not in spec or self.template.condition(spec["Condition"])
         }
         outputs["ApiUrl"] = f"{self.api_url}/"
         return outputs

@@ -32,6 +32,11 @@ def sqs() -> Any:
     return _session().create_client("sqs", config=CONFIG)
 
 
+@cache
+def events() -> Any:
+    return _session().create_client("events", config=CONFIG)
+
+
 class DynamoDBTable:
     """A table and the client that reaches it: the process's own, unless one is given (the CLI, tests)."""
 

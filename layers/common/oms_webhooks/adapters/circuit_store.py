@@ -107,9 +107,11 @@ class CircuitStore(DynamoDBTable):
         for hook_id in sorted(hooks):
             f, s, o, k = (f"#{field}{hook_id}" for field in "fsok")
             if hook_id in changes.cleared and hook_id not in changes.failed:
-                every = {f"#{field}{hook_id}": f"{field}{hook_id}" for field in _FIELDS}  # the probe message's too
-                names.update(every)
-                removes += list(every)
+                # The streak only: a circuit the caller did not see open was opened by another run meanwhile; its probe
+                # closes it (`clear`, which says it did).
+                streak = {f"#{field}{hook_id}": f"{field}{hook_id}" for field in "fs"}
+                names.update(streak)
+                removes += list(streak)
                 continue
             if hook_id in changes.failed:
                 names.update({f: f"f{hook_id}", s: f"s{hook_id}"})
@@ -171,10 +173,13 @@ class CircuitStore(DynamoDBTable):
                 UpdateExpression="SET " + ", ".join(sets),
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
-                ReturnValues="UPDATED_OLD",  # a probe time there already: another run opened it
+                # The probe message token after the write: this call's own where it opened the circuit, another's (or
+                # left out: unchanged) where another run opened it first. Exact whether or not DynamoDB returns what
+                # `if_not_exists` kept (moto does not), where a probe time before the write would not be.
+                ReturnValues="UPDATED_NEW",
             )
-            was_open = health_of(answer.get("Attributes"))
-            opened.update(hook_id for hook_id in chunk if not was_open.get(hook_id, Health()).is_open)
+            now_open = health_of(answer.get("Attributes"))
+            opened.update(h for h in chunk if now_open.get(h, Health()).probe_message == tokens[h])
         return opened
 
     def claim_probe_message(self, event_type: str, hook_id: int, token: int) -> bool:
@@ -213,15 +218,21 @@ class CircuitStore(DynamoDBTable):
                 return False
             raise
 
-    def clear(self, event_type: str, hook_ids: Iterable[int]) -> None:
+    def clear(self, event_type: str, hook_ids: Iterable[int]) -> set[int]:
+        """Forgets these hooks' streaks and circuits; returns those whose circuit was open until this call closed it."""
+        closed: set[int] = set()
         for chunk in _chunks(sorted(set(hook_ids)), HOOKS_PER_UPDATE):
             names = {f"#{field}{hook_id}": f"{field}{hook_id}" for hook_id in chunk for field in _FIELDS}
-            self.client.update_item(
+            answer = self.client.update_item(
                 TableName=self.table,
                 Key=circuits_key(event_type),
                 UpdateExpression="REMOVE " + ", ".join(names),
                 ExpressionAttributeNames=names,
+                ReturnValues="UPDATED_OLD",  # what the call removed: a probe time there means it closed that circuit
             )
+            was = health_of(answer.get("Attributes"))
+            closed.update(hook_id for hook_id in chunk if was.get(hook_id, Health()).is_open)
+        return closed
 
 
 def _health(fields: dict[str, float]) -> Health:

@@ -28,20 +28,21 @@ class ActiveHooks:
         self._cached: dict[str, tuple[int, list[HookTarget]]] = {}
         self._lock = threading.Lock()
 
-    def pages(self, event_type: str, circuits: CircuitsRead | None = None) -> Iterator[list[HookTarget]]:
-        """The hooks as pages: one cached page, or the Query's pages as they arrive (and then cached)."""
+    def pages(self, key: str, circuits: CircuitsRead | None = None) -> Iterator[list[HookTarget]]:
+        """The hooks of a dispatch key (hook_store.dispatch_key: an event type, or an operational type and its owner)
+        as pages: one cached page, or the Query's pages as they arrive (and then cached)."""
         if circuits is None:
-            version = self.store.active_version(event_type)
+            version = self.store.active_version(key)
         else:
-            version, circuits.item = self.store.active_version_and_circuits(event_type)
+            version, circuits.item = self.store.active_version_and_circuits(key)
         with self._lock:
-            cached = self._cached.get(event_type)
+            cached = self._cached.get(key)
         if cached and cached[0] == version:
             yield cached[1]
             return
         found: list[HookTarget] = []
-        for page in self.store.active_hooks(event_type):
+        for page in self.store.active_hooks(key):
             found.extend(page)
             yield page
         with self._lock:
-            self._cached[event_type] = (version, found)
+            self._cached[key] = (version, found)

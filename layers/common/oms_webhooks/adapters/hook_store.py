@@ -1,7 +1,9 @@
 """DynamoDB access for hooks: one item per hook, plus one per (owner, event_type, target_url) to keep it unique.
 
 Keys: `owner` (partition) and `sk` (`HOOK#<id>` or `UNIQUE#<digest>`). Active hooks also carry
-`active_event_type`, the partition key of the sparse `ActiveByEventType` index that the dispatcher queries.
+`active_event_type`, the partition key of the sparse `ActiveByEventType` index that the dispatcher queries: the event
+type, or for an operational one (`whisperer.*`) the type and the owner (`dispatch_key`), since an operational event
+goes to the hooks of the one owner it is about and the dispatcher should read no other's.
 That index projects only `dispatch`, a compact JSON of what a delivery needs, so a fan-out reads small
 items: fewer 1 MB pages per Query and less to parse.
 """
@@ -28,6 +30,7 @@ from oms_webhooks.clock import now
 from oms_webhooks.domain.errors import DuplicateHook, NotFound
 from oms_webhooks.domain.hook_config import BasicAuth, HookConfig
 from oms_webhooks.domain.hooks import HOOK_ID_DIGITS, Hook, HookTarget
+from oms_webhooks.domain.operational_events import is_operational
 from oms_webhooks.domain.retry_countdown import RetryCountdownConfig
 
 ACTIVE_INDEX = "ActiveByEventType"
@@ -39,6 +42,20 @@ _COUNTDOWN = TypeAdapter(RetryCountdownConfig)
 
 def hook_sk(hook_id: int) -> str:
     return f"{_HOOK_PREFIX}{hook_id:0{HOOK_ID_DIGITS}d}"
+
+
+def dispatch_key(event_type: str, owner: str | None = None) -> str:
+    """Where the dispatcher finds a type's active hooks (and their version): the type, or for an operational type
+    the type and its owner, so that an operational event reads its owner's hooks alone."""
+    return f"{event_type}#{owner}" if owner is not None and is_operational(event_type) else event_type
+
+
+def event_type_of(key: str) -> str:
+    return key.split("#", 1)[0]
+
+
+def _key_of(hook: HookTarget) -> str:
+    return dispatch_key(hook.event_type, hook.owner)
 
 
 def unique_sk(event_type: str, target_url: str) -> str:
@@ -84,7 +101,7 @@ class HookStore(DynamoDBTable):
                 {"Put": {**self._put_hook(hook), "ConditionExpression": "attribute_not_exists(sk)"}},
                 {"Put": self._put_unique(hook)},
             ],
-            hook.event_type,
+            _key_of(hook),
         )
 
     def replace(self, old: Hook, new: Hook) -> None:
@@ -97,18 +114,24 @@ class HookStore(DynamoDBTable):
         moved = (old.event_type, old.target_url) != (new.event_type, new.target_url)
         if new.is_active and (moved or not old.is_active):  # a fresh start for the circuit breaker
             writes.append(reset_update(self.table, old.event_type, old.id))
-        self._transact(writes, old.event_type, new.event_type)
+        self._transact(writes, _key_of(old), _key_of(new))
 
     def swap_secret(self, old: Hook, new: Hook) -> None:
-        """Write `new` (same type and URL, new secrets) only if the secret is still the one `old` read; NotFound if
-        not, or if the hook went away."""
+        """Write `new` (same type and URL, new secrets or keys) only if the secret and the signing key are still the
+        ones `old` read; NotFound if not, or if the hook went away."""
         put = self._put_hook(new)
-        if old.secret_key:
-            put["ConditionExpression"] = "attribute_exists(sk) AND secret_key = :seen"
-            put["ExpressionAttributeValues"] = {":seen": {"S": old.secret_key}}
-        else:
-            put["ConditionExpression"] = "attribute_exists(sk) AND attribute_not_exists(secret_key)"
-        self._transact([{"Put": put}], new.event_type)
+        conditions, values = ["attribute_exists(sk)"], {}
+        for name in ("secret_key", "signing_key"):
+            seen = getattr(old, name)
+            if seen:
+                conditions.append(f"{name} = :{name}")
+                values[f":{name}"] = {"S": seen}
+            else:
+                conditions.append(f"attribute_not_exists({name})")
+        put["ConditionExpression"] = " AND ".join(conditions)
+        if values:
+            put["ExpressionAttributeValues"] = values
+        self._transact([{"Put": put}], _key_of(new))
 
     def _forget_previous_secret(self, item: dict[str, Any], hook: Hook) -> None:
         """Best effort, on a read: a failure here leaves it for the next read or write (it never signs anyway)."""
@@ -122,7 +145,7 @@ class HookStore(DynamoDBTable):
             update["UpdateExpression"] += " SET dispatch = :card"
             update["ExpressionAttributeValues"][":card"] = {"S": _dispatch_card(hook)}
         with contextlib.suppress(NotFound, ClientError):
-            self._transact([{"Update": update}], hook.event_type)
+            self._transact([{"Update": update}], _key_of(hook))
 
     def delete(self, hook: Hook) -> None:
         """Removes a hook for good, with its uniqueness item. No API call does this (DELETE deactivates, as
@@ -137,14 +160,17 @@ class HookStore(DynamoDBTable):
                 },
                 {"Delete": self._key(hook.owner, unique_sk(hook.event_type, hook.target_url))},
             ],
-            hook.event_type,
+            _key_of(hook),
         )
 
-    def deactivate(self, hook: HookTarget, reason: str | None = None) -> None:
+    def deactivate(self, hook: HookTarget, reason: str | None = None) -> datetime | None:
         """Stop sending the hook anything until its owner turns it back on: its owner deleted it (whisperer's DELETE
         is this), or its subscriber answered 410 Gone. The hook stays, readable, with its delivery log.
-        With a reason (the service turned it off: 410 Gone, failing too long), its answers show it and when."""
-        moment = now().isoformat()
+        With a reason (the service turned it off: 410 Gone, failing too long), its answers show it and when, and
+        only an active hook is turned off. Returns when, to the one write that did it (operational_events.py says so
+        once), else None."""
+        turned_off = now()
+        moment = turned_off.isoformat()
         update: dict[str, Any] = {
             **self._key(hook.owner, hook_sk(hook.id)),
             "UpdateExpression": "SET is_active = :false, modified_date = :now REMOVE active_event_type, dispatch",
@@ -157,24 +183,30 @@ class HookStore(DynamoDBTable):
                 "REMOVE active_event_type, dispatch"
             )
             update["ExpressionAttributeValues"][":why"] = {"S": reason}
-        with contextlib.suppress(NotFound):  # a hook deleted meanwhile needs no deactivating
-            self._transact([{"Update": update}], hook.event_type)
+            update["ConditionExpression"] = "attribute_exists(sk) AND is_active = :true"
+            update["ExpressionAttributeValues"][":true"] = {"BOOL": True}
+        try:
+            self._transact([{"Update": update}], _key_of(hook))
+        except NotFound:  # deleted meanwhile, or (with a reason) already off: nothing to turn off
+            return None
+        return turned_off
 
-    def active_version(self, event_type: str) -> int:
-        """Changes whenever an active hook of this type may have changed: a cached list is good while it holds."""
+    def active_version(self, key: str) -> int:
+        """Changes whenever an active hook of this dispatch key may have changed: a cached list is good till then."""
         answer = self.client.get_item(
             TableName=self.table,
-            Key={"owner": {"S": _VERSION_OWNER}, "sk": {"S": event_type}},
+            Key={"owner": {"S": _VERSION_OWNER}, "sk": {"S": key}},
             ConsistentRead=True,
         )
         return int(answer.get("Item", {}).get("v", {}).get("N", "0"))
 
-    def active_version_and_circuits(self, event_type: str) -> tuple[int, dict[str, Any] | None]:
+    def active_version_and_circuits(self, key: str) -> tuple[int, dict[str, Any] | None]:
         """The version and the type's circuits item (circuit_store.py) in one consistent BatchGetItem, so the
         circuit breaker costs a dispatch no call of its own."""
-        version_key = {"owner": {"S": _VERSION_OWNER}, "sk": {"S": event_type}}
+        version_key = {"owner": {"S": _VERSION_OWNER}, "sk": {"S": key}}
         version, circuits = 0, None
-        for item in batch_get(self.client, self.table, [version_key, circuits_key(event_type)], ConsistentRead=True):
+        keys = [version_key, circuits_key(event_type_of(key))]
+        for item in batch_get(self.client, self.table, keys, ConsistentRead=True):
             if item["owner"]["S"] == _VERSION_OWNER:
                 version = int(item.get("v", {}).get("N", "0"))
             else:
@@ -222,15 +254,16 @@ class HookStore(DynamoDBTable):
             if not start:
                 return hooks, None
 
-    def active_hooks(self, event_type: str) -> Iterator[list[HookTarget]]:
-        """Every active hook of an event type, a page (a Query call) at a time, from the sparse index."""
+    def active_hooks(self, key: str) -> Iterator[list[HookTarget]]:
+        """Every active hook of a dispatch key, a page (a Query call) at a time, from the sparse index."""
         paginator = self.client.get_paginator("query")
         pages = paginator.paginate(
             TableName=self.table,
             IndexName=ACTIVE_INDEX,
             KeyConditionExpression="active_event_type = :t",
-            ExpressionAttributeValues={":t": {"S": event_type}},
+            ExpressionAttributeValues={":t": {"S": key}},
         )
+        event_type = event_type_of(key)
         for page in pages:
             yield [_from_dispatch_card(event_type, item["dispatch"]["S"]) for item in page.get("Items", [])]
 
@@ -250,17 +283,17 @@ class HookStore(DynamoDBTable):
         for page in pages:
             yield [_from_dispatch_card(event_type, item["dispatch"]["S"]) for item in page.get("Items", [])]
 
-    def _transact(self, writes: list[dict[str, Any]], *event_types: str) -> None:
-        """Writes hook items and bumps their event types' versions, all or nothing."""
+    def _transact(self, writes: list[dict[str, Any]], *keys: str) -> None:
+        """Writes hook items and bumps their dispatch keys' versions, all or nothing."""
         bumps = [
             {
                 "Update": {
-                    **self._key(_VERSION_OWNER, event_type),
+                    **self._key(_VERSION_OWNER, key),
                     "UpdateExpression": "ADD v :one",
                     "ExpressionAttributeValues": {":one": {"N": "1"}},
                 }
             }
-            for event_type in dict.fromkeys(event_types)
+            for key in dict.fromkeys(keys)
         ]
         try:
             self.client.transact_write_items(TransactItems=writes + bumps)
@@ -296,13 +329,16 @@ def _to_item(hook: Hook) -> dict[str, Any]:
     """The hook's fields (items.py), its sort key, and while it is active its place in the dispatcher's index."""
     item = {**to_item(hook), "sk": {"S": hook_sk(hook.id)}}
     if hook.is_active:
-        item["active_event_type"] = {"S": hook.event_type}
+        item["active_event_type"] = {"S": _key_of(hook)}
         item["dispatch"] = {"S": _dispatch_card(hook)}
     return item
 
 
 def _from_item(item: dict[str, Any]) -> Hook:
     hook = from_item(Hook, item)
+    key_expires = hook.previous_signing_key_expires_at
+    if hook.previous_signing_key and (key_expires is None or key_expires <= now()):  # its overlap is over
+        hook = hook.model_copy(update={"previous_signing_key": None, "previous_signing_key_expires_at": None})
     expires = hook.previous_secret_expires_at
     if (expires is not None and expires > now()) or (expires is None and hook.previous_secret_key is None):
         return hook
@@ -314,7 +350,7 @@ def _from_item(item: dict[str, Any]) -> Hook:
 # ActiveByEventType index projects. Cards already in the index keep the keys and forms they were written with, so
 # the fields they hold keep theirs (`_dispatch_card`): `cfg` is the countdown's JSON text, parsed once per process per
 # distinct config, `pexp` epoch seconds. A field added to HookTarget rides the card under its own name, as JSON, left
-# out when None.
+# out when it is the field's default (None, or `"symmetric"`: the cards of hooks without the option stay as they were).
 _FIRST_CARD_FIELDS = frozenset(
     {
         "id",
@@ -339,6 +375,12 @@ def _added_card_fields(target: type[HookTarget]) -> dict[str, TypeAdapter[Any]]:
     return {name: TypeAdapter(target.model_fields[name].rebuild_annotation()) for name in added}
 
 
+@cache
+def _card_defaults(target: type[HookTarget]) -> dict[str, Any]:
+    fields = target.model_fields
+    return {name: fields[name].get_default(call_default_factory=True) for name in _added_card_fields(target)}
+
+
 def _dispatch_card(hook: HookTarget, target: type[HookTarget] = HookTarget) -> str:
     """The card of `hook` (a Hook too: only its `target` fields go on the card)."""
     card = {
@@ -357,9 +399,9 @@ def _dispatch_card(hook: HookTarget, target: type[HookTarget] = HookTarget) -> s
     if hook.previous_secret_key and hook.previous_secret_expires_at:  # only while a rotation's overlap lasts
         card["psec"] = hook.previous_secret_key
         card["pexp"] = hook.previous_secret_expires_at.timestamp()
-    for name in _added_card_fields(target):
+    for name, default in _card_defaults(target).items():
         value = getattr(hook, name)
-        if value is not None:
+        if value != default:
             card[name] = to_jsonable_python(value)
     return json.dumps(card, separators=(",", ":"), ensure_ascii=False)
 

@@ -13,6 +13,8 @@ import copy
 from functools import cache
 from typing import Any
 
+from oms_webhooks.domain.operational_events import OPERATIONAL_CATALOG, OPERATIONAL_EVENT_TYPES, is_operational
+
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 TEST_EVENT_TYPE = "webhook.test"  # not subscribable: only `POST .../hooks/{id}/test/` sends it (trial.py)
 
@@ -380,13 +382,27 @@ def canonical_event_type(name: str) -> str | None:
     return _BY_ALIAS.get(name)
 
 
+# What a hook may subscribe to: the OMS's types, then the service's operational events about the owner's own hooks.
+SUBSCRIBABLE_EVENT_TYPES: tuple[str, ...] = (*EVENT_TYPES, *OPERATIONAL_EVENT_TYPES)
+
+
+def subscribable_event_type(name: str) -> str | None:
+    """An OMS type (its dashed form too) or an operational one, as a hook stores it; None for anything else."""
+    return canonical_event_type(name) or (name if is_operational(name) else None)
+
+
+def _entry(event_type: str) -> tuple[str, Schema, dict[str, Any]]:
+    """The OMS's types, then the service's own operational ones (operational_events.py)."""
+    return _CATALOG[event_type] if event_type in _CATALOG else OPERATIONAL_CATALOG[event_type]
+
+
 def schema_of(event_type: str) -> Schema:
-    _, schema, _ = _CATALOG[event_type]
+    _, schema, _ = _entry(event_type)
     return {"$schema": SCHEMA_DIALECT, "title": f"{event_type} payload", **copy.deepcopy(schema)}
 
 
 def example_payload(event_type: str) -> dict[str, Any]:
-    return copy.deepcopy(_CATALOG[event_type][2])
+    return copy.deepcopy(_entry(event_type)[2])
 
 
 @cache
@@ -398,10 +414,11 @@ def _entries() -> tuple[dict[str, Any], ...]:
             "schema": schema_of(event_type),
             "example": example_payload(event_type),
         }
-        for event_type, (description, _, _) in _CATALOG.items()
+        for event_type, (description, _, _) in {**_CATALOG, **OPERATIONAL_CATALOG}.items()
     )
 
 
 def event_types() -> list[dict[str, Any]]:
-    """The catalog in order, each type with its description, payload schema and example."""
+    """The catalog in order, each type with its description, payload schema and example: the OMS's types, then the
+    operational events a hook may subscribe to (`whisperer.*`)."""
     return copy.deepcopy(list(_entries()))

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 from oms_webhooks.clock import now
 from oms_webhooks.domain.errors import shown
-from oms_webhooks.domain.event_catalog import EVENT_TYPES, canonical_event_type
+from oms_webhooks.domain.event_catalog import EVENT_TYPES, SUBSCRIBABLE_EVENT_TYPES, subscribable_event_type
 from oms_webhooks.domain.event_pattern import (
     MAX_DEPTH,
     MAX_EXPANDED_VALUES,
@@ -40,8 +40,9 @@ HOOK_ID_DIGITS = 12
 MAX_HOOK_ID = 10**HOOK_ID_DIGITS - 1
 HOOK_ID_PATTERN = f"^[0-9]{{1,{HOOK_ID_DIGITS}}}$"
 
-# What a client may write as an event type: the catalog's names, and their dashed forms (`package-created`).
-EVENT_TYPE_NAMES = [*EVENT_TYPES, *(name.replace(".", "-") for name in EVENT_TYPES)]
+# What a client may write as an event type: the catalog's names, their dashed forms (`package-created`), and the
+# operational events (`whisperer.hook.disabled`, ...: domain/operational_events.py).
+EVENT_TYPE_NAMES = [*SUBSCRIBABLE_EVENT_TYPES, *(name.replace(".", "-") for name in EVENT_TYPES)]
 
 MAX_SECRET_KEY_LENGTH = 256
 MAX_HEADERS = 20
@@ -57,7 +58,7 @@ HEADER_VALUE_RULE = "printable ASCII (0x20-0x7E, or tab) without leading or trai
 
 
 def _event_type(value: str) -> str:
-    canonical = canonical_event_type(value)
+    canonical = subscribable_event_type(value)
     if canonical is None:
         raise ValueError(f'"{value}" is not a valid choice.')
     return canonical
@@ -122,8 +123,10 @@ class HookTarget(BaseModel):
         str,
         Written(_event_type, nullable=False, accepts={"enum": EVENT_TYPE_NAMES}),
         Field(
-            description="An OMS event type; the dashed form (`package-created`) names the same one.",
-            json_schema_extra={"enum": list(EVENT_TYPES)},
+            description="An OMS event type (the dashed form, `package-created`, names the same one), or an "
+            "operational event about the owner's own hooks (`whisperer.delivery.exhausted`, `whisperer.hook.disabled`, "
+            "`whisperer.hook.circuit_opened`, `whisperer.hook.circuit_closed`).",
+            json_schema_extra={"enum": list(SUBSCRIBABLE_EVENT_TYPES)},
         ),
     ]
     target_url: Annotated[
@@ -209,6 +212,21 @@ class HookTarget(BaseModel):
     # The secret before the last rotation, still signing until it expires (secret_rotation.py); never shown either.
     previous_secret_key: Annotated[str | None, Field(exclude=True)] = None
     previous_secret_expires_at: Annotated[datetime | None, Field(exclude=True)] = None
+    signature_scheme: Annotated[
+        Literal["symmetric", "asymmetric"],
+        Written(),
+        Field(
+            description="`symmetric` (the default): deliveries are signed with `secret_key` when it is set "
+            "(HMAC-SHA256, `v1,` in `webhook-signature`). `asymmetric`: the service makes an Ed25519 key pair and "
+            "signs every delivery with its private key as well (`v1a,`, Standard Webhooks); `public_key` shows the key "
+            "to verify with. Null: `symmetric`, which drops the key pair."
+        ),
+    ] = "symmetric"
+    # An asymmetric hook's Ed25519 private key (`whsk_`), the service's own, and the one before the last rotation,
+    # still signing until it expires (secret_rotation.py). Never shown: answers carry the public key.
+    signing_key: Annotated[str | None, Field(exclude=True)] = None
+    previous_signing_key: Annotated[str | None, Field(exclude=True)] = None
+    previous_signing_key_expires_at: Annotated[datetime | None, Field(exclude=True)] = None
 
 
 class Hook(HookTarget):
@@ -235,6 +253,15 @@ class Hook(HookTarget):
     ] = None
     disabled_at: Annotated[
         Moment | None, Field(description="When the service turned the hook off; null otherwise.")
+    ] = None
+    public_key: Annotated[
+        str | None,
+        Field(
+            description="An asymmetric hook's Ed25519 public key (`whpk_` and base64, Standard Webhooks' form): the "
+            "key a receiver verifies `v1a,` signatures with. Changes only with `rotate_secret` (the old private key "
+            "keeps signing for the overlap). Null for a symmetric hook.",
+            examples=["whpk_UJSQQ6lZG2f/At1O5Nia7kSLh/XWHGkX/pLO+ljnyoI="],
+        ),
     ] = None
 
     def changed(self, patch: HookPatch) -> Self:

@@ -1,10 +1,11 @@
-"""An OMS event as it arrives from EventBridge: id, type (the detail-type) and the payload in `detail`."""
+"""An OMS event as it arrives from EventBridge: id, type (the detail-type) and the payload in `detail`; or one of
+the service's operational events (Source `oms.webhooks`), which names in its detail the owner it is about."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.utilities.parser import ValidationError, parse
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
@@ -13,6 +14,7 @@ from pydantic_core import PydanticCustomError
 
 from oms_webhooks.domain.errors import problems
 from oms_webhooks.domain.event_catalog import canonical_event_type
+from oms_webhooks.domain.operational_events import OPERATIONAL_SOURCE, is_operational
 
 MAX_PAYLOAD_BYTES = 256 * 1024  # EventBridge's own limit for a whole event
 
@@ -51,16 +53,44 @@ class OmsEventBridgeModel(EventBridgeModel):
     detail: OmsEventDetail
 
 
+def _operational(detail_type: str) -> str:
+    if not is_operational(detail_type):
+        raise PydanticCustomError("event_type", "unknown operational event type {name}", {"name": repr(detail_type)})
+    return detail_type
+
+
+class OperationalEventDetail(BaseModel):
+    """What the service puts in an operational event's `detail`: the owner it is about, and the payload."""
+
+    owner: str = Field(min_length=1)
+    payload: dict[str, Any]
+
+
+class OperationalEventBridgeModel(EventBridgeModel):
+    """EventBridge's envelope of an operational event (operational_events.py): only the service's own Source."""
+
+    id: str = Field(min_length=1, max_length=128)
+    source: Literal["oms.webhooks"]
+    detail_type: Annotated[str, AfterValidator(_operational)] = Field(alias="detail-type")
+    detail: OperationalEventDetail
+
+
 @dataclass(frozen=True)
 class OmsEvent:
     id: str
     event_type: str
     payload: Any
+    owner: str | None = None  # an operational event's: only this owner's hooks receive it
 
     @classmethod
     def from_eventbridge(cls, raw: Any) -> OmsEvent:
-        """Raises MalformedEvent naming every field that is wrong (`detail.payload: ...`)."""
+        """Raises MalformedEvent naming every field that is wrong (`detail.payload: ...`). An operational type is
+        read only from the service's own Source: from the OMS's it is an unknown type, so no one else names owners."""
         try:
+            if isinstance(raw, dict) and raw.get("source") == OPERATIONAL_SOURCE:
+                operational = parse(event=raw, model=OperationalEventBridgeModel)
+                detail = operational.detail
+                return cls(operational.id, operational.detail_type, detail.payload, detail.owner)
             envelope = parse(event=raw, model=OmsEventBridgeModel)
         except ValidationError as invalid:
             raise MalformedEvent(problems(invalid)) from None

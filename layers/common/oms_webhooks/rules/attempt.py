@@ -13,10 +13,11 @@ from aws_lambda_powertools import Logger
 
 from oms_webhooks.adapters.sender import RESPONSE_CONTENT_LIMIT, USER_AGENT, Sender, SendResult
 from oms_webhooks.clock import now
+from oms_webhooks.domain.asymmetric_signing import asymmetric_signature
 from oms_webhooks.domain.deliveries import Attempt, Delivery
 from oms_webhooks.domain.hooks import HookTarget
 from oms_webhooks.domain.signing import RESERVED_HEADERS, STANDARD_SECRET_PREFIX, signature_headers
-from oms_webhooks.rules.secret_rotation import live_previous_secret
+from oms_webhooks.rules.secret_rotation import live_previous_secret, live_previous_signing_key
 
 logger = Logger(child=True)
 
@@ -40,9 +41,16 @@ def delivery_headers(delivery: Delivery, hook: HookTarget, body: bytes) -> dict[
     if hook.config.auth:  # replaces additional_headers' Authorization, as requests' auth does in whisperer
         headers = {name: value for name, value in headers.items() if name.lower() != "authorization"}
         headers["Authorization"] = hook.config.auth.header()
+    # Standard Webhooks' id (the same on every attempt) and timestamp (this attempt's) go with every delivery, signed
+    # or not: the id is the receiver's idempotency key.
+    timestamp = int(time.time())
+    headers.update({"webhook-id": delivery.uuid, "webhook-timestamp": str(timestamp)})
     if hook.secret_key:
         previous = live_previous_secret(hook)  # during a rotation's overlap the old secret signs as well
-        headers.update(_signatures(body, hook.secret_key, delivery.uuid, previous))
+        headers.update(_signatures(body, hook.secret_key, delivery.uuid, timestamp, previous))
+    if hook.signature_scheme == "asymmetric":
+        signatures = [headers["webhook-signature"]] if "webhook-signature" in headers else []
+        headers["webhook-signature"] = " ".join([*signatures, *_asymmetric(hook, delivery.uuid, timestamp, body)])
     return headers
 
 
@@ -109,13 +117,27 @@ def _hook_headers(hook: HookTarget) -> dict[str, str]:
     return headers
 
 
-def _signatures(body: bytes, secret: str, delivery_uuid: str, previous: str | None = None) -> dict[str, str]:
+def _asymmetric(hook: HookTarget, delivery_uuid: str, timestamp: int, body: bytes) -> list[str]:
+    """`v1a,` signatures: the hook's Ed25519 key's, and during a rotation's overlap the old key's too."""
+    if not hook.signing_key:
+        raise NotSendable("signature_scheme is asymmetric but the hook has no key pair (set signature_scheme again)")
+    signed_content = f"{delivery_uuid}.{timestamp}.".encode() + body
+    keys = [hook.signing_key, live_previous_signing_key(hook)]
+    try:
+        return [asymmetric_signature(key, signed_content) for key in keys if key]
+    except ValueError as unusable:
+        raise NotSendable(f"the hook's signing key cannot sign ({unusable})") from None
+
+
+def _signatures(
+    body: bytes, secret: str, delivery_uuid: str, timestamp: int, previous: str | None = None
+) -> dict[str, str]:
     """The signature headers; a secret no key can be made of is named, never shown."""
     try:
-        return signature_headers(body, secret, delivery_uuid, int(time.time()), previous)
+        return signature_headers(body, secret, delivery_uuid, timestamp, previous)
     except ValueError as unusable:  # binascii.Error and UnicodeError are ValueErrors
         if previous is not None:  # an old secret that cannot sign is left out: the current one decides
-            return _signatures(body, secret, delivery_uuid)
+            return _signatures(body, secret, delivery_uuid, timestamp)
         why = "it cannot be encoded as UTF-8" if isinstance(unusable, UnicodeError) else str(unusable)
         if secret.startswith(STANDARD_SECRET_PREFIX):
             must = f"after {STANDARD_SECRET_PREFIX} it must be the base64 of a non-empty key"

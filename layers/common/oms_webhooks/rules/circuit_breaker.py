@@ -8,6 +8,10 @@ opens, and the release of one it closes or whose hook it disables.
 A gate serves one run: a dispatch (the streaks of its event type, read with the hooks' version), a fan-out batch
 (read once), or one retry (one hook's streak). It collects outcomes as attempts settle, and `flush` writes those of
 a batch of records in one UpdateItem; healthy hooks with no streak write nothing.
+
+What its writes change is told to the run's outbox as operational events, each by the one write that made it so:
+`circuit_opened` by the write that set the probe time (`open` says which it set), `circuit_closed` by the write that
+removed it (`clear` says which it removed), `hook.disabled` by the write that turned an active hook off.
 """
 
 from __future__ import annotations
@@ -26,7 +30,9 @@ from oms_webhooks.clock import epoch
 from oms_webhooks.domain.circuit import CircuitRules, Health, at_epoch
 from oms_webhooks.domain.deliveries import Delivery
 from oms_webhooks.domain.hooks import HookTarget
-from oms_webhooks.rules.delivery_step import Defer
+from oms_webhooks.domain.operational_events import circuit_closed, circuit_opened, hook_disabled
+from oms_webhooks.rules.delivery_step import GONE, Defer
+from oms_webhooks.rules.operational_outbox import OperationalOutbox
 from oms_webhooks.rules.parking import Parking, new_token
 
 logger = Logger(child=True)
@@ -63,25 +69,30 @@ class Breaker:
         self.hooks = hooks
         self.parking = parking  # without it, held deliveries go round the retry queue until the next probe time
 
-    def for_event(self, event_type: str, circuits_item: dict[str, Any] | None) -> CircuitGate:
+    def for_event(
+        self, event_type: str, circuits_item: dict[str, Any] | None, outbox: OperationalOutbox | None = None
+    ) -> CircuitGate:
         """For a dispatch: the circuits item came with the hooks' version, in the same call."""
-        return CircuitGate(self, event_type, health_of(circuits_item))
+        return CircuitGate(self, event_type, health_of(circuits_item), outbox)
 
-    def for_batch(self, event_type: str) -> CircuitGate:
+    def for_batch(self, event_type: str, outbox: OperationalOutbox | None = None) -> CircuitGate:
         """For a fan-out batch: one read of its type's circuits item."""
-        return CircuitGate(self, event_type, self.health.read(event_type))
+        return CircuitGate(self, event_type, self.health.read(event_type), outbox)
 
-    def for_hook(self, hook: HookTarget) -> CircuitGate:
+    def for_hook(self, hook: HookTarget, outbox: OperationalOutbox | None = None) -> CircuitGate:
         """For one retry or manual retry: that hook's streak alone."""
-        return CircuitGate(self, hook.event_type, {hook.id: self.health.read_hook(hook.event_type, hook.id)})
+        return CircuitGate(self, hook.event_type, {hook.id: self.health.read_hook(hook.event_type, hook.id)}, outbox)
 
 
 class CircuitGate:
-    def __init__(self, breaker: Breaker, event_type: str, seen: dict[int, Health]) -> None:
+    def __init__(
+        self, breaker: Breaker, event_type: str, seen: dict[int, Health], outbox: OperationalOutbox | None = None
+    ) -> None:
         self.breaker = breaker
         self.rules = breaker.rules
         self.event_type = event_type
         self.seen = seen  # the streaks as read at the start of this run; a hook not in it had none
+        self.outbox = OperationalOutbox() if outbox is None else outbox  # the run's; without one, told to no one
         self._outcomes: dict[int, _Outcome] = {}
         self._probing: set[int] = set()
         self._unprobed: dict[int, tuple[HookTarget, float]] = {}  # parked here, and their circuit had no probe message
@@ -113,6 +124,8 @@ class CircuitGate:
         return Defer(at_epoch(until), reason, park=park)
 
     def settled(self, hook: HookTarget, delivery: Delivery, result: SendResult) -> None:
+        if result.status_code == GONE:
+            return  # the hook is turned off instead; it counts in no streak (turned back on, it starts afresh)
         with self._lock:
             before = self._outcomes.get(hook.id)
             failures = before.failures if before and not result.succeeded else 0
@@ -149,6 +162,12 @@ class CircuitGate:
     def _write(self, outcomes: list[_Outcome], probing: set[int]) -> GateReport:
         now = epoch()
         failed = [o.hook for o in outcomes if not o.succeeded]
+        cleared = [o.hook for o in outcomes if o.succeeded and self._had_streak(o.hook.id, probing)]
+        # A success closes the circuits this run saw open (or probed): `clear` removes them and says which were still
+        # open, so one run alone tells. The other streaks end in `record`, which leaves a circuit that another run
+        # opened meanwhile to its probe.
+        closing = [hook for hook in cleared if self._seen(hook.id).is_open or hook.id in probing]
+        closing_ids = {hook.id for hook in closing}
         changes = Changes(
             failed={o.hook.id: o.failures for o in outcomes if not o.succeeded},
             failed_probes={
@@ -156,14 +175,20 @@ class CircuitGate:
                 for hook in failed
                 if hook.id in probing
             },
-            cleared=[o.hook.id for o in outcomes if o.succeeded and self._had_streak(o.hook.id, probing)],
+            cleared=[hook.id for hook in cleared if hook.id not in closing_ids],
         )
-        if not changes:
+        if not changes and not closing:
             return GateReport()
-        report = GateReport(
-            closed=[i for i in changes.cleared if i not in changes.failed and (self._seen(i).is_open or i in probing)]
-        )
+        report = GateReport()
         health = self.breaker.health
+        if closing:
+            closed = health.clear(self.event_type, [hook.id for hook in closing])
+            report.closed = sorted(closed)
+            for hook in closing:
+                if hook.id in closed:
+                    self.outbox.add(circuit_closed(hook, self._seen(hook.id).failures))
+        if not changes:
+            return report
         known = [hook.id for hook in failed if self._seen(hook.id).since is not None]
         returned = health.record(self.event_type, changes, now, starts_known=known)
         streaks = {hook.id: self._streak(hook.id, returned) for hook in failed}
@@ -179,31 +204,38 @@ class CircuitGate:
             opened = health.open(self.event_type, to_open, tokens)
             if self.breaker.parking is not None:
                 self.breaker.parking.probe((h, tokens[h.id], to_open[h.id]) for h in failed if h.id in opened)
-            report.opened = sorted(to_open)
+            report.opened = sorted(opened)
             for hook in failed:
-                if hook.id in to_open:
+                if hook.id in opened:
+                    streak = streaks[hook.id]
                     logger.warning(
-                        "Circuit opened",
-                        extra={"owner": hook.owner, "hook_id": hook.id, "failures": streaks[hook.id].failures},
+                        "Circuit opened", extra={"owner": hook.owner, "hook_id": hook.id, "failures": streak.failures}
                     )
+                    since = at_epoch(streak.since) if streak.since is not None else None
+                    self.outbox.add(circuit_opened(hook, streak.failures, since, at_epoch(to_open[hook.id])))
+        to_disable = []
         for hook in failed:
             streak = streaks.get(hook.id, Health())
             if self.rules.should_disable(streak, now):
-                report.disabled.append(Disabled(hook, self.rules.disable_reason(streak, now)))
-        for disabled in report.disabled:
-            self.breaker.hooks.deactivate(disabled.hook, reason=disabled.reason)
+                to_disable.append((hook, self.rules.disable_reason(streak, now), streak.failures))
+        for hook, reason, failures in to_disable:
+            disabled_at = self.breaker.hooks.deactivate(hook, reason=reason)
+            if disabled_at is None:
+                continue  # another run turned it off first, and told
+            report.disabled.append(Disabled(hook, reason))
+            self.outbox.add(hook_disabled(hook, "failing", reason, disabled_at, failures=failures))
             logger.warning(
                 "Hook disabled",
                 extra={
-                    "owner": disabled.hook.owner,
-                    "hook_id": disabled.hook.id,
+                    "owner": hook.owner,
+                    "hook_id": hook.id,
                     "event_type": self.event_type,
-                    "target_url": disabled.hook.target_url,
-                    "reason": disabled.reason,
+                    "target_url": hook.target_url,
+                    "reason": reason,
                 },
             )
-        if report.disabled:
-            health.clear(self.event_type, [d.hook.id for d in report.disabled])
+        if to_disable:
+            health.clear(self.event_type, [hook.id for hook, _, _ in to_disable])
         return report
 
     def _streak(self, hook_id: int, returned: dict[int, Health]) -> Health:

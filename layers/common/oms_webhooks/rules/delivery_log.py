@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from oms_webhooks.adapters.delivery_store import NEWEST_END, OLDEST_END, SORT_KEY, DeliveryStore
+from oms_webhooks.adapters.event_bus import EventBus
 from oms_webhooks.adapters.hook_store import HookStore
 from oms_webhooks.adapters.sender import Sender, SendResult
 from oms_webhooks.domain.deliveries import UNFINISHED, Delivery, uuid_hex
@@ -24,6 +25,7 @@ from oms_webhooks.domain.hooks import Hook
 from oms_webhooks.domain.pagination import Page, decode_cursor, encode_cursor, page_size
 from oms_webhooks.rules.circuit_breaker import Breaker
 from oms_webhooks.rules.delivery_step import take_step
+from oms_webhooks.rules.operational_outbox import OperationalOutbox
 
 INVALID_CHOICE = "Select a valid choice. That choice is not one of the available choices."
 MAX_NUMBER_DIGITS = 16  # a delivery's integer id is below 2**53; a uuid is 32 hex digits
@@ -70,12 +72,18 @@ def _sort_key_time(moment: datetime) -> str:
 
 class DeliveryLog:
     def __init__(
-        self, deliveries: DeliveryStore, hooks: HookStore, sender: Sender | None = None, breaker: Breaker | None = None
+        self,
+        deliveries: DeliveryStore,
+        hooks: HookStore,
+        sender: Sender | None = None,
+        breaker: Breaker | None = None,
+        bus: EventBus | None = None,
     ) -> None:
         self.deliveries = deliveries
         self.hooks = hooks
         self.sender = sender
         self.breaker = breaker  # a manual retry that delivers ends its hook's failure streak
+        self.bus = bus  # where what a manual retry changes (a 410, a circuit it closes) is told
         self.known_hooks: dict[int, Hook] = {}  # hooks read while answering this request
 
     def find(self, owner: str, filters: DeliveryFilters, limit: int | None, cursor: str | None) -> Page[Delivery]:
@@ -135,13 +143,16 @@ class DeliveryLog:
         except NotFound:
             raise NotFound(f"the hook of delivery {delivery.uuid} no longer exists") from None
         assert self.sender is not None, "a DeliveryLog that retries needs a Sender"
-        gate = self.breaker.for_hook(hook) if self.breaker and hook.is_active else None
+        outbox = OperationalOutbox()
+        gate = self.breaker.for_hook(hook, outbox) if self.breaker and hook.is_active else None
         seen = len(delivery.attempts), delivery.deferral_count
-        step = take_step(delivery, hook, self.sender, self.hooks, manual=True, gates=(gate,) if gate else ())
+        gates = (gate,) if gate else ()
+        step = take_step(delivery, hook, self.sender, self.hooks, manual=True, gates=gates, outbox=outbox)
         mine = delivery  # a success marked it delivered; the retrier may have written the record meanwhile
         delivery = self.deliveries.save(delivery, replay=lambda fresh: mine.replayed_onto(fresh, *seen))
         if gate:
             gate.flush()
+        outbox.publish(self.bus)
         assert step.result is not None, "a manual attempt is never deferred"
         return delivery, step.result
 

@@ -14,7 +14,9 @@ from oms_webhooks.adapters.sender import Sender, SendResult
 from oms_webhooks.clock import now
 from oms_webhooks.domain.deliveries import Delivery
 from oms_webhooks.domain.hooks import HookTarget
+from oms_webhooks.domain.operational_events import delivery_exhausted, hook_disabled
 from oms_webhooks.rules.attempt import attempt_delivery
+from oms_webhooks.rules.operational_outbox import OperationalOutbox
 
 GONE = 410  # the subscriber asks never to be sent anything again
 GONE_REASON = "the subscriber answered 410 Gone"
@@ -58,9 +60,11 @@ def take_step(
     manual: bool = False,
     gates: Sequence[Gate] = (),
     body: bytes | None = None,
+    outbox: OperationalOutbox | None = None,
 ) -> Step:
     """A manual attempt leaves the schedule as it is (as in whisperer), unless it delivers; gates never defer it,
-    since its owner asked for it now, but hear its outcome. `body`: the delivery's body, if made already."""
+    since its owner asked for it now, but hear its outcome. `body`: the delivery's body, if made already. A 410 that
+    turns the hook off is told to `outbox`."""
     if not manual:
         for gate in gates:
             deferral = gate.admit(hook, delivery)
@@ -72,7 +76,9 @@ def take_step(
     result = attempt_delivery(delivery, hook, sender, manual=manual, body=body)
     wait = None if manual else settle(hook, delivery, result)
     if result.status_code == GONE:
-        hooks.deactivate(hook, reason=GONE_REASON)
+        disabled_at = hooks.deactivate(hook, reason=GONE_REASON)  # None: it was off already (another 410)
+        if disabled_at is not None and outbox is not None:
+            outbox.add(hook_disabled(hook, "gone", GONE_REASON, disabled_at, delivery))
     for gate in gates:
         gate.settled(hook, delivery, result)
     return Step(result, wait)
@@ -104,3 +110,11 @@ def next_wait(hook: HookTarget, delivery: Delivery, result: SendResult) -> float
     if result.retry_after is not None:
         wait = max(wait, min(result.retry_after, MAX_RETRY_AFTER_SECONDS))
     return wait
+
+
+def tell_if_given_up(outbox: OperationalOutbox, hook: HookTarget, delivery: Delivery) -> None:
+    """Once the record of a scheduled attempt is saved: if it was the delivery's last (failed, no retry left; a 410
+    ends a delivery too, but disables its hook, which is told instead), `whisperer.delivery.exhausted`."""
+    last = delivery.attempts[-1] if delivery.attempts else None
+    if delivery.status == "failed" and last is not None and not last.manual and last.status_code != GONE:
+        outbox.add(delivery_exhausted(hook, delivery, hook.retry_countdown_config.max_retries))

@@ -6,6 +6,10 @@ already recorded and sends only the others.
 
 More hooks than one invocation should serve (`batch_size`) are split into batches of hook ids on the
 fan-out queue; each batch is dispatched the same way by its own invocation, claimed on its own.
+
+An operational event (operational_events.py) goes to the hooks of the one owner it names: they are found under their
+own key of the hooks index (hook_store.dispatch_key), so the dispatch reads no other owner's. What a run's attempts
+change (a delivery given up, a hook disabled, a circuit opened or closed) is put on the bus when the run ends.
 """
 
 from __future__ import annotations
@@ -20,9 +24,10 @@ from typing import Any
 
 from oms_webhooks.adapters.delivery_store import DeliveryStore
 from oms_webhooks.adapters.dynamodb_batches import BATCH_WRITE_SIZE
+from oms_webhooks.adapters.event_bus import EventBus
 from oms_webhooks.adapters.event_claims import EventClaim
 from oms_webhooks.adapters.hook_cache import ActiveHooks, CircuitsRead
-from oms_webhooks.adapters.hook_store import HookStore
+from oms_webhooks.adapters.hook_store import HookStore, dispatch_key
 from oms_webhooks.adapters.host_limits import per_host
 from oms_webhooks.adapters.queues import FanoutBatch, FanoutQueue, RetryMessage, RetryQueue
 from oms_webhooks.adapters.sender import Sender
@@ -31,7 +36,8 @@ from oms_webhooks.domain.deliveries import Delivery, EventBody, delivery_id
 from oms_webhooks.domain.hooks import HookTarget, now
 from oms_webhooks.domain.oms_event import OmsEvent
 from oms_webhooks.rules.circuit_breaker import Breaker, CircuitGate, GateReport
-from oms_webhooks.rules.delivery_step import take_step
+from oms_webhooks.rules.delivery_step import take_step, tell_if_given_up
+from oms_webhooks.rules.operational_outbox import OperationalOutbox
 from oms_webhooks.rules.rate_limiter import RateLimiter
 
 WRITERS = 4  # record batches written at once, beside the sends
@@ -58,6 +64,8 @@ class DispatchReport:
     circuits_opened: list[int] = field(default_factory=list)
     disabled: list[int] = field(default_factory=list)  # hooks turned off for failing too long
     batches: int = 0  # fan-out batches queued for other invocations
+    operational_sent: int = 0  # operational events this run put on the bus
+    operational_failed: int = 0  # ... and those PutEvents did not take (logged)
     attempt_ms: list[float] = field(default_factory=list)  # each attempt's duration, for the metrics (not the log)
 
 
@@ -77,6 +85,7 @@ class Dispatcher:
     batch_size: int = 1000  # hooks one invocation delivers; more are split over the fan-out queue
     breaker: Breaker | None = None
     rate_limits: RateLimiter | None = None
+    bus: EventBus | None = None  # where operational events go; without it they are only logged
 
     def __post_init__(self) -> None:
         self.pool = ThreadPoolExecutor(self.workers, thread_name_prefix="deliver")
@@ -87,16 +96,19 @@ class Dispatcher:
     def dispatch(self, event: OmsEvent) -> DispatchReport:
         """An event from the bus: every active hook of its type, here or split over the fan-out queue."""
 
-        def run(report: DispatchReport, claim: EventClaim) -> None:
+        def run(report: DispatchReport, claim: EventClaim, outbox: OperationalOutbox) -> None:
             circuits = CircuitsRead() if self.breaker else None
-            hooks = [hook for page in self.active.pages(event.event_type, circuits) for hook in page]
-            gate = self.breaker.for_event(event.event_type, circuits.item) if self.breaker and circuits else None
-            if self.fanout is not None and len(hooks) > self.batch_size:
+            key = dispatch_key(event.event_type, event.owner)
+            hooks = [hook for page in self.active.pages(key, circuits) for hook in page]
+            breaker = self.breaker
+            gate = breaker.for_event(event.event_type, circuits.item, outbox) if breaker and circuits else None
+            # An operational event goes to one owner's hooks: a few, never split (batches read a type's hooks).
+            if self.fanout is not None and len(hooks) > self.batch_size and event.owner is None:
                 self._split(event, hooks, report)  # again on a re-run: each batch has its own claim
             elif claim.first:
-                self.deliver(self._pending(event, claim, [hooks], report), report, gate, _bodies(event))
+                self.deliver(self._pending(event, claim, [hooks], report), report, gate, _bodies(event), outbox)
             else:
-                self._dispatch_again(claim, event, [hooks], report, gate)
+                self._dispatch_again(claim, event, [hooks], report, gate, outbox)
 
         return self._claimed(event.id, event, run)
 
@@ -105,27 +117,35 @@ class Dispatcher:
         payload = batch.payload if batch.payload is not None else self.deliveries.event_payload(batch.event_id)
         event = OmsEvent(batch.event_id, batch.event_type, payload)
 
-        def run(report: DispatchReport, claim: EventClaim) -> None:
+        def run(report: DispatchReport, claim: EventClaim, outbox: OperationalOutbox) -> None:
             pages = self.hooks.active_range(batch.event_type, batch.first_id, batch.last_id)
-            gate = self.breaker.for_batch(batch.event_type) if self.breaker else None
+            gate = self.breaker.for_batch(batch.event_type, outbox) if self.breaker else None
             if claim.first:
-                self.deliver(self._pending(event, claim, pages, report), report, gate, _bodies(event))
+                self.deliver(self._pending(event, claim, pages, report), report, gate, _bodies(event), outbox)
             else:
-                self._dispatch_again(claim, event, pages, report, gate)
+                self._dispatch_again(claim, event, pages, report, gate, outbox)
 
         return self._claimed(f"{batch.event_id}#{batch.first_id}-{batch.last_id}", event, run)
 
-    def _claimed(self, key: str, event: OmsEvent, run: Callable[[DispatchReport, EventClaim], None]) -> DispatchReport:
-        """Runs `run` under this run's claim on the event; a run that fails releases it, so the next resumes at once."""
+    def _claimed(
+        self, key: str, event: OmsEvent, run: Callable[[DispatchReport, EventClaim, OperationalOutbox], None]
+    ) -> DispatchReport:
+        """Runs `run` under this run's claim on the event; a run that fails releases it, so the next resumes at once.
+        The run's operational events are put on the bus once it ends, whether it failed or not: what they tell was
+        written, and a re-run would not tell it again."""
         report = DispatchReport(event.id, event.event_type)
+        outbox = OperationalOutbox()
         claim = self.deliveries.claim_event(key, self._expires_at(), event.payload)
         try:
-            run(report, claim)
+            run(report, claim, outbox)
         except DispatchInProgress:
             raise
         except BaseException:
             claim.release()
             raise
+        finally:
+            published = outbox.publish(self.bus)
+            report.operational_sent, report.operational_failed = published.sent, published.failed
         return report
 
     def _dispatch_again(
@@ -135,6 +155,7 @@ class Dispatcher:
         pages: Iterable[list[HookTarget]],
         report: DispatchReport,
         gate: CircuitGate | None = None,
+        outbox: OperationalOutbox | None = None,
     ) -> None:
         """A later run: what the earlier one recorded is skipped; the rest is sent if that run is dead (stale)."""
         pending = list(self._pending(event, claim, pages, report))
@@ -147,7 +168,7 @@ class Dispatcher:
         if not claim.stale(self.stale_after):
             raise DispatchInProgress(claim.key)
         claim.take_over()
-        self.deliver(todo, report, gate, _bodies(event))
+        self.deliver(todo, report, gate, _bodies(event), outbox)
 
     def _split(self, event: OmsEvent, hooks: list[HookTarget], report: DispatchReport) -> None:
         """Hooks come in id order from the index, so each batch is a contiguous range of ids."""
@@ -186,34 +207,44 @@ class Dispatcher:
         report: DispatchReport,
         gate: CircuitGate | None = None,
         body: EventBody | None = None,
+        outbox: OperationalOutbox | None = None,
     ) -> None:
         """Sends as hooks arrive, at most the sender's per-host limit at once to one host; records (and retries) are
         written in batches of 25 as answers come back. `body`: the event's, so its payload is serialized once."""
         writes: list[Future[None]] = []
         batch: list[tuple[HookTarget, Delivery, float | None]] = []
         limit = self.sender.hosts.limit
-        attempt = partial(self._attempt, gate=gate, body=body)
+        outbox = OperationalOutbox() if outbox is None else outbox
+        attempt = partial(self._attempt, gate=gate, body=body, outbox=outbox)
         for (hook, delivery), wait in per_host(self.pool, pending, attempt, _target_url, limit):
             batch.append((hook, delivery, wait))
             if len(batch) == BATCH_WRITE_SIZE:
-                writes.append(self.writers.submit(self._flush, batch, report, gate))
+                writes.append(self.writers.submit(self._flush, batch, report, gate, outbox))
                 batch = []
         if batch:
-            writes.append(self.writers.submit(self._flush, batch, report, gate))
+            writes.append(self.writers.submit(self._flush, batch, report, gate, outbox))
         for write in writes:
             write.result()  # a record that cannot be written fails the dispatch, to be resumed
 
-    def _attempt(self, pending: Pending, gate: CircuitGate | None, body: EventBody | None) -> float | None:
+    def _attempt(
+        self, pending: Pending, gate: CircuitGate | None, body: EventBody | None, outbox: OperationalOutbox
+    ) -> float | None:
         """The circuit first: a delivery it holds back takes no rate-limit slot."""
         hook, delivery = pending
         gates = tuple(g for g in (gate, self.rate_limits) if g is not None)
         sent = body.for_delivery(delivery.uuid) if body else None
-        return take_step(delivery, hook, self.sender, self.hooks, gates=gates, body=sent).wait
+        return take_step(delivery, hook, self.sender, self.hooks, gates=gates, body=sent, outbox=outbox).wait
 
     def _flush(
-        self, batch: list[tuple[HookTarget, Delivery, float | None]], report: DispatchReport, gate: CircuitGate | None
+        self,
+        batch: list[tuple[HookTarget, Delivery, float | None]],
+        report: DispatchReport,
+        gate: CircuitGate | None,
+        outbox: OperationalOutbox,
     ) -> None:
         self.deliveries.save_many(delivery for _, delivery, _ in batch)
+        for hook, delivery, _ in batch:
+            tell_if_given_up(outbox, hook, delivery)
         retries = [
             RetryMessage(uuid=delivery.uuid, due=epoch() + wait, owner=delivery.owner)
             for _, delivery, wait in batch

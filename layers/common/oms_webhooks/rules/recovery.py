@@ -22,7 +22,7 @@ from oms_webhooks.adapters.hook_store import HookStore
 from oms_webhooks.adapters.queues import SEND_BATCH_SIZE, RetryMessage, RetryQueue
 from oms_webhooks.clock import iso, now
 from oms_webhooks.domain.errors import InvalidField, NotFound
-from oms_webhooks.domain.event_catalog import canonical_event_type
+from oms_webhooks.domain.event_catalog import subscribable_event_type
 
 MAX_PER_CALL = 1000  # deliveries one call queues (the API has 28 s); call again for the rest
 MARK_WORKERS = 8
@@ -74,7 +74,7 @@ class OwnerRecoverRequest(RecoverRequest):
     def _known(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        canonical = canonical_event_type(value)
+        canonical = subscribable_event_type(value)
         if canonical is None:
             raise ValueError(f'"{value}" is not a valid choice.')
         return canonical

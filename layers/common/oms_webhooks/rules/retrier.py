@@ -20,6 +20,7 @@ from aws_lambda_powertools import Logger
 from pydantic import ValidationError
 
 from oms_webhooks.adapters.delivery_store import DeliveryStore
+from oms_webhooks.adapters.event_bus import EventBus
 from oms_webhooks.adapters.hook_store import HookStore
 from oms_webhooks.adapters.queues import ProbeMessage, ReleaseMessage, RetryMessage, RetryQueue
 from oms_webhooks.adapters.sender import RESPONSE_CONTENT_LIMIT, Sender
@@ -29,7 +30,8 @@ from oms_webhooks.domain.errors import NotFound, problems
 from oms_webhooks.domain.hooks import Hook
 from oms_webhooks.rules.attempt import NOT_SENT
 from oms_webhooks.rules.circuit_breaker import Breaker, CircuitGate, GateReport
-from oms_webhooks.rules.delivery_step import take_step
+from oms_webhooks.rules.delivery_step import take_step, tell_if_given_up
+from oms_webhooks.rules.operational_outbox import OperationalOutbox, Published
 from oms_webhooks.rules.rate_limiter import RateLimiter
 
 logger = Logger(child=True)
@@ -76,13 +78,16 @@ class Received:
 class RetryBatch:
     """One batch of retry messages, handled together: its deliveries and their hooks read in a call each, each event
     type's circuits read once and their streaks written once, and the visibility changes sent together at the end.
-    So a retry costs its claim and its record's write, and a share of six calls a batch."""
+    So a retry costs its claim and its record's write, and a share of six calls a batch. Its operational events go on
+    the bus together when it ends (`Retrier.finish`)."""
 
     def __init__(self, deliveries: dict[str, Delivery] | None = None, hooks: dict[int, Hook] | None = None) -> None:
         self.deliveries = deliveries or {}  # each taken once: a second message for one delivery reads it afresh
         self.hooks = hooks or {}
         self.gates: dict[str, CircuitGate] = {}
         self.hides: list[tuple[str, float]] = []
+        self.outbox = OperationalOutbox()
+        self.published = Published()  # what `finish` put on the bus, for the metrics
         self._lock = threading.Lock()
 
     def take(self, uuid: str) -> Delivery | None:
@@ -109,6 +114,7 @@ class Retrier:
     resend_after_receives: int = 15  # below the queue's maxReceiveCount, which is left for crashes
     breaker: Breaker | None = None
     rate_limits: RateLimiter | None = None
+    bus: EventBus | None = None  # where operational events go; without it they are only logged
 
     def handle_safely(self, received: Received, batch: RetryBatch | None = None) -> RetryReport:
         """As `process`, but a fault brings the message back in seconds rather than after the queue's visibility."""
@@ -172,13 +178,18 @@ class Retrier:
         if hook is None or not hook.is_active:
             return self._end_unsent(delivery, _why_not_active(hook))
         time.sleep(clock().real_seconds(max(0.0, due - epoch())))  # never before its time; the reads above are done
-        gate = self._gate(hook, batch)
+        outbox = batch.outbox if batch else OperationalOutbox()
+        gate = self._gate(hook, batch, outbox)
         gates = tuple(g for g in (gate, self.rate_limits) if g is not None)  # the circuit first: see dispatch.py
         seen = len(delivery.attempts), delivery.deferral_count
-        step = take_step(delivery, hook, self.sender, self.hooks, gates=gates)
+        step = take_step(delivery, hook, self.sender, self.hooks, gates=gates, outbox=outbox)
         mine = delivery
         delivery = self.deliveries.save(delivery, replay=lambda fresh: mine.replayed_onto(fresh, *seen))
+        if step.result is not None:
+            tell_if_given_up(outbox, hook, delivery)
         circuits = gate.flush() if gate and not batch else GateReport()  # a batch's gates flush when it ends
+        if not batch:
+            outbox.publish(self.bus)
         logger.info(
             "Retry deferred" if step.deferral else "Retry attempted",
             extra={
@@ -254,19 +265,20 @@ class Retrier:
             report.opened.extend(flushed.opened)
             report.closed.extend(flushed.closed)
             report.disabled.extend(flushed.disabled)
+        batch.published = batch.outbox.publish(self.bus)
         refused = self.queue.hide_many(batch.hides)
         if refused:
             logger.warning("Not hidden: back after the queue's visibility timeout", extra={"messages": len(refused)})
         return report
 
-    def _gate(self, hook: Hook, batch: RetryBatch | None) -> CircuitGate | None:
+    def _gate(self, hook: Hook, batch: RetryBatch | None, outbox: OperationalOutbox) -> CircuitGate | None:
         """A batch reads each event type's circuits once; a lone retry reads its hook's streak alone."""
         breaker = self.breaker
         if breaker is None:
             return None
         if batch is None:
-            return breaker.for_hook(hook)
-        return batch.gate(hook.event_type, lambda: breaker.for_batch(hook.event_type))
+            return breaker.for_hook(hook, outbox)
+        return batch.gate(hook.event_type, lambda: breaker.for_batch(hook.event_type, outbox))
 
     def _active(self, owner: str, hook_id: int) -> bool:
         try:

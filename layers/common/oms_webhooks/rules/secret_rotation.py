@@ -1,4 +1,5 @@
 """Rotating a hook's signing secret without downtime: the old secret keeps signing beside the new one for a while.
+An asymmetric hook's Ed25519 key pair rotates the same way (`rekeyed`): the old private key keeps signing too.
 
 During the overlap a delivery's `webhook-signature` carries both signatures (new first), so a Standard Webhooks
 receiver verifies with either secret; `X-Whisperer-Signature` carries one, the new secret's (README, "When your
@@ -19,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from oms_webhooks.adapters.hook_store import HookStore
 from oms_webhooks.clock import now
+from oms_webhooks.domain.asymmetric_signing import generate_key_pair
 from oms_webhooks.domain.errors import InvalidField, NotFound, WebhookError
 from oms_webhooks.domain.hooks import MAX_SECRET_KEY_LENGTH, Hook, HookTarget
 from oms_webhooks.domain.signing import STANDARD_SECRET_PREFIX, standard_webhooks_key
@@ -70,6 +72,7 @@ class RotateSecretRequest(BaseModel):
 class RotatedSecret:
     hook: Hook
     generated_secret: str | None  # shown once, in the rotation's answer, when the service made it
+    rekeyed: bool = False  # an asymmetric hook's key pair was rotated, not its secret
 
 
 def generate_secret() -> str:
@@ -83,6 +86,14 @@ def live_previous_secret(hook: HookTarget, at: datetime | None = None) -> str | 
     if not hook.previous_secret_key or expires is None:
         return None
     return hook.previous_secret_key if expires > (at or now()) else None
+
+
+def live_previous_signing_key(hook: HookTarget, at: datetime | None = None) -> str | None:
+    """An asymmetric hook's old private key while its overlap lasts, else None."""
+    expires = hook.previous_signing_key_expires_at
+    if not hook.previous_signing_key or expires is None:
+        return None
+    return hook.previous_signing_key if expires > (at or now()) else None
 
 
 def rotated(hook: Hook, new_secret: str, overlap_seconds: int, moment: datetime) -> Hook:
@@ -100,23 +111,57 @@ def rotated(hook: Hook, new_secret: str, overlap_seconds: int, moment: datetime)
     )
 
 
+def keyed(hook: Hook) -> Hook:
+    """An asymmetric hook has a key pair, made when it becomes asymmetric and kept while it stays so; a symmetric hook
+    has none (switched back, its keys are dropped)."""
+    if hook.signature_scheme == "asymmetric" and not hook.signing_key:
+        private, public = generate_key_pair()
+        return hook.model_copy(update={"signing_key": private, "public_key": public})
+    if hook.signature_scheme == "symmetric" and (hook.signing_key or hook.public_key or hook.previous_signing_key):
+        dropped = dict.fromkeys(
+            ("signing_key", "public_key", "previous_signing_key", "previous_signing_key_expires_at")
+        )
+        return hook.model_copy(update=dropped)
+    return hook
+
+
+def rekeyed(hook: Hook, overlap_seconds: int, moment: datetime) -> Hook:
+    """The hook signing with a new key pair; its current private key keeps signing for `overlap_seconds`."""
+    private, public = generate_key_pair()
+    previous = hook.signing_key if overlap_seconds > 0 else None
+    return hook.model_copy(
+        update={
+            "signing_key": private,
+            "public_key": public,
+            "previous_signing_key": previous,
+            "previous_signing_key_expires_at": moment + timedelta(seconds=overlap_seconds) if previous else None,
+            "modified_date": moment,
+        }
+    )
+
+
 class SecretRotation:
     def __init__(self, store: HookStore) -> None:
         self.store = store
 
     def rotate(self, owner: str, hook_id: int, request: RotateSecretRequest) -> RotatedSecret:
-        """Conditional on the secret read, so two rotations at once cannot both answer with a secret that is lost."""
+        """Conditional on the secret and key read, so two rotations at once cannot both answer with one that is lost.
+        An asymmetric hook without a `secret_key` in the request rotates its key pair; any other, its secret."""
         generated = None if request.secret_key is not None else generate_secret()
         new_secret = request.secret_key or generated
         assert new_secret is not None
         for _ in range(SWAP_TRIES):
             hook = self.store.get(owner, hook_id)
-            if new_secret == hook.secret_key:
+            rekey = hook.signature_scheme == "asymmetric" and request.secret_key is None
+            if new_secret == hook.secret_key and not rekey:
                 raise InvalidField("secret_key", "The new secret must differ from the current one.")
-            changed = rotated(hook, new_secret, request.overlap_seconds, now())
+            if rekey:
+                changed = rekeyed(hook, request.overlap_seconds, now())
+            else:
+                changed = rotated(hook, new_secret, request.overlap_seconds, now())
             try:
                 self.store.swap_secret(hook, changed)
             except NotFound:
                 continue  # changed or deleted meanwhile: the next read says which
-            return RotatedSecret(changed, generated)
+            return RotatedSecret(changed, None, rekeyed=True) if rekey else RotatedSecret(changed, generated)
         raise ConcurrentChange(f"hook {hook_id}")

@@ -12,6 +12,7 @@ from oms_webhooks.domain.errors import InvalidField
 from oms_webhooks.domain.event_catalog import EVENT_TYPES, canonical_event_type
 from oms_webhooks.domain.hooks import Hook, HookIn, HookPatch, now
 from oms_webhooks.domain.pagination import MAX_LIMIT, Page, decode_cursor, encode_cursor, page_size, previous_start
+from oms_webhooks.rules.secret_rotation import keyed
 
 MAX_COUNTED_PAGES = 100  # hooks counted for a list's `count`: up to 50,000 per owner
 
@@ -60,7 +61,7 @@ class Subscriptions:
             fields.pop("secret_key", None)
         if "config" in fields:
             fields["config"] = fields["config"].completed(None)  # a new hook has no stored password to keep
-        hook = Hook(id=0, owner=owner, created_date=moment, modified_date=moment, **fields)
+        hook = keyed(Hook(id=0, owner=owner, created_date=moment, modified_date=moment, **fields))
         self._check_target(hook)
         hook = hook.model_copy(update={"id": self.store.next_id()})
         self.store.add(hook)
@@ -102,7 +103,7 @@ class Subscriptions:
     def update(self, owner: str, hook_id: int, patch: HookPatch) -> Hook:
         """PATCH, and PUT too: as in DRF, fields a PUT leaves out keep their value (the secret included)."""
         old = self.store.get(owner, hook_id)
-        new = old.changed(patch)
+        new = keyed(old.changed(patch))
         self._check_target(new)
         self.store.replace(old, new)
         return new

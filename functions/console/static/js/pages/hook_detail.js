@@ -41,6 +41,9 @@ function facts(hook) {
     ["Target URL", h("span", { class: "url" }, hook.target_url)],
     ["State", hookState(hook)],
     ["Secret", hook.secret_key_set ? "set (deliveries are signed)" : "none (deliveries are not signed)"],
+    ...(hook.signature_scheme === "asymmetric"
+      ? [["Public key (Ed25519, v1a)", h("code", { class: "wrap", id: "public-key" }, String(hook.public_key || ""))]]
+      : []),
     ["Retries", retrySummary(hook.retry_countdown_config)],
     [
       "Additional headers",

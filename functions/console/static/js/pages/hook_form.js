@@ -162,11 +162,15 @@ export async function hookFormPage({ view, params, signal, go }) {
     ),
     h("h1", {}, editing ? `Edit hook ${id}` : "New hook"),
   );
-  const [registry, hook] = await Promise.all([
+  const [registry, catalog, hook] = await Promise.all([
     need("GET", "hooks/registry/", { signal }),
+    call("GET", "event_types/", { query: { limit: 100 }, signal }),
     editing ? need("GET", `hooks/${id}/`, { signal }) : Promise.resolve(null),
   ]);
   const eventTypes = Array.isArray(registry) ? registry : (registry && registry.results) || [];
+  // The catalog's types beyond the registry's OMS ones: the operational events about the owner's own hooks.
+  const entries = (catalog && catalog.ok && catalog.data && catalog.data.results) || [];
+  const operational = entries.map((entry) => entry.event_type).filter((name) => !eventTypes.includes(name));
   const formLevel = h("div", { class: "form-level" });
   const slots = new ErrorSlots(formLevel);
   const current = hook || { event_type: "", target_url: "", retry_countdown_config: { choice: "exponential", kwargs: { base: 2 } }, additional_headers: {}, is_active: true };
@@ -176,6 +180,21 @@ export async function hookFormPage({ view, params, signal, go }) {
     { id: "f-event_type", name: "event_type", required: true },
     editing ? null : h("option", { value: "" }, "Choose an event type"),
     eventTypes.map((name) => h("option", { value: String(name), selected: name === current.event_type }, String(name))),
+    operational.length
+      ? h(
+          "optgroup",
+          { label: "About your own hooks (operational events)" },
+          operational.map((name) => h("option", { value: String(name), selected: name === current.event_type }, String(name))),
+        )
+      : null,
+  );
+  const scheme = h(
+    "select",
+    { id: "f-signature_scheme", name: "signature_scheme" },
+    [
+      ["symmetric", "Symmetric: the secret key (HMAC, v1)"],
+      ["asymmetric", "Asymmetric: an Ed25519 key pair (v1a)"],
+    ].map(([value, label]) => h("option", { value, selected: value === (current.signature_scheme || "symmetric") }, label)),
   );
   const targetUrl = h("input", { id: "f-target_url", name: "target_url", type: "url", inputmode: "url", autocomplete: "off", spellcheck: "false", value: current.target_url || "" });
   const secret = h("input", { id: "f-secret_key", name: "secret_key", type: "password", autocomplete: "new-password", spellcheck: "false" });
@@ -235,6 +254,14 @@ export async function hookFormPage({ view, params, signal, go }) {
         : "Optional. Deliveries are signed with it (X-Whisperer-Signature and Standard Webhooks' webhook-signature).",
     ),
     editing && hook.secret_key_set ? slots.field("remove_secret", "Remove the secret (deliveries go unsigned)", removeSecret) : null,
+    slots.field(
+      "signature_scheme",
+      "Signature scheme",
+      scheme,
+      hook && hook.public_key
+        ? `Public key to verify v1a signatures with: ${hook.public_key}. Switching to symmetric drops the key pair.`
+        : "Asymmetric: the service makes a key pair and shows its public key once the hook is saved.",
+    ),
     h(
       "fieldset",
       { class: "retry" },
@@ -298,6 +325,7 @@ export async function hookFormPage({ view, params, signal, go }) {
     };
     if (secret.value) body.secret_key = secret.value;
     else if (editing && removeSecret.checked) body.secret_key = null;
+    if ("signature_scheme" in current || scheme.value !== "symmetric") body.signature_scheme = scheme.value;
     const other = parseOtherConfig(otherConfig.value);
     if (other.problems.length) {
       slots.show({ config: other.problems });
