@@ -30,7 +30,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# axe-core, which the console's browser tests run in the page (tests/browser/accessibility.py): from the npm
+# registry as package-lock.json pins it, with the machine's npm (Debian's, installed here as root when missing).
+NODE_STAMP := node_modules/.installed
+
+$(NODE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 \
+	  || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+	       && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; } \
+	  || { echo "make install needs npm for axe-core (the browser tests' accessibility checks): apt-get install -y npm" >&2; exit 1; }
+	npm ci --no-audit --no-fund --silent
+	touch $(NODE_STAMP)
+
+install: $(STAMP) $(NODE_STAMP)
 
 $(SAM_STAMP):
 	rm -rf $(SAM_VENV)
@@ -88,7 +100,7 @@ sam-check: $(SAM_STAMP)
 deploy-local: $(STAMP) sam-check $(MINISTACK_STAMP)
 	OMS_WEBHOOKS_DEPLOY_TESTS=required $(BIN)/pytest -q -m deploy tests/deploy
 
-test: lint typecheck template-lint template-scan sam-check $(MINISTACK_STAMP)
+test: $(NODE_STAMP) lint typecheck template-lint template-scan sam-check $(MINISTACK_STAMP)
 	OMS_WEBHOOKS_DEPLOY_TESTS=required $(BIN)/pytest -q
 
 soak: $(STAMP)  ## load test: 50 events/s to 20 hooks for 60 s on a local stack, every delivery counted
@@ -110,7 +122,7 @@ bench: $(STAMP)  ## the benchmark suite: a table, bench/RESULTS.md and bench/fan
 	$(BIN)/python -m bench.run
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) $(MINISTACK_VENV) .pytest_cache .mypy_cache .ruff_cache .aws-sam
+	rm -rf node_modules $(VENV) $(SAM_VENV) $(CHECKOV_VENV) $(MINISTACK_VENV) .pytest_cache .mypy_cache .ruff_cache .aws-sam
 
 .PHONY: openapi
 openapi: $(STAMP)  ## regenerate docs/openapi.json from the API's routes and models
@@ -132,6 +144,6 @@ install-browser:
 	       && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
 	  || { echo "make test needs Chromium for the console's browser tests: install Debian's 'chromium' package (apt-get install -y chromium) and run again" >&2; exit 1; }
 
-screenshots: $(STAMP) install-browser  ## PNGs of each console page at 1280 and 390 px, from the browser tests
+screenshots: $(STAMP) $(NODE_STAMP) install-browser  ## PNGs of each console page at 1280 and 390 px, from the browser tests
 	rm -f docs/screenshots/*.png
 	CONSOLE_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q tests/browser
