@@ -140,6 +140,10 @@ class HookEvent(_Answer):
     request_datetimes: list[DateTime] = Field(description="When each attempt started, the latest first.")
     content_type: None = Field(description="A Django content type in whisperer; OMS events carry none.")
     object_id: str | None = Field(description="The `id` of the OMS object in the payload (whisperer's object_id).")
+    event_id: str = Field(
+        description="The OMS event's id (EventBridge's; a test event's is `test:` and its uuid): "
+        "`?event_id=` lists the event's delivery to each hook."
+    )
     status: Status = Field(
         description="`deferred`: not attempted: parked while the hook's circuit is open (until a probe succeeds), "
         "or queued for its turn under the hook's `rate_limit`."
@@ -154,6 +158,16 @@ class HookEvent(_Answer):
     created_date: DateTime
     modified_date: DateTime
     test: bool = Field(description="A test event (`POST /whisperer/hooks/{id}/test/`): never retried or recovered.")
+
+
+class HookEventDetail(HookEvent):
+    """One delivery as `GET /whisperer/hook_events/{id}/` shows it: the log's fields and the exact body sent."""
+
+    request_body: str = Field(
+        description="The body POSTed, byte for byte (UTF-8 text), as it was signed: what a signature check needs. "
+        "`request_payload` is the same JSON parsed, which a client may re-serialise differently (`1.0`, integers "
+        "above 2⁵³)."
+    )
 
 
 class HookEventPage(_Answer):

@@ -51,6 +51,10 @@ class DeliveryLogQuery(BaseModel):
         type="integer",
     )
     status: str | None = _text("Only those in this state.", enum=list(get_args(Status)))
+    event_id: str | None = _text(
+        "Only the deliveries of this OMS event (a delivery's `event_id`), one per hook it reached: found by key "
+        "(one Query of the owner's hooks and one BatchGetItem per 100 of them), not by reading the log."
+    )
 
 
 FILTERS = tuple(DeliveryLogQuery.model_fields)
@@ -95,6 +99,8 @@ def _add(filters: DeliveryFilters, name: str, text: str) -> None:
         filters.conditions["object_id"] = text
     elif name == "content_type":  # a Django content type in whisperer; deliveries here have none
         raise ValueError(INVALID_CHOICE)
+    elif name == "event_id":
+        filters.event_id = text
     elif name == "status":
         if text not in get_args(Status):
             raise ValueError(f'"{text}" is not a valid choice.')

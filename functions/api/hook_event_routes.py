@@ -18,6 +18,7 @@ from pydantic.fields import FieldInfo
 import api_schema as doc
 from answers import answer, page
 from oms_webhooks import telemetry
+from oms_webhooks.domain.deliveries import Delivery
 from parameters import Cursor, DeliveryKey, Limit, owner
 from services import delivery_log
 
@@ -64,12 +65,17 @@ def list_deliveries(limit: Limit = None, cursor: Cursor = None, **query: str | N
     summary="One delivery with all its attempts",
     operation_id="hook_events_retrieve",
     tags=["hook_events"],
-    responses=doc.responses(200, "The delivery.", doc.HookEvent, errors=(404, 409)),
+    responses=doc.responses(200, "The delivery.", doc.HookEventDetail, errors=(404, 409)),
 )
 def get_delivery(id: DeliveryKey) -> Response[Any]:
-    log = delivery_log()
-    [shown] = log.public(owner(), [log.get(owner(), id)])
-    return answer(200, shown)
+    return answer(200, detail(owner(), delivery_log().get(owner(), id)))
+
+
+def detail(owner: str, delivery: Delivery) -> dict[str, Any]:
+    """A delivery as its own page shows it: the log's fields and `request_body`, the bytes sent, as text (a
+    browser copies them as they are, rather than re-serialising `request_payload`)."""
+    [shown] = delivery_log().public(owner, [delivery])
+    return {**shown, "request_body": delivery.body().decode()}
 
 
 class RetryRequest(BaseModel):

@@ -13,6 +13,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 import api_schema as doc
 import self_service_schema as self_service_doc
 from answers import answer
+from hook_event_routes import detail
 from oms_webhooks.adapters.delivery_index import DeliveryIndex
 from oms_webhooks.adapters.delivery_store import DeliveryStore
 from oms_webhooks.adapters.hook_store import HookStore
@@ -24,7 +25,7 @@ from oms_webhooks.rules.trial import Trial, TrialRequest, outcome
 from oms_webhooks.settings import settings
 from oms_webhooks.wiring import sender
 from parameters import HookId, hook_number, owner
-from services import delivery_log, recovery
+from services import recovery
 
 router = Router()
 logger = Logger(child=True)
@@ -67,7 +68,7 @@ def rotate_secret(hook_id: HookId, request: Annotated[RotateSecretRequest | None
 
 @router.post(
     "/whisperer/hooks/<hook_id>/test",
-    summary="Send a signed `webhook.test` event to the hook now, and record it",
+    summary="Send a signed test event (`webhook.test`, or a type and payload you choose) to the hook now; record it",
     operation_id="hooks_test",
     tags=["hooks"],
     responses=doc.responses(
@@ -83,13 +84,12 @@ def send_test_event(hook_id: HookId, request: Annotated[TrialRequest | None, Bod
     trial = Trial(
         HookStore(config.hooks_table), DeliveryStore(config.deliveries_table), sender(), config.retention_days
     )
-    delivery, result = trial.send(owner(), hook_number(hook_id))
+    delivery, result = trial.send(owner(), hook_number(hook_id), request)
     logger.info(
         "Test event sent",
         extra={"delivery_uuid": delivery.uuid, "hook_id": delivery.webhook, "delivered": delivery.delivered},
     )
-    [shown] = delivery_log().public(owner(), [delivery])  # nested as the delivery log shows it
-    body = {**shown, "detail": outcome(delivery, result), "test": True}
+    body = {**detail(owner(), delivery), "detail": outcome(delivery, result), "test": True}  # as hook_events/{id}/
     return answer(200 if delivery.delivered else 406, body)
 
 

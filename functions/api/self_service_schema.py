@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api_schema import DateTime, EventType, Hook, HookEvent
+from api_schema import DateTime, EventType, Hook, HookEventDetail
 
 
 class _Answer(BaseModel):
@@ -35,7 +35,7 @@ class RotatedSecret(_Answer):
     hook: Hook
 
 
-class TrialDelivery(HookEvent):
+class TrialDelivery(HookEventDetail):
     """The recorded test delivery (as `GET /whisperer/hook_events/{uuid}/` shows it), and what came of it."""
 
     detail: str = Field(description="What the attempt got, in one sentence.")
@@ -76,6 +76,8 @@ class StatsBucket(_Answer):
     delivered: int = Field(description="Deliveries created in this bucket and delivered by now.")
     failed: int
     retrying: int
+    pending: int = Field(description="Created in this bucket and not attempted yet.")
+    deferred: int = Field(description="Created in this bucket and waiting (rate limit, open circuit), not attempted.")
     attempts: int = Field(description="Attempts made in this bucket.")
     p95_ms: float | None
 

@@ -40,5 +40,7 @@ def blocking_findings(page: Page) -> list[str]:
         if violation["impact"] not in BLOCKING:
             continue
         for node in violation["nodes"]:
-            found.append(f"{violation['id']} ({violation['impact']}): {' '.join(node['target'])} {node['failureSummary']!r}")
+            found.append(
+                f"{violation['id']} ({violation['impact']}): {' '.join(node['target'])} {node['failureSummary']!r}"
+            )
     return found

@@ -32,9 +32,15 @@ def test_every_page_has_no_serious_or_critical_axe_finding(console: Console, rec
     failing, fine, dead, paced = (unique_path(p) for p in ("/fail", "/fine", "/dead", "/paced"))
     receiver.script(failing, *[Answer(500, b"upstream exploded")] * 3)
     receiver.script(dead, *[Answer(503, b"down")] * 3)
-    retrying = owner.subscribe(receiver.url(failing), retry_countdown_config={"choice": "fixed", "kwargs": {"seconds": 3600}})
+    retrying = owner.subscribe(
+        receiver.url(failing), retry_countdown_config={"choice": "fixed", "kwargs": {"seconds": 3600}}
+    )
     owner.subscribe(receiver.url(fine))
-    gone = owner.subscribe(receiver.url(dead), "shipment.created", retry_countdown_config={"choice": "fixed", "kwargs": {"seconds": 1}, "max_retries": 0})
+    gone = owner.subscribe(
+        receiver.url(dead),
+        "shipment.created",
+        retry_countdown_config={"choice": "fixed", "kwargs": {"seconds": 1}, "max_retries": 0},
+    )
     slow = owner.subscribe(receiver.url(paced), "stock_location.created", rate_limit=0.01)
     owner.publish("package.created", {"id": 4711})
     owner.publish("shipment.created", {"id": 12})
@@ -53,11 +59,21 @@ def test_every_page_has_no_serious_or_critical_axe_finding(console: Console, rec
     console.go("hooks/new")
     audit(page, "hook form", findings, lambda: expect(page.get_by_label("Target URL")).to_be_visible())
     page.get_by_role("button", name="Create hook").click()
-    audit(page, "hook form with errors", findings, lambda: expect(page.locator(".field-error:visible").first).to_be_visible())
+    audit(
+        page,
+        "hook form with errors",
+        findings,
+        lambda: expect(page.locator(".field-error:visible").first).to_be_visible(),
+    )
     console.go(f"hooks/{retrying['id']}")
     audit(page, "hook page", findings, lambda: expect(page.locator("figure.chart")).to_be_visible())
     console.go(f"hooks/{retrying['id']}/edit")
-    audit(page, "hook edit form", findings, lambda: expect(page.get_by_label("Target URL")).to_have_value(re.compile("fail")))
+    audit(
+        page,
+        "hook edit form",
+        findings,
+        lambda: expect(page.get_by_label("Target URL")).to_have_value(re.compile("fail")),
+    )
     console.go("deliveries")
     audit(page, "delivery log", findings, lambda: expect(console.main.locator("tbody tr")).to_have_count(5))
     console.go(f"deliveries/{first['uuid']}")
@@ -71,10 +87,17 @@ def test_every_page_has_no_serious_or_critical_axe_finding(console: Console, rec
 
     link = api_json(owner.http.post(owner.url("portal/sessions/"), json={"ttl_seconds": 900, "read_only": True}))
     page.goto(link["url"])
-    audit(page, "portal session (read-only) hooks", findings, lambda: expect(page.locator("#session-note")).to_be_visible())
+    audit(
+        page,
+        "portal session (read-only) hooks",
+        findings,
+        lambda: expect(page.locator("#session-note")).to_be_visible(),
+    )
     console.go("hooks/new")
     audit(page, "read-only refusal", findings, lambda: console.heading("This portal session is read-only"))
 
     counts = {name: len(found) for name, found in findings.items()}
     print("axe serious/critical findings per page:", counts)
-    assert not any(findings.values()), "\n".join(f"{name}: {line}" for name, found in findings.items() for line in found)
+    assert not any(findings.values()), "\n".join(
+        f"{name}: {line}" for name, found in findings.items() for line in found
+    )

@@ -120,7 +120,7 @@ def test_one_delivery_by_its_uuid_dashed_or_not(call: Caller, owner: tuple[str, 
         answer = call("GET", f"/whisperer/hook_events/{form}/", token=token)
         assert answer.status == 200, answer.body
         shown = answer.json()
-        assert_documented(shown, "HookEvent")
+        assert_documented(shown, "HookEventDetail")
         assert shown["uuid"] == delivery.uuid and shown["status"] == "retrying"
     assert call("GET", f"/whisperer/hook_events/{delivery.uuid}/", token=None).status == 401
 

@@ -523,7 +523,9 @@ def test_another_owners_deliveries_are_not_recovered(me: Owner, new_token: Calla
         ("POST", "rotate_secret", {"secret_key": "whsec_"}, "secret_key"),
         ("POST", "rotate_secret", {"secret_key": "x" * 257}, "secret_key"),
         ("POST", "rotate_secret", {"overlap": 60}, "overlap"),
-        ("POST", "test", {"event_type": "package.created"}, "event_type"),
+        ("POST", "test", {"event_type": "order.created"}, "event_type"),
+        ("POST", "test", {"payload": "x" * 40_000}, "payload"),
+        ("POST", "test", {"hook_id": 1}, "hook_id"),
         ("POST", "recover", {}, "since"),
         ("POST", "recover", {"since": "yesterday"}, "since"),
         ("POST", "recover", {"since": "2024-05-02T00:00:00Z", "until": "2024-05-01T00:00:00Z"}, "until"),
@@ -651,3 +653,109 @@ def test_a_recovery_whose_messages_cannot_be_sent_leaves_nothing_marked(me: Owne
     with RetryQueueWatch() as queue:
         report = Recovery(index, hooks, RetryQueue(config.retry_queue_url)).recover_hook(me.name, hook["id"], request)
         assert report.queued == 3 and queue.uuids_sent() == sorted(d.uuid for d in failed)
+
+
+# --- what the console reads: the exact body, one event's deliveries, a chosen test event, every status charted --------
+
+
+def test_a_delivery_shows_the_exact_bytes_sent_which_a_parsed_payload_would_change(
+    me: Owner, receiver: Receiver
+) -> None:
+    """`1.0` and 2**53 + 1 are where JSON parsers part: JavaScript's reads them as 1 and 2**53. `request_body` is
+    the text of the bytes sent, so a browser copies what was signed."""
+    hook = subscribe(me, receiver.url("/exact"), secret_key=OLD_SECRET)
+    payload = {"id": 7, "amount": 1.0, "big": 2**53 + 1, "note": "çay ☕"}
+    dispatcher().dispatch(OmsEvent(str(uuid.uuid4()), EVENT_TYPE, payload))
+    [request] = receiver.wait_for("/exact", 1)
+    [shown] = me.call("GET", f"/whisperer/hook_events/?webhook={hook['id']}").json()["results"]
+    answer = me.call("GET", f"/whisperer/hook_events/{shown['uuid']}/")
+    assert answer.status == 200, answer.body
+    assert_documented(answer.json(), "HookEventDetail")
+    body = answer.json()["request_body"]
+    assert body.encode() == request.body
+    assert '"amount":1.0' in body and f'"big":{2**53 + 1}' in body
+    assert request.headers["X-Whisperer-Signature"] == whisperer_signature(OLD_SECRET, body.encode())
+    assert "request_body" not in shown  # the log's pages stay as they were: the body is on a delivery's own page
+
+
+def test_one_events_deliveries_are_listed_by_its_id_one_per_hook(
+    me: Owner, receiver: Receiver, new_token: Callable[[], str]
+) -> None:
+    first, second = (subscribe(me, receiver.url(f"/event-{n}")) for n in range(2))
+    other_type = me.call(
+        "POST", "/whisperer/hooks/", {"event_type": "shipment.created", "target_url": receiver.url("/event-other")}
+    ).json()
+    event_id, later = str(uuid.uuid4()), str(uuid.uuid4())
+    dispatcher().dispatch(OmsEvent(event_id, EVENT_TYPE, {"id": 1}))
+    dispatcher().dispatch(OmsEvent(later, EVENT_TYPE, {"id": 2}))
+    receiver.wait_for("/event-0", 2)
+    receiver.wait_for("/event-1", 2)
+
+    def listed(query: str, token: str | None = None) -> list[dict[str, Any]]:
+        answer = me.call("GET", f"/whisperer/hook_events/?{query}", **({"token": token} if token else {}))
+        assert answer.status == 200, answer.body
+        assert_documented(answer.json(), "HookEventPage")
+        return list(answer.json()["results"])
+
+    found = listed(f"event_id={event_id}")
+    assert sorted(d["webhook"]["id"] for d in found) == sorted([first["id"], second["id"]])
+    assert {d["event_id"] for d in found} == {event_id} and other_type["id"] not in [d["webhook"]["id"] for d in found]
+    assert [d["uuid"] for d in listed(f"event_id={event_id}&webhook={second['id']}")] == [
+        delivery_id(event_id, second["id"])
+    ]
+    assert listed(f"event_id={event_id}&status=failed") == []
+    assert listed(f"event_id={uuid.uuid4()}") == []
+    assert listed(f"event_id={event_id}", token=new_token()) == []  # another owner's event is not theirs to see
+    trial = me.call("POST", f"/whisperer/hooks/{first['id']}/test/", {}).json()
+    assert [d["uuid"] for d in listed(f"event_id={trial['event_id']}")] == [trial["uuid"]]
+
+
+def test_an_events_deliveries_are_read_by_key_not_by_reading_the_log(me: Owner, receiver: Receiver) -> None:
+    hook = subscribe(me, receiver.url("/keyed"))
+    event_id = str(uuid.uuid4())
+    dispatcher().dispatch(OmsEvent(event_id, EVENT_TYPE, {"id": 1}))
+    receiver.wait_for("/keyed", 1)
+    seen: list[str] = []
+
+    def record(model: Any, params: dict[str, Any], **_: Any) -> None:
+        seen.append(f"{model.name} {params.get('IndexName', '')}".strip())
+
+    client = dynamodb()
+    client.meta.events.register("before-call.dynamodb", record)
+    try:
+        answer = me.call("GET", f"/whisperer/hook_events/?event_id={event_id}")
+    finally:
+        client.meta.events.unregister("before-call.dynamodb", record)
+    assert [d["webhook"]["id"] for d in answer.json()["results"]] == [hook["id"]]
+    assert "Scan" not in " ".join(seen) and not any(call.startswith("Query By") for call in seen), seen
+
+
+def test_a_test_event_may_carry_a_catalog_type_and_a_payload_of_ones_own(me: Owner, receiver: Receiver) -> None:
+    hook = subscribe(me, receiver.script("/chosen", Answer(200, b"ok")))
+    payload = {"id": 4711, "amount": 1.0}
+    answer = me.call(
+        "POST", f"/whisperer/hooks/{hook['id']}/test/", {"event_type": "package-created", "payload": payload}
+    )
+    assert answer.status == 200, answer.body
+    shown = answer.json()
+    assert_documented(shown, "TrialDelivery")
+    assert shown["event_type"] == "package.created" and shown["test"] is True
+    [request] = receiver.wait_for("/chosen", 1)
+    assert request.headers["X-Whisperer-Event"] == "package.created"
+    assert request.body == shown["request_body"].encode()
+    assert json.loads(request.body) == {"event": {"type": "package.created", "uuid": shown["uuid"]}, "payload": payload}
+    assert b'"amount":1.0' in request.body
+    default = me.call("POST", f"/whisperer/hooks/{hook['id']}/test/", {"event_type": "webhook.test"}).json()
+    assert default["event_type"] == "webhook.test" and default["request_payload"]["payload"]["hook_id"] == hook["id"]
+
+
+def test_the_stats_series_counts_pending_and_deferred_deliveries_too(me: Owner) -> None:
+    hook = subscribe(me, "http://127.0.0.1:9/waiting")
+    stored(me.name, hook["id"], "deferred", timedelta(minutes=5))
+    stored(me.name, hook["id"], "pending", timedelta(minutes=5))
+    stored(me.name, hook["id"], "failed", timedelta(minutes=5))
+    stats = self_service_schema.HookStats.model_validate(
+        me.call("GET", f"/whisperer/hooks/{hook['id']}/stats/").json(), strict=True
+    )
+    [busy] = [b for b in stats.series if b.failed or b.pending or b.deferred]
+    assert (busy.failed, busy.pending, busy.deferred, busy.delivered, busy.retrying) == (1, 1, 1, 0, 0)

@@ -305,7 +305,7 @@ def test_a_delivery_by_integer_id_or_uuid(log: Log) -> None:
     assert log.owner.ok(f"hook_events/{by_uuid['id']}/") == by_uuid
     assert log.owner.ok(f"hook_events/{uuid.UUID(log.event.uuid)}/") == by_uuid
     assert log.owner.get(f"hook_events/{by_uuid['id'] + 1}/").status == 404
-    assert_documented(by_uuid, "HookEvent")
+    assert_documented(by_uuid, "HookEventDetail")
 
 
 def test_another_owners_delivery_is_404_by_id_too(log: Log, new_token: Any, call: Caller) -> None:

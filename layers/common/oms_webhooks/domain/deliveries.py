@@ -238,7 +238,7 @@ class Delivery(BaseModel):
 
     def public(self, webhook: dict[str, Any] | None = None) -> dict[str, Any]:
         """Whisperer's fields (`webhook` nested: the hook's answer, or what the record knows of a hook since
-        deleted), and this service's: `event_type`, `status`, `next_attempt_at`, `attempts`."""
+        deleted), and this service's: `event_type`, `event_id`, `status`, `next_attempt_at`, `attempts`."""
         return {
             "id": self.id,
             "uuid": self.uuid,
@@ -253,6 +253,7 @@ class Delivery(BaseModel):
             "request_datetimes": [iso(a.at) for a in reversed(self.attempts)],  # newest first, as whisperer keeps them
             "content_type": None,  # a Django content type in whisperer; OMS events carry none
             "object_id": self.object_id,
+            "event_id": self.event_id,
             "status": self.status,
             "next_attempt_at": iso(self.next_attempt_at) if self.next_attempt_at else None,
             "attempts": [a.public() for a in self.attempts],

@@ -1,5 +1,9 @@
 """The `hook_events` API's rules: an owner's delivery log, filtered as whisperer's filterset filters it, and
-retrying one delivery by hand."""
+retrying one delivery by hand.
+
+One event's deliveries (`event_id`) are found by key, not by a scan: a delivery's uuid derives from the event's id
+and its hook's (`delivery_id`), so the owner's hooks name every uuid the event can have, read in one BatchGetItem
+per 100 hooks after one Query of the owner's hooks (per 1 MB of them). Dispatch writes nothing for this."""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from oms_webhooks.adapters.delivery_store import NEWEST_END, OLDEST_END, SORT_KE
 from oms_webhooks.adapters.event_bus import EventBus
 from oms_webhooks.adapters.hook_store import HookStore
 from oms_webhooks.adapters.sender import Sender, SendResult
-from oms_webhooks.domain.deliveries import UNFINISHED, Delivery, uuid_hex
+from oms_webhooks.domain.deliveries import UNFINISHED, Delivery, delivery_id, uuid_hex
 from oms_webhooks.domain.errors import (
     AlreadyDelivered,
     AmbiguousNumber,
@@ -28,6 +32,8 @@ from oms_webhooks.rules.delivery_step import take_step
 from oms_webhooks.rules.operational_outbox import OperationalOutbox
 
 INVALID_CHOICE = "Select a valid choice. That choice is not one of the available choices."
+HOOKS_PER_QUERY = 1000  # an event's deliveries: the owner's hooks read this many a Query page
+TEST_EVENT_PREFIX = "test:"  # a test delivery's event id is this and its own uuid (trial.py)
 MAX_NUMBER_DIGITS = 16  # a delivery's integer id is below 2**53; a uuid is 32 hex digits
 
 
@@ -36,6 +42,7 @@ class DeliveryFilters:
     """What a list of deliveries is narrowed to: equalities, the uuid, and bounds on the `ByOwner` sort key."""
 
     uuid: str | None = None
+    event_id: str | None = None  # one event's deliveries, read by key (DeliveryLog._of_event)
     conditions: dict[str, Any] = field(default_factory=dict)  # attribute name -> the value it must equal
     low: str | None = None  # sort keys from this one on (included) ...
     high: str | None = None  # ... up to this one (included)
@@ -44,6 +51,13 @@ class DeliveryFilters:
     @property
     def webhook(self) -> int | None:
         return self.conditions.get("webhook")
+
+    def matches(self, delivery: Delivery) -> bool:
+        """What DynamoDB checks in a query of the log, checked on a delivery read by its key."""
+        key = f"{_sort_key_time(delivery.created_date)}#{delivery.uuid}"
+        within = (self.low is None or key >= self.low) and (self.high is None or key <= self.high)
+        wanted = self.uuid is None or delivery.uuid == self.uuid
+        return within and wanted and all(getattr(delivery, name) == value for name, value in self.conditions.items())
 
     def bound(self, lookup: str, moment: datetime) -> None:
         """created_date's lookups as bounds on sort keys, `<created iso>#<uuid>`: `$` sorts after `#`."""
@@ -97,6 +111,8 @@ class DeliveryLog:
                 raise InvalidFields({"webhook": [INVALID_CHOICE]}) from None
         if filters.nothing:
             return Page([])
+        if filters.event_id is not None:
+            return Page(self._of_event(owner, filters.event_id, filters))
         if filters.uuid is not None:
             one = self.deliveries.get_matching(owner, filters.uuid, filters.conditions, filters.low, filters.high)
             return Page([one] if one else [])
@@ -108,6 +124,21 @@ class DeliveryLog:
             cursor=encode_cursor({"after": found.older}) if found.older is not None else None,
             previous=encode_cursor({"before": found.newer}) if found.newer is not None else None,
         )
+
+    def _of_event(self, owner: str, event_id: str, filters: DeliveryFilters) -> list[Delivery]:
+        """The event's deliveries to the owner's hooks, newest first (a test event's id names its one delivery)."""
+        if event_id.startswith(TEST_EVENT_PREFIX):
+            uuids = [event_id.removeprefix(TEST_EVENT_PREFIX)]
+        else:
+            uuids, after = [], None
+            while True:
+                hooks, after = self.hooks.query_owner(owner, {}, HOOKS_PER_QUERY, after)
+                uuids += [delivery_id(event_id, hook.id) for hook in hooks]
+                if after is None:
+                    break
+        found = self.deliveries.get_many(uuids).values()
+        mine = [d for d in found if d.owner == owner and d.event_id == event_id and filters.matches(d)]
+        return sorted(mine, key=lambda d: (d.created_date, d.uuid), reverse=True)
 
     def get(self, owner: str, key: str) -> Delivery:
         """One delivery by its integer id or its uuid (32 hex digits, or dashed)."""

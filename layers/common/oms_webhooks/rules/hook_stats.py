@@ -26,6 +26,7 @@ PERIODS: dict[str, tuple[timedelta, Literal["hour", "day"]]] = {
     "30d": (timedelta(days=30), "day"),
 }
 BUCKET_SECONDS = {"hour": 3600, "day": 86400}
+BUCKETED = ("delivered", "failed", "retrying", "pending", "deferred")  # a chart's bars, by creation time
 MAX_DELIVERIES = 200_000  # read at most this many (about 35 Query calls of 1 MB); the newest ones
 
 
@@ -43,6 +44,8 @@ class _Bucket:
     delivered: int = 0
     failed: int = 0
     retrying: int = 0
+    pending: int = 0
+    deferred: int = 0
     attempts: int = 0
 
     def __post_init__(self) -> None:
@@ -67,7 +70,7 @@ def summarize(
     for summary in summaries:
         created = datetime.fromisoformat(summary.created_sk.partition("#")[0].replace("Z", "+00:00")).timestamp()
         deliveries[summary.status] = deliveries.get(summary.status, 0) + 1
-        if summary.status in ("delivered", "failed", "retrying"):
+        if summary.status in BUCKETED:
             row = bucket_of(created)
             setattr(row, summary.status, getattr(row, summary.status) + 1)
         for attempt in parse_attempt_log(summary.attempt_log):
@@ -99,6 +102,8 @@ def summarize(
                 "delivered": row.delivered,
                 "failed": row.failed,
                 "retrying": row.retrying,
+                "pending": row.pending,
+                "deferred": row.deferred,
                 "attempts": row.attempts,
                 "p95_ms": percentile(sorted(row.durations), 95),
             }
