@@ -5,7 +5,9 @@ without the mouse, and the tables still tables to a screen reader once a narrow 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -25,6 +27,17 @@ def audit(page: Page, name: str, findings: dict[str, list[str]], ready: Callable
         page.wait_for_timeout(300)  # the layout of the new width settles
         findings[f"{name} @{width}"] = blocking_findings(page)
     page.set_viewport_size(WIDE)
+
+
+def deferred_one(console: Console, hook_id: int) -> dict[str, Any]:
+    """The hook's delivery that its rate limit deferred (the other of the two went at once)."""
+    deadline = time.monotonic() + 30
+    while True:
+        waiting = [d for d in console.owner.deliveries(webhook=hook_id) if d["status"] == "deferred"]
+        if waiting:
+            return waiting[0]
+        assert time.monotonic() < deadline, console.owner.deliveries(webhook=hook_id)
+        time.sleep(0.2)
 
 
 def test_every_page_has_no_serious_or_critical_axe_finding(console: Console, receiver: Receiver) -> None:
@@ -48,7 +61,7 @@ def test_every_page_has_no_serious_or_critical_axe_finding(console: Console, rec
     owner.publish("stock_location.created", {"id": 2})
     failed = owner.wait_for_delivery(gone["id"], lambda d: d["status"] == "failed", timeout=30)
     assert failed
-    late = owner.wait_for_delivery(slow["id"], lambda d: d["status"] == "deferred", timeout=30)
+    late = deferred_one(console, slow["id"])
     first = owner.wait_for_delivery(retrying["id"], lambda d: d["status"] == "retrying", timeout=30)
     findings: dict[str, list[str]] = {}
 

@@ -3,7 +3,7 @@
 // link (#session=<token>) signs in by itself; a read-only session's actions are hidden (the API refuses them).
 
 import { ApiError, call, endPortalSession, forgetToken, portalSession, signIn, token, whenUnauthorized } from "./api.js";
-import { announce, clear, h, notice } from "./dom.js";
+import { announce, clear, h, notice, utc } from "./dom.js";
 import { catalogPage } from "./pages/catalog.js";
 import { deliveriesPage } from "./pages/deliveries.js";
 import { deliveryPage } from "./pages/delivery.js";
@@ -131,11 +131,6 @@ async function signOutClicked() {
   } catch (failure) {
     signOut(`Signed out in this tab, but the session could not be ended (${failure.message}); it ends by itself when it expires.`);
   }
-}
-
-function utc(iso) {
-  const moment = new Date(iso);
-  return Number.isNaN(moment.getTime()) ? String(iso) : `${moment.toISOString().slice(0, 16).replace("T", " ")} UTC`;
 }
 
 /** Marks the page with the portal session's rights and end (null: an owner's own token, or signed out). */

@@ -62,24 +62,66 @@ export function cell(tag, label, attributes, ...children) {
   return h(tag, { ...attributes, "data-label": label }, h("div", { class: "cell-value" }, ...children));
 }
 
-/** A scrollable region for a wide table, reachable by keyboard at narrow widths. */
+/** A scrollable region for a wide table, reachable by keyboard at narrow widths. A table that turns into cards on
+ * a narrow screen keeps its table semantics by explicit roles (CSS display: block drops them in some browsers). */
 export function tableRegion(label, table) {
+  if (table.classList.contains("cards")) keepTableRoles(table);
   return h("div", { class: "table-scroll", role: "region", "aria-label": label, tabindex: "0" }, table);
+}
+
+const TABLE_ROLES = { THEAD: "rowgroup", TBODY: "rowgroup", TR: "row", TD: "cell" };
+
+function roleOf(element) {
+  if (element.tagName === "TH") return element.getAttribute("scope") === "row" ? "rowheader" : "columnheader";
+  return TABLE_ROLES[element.tagName];
+}
+
+function keepTableRoles(table) {
+  table.setAttribute("role", "table");
+  const apply = () => {
+    for (const element of table.querySelectorAll("thead, tbody, tr, th, td")) {
+      const role = roleOf(element);
+      if (element.closest("table") === table && role && element.getAttribute("role") !== role) element.setAttribute("role", role);
+    }
+  };
+  apply();
+  new MutationObserver(apply).observe(table, { childList: true, subtree: true });
 }
 
 export function pad(n) {
   return String(n).padStart(2, "0");
 }
 
-/** An ISO time as a <time> in the reader's local time, the exact ISO value in its title. */
+/** A moment as "2024-05-01 10:00:00 UTC": the same for every reader, and what the API's times say. */
+export function utc(iso) {
+  const moment = new Date(iso);
+  if (Number.isNaN(moment.getTime())) return String(iso);
+  return `${moment.toISOString().slice(0, 19).replace("T", " ")} UTC`;
+}
+
+/** A datetime-local input's value read as UTC, as every time on the console is shown. */
+export function isoFromUtcInput(value) {
+  if (!value) return undefined;
+  const moment = new Date(`${value}Z`);
+  return Number.isNaN(moment.getTime()) ? value : moment.toISOString();
+}
+
+/** A moment as a datetime-local input's value, in UTC. */
+export function utcInputValue(moment) {
+  return moment.toISOString().slice(0, 16);
+}
+
+/** An ISO time as a <time> in UTC with its zone; `relative` adds "(3 s ago)", kept current while it is shown. */
 export function time(iso, { relative = false } = {}) {
   if (!iso) return h("span", { class: "muted" }, "—");
   const moment = new Date(iso);
   if (Number.isNaN(moment.getTime())) return h("span", {}, String(iso));
-  const local =
-    `${moment.getFullYear()}-${pad(moment.getMonth() + 1)}-${pad(moment.getDate())} ` +
-    `${pad(moment.getHours())}:${pad(moment.getMinutes())}:${pad(moment.getSeconds())}`;
-  return h("time", { datetime: moment.toISOString(), title: String(iso) }, local, relative ? ` (${ago(moment)})` : null);
+  return h(
+    "time",
+    { datetime: moment.toISOString() },
+    utc(iso),
+    relative ? [" (", h("span", { class: "ago", "data-ago": moment.toISOString() }, ago(moment)), ")"] : null,
+  );
 }
 
 export function ago(moment) {
@@ -90,6 +132,15 @@ export function ago(moment) {
     size < 60 ? `${size} s` : size < 3600 ? `${Math.round(size / 60)} min` : size < 172800 ? `${Math.round(size / 3600)} h` : `${Math.round(size / 86400)} d`;
   return future ? `in ${text}` : `${text} ago`;
 }
+
+/** Every relative time on the page, brought up to date once a second (text only: nothing is announced). */
+function tick() {
+  for (const span of document.querySelectorAll("span.ago[data-ago]")) {
+    const text = ago(new Date(span.dataset.ago));
+    if (span.textContent !== text) span.textContent = text;
+  }
+}
+setInterval(tick, 1000);
 
 /** A duration as the API writes it: seconds as a number or numeric string (attempts, a retry's answer), or
  * Django REST framework's "[D ]HH:MM:SS[.ffffff]" (a delivery's response_time, as whisperer shows it). */
@@ -126,12 +177,41 @@ const DELIVERY_STATUS = {
   retrying: "Retrying",
   failed: "Failed",
   pending: "Pending",
+  deferred: "Deferred",
 };
+const FINISHED = new Set(["delivered", "failed"]);
 
-/** A delivery's status as a word (colour only reinforces it). */
-export function statusBadge(status) {
-  const label = DELIVERY_STATUS[status] || String(status || "unknown");
+/** Whether the service may still attempt the delivery (pending, retrying, deferred, or a state added later). */
+export function unfinished(delivery) {
+  return !FINISHED.has(delivery.status);
+}
+
+/** A delivery's status as a word (colour only reinforces it); a parked one says so. */
+export function statusBadge(status, delivery) {
+  const parked = Boolean(delivery && delivery.parked);
+  const label = parked ? "Parked" : DELIVERY_STATUS[status] || String(status || "unknown");
   return h("span", { class: `badge badge-${DELIVERY_STATUS[status] ? status : "other"}` }, label);
+}
+
+/** Why a deferred delivery waits and when it goes next: its latest deferral's reason, and the next attempt (a
+ * parked one's is its circuit's next probe). Null for any other status. */
+export function waitingNote(delivery) {
+  if (!delivery || delivery.status !== "deferred") return null;
+  const deferrals = delivery.deferrals || [];
+  const latest = deferrals[deferrals.length - 1];
+  const reason = latest && latest.reason ? String(latest.reason) : delivery.parked ? "its hook's circuit is open" : "waiting";
+  const next = delivery.next_attempt_at || (latest && latest.until);
+  return h(
+    "span",
+    { class: "wait-note" },
+    reason,
+    next ? [`; ${delivery.parked ? "next probe" : "next attempt"} `, time(next, { relative: true })] : null,
+  );
+}
+
+/** Text for screen readers only (e.g. the hook a row's "Edit" is about). */
+export function hidden(text) {
+  return h("span", { class: "visually-hidden" }, text);
 }
 
 /** A hook's state: active, inactive, or disabled by the service with its reason. */

@@ -1,15 +1,16 @@
 // One delivery: "what did you send me, when, and what did I answer". Its attempts as a timeline (time, status,
 // duration, error, the first 1 KiB of the answer), the exact request, and a retry that shows the new attempt.
+// While the service may still attempt it (pending, retrying, deferred), the page follows it.
 
 import { call, describeError, hookIdOf, need } from "../api.js";
-import { announce, busy, copyText, duration, h, httpStatus, notice, pretty, statusBadge, time } from "../dom.js";
+import { announce, busy, copyText, duration, h, httpStatus, notice, statusBadge, time, unfinished, waitingNote } from "../dom.js";
 
 const REFRESH_EVERY_MS = 3000;
-const UNSETTLED = new Set(["pending", "retrying"]);
 
-/** The body as the service sent it: compact JSON of the envelope (what was signed). */
+/** The body exactly as sent (the API's request_body: the signed bytes as text). Never parsed and re-serialised
+ * here: JavaScript would turn 1.0 into 1 and round integers above 2^53, and a signature check would fail. */
 function sentBody(delivery) {
-  return JSON.stringify(delivery.request_payload);
+  return typeof delivery.request_body === "string" ? delivery.request_body : null;
 }
 
 function headersTable(headers, caption) {
@@ -83,7 +84,7 @@ function requestSection(delivery, hook) {
   const target = (typeof delivery.webhook === "object" && delivery.webhook && delivery.webhook.target_url) || delivery.target_url || (hook && hook.target_url);
   const body = sentBody(delivery);
   const copied = h("span", { class: "help", role: "status" });
-  const copy = h("button", { type: "button", class: "button small" }, "Copy body as sent");
+  const copy = h("button", { type: "button", class: "button small", disabled: body === null }, "Copy body as sent");
   copy.addEventListener("click", () => copyText(body, copied));
   return h(
     "section",
@@ -94,15 +95,22 @@ function requestSection(delivery, hook) {
       ? h("div", { class: "table-scroll" }, headersTable(withHeaders.request_headers, "Headers of the latest attempt (signatures included, the secret never)"))
       : h("p", { class: "help" }, "This API does not report the headers of each attempt; see the README for the headers every delivery carries."),
     h("div", { class: "section-head" }, h("h3", {}, "Body"), h("div", { class: "inline" }, copy, copied)),
-    h("pre", { class: "body", "aria-label": "Request body" }, pretty(delivery.request_payload)),
+    body === null
+      ? h("p", { class: "help" }, "This API does not show the body as sent.")
+      : h("pre", { class: "body", "aria-label": "Request body", tabindex: "0" }, body),
   );
 }
 
 function summary(delivery, hook) {
   const id = hookIdOf(delivery.webhook);
   const rows = [
-    ["Status", [statusBadge(delivery.status), delivery.test ? h("span", { class: "tag" }, "test") : null]],
+    ["Status", [statusBadge(delivery.status, delivery), delivery.test ? h("span", { class: "tag" }, "test") : null]],
+    ...(delivery.status === "deferred" ? [["Waiting because", waitingNote(delivery)]] : []),
     ["Event type", delivery.event_type],
+    ...(delivery.event_id
+      ? [["Event", [h("code", { class: "wrap" }, delivery.event_id), " ", h("a", { href: `#/deliveries?event_id=${encodeURIComponent(delivery.event_id)}` }, "Its delivery to every hook")]]]
+      : []),
+    ...(delivery.object_id ? [["OMS object", h("a", { href: `#/deliveries?object_id=${encodeURIComponent(delivery.object_id)}` }, `id ${delivery.object_id}`)]] : []),
     ["Hook", [h("a", { href: `#/hooks/${id}` }, `Hook ${id}`), hook ? h("span", { class: "url small" }, hook.target_url) : null]],
     ["Created", time(delivery.created_date, { relative: true })],
     ["Attempts", String((delivery.attempts || []).length)],
@@ -169,19 +177,25 @@ export async function deliveryPage({ view, params, signal }) {
   );
   draw();
 
-  // While the service still works on it, new attempts show up here as they land.
+  // While the service still works on it (pending, retrying, deferred), new attempts show up here as they land.
+  const following = h("p", { class: "help following", role: "status" });
+  summaryBox.after(following);
+  const state = (d) => `${d.status}:${(d.attempts || []).length}:${d.deferral_count || 0}:${d.next_attempt_at}:${d.parked}`;
   const refresh = async () => {
-    if (signal.aborted || !UNSETTLED.has(delivery.status)) return;
+    following.textContent = unfinished(delivery) ? "Unfinished: this page refreshes every 3 s." : "";
+    if (signal.aborted || !unfinished(delivery)) return;
     if (!document.hidden) {
       const latest = await call("GET", `hook_events/${delivery.uuid}/`, { signal }).catch(() => null);
       const before = (delivery.attempts || []).length;
-      if (latest && latest.ok && ((latest.data.attempts || []).length !== before || latest.data.status !== delivery.status)) {
+      if (latest && latest.ok && state(latest.data) !== state(delivery)) {
         delivery = latest.data;
         draw(before);
         if ((delivery.attempts || []).length > before) announce(`New attempt: ${httpStatus(delivery.response_http_status)}.`);
+        if (!unfinished(delivery)) announce(`The delivery is ${delivery.status}.`);
       }
     }
     if (!signal.aborted) setTimeout(refresh, REFRESH_EVERY_MS);
   };
+  following.textContent = unfinished(delivery) ? "Unfinished: this page refreshes every 3 s." : "";
   setTimeout(refresh, REFRESH_EVERY_MS);
 }

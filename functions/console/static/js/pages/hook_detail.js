@@ -1,5 +1,5 @@
-// One hook: its settings, deliveries per hour by outcome, and the self-service actions (test event, recover,
-// rotate secret) of the API's hooks/{id}/test/, recover/ and rotate_secret/ routes.
+// One hook: its settings, its newest deliveries, deliveries per hour (or day) by outcome, and the self-service
+// actions (test event, recover, rotate secret) of the API's hooks/{id}/test/, recover/ and rotate_secret/ routes.
 
 import { call, describeError, need } from "../api.js";
 import { deliveriesChart } from "../charts.js";
@@ -9,21 +9,27 @@ import {
   copyText,
   duration,
   h,
+  hidden,
   hookState,
   httpStatus,
+  isoFromUtcInput,
   milliseconds,
   notice,
   percent,
   statusBadge,
   tableRegion,
   time,
+  utcInputValue,
+  waitingNote,
 } from "../dom.js";
 import { deleteHook, setActive } from "./hooks.js";
 
 const PERIODS = [
   ["24h", "24 hours"],
   ["7d", "7 days"],
+  ["30d", "30 days"],
 ];
+const TEST_EVENT_TYPE = "webhook.test";
 
 function retrySummary(config) {
   if (!config || !config.choice) return "default";
@@ -45,6 +51,7 @@ function facts(hook) {
       ? [["Public key (Ed25519, v1a)", h("code", { class: "wrap", id: "public-key" }, String(hook.public_key || ""))]]
       : []),
     ["Retries", retrySummary(hook.retry_countdown_config)],
+    ["Rate limit", typeof hook.rate_limit === "number" ? `at most ${hook.rate_limit} deliveries a second (the rest wait, deferred)` : "none"],
     [
       "Additional headers",
       headers.length ? h("ul", { class: "plain" }, headers.map(([name, value]) => h("li", {}, h("code", {}, `${name}: ${value}`)))) : "none",
@@ -80,7 +87,7 @@ async function drawStats(box, hook, period, signal) {
       [
         ["Success rate", percent(stats.success_rate)],
         ["Attempts", `${attempts.total ?? 0} (${attempts.succeeded ?? 0} ok, ${attempts.failed ?? 0} failed)`],
-        ["Deliveries", `${deliveries.delivered ?? 0} delivered, ${deliveries.retrying ?? 0} retrying, ${deliveries.failed ?? 0} failed`],
+        ["Deliveries", `${deliveries.delivered ?? 0} delivered, ${deliveries.retrying ?? 0} retrying, ${deliveries.failed ?? 0} failed, ${deliveries.pending ?? 0} pending, ${deliveries.deferred ?? 0} deferred`],
         ["Latency p50 / p95 / p99", `${milliseconds(latency.p50)} / ${milliseconds(latency.p95)} / ${milliseconds(latency.p99)}`],
         ["Last success", time(stats.last_success_at, { relative: true })],
         ["Last failure", time(stats.last_failure_at, { relative: true })],
@@ -96,20 +103,79 @@ function attemptSummary(delivery) {
   return h(
     "ul",
     { class: "plain" },
-    h("li", {}, statusBadge(delivery.status), " ", httpStatus(last.status_code ?? delivery.response_http_status), " in ", duration(last.duration ?? delivery.response_time)),
+    h("li", {}, statusBadge(delivery.status, delivery), " ", httpStatus(last.status_code ?? delivery.response_http_status), " in ", duration(last.duration ?? delivery.response_time)),
     last.error ? h("li", {}, "Error: ", h("span", { class: "error-text" }, last.error)) : null,
     delivery.response_content ? h("li", {}, "Answer (first 1 KiB): ", h("pre", { class: "body" }, delivery.response_content)) : null,
     delivery.uuid ? h("li", {}, h("a", { href: `#/deliveries/${delivery.uuid}` }, "Open this delivery's attempts and request")) : null,
   );
 }
 
+/** The catalog's example payload of each type (GET event_types/), for the test event's payload box. */
+async function catalogExamples(signal) {
+  const answer = await call("GET", "event_types/", { query: { limit: 100 }, signal });
+  const items = answer.ok && answer.data && Array.isArray(answer.data.results) ? answer.data.results : [];
+  return new Map(items.filter((item) => item.example !== undefined).map((item) => [String(item.event_type), item.example]));
+}
+
 function testEventPanel(hook, signal) {
   const result = h("div", { class: "result", "aria-live": "polite" });
-  const button = h("button", { type: "button", class: "button primary" }, "Send test event");
-  button.addEventListener("click", () =>
+  const button = h("button", { type: "submit", class: "button primary" }, "Send test event");
+  const type = h("select", { id: "test-event_type", name: "event_type", "aria-describedby": "test-event_type-help" }, h("option", { value: TEST_EVENT_TYPE }, `${TEST_EVENT_TYPE} (safe: receivers ignore it)`));
+  const payload = h("textarea", { id: "test-payload", name: "payload", rows: "6", spellcheck: "false", "aria-describedby": "test-payload-help" });
+  const payloadError = h("p", { id: "test-payload-error", class: "field-error", hidden: true });
+  let examples = new Map();
+  catalogExamples(signal)
+    .then((found) => {
+      examples = found;
+      type.append(...[...found.keys()].map((name) => h("option", { value: name }, name)));
+    })
+    .catch(() => {});
+  type.addEventListener("change", () => {
+    payload.value = type.value === TEST_EVENT_TYPE ? "" : JSON.stringify(examples.get(type.value) ?? {}, null, 2);
+  });
+  const form = h(
+    "form",
+    { novalidate: true, "aria-labelledby": "test-title" },
+    h(
+      "div",
+      { class: "field" },
+      h("label", { for: "test-event_type" }, "Event type"),
+      type,
+      h("p", { id: "test-event_type-help", class: "help" }, "Another type arrives as that event: your endpoint may act on it as on a real one."),
+    ),
+    h(
+      "div",
+      { class: "field" },
+      h("label", { for: "test-payload" }, "Payload (JSON; empty: the default)"),
+      payload,
+      h("p", { id: "test-payload-help", class: "help" }, "Choosing a type fills in the catalog's example; edit it as you like."),
+      payloadError,
+    ),
+    button,
+    result,
+  );
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    payloadError.hidden = true;
+    payload.removeAttribute("aria-invalid");
+    const body = {};
+    if (type.value !== TEST_EVENT_TYPE) body.event_type = type.value;
+    if (payload.value.trim()) {
+      // Parsed only to send it as JSON; what was sent, byte for byte, is the delivery's request_body.
+      try {
+        body.payload = JSON.parse(payload.value);
+      } catch (error) {
+        payloadError.textContent = `Not valid JSON: ${error.message}`;
+        payloadError.hidden = false;
+        payload.setAttribute("aria-invalid", "true");
+        payload.setAttribute("aria-describedby", "test-payload-help test-payload-error");
+        payload.focus();
+        return;
+      }
+    }
     busy(button, async () => {
       result.replaceChildren(h("p", { class: "muted" }, "Sending…"));
-      const answer = await call("POST", `hooks/${hook.id}/test/`, { body: {}, signal });
+      const answer = await call("POST", `hooks/${hook.id}/test/`, { body, signal });
       if (answer.status === 200 || (answer.status === 406 && answer.data && answer.data.test)) {
         const delivered = answer.status === 200;
         result.replaceChildren(
@@ -119,31 +185,19 @@ function testEventPanel(hook, signal) {
       } else {
         result.replaceChildren(notice("error", `The test event could not be sent: ${describeError(answer)}`));
       }
-    }),
-  );
+    });
+  });
   return h(
     "section",
     { class: "panel", "aria-labelledby": "test-title", "data-write": true },
     h("h2", { id: "test-title" }, "Test event"),
     h("p", { class: "help" }, "Sends one signed test event to this hook now and shows what your endpoint answered. Test deliveries are never retried."),
-    button,
-    result,
+    form,
   );
 }
 
-function isoFromLocal(value) {
-  if (!value) return undefined;
-  const moment = new Date(value);
-  return Number.isNaN(moment.getTime()) ? value : moment.toISOString();
-}
-
-function localInputValue(moment) {
-  const pad = (n) => String(n).padStart(2, "0");
-  return `${moment.getFullYear()}-${pad(moment.getMonth() + 1)}-${pad(moment.getDate())}T${pad(moment.getHours())}:${pad(moment.getMinutes())}`;
-}
-
 function recoverPanel(hook, signal) {
-  const since = h("input", { id: "recover-since", type: "datetime-local", value: localInputValue(new Date(Date.now() - 24 * 3600 * 1000)) });
+  const since = h("input", { id: "recover-since", type: "datetime-local", value: utcInputValue(new Date(Date.now() - 24 * 3600 * 1000)) });
   const until = h("input", { id: "recover-until", type: "datetime-local" });
   const retrying = h("input", { id: "recover-retrying", type: "checkbox" });
   const result = h("div", { class: "result", "aria-live": "polite" });
@@ -151,8 +205,8 @@ function recoverPanel(hook, signal) {
   const form = h(
     "form",
     { novalidate: true, "aria-labelledby": "recover-title" },
-    h("div", { class: "field" }, h("label", { for: "recover-since" }, "Since"), since),
-    h("div", { class: "field" }, h("label", { for: "recover-until" }, "Until (optional, default now)"), until),
+    h("div", { class: "field" }, h("label", { for: "recover-since" }, "Since (UTC)"), since),
+    h("div", { class: "field" }, h("label", { for: "recover-until" }, "Until (UTC; optional, default now)"), until),
     h("div", { class: "field check" }, retrying, h("label", { for: "recover-retrying" }, "Include deliveries still being retried")),
     submit,
     result,
@@ -160,8 +214,8 @@ function recoverPanel(hook, signal) {
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     busy(submit, async () => {
-      const body = { since: isoFromLocal(since.value) };
-      if (until.value) body.until = isoFromLocal(until.value);
+      const body = { since: isoFromUtcInput(since.value) };
+      if (until.value) body.until = isoFromUtcInput(until.value);
       if (retrying.checked) body.include_retrying = true;
       const answer = await call("POST", `hooks/${hook.id}/recover/`, { body, signal });
       if (answer.ok && answer.data) {
@@ -263,7 +317,7 @@ async function recentDeliveries(box, hook, signal) {
     "table",
     { class: "data cards" },
     h("caption", {}, "The 10 newest deliveries of this hook"),
-    h("thead", {}, h("tr", {}, ["Created", "Status", "Last answer", "Attempts"].map((label) => h("th", { scope: "col" }, label)))),
+    h("thead", {}, h("tr", {}, ["Created", "Event type", "Status", "Last answer", "Attempts"].map((label) => h("th", { scope: "col" }, label)))),
     h(
       "tbody",
       {},
@@ -271,8 +325,9 @@ async function recentDeliveries(box, hook, signal) {
         h(
           "tr",
           {},
-          cell("th", "Created", { scope: "row" }, h("a", { href: `#/deliveries/${d.uuid}` }, time(d.created_date))),
-          cell("td", "Status", {}, statusBadge(d.status), d.test ? h("span", { class: "tag" }, "test") : null),
+          cell("th", "Created", { scope: "row" }, h("a", { href: `#/deliveries/${d.uuid}` }, time(d.created_date), hidden(`, delivery ${d.uuid.slice(0, 8)}`))),
+          cell("td", "Event type", {}, d.event_type, d.test ? h("span", { class: "tag" }, "test") : null),
+          cell("td", "Status", { class: "status-cell" }, statusBadge(d.status, d), waitingNote(d)),
           cell("td", "Last answer", {}, httpStatus(d.response_http_status)),
           cell("td", "Attempts", { class: "num" }, String((d.attempts || []).length)),
         ),
@@ -288,14 +343,15 @@ export async function hookDetailPage({ view, params, signal, go }) {
   const hook = await need("GET", `hooks/${id}/`, { signal });
   const heading = h("h1", {}, `Hook ${hook.id}: ${hook.event_type}`);
   const factsBox = h("div", {}, facts(hook));
-  const toggle = h("button", { type: "button", class: "button", "data-write": true }, hook.is_active ? "Deactivate" : "Activate");
+  const about = hidden(` hook ${hook.id} (${hook.target_url})`);
+  const toggle = h("button", { type: "button", class: "button", "data-write": true }, hook.is_active ? "Deactivate" : "Activate", about.cloneNode(true));
   toggle.addEventListener("click", () =>
     busy(toggle, async () => {
       await setActive(hook, !hook.is_active);
       go(`hooks/${hook.id}`, hook.is_active ? "Hook deactivated." : "Hook activated.");
     }),
   );
-  const remove = h("button", { type: "button", class: "button danger", "data-write": true }, "Delete");
+  const remove = h("button", { type: "button", class: "button danger", "data-write": true }, "Delete", about.cloneNode(true));
   remove.addEventListener("click", async () => {
     if (await deleteHook(hook)) go("hooks", `Hook ${hook.id} deleted.`);
   });
@@ -315,12 +371,13 @@ export async function hookDetailPage({ view, params, signal, go }) {
     h(
       "div",
       { class: "toolbar", role: "group", "aria-label": "Hook actions" },
-      h("a", { class: "button", href: `#/hooks/${hook.id}/edit`, "data-write": true }, "Edit"),
+      h("a", { class: "button", href: `#/hooks/${hook.id}/edit`, "data-write": true }, "Edit", about.cloneNode(true)),
       toggle,
       remove,
       h("a", { class: "button", href: `#/deliveries?webhook=${hook.id}` }, "Delivery log of this hook"),
     ),
     factsBox,
+    h("section", { "aria-labelledby": "recent-title" }, h("h2", { id: "recent-title" }, "Recent deliveries"), recentBox),
     h(
       "section",
       { "aria-labelledby": "stats-title" },
@@ -328,7 +385,6 @@ export async function hookDetailPage({ view, params, signal, go }) {
       statsBox,
     ),
     h("div", { class: "panels" }, testEventPanel(hook, signal), recoverPanel(hook, signal), rotatePanel(hook, signal, (changed) => factsBox.replaceChildren(facts(changed)))),
-    h("section", { "aria-labelledby": "recent-title" }, h("h2", { id: "recent-title" }, "Recent deliveries"), recentBox),
   );
   await Promise.all([drawStats(statsBox, hook, "24h", signal), recentDeliveries(recentBox, hook, signal)]);
 }

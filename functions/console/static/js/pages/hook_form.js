@@ -206,6 +206,7 @@ export async function hookFormPage({ view, params, signal, go }) {
     Object.keys(KWARGS).map((name) => h("option", { value: name, selected: name === config.choice }, name)),
   );
   const maxRetries = h("input", { id: "f-max_retries", name: "max_retries", type: "text", inputmode: "numeric", value: config.max_retries !== undefined ? String(config.max_retries) : "" });
+  const rateLimit = h("input", { id: "f-rate_limit", name: "rate_limit", type: "text", inputmode: "decimal", value: typeof current.rate_limit === "number" ? String(current.rate_limit) : "" });
   const headers = h("textarea", { id: "f-additional_headers", name: "additional_headers", rows: "3", spellcheck: "false", value: headersText(current.additional_headers) });
   const active = h("input", { id: "f-is_active", name: "is_active", type: "checkbox", checked: current.is_active !== false });
   const storedAuth = (current.config && current.config.auth) || null;
@@ -271,6 +272,12 @@ export async function hookFormPage({ view, params, signal, go }) {
       kwargsBox,
       kwargsErrors,
       slots.field("retry_countdown_config.max_retries", "Max retries", maxRetries, "Optional, default 10."),
+    ),
+    slots.field(
+      "rate_limit",
+      "Rate limit (deliveries a second)",
+      rateLimit,
+      "Optional, from 0.01 (one every 100 s) to 1000; empty: unlimited. Deliveries beyond it wait for their turn (deferred), they do not fail.",
     ),
     slots.field("additional_headers", "Additional headers", headers, 'Optional, one per line as "Name: value". Sent with every delivery.'),
     h(
@@ -339,6 +346,8 @@ export async function hookFormPage({ view, params, signal, go }) {
       return;
     }
     if ("filter" in current || pattern.value !== null) body.filter = pattern.value;
+    const rate = numberOrText(rateLimit.value);
+    if ("rate_limit" in current || rate !== undefined) body.rate_limit = rate === undefined ? null : rate;
     const config = { ...other.value };
     if (authUser.value.trim() || authPassword.value) {
       config.auth = { auth_type: "basic", username: authUser.value.trim() };

@@ -2,7 +2,7 @@
 
 import { call, cursorOf, describeError, need } from "../api.js";
 import { sparkline } from "../charts.js";
-import { busy, cell, confirmAction, h, hookState, notice, percent, tableRegion, time } from "../dom.js";
+import { busy, cell, confirmAction, h, hidden, hookState, notice, percent, tableRegion, time } from "../dom.js";
 
 const MAX_PAGES = 20; // 500 hooks a page: 10,000 hooks is far beyond one owner's
 const STATS_CONCURRENCY = 4;
@@ -76,7 +76,9 @@ function row(hook, view, refresh) {
     last: cell("td", "Last delivery", {}, h("span", { class: "muted" }, "…")),
   };
   const values = Object.fromEntries(Object.entries(cells).map(([name, td]) => [name, td.firstChild]));
-  const toggle = h("button", { type: "button", class: "button small" }, hook.is_active ? "Deactivate" : "Activate");
+  // Each action's name says which hook it acts on ("Edit hook 12 (https://...)"); the screen shows "Edit".
+  const about = () => hidden(` hook ${hook.id} (${hook.target_url})`);
+  const toggle = h("button", { type: "button", class: "button small" }, hook.is_active ? "Deactivate" : "Activate", about());
   toggle.addEventListener("click", () =>
     busy(toggle, async () => {
       try {
@@ -87,7 +89,7 @@ function row(hook, view, refresh) {
       }
     }),
   );
-  const remove = h("button", { type: "button", class: "button small danger" }, "Delete");
+  const remove = h("button", { type: "button", class: "button small danger" }, "Delete", about());
   remove.addEventListener("click", async () => {
     try {
       if (await deleteHook(hook)) refresh(`Hook ${hook.id} deleted.`);
@@ -98,14 +100,14 @@ function row(hook, view, refresh) {
   const tr = h(
     "tr",
     { dataset: { hookId: String(hook.id) } },
-    cell("td", "Id", { class: "num" }, h("a", { href: `#/hooks/${hook.id}` }, String(hook.id))),
+    cell("td", "Id", { class: "num" }, h("a", { href: `#/hooks/${hook.id}` }, String(hook.id), hidden(`: hook ${hook.id}`))),
     cell("th", "Event type", { scope: "row" }, h("a", { href: `#/hooks/${hook.id}` }, hook.event_type)),
     cell("td", "Target URL", { class: "url" }, hook.target_url),
     cell("td", "State", {}, hookState(hook)),
     cells.rate,
     cells.latency,
     cells.last,
-    cell("td", "Actions", { class: "actions", "data-write": true }, h("a", { class: "button small", href: `#/hooks/${hook.id}/edit` }, "Edit"), toggle, remove),
+    cell("td", "Actions", { class: "actions", "data-write": true }, h("a", { class: "button small", href: `#/hooks/${hook.id}/edit` }, "Edit", about()), toggle, remove),
   );
   return { tr, cells: values };
 }
