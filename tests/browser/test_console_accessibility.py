@@ -114,3 +114,61 @@ def test_every_page_has_no_serious_or_critical_axe_finding(console: Console, rec
     assert not any(findings.values()), "\n".join(
         f"{name}: {line}" for name, found in findings.items() for line in found
     )
+
+
+def tab_to(page: Page, selector: str, limit: int = 60) -> None:
+    """Presses Tab until the element `selector` names has the focus: it is reachable by keyboard, in order."""
+    for _ in range(limit):
+        if page.evaluate("s => document.activeElement === document.querySelector(s)", selector):
+            return
+        page.keyboard.press("Tab")
+    raise AssertionError(f"{selector} not reached in {limit} presses of Tab")
+
+
+def test_a_hook_is_created_with_the_keyboard_alone(console: Console, receiver: Receiver) -> None:
+    page, owner = console.page, console.owner
+    path = unique_path("/keys")
+    console.open()
+    expect(page.get_by_label("API token")).to_be_focused()  # where typing starts
+    page.keyboard.type(owner.token)
+    page.keyboard.press("Enter")
+    console.heading("Hooks")
+    tab_to(page, "a[href='#/hooks/new']")
+    page.keyboard.press("Enter")
+    console.heading("New hook")
+    tab_to(page, "#f-event_type")
+    page.keyboard.type("shipment.created")  # a closed select's type-ahead
+    expect(page.get_by_label("Event type")).to_have_value("shipment.created")
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Target URL")).to_be_focused()
+    page.keyboard.type(receiver.url(path))
+    tab_to(page, "#f-is_active")
+    expect(page.get_by_label("Active (deliver events to this hook)")).to_be_checked()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Create hook")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(console.main.get_by_role("status").filter(has_text="Hook created.")).to_be_visible()
+    [hook] = api_json(owner.http.get(owner.url("hooks/")))["results"]
+    assert (hook["event_type"], hook["target_url"]) == ("shipment.created", receiver.url(path))
+
+
+def test_tables_stay_tables_on_a_narrow_screen(console: Console, receiver: Receiver) -> None:
+    """Below 640 px each row is laid out as a card; a screen reader still gets a table with rows, cells and
+    column headers (explicit roles: CSS display: block drops them in some browsers)."""
+    page, owner = console.page, console.owner
+    path = unique_path()
+    hook = owner.subscribe(receiver.url(path))
+    owner.publish("package.created", {"id": 1})
+    owner.wait_for_delivery(hook["id"], lambda d: d["status"] == "delivered", timeout=20)
+    console.sign_in()
+    page.set_viewport_size(NARROW)
+    for route, name, cells in (("hooks", "1 hook", 7), ("deliveries", "Deliveries, newest first", 6)):
+        console.go(route)
+        table = page.get_by_role("table", name=re.compile(name))
+        expect(table).to_be_visible()
+        expect(table.get_by_role("columnheader")).to_have_count(8 if route == "hooks" else 7)
+        row = table.get_by_role("row").filter(has=page.get_by_role("rowheader"))
+        expect(row).to_have_count(1)
+        expect(row.get_by_role("cell")).to_have_count(cells)
+        assert page.evaluate("getComputedStyle(document.querySelector('table.cards tbody tr')).display") == "block"
+    page.set_viewport_size(WIDE)

@@ -49,7 +49,7 @@ def test_the_hook_page_charts_deliveries_by_outcome(console: Console, receiver: 
     expect(row).to_contain_text("50 %")
     expect(row.get_by_role("img")).to_have_attribute("aria-label", re.compile(r"p95 latency"))
     console.go(f"hooks/{hook['id']}")
-    chart = page.get_by_role("img", name=re.compile("Deliveries per hour by outcome"))
+    chart = page.get_by_role("img", name=re.compile("Deliveries per hour by status"))
     expect(chart).to_have_attribute("aria-label", re.compile(r": 2 in all over 2[45] hours"))
     expect(page.locator(".figures")).to_contain_text("1 delivered, 1 retrying, 0 failed")
     console.shot("hook-detail-stats")
@@ -59,7 +59,7 @@ def test_the_hook_page_charts_deliveries_by_outcome(console: Console, receiver: 
     assert figures.locator("tbody tr").count() in (24, 25)  # a day of hours, the current one maybe apart
     page.get_by_role("button", name="7 days").click()
     expect(page.get_by_role("button", name="7 days")).to_have_attribute("aria-pressed", "true")
-    expect(page.get_by_role("img", name=re.compile("Deliveries per (hour|day) by outcome"))).to_have_attribute(
+    expect(page.get_by_role("img", name=re.compile("Deliveries per (hour|day) by status"))).to_have_attribute(
         "aria-label", re.compile(r": 2 in all")
     )
 

@@ -50,16 +50,16 @@ export function whenUnauthorized(handler) {
  * One API call. Answers of any status come back as {status, data}; a refused token signs out and
  * throws; a network failure throws with a message a person can act on.
  */
-export async function call(method, path, { query, body, signal, tokenOverride } = {}) {
+export async function call(method, path, { query, body, rawBody, signal, tokenOverride } = {}) {
   const url = new URL(path, apiBase);
   for (const [name, value] of Object.entries(query || {})) {
     if (value !== undefined && value !== null && value !== "") url.searchParams.set(name, String(value));
   }
   const headers = { Accept: "application/json", Authorization: `Token ${tokenOverride || token() || ""}` };
   const init = { method, headers, signal, cache: "no-store", credentials: "omit", redirect: "error" };
-  if (body !== undefined) {
+  if (body !== undefined || rawBody !== undefined) {
     headers["Content-Type"] = "application/json";
-    init.body = JSON.stringify(body);
+    init.body = rawBody !== undefined ? rawBody : JSON.stringify(body); // rawBody: JSON text sent as it is
   }
   let response;
   try {

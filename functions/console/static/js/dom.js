@@ -268,6 +268,47 @@ export function pretty(value) {
   }
 }
 
+/** JSON text indented for reading without parsing it: strings and numbers stay exactly as written (`1.0`, integers
+ * above 2^53), only whitespace is added between tokens. Text that is not JSON comes back as it was. */
+export function indentJson(text) {
+  let out = "";
+  let depth = 0;
+  let inString = false;
+  const newline = () => `\n${"  ".repeat(depth)}`;
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text[i];
+    if (inString) {
+      out += c;
+      if (c === "\\") {
+        out += text[i + 1] ?? "";
+        i += 1;
+      } else if (c === '"') inString = false;
+    } else if (c === '"') {
+      inString = true;
+      out += c;
+    } else if (c === "{" || c === "[") {
+      const closer = c === "{" ? "}" : "]";
+      if (text[i + 1] === closer) {
+        out += c + closer;
+        i += 1;
+      } else {
+        depth += 1;
+        out += c + newline();
+      }
+    } else if (c === "}" || c === "]") {
+      depth = Math.max(0, depth - 1);
+      out += newline() + c;
+    } else if (c === ",") {
+      out += c + newline();
+    } else if (c === ":") {
+      out += ": ";
+    } else if (!/\s/.test(c)) {
+      out += c;
+    }
+  }
+  return inString || depth !== 0 ? text : out;
+}
+
 /** Copies text with the Clipboard API and says whether it worked next to the button. */
 export async function copyText(text, status) {
   try {

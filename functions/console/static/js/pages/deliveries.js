@@ -82,8 +82,8 @@ function filterForm(filters, hooks, eventTypes, go) {
     status: "Status",
     delivered: "Outcome",
     response_http_status: "Last HTTP status",
-    object_id: "OMS object id (the payload's id)",
-    event_id: "Event id (its delivery to each hook)",
+    object_id: "Object id (payload's id)",
+    event_id: "Event id",
     uuid: "Delivery uuid",
     since: "Created from (UTC)",
     until: "Created until (UTC)",
@@ -190,7 +190,7 @@ function recoverPanel(filters, eventTypes, signal) {
     { novalidate: true, class: "recover-all", "aria-label": "Recover failed deliveries of every hook" },
     h("div", { class: "field" }, h("label", { for: "recover-all-since" }, "Created from (UTC)"), since),
     h("div", { class: "field" }, h("label", { for: "recover-all-until" }, "Created until (UTC; empty: now)"), until),
-    h("div", { class: "field" }, h("label", { for: "recover-all-event_type" }, "Event type"), type),
+    h("div", { class: "field" }, h("label", { for: "recover-all-event_type" }, "Only deliveries of"), type),
     h("div", { class: "field check" }, retrying, h("label", { for: "recover-all-retrying" }, "Include deliveries still being retried")),
     submit,
     result,
@@ -310,10 +310,10 @@ export async function deliveriesPage({ view, query, signal, go }) {
   });
   signal.addEventListener("abort", () => timer && clearTimeout(timer));
 
+  if (eventId) {
+    view.append(notice("info", "Event ", h("code", { class: "wrap" }, eventId), ": its delivery to each of your hooks it reached. ", h("a", { href: "#/deliveries" }, "Back to the whole log")));
+  }
   view.append(
-    eventId
-      ? notice("info", "Event ", h("code", {}, eventId), ": its delivery to each of your hooks it reached. ", h("a", { href: "#/deliveries" }, "Back to the whole log"))
-      : null,
     filterForm(query, hooks, eventTypes, go),
     h("div", { class: "field check follow" }, follow, h("label", { for: "follow" }, "Follow new deliveries live"), followState),
     status,

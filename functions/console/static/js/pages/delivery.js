@@ -3,7 +3,7 @@
 // While the service may still attempt it (pending, retrying, deferred), the page follows it.
 
 import { call, describeError, hookIdOf, need } from "../api.js";
-import { announce, busy, copyText, duration, h, httpStatus, notice, statusBadge, time, unfinished, waitingNote } from "../dom.js";
+import { announce, busy, copyText, duration, h, httpStatus, indentJson, notice, statusBadge, time, unfinished, waitingNote } from "../dom.js";
 
 const REFRESH_EVERY_MS = 3000;
 
@@ -95,9 +95,10 @@ function requestSection(delivery, hook) {
       ? h("div", { class: "table-scroll" }, headersTable(withHeaders.request_headers, "Headers of the latest attempt (signatures included, the secret never)"))
       : h("p", { class: "help" }, "This API does not report the headers of each attempt; see the README for the headers every delivery carries."),
     h("div", { class: "section-head" }, h("h3", {}, "Body"), h("div", { class: "inline" }, copy, copied)),
+    h("p", { class: "help" }, "Shown indented; the copy is the exact bytes sent and signed."),
     body === null
       ? h("p", { class: "help" }, "This API does not show the body as sent.")
-      : h("pre", { class: "body", "aria-label": "Request body", tabindex: "0" }, body),
+      : h("pre", { class: "body", "aria-label": "Request body", tabindex: "0" }, indentJson(body)),
   );
 }
 

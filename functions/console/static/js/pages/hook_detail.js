@@ -158,12 +158,13 @@ function testEventPanel(hook, signal) {
     event.preventDefault();
     payloadError.hidden = true;
     payload.removeAttribute("aria-invalid");
-    const body = {};
-    if (type.value !== TEST_EVENT_TYPE) body.event_type = type.value;
+    // The payload goes as the text typed, checked but never re-serialised, so `1.0` or a long integer arrive as
+    // written; the rest of the body is built around it.
+    const parts = [];
+    if (type.value !== TEST_EVENT_TYPE) parts.push(`"event_type":${JSON.stringify(type.value)}`);
     if (payload.value.trim()) {
-      // Parsed only to send it as JSON; what was sent, byte for byte, is the delivery's request_body.
       try {
-        body.payload = JSON.parse(payload.value);
+        JSON.parse(payload.value);
       } catch (error) {
         payloadError.textContent = `Not valid JSON: ${error.message}`;
         payloadError.hidden = false;
@@ -172,10 +173,12 @@ function testEventPanel(hook, signal) {
         payload.focus();
         return;
       }
+      parts.push(`"payload":${payload.value.trim()}`);
     }
+    const rawBody = `{${parts.join(",")}}`;
     busy(button, async () => {
       result.replaceChildren(h("p", { class: "muted" }, "Sending…"));
-      const answer = await call("POST", `hooks/${hook.id}/test/`, { body, signal });
+      const answer = await call("POST", `hooks/${hook.id}/test/`, { rawBody, signal });
       if (answer.status === 200 || (answer.status === 406 && answer.data && answer.data.test)) {
         const delivered = answer.status === 200;
         result.replaceChildren(
@@ -381,7 +384,7 @@ export async function hookDetailPage({ view, params, signal, go }) {
     h(
       "section",
       { "aria-labelledby": "stats-title" },
-      h("div", { class: "section-head" }, h("h2", { id: "stats-title" }, "Deliveries by outcome"), h("div", { class: "toggle", role: "group", "aria-label": "Period" }, periodButtons)),
+      h("div", { class: "section-head" }, h("h2", { id: "stats-title" }, "Deliveries by status"), h("div", { class: "toggle", role: "group", "aria-label": "Period" }, periodButtons)),
       statsBox,
     ),
     h("div", { class: "panels" }, testEventPanel(hook, signal), recoverPanel(hook, signal), rotatePanel(hook, signal, (changed) => factsBox.replaceChildren(facts(changed)))),
