@@ -10,7 +10,7 @@ import time
 from typing import Any
 
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import FloatRect, Locator, Page, expect
 
 from tests.browser.conftest import NARROW, WIDE, Console, api_json, unique_path
 from tests.receiver import Answer, Receiver
@@ -29,10 +29,10 @@ def status_of(owner: Any, hook_id: int, status: str) -> dict[str, Any]:
         time.sleep(0.2)
 
 
-def box(locator: Locator) -> dict[str, float]:
+def box(locator: Locator) -> FloatRect:
     found = locator.bounding_box()
     assert found is not None, locator
-    return dict(found)
+    return found
 
 
 def test_a_deferred_delivery_says_why_and_when_and_its_page_follows_it(console: Console, receiver: Receiver) -> None:
