@@ -49,6 +49,7 @@ def test_a_deferred_delivery_says_why_and_when_and_its_page_follows_it(console: 
     expect(row.locator(".badge")).to_have_text("Deferred")
     expect(row).to_contain_text("rate limit of 0.01 per second: queued for its turn; next attempt")
     expect(row).to_contain_text(re.compile(r"\(in \d+ (s|min)\)"))
+    console.shot("deferred-in-log")
 
     row.get_by_role("link").first.click()
     console.heading("Delivery of stock_location.created")
@@ -99,6 +100,7 @@ def test_the_log_searches_as_the_api_does_and_shows_one_events_delivery_to_each_
     expect(rows).to_have_count(2)
     expect(page.locator("table.deliveries")).to_contain_text(f"Hook {up['id']}")
     assert f"event_id={retrying['event_id']}" in page.url
+    console.shot("event-deliveries")
 
     # Retry what is not delivered on the page: one request each, with the progress shown.
     page.get_by_role("button", name="Retry the undelivered ones on this page").click()
