@@ -47,13 +47,14 @@ def test_a_deferred_delivery_says_why_and_when_and_its_page_follows_it(console: 
     row = page.locator("table.deliveries tbody tr")
     expect(row).to_have_count(1)
     expect(row.locator(".badge")).to_have_text("Deferred")
-    expect(row).to_contain_text("rate limit of 0.01 per second: queued for its turn; next attempt")
+    expect(row.locator(".wait-note")).to_have_text("rate limit of 0.01 per second: queued for its turn")
     expect(row).to_contain_text(re.compile(r"\(in \d+ (s|min)\)"))
     console.shot("deferred-in-log")
 
     row.get_by_role("link").first.click()
     console.heading("Delivery of stock_location.created")
-    expect(page.locator(".facts").first).to_contain_text("Waiting because")
+    waiting = page.locator(".facts").first.locator("xpath=dt[.='Waiting because']/following-sibling::dd[1]")
+    expect(waiting).to_contain_text("rate limit of 0.01 per second: queued for its turn; next attempt")
     following = page.get_by_text("Unfinished: this page refreshes every 3 s.")
     expect(following).to_be_visible()
     # Sent by hand elsewhere: the open page shows the new attempt and the end of it, with no reload.

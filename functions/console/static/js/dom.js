@@ -194,8 +194,9 @@ export function statusBadge(status, delivery) {
 }
 
 /** Why a deferred delivery waits and when it goes next: its latest deferral's reason, and the next attempt (a
- * parked one's is its circuit's next probe). Null for any other status. */
-export function waitingNote(delivery) {
+ * parked one's is its circuit's next probe) unless `when` is false (a table with its own column for it). Null for
+ * any other status. */
+export function waitingNote(delivery, { when = true } = {}) {
   if (!delivery || delivery.status !== "deferred") return null;
   const deferrals = delivery.deferrals || [];
   const latest = deferrals[deferrals.length - 1];
@@ -205,7 +206,7 @@ export function waitingNote(delivery) {
     "span",
     { class: "wait-note" },
     reason,
-    next ? [`; ${delivery.parked ? "next probe" : "next attempt"} `, time(next, { relative: true })] : null,
+    next && when ? [`; ${delivery.parked ? "next probe" : "next attempt"} `, time(next, { relative: true })] : null,
   );
 }
 

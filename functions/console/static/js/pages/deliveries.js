@@ -129,7 +129,7 @@ function deliveryRow(delivery, hooksById, isNew) {
     cell("th", "Created", { scope: "row" }, h("a", { href: `#/deliveries/${delivery.uuid}` }, time(delivery.created_date), hidden(`, delivery ${delivery.uuid.slice(0, 8)}`))),
     eventCell(delivery),
     hookCell(delivery, hooksById),
-    cell("td", "Status", { class: "status-cell" }, statusBadge(delivery.status, delivery), waitingNote(delivery)),
+    cell("td", "Status", { class: "status-cell" }, statusBadge(delivery.status, delivery), waitingNote(delivery, { when: false })),
     cell("td", "Last answer", {}, httpStatus(delivery.response_http_status)),
     cell("td", "Attempts", { class: "num" }, String(attempts.length)),
     cell("td", "Next attempt", {}, delivery.next_attempt_at ? time(delivery.next_attempt_at, { relative: true }) : h("span", { class: "muted" }, "—")),

@@ -109,7 +109,7 @@ function summary(delivery, hook) {
     ...(delivery.status === "deferred" ? [["Waiting because", waitingNote(delivery)]] : []),
     ["Event type", delivery.event_type],
     ...(delivery.event_id
-      ? [["Event", [h("code", { class: "wrap" }, delivery.event_id), " ", h("a", { href: `#/deliveries?event_id=${encodeURIComponent(delivery.event_id)}` }, "Its delivery to every hook")]]]
+      ? [["Event", [h("code", { class: "wrap block" }, delivery.event_id), h("a", { href: `#/deliveries?event_id=${encodeURIComponent(delivery.event_id)}` }, "Its delivery to every hook")]]]
       : []),
     ...(delivery.object_id ? [["OMS object", h("a", { href: `#/deliveries?object_id=${encodeURIComponent(delivery.object_id)}` }, `id ${delivery.object_id}`)]] : []),
     ["Hook", [h("a", { href: `#/hooks/${id}` }, `Hook ${id}`), hook ? h("span", { class: "url small" }, hook.target_url) : null]],
@@ -132,7 +132,9 @@ export async function deliveryPage({ view, params, signal }) {
   const summaryBox = h("div", {});
   const timelineBox = h("div", {});
   const requestBox = h("div", {});
+  const following = h("p", { class: "help following", role: "status" });
   const draw = (highlightFrom = Infinity) => {
+    following.textContent = unfinished(delivery) ? "Unfinished: this page refreshes every 3 s." : "";
     summaryBox.replaceChildren(summary(delivery, hook));
     timelineBox.replaceChildren(timeline(delivery, highlightFrom));
     requestBox.replaceChildren(requestSection(delivery, hook));
@@ -179,11 +181,9 @@ export async function deliveryPage({ view, params, signal }) {
   draw();
 
   // While the service still works on it (pending, retrying, deferred), new attempts show up here as they land.
-  const following = h("p", { class: "help following", role: "status" });
   summaryBox.after(following);
   const state = (d) => `${d.status}:${(d.attempts || []).length}:${d.deferral_count || 0}:${d.next_attempt_at}:${d.parked}`;
   const refresh = async () => {
-    following.textContent = unfinished(delivery) ? "Unfinished: this page refreshes every 3 s." : "";
     if (signal.aborted || !unfinished(delivery)) return;
     if (!document.hidden) {
       const latest = await call("GET", `hook_events/${delivery.uuid}/`, { signal }).catch(() => null);
@@ -197,6 +197,5 @@ export async function deliveryPage({ view, params, signal }) {
     }
     if (!signal.aborted) setTimeout(refresh, REFRESH_EVERY_MS);
   };
-  following.textContent = unfinished(delivery) ? "Unfinished: this page refreshes every 3 s." : "";
   setTimeout(refresh, REFRESH_EVERY_MS);
 }
