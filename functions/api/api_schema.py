@@ -108,6 +108,16 @@ class Attempt(_Answer):
     request_headers: dict[str, str] = Field(
         description="The headers sent, signatures included (never a secret; credentials to the target are redacted)."
     )
+    response_headers: dict[str, str] = Field(
+        description="The answer's headers in the order they came: at most 20, 4 KB of names and values in all "
+        "(a name repeated is one entry, its values joined by `, `); `Set-Cookie`'s value redacted. Only a delivery's "
+        "latest 10 attempts keep their answers. Empty when no answer came, and on attempts recorded before answers "
+        "were kept per attempt."
+    )
+    response_content: str | None = Field(
+        description="The first 1 KiB of this attempt's answer body (null: no answer, or recorded before answers were "
+        "kept per attempt)."
+    )
 
 
 class Deferral(_Answer):

@@ -26,7 +26,7 @@ def fact(page: Page, term: str) -> Locator:
 def test_an_integrator_finds_and_fixes_a_failing_delivery(console: Console, receiver: Receiver) -> None:
     page, owner = console.page, console.owner
     path = unique_path()
-    receiver.script(path, Answer(500, b"upstream exploded"), Answer(200, b"thanks"))
+    receiver.script(path, Answer(500, b"upstream exploded", headers={"X-Upstream": "db-1"}), Answer(200, b"thanks"))
 
     # Sign in: a wrong token is refused and not kept; the right one opens the hooks page.
     console.open()
@@ -98,6 +98,11 @@ def test_an_integrator_finds_and_fixes_a_failing_delivery(console: Console, rece
     expect(attempts.nth(1).get_by_role("heading", level=3)).to_have_text(re.compile(r"^Attempt 2: HTTP 200 in \d+"))
     expect(attempts.nth(1)).to_contain_text("manual retry")
     expect(attempts.nth(1).locator("pre")).to_have_text("thanks")
+    expect(attempts.first.locator("pre")).to_have_text("upstream exploded")  # each attempt keeps its own answer
+    attempts.first.get_by_text("Answer headers").click()
+    answer_headers = attempts.first.get_by_role("table", name="Headers of the answer to attempt 1")
+    expect(answer_headers.get_by_role("row").filter(has_text="X-Upstream")).to_contain_text("db-1")
+    expect(attempts.nth(1).get_by_text("Answer headers")).to_be_visible()
     expect(page.locator(".facts").first).to_contain_text("Delivered")
     expect(fact(page, "Attempts")).to_have_text("2")
     expect(fact(page, "Retries made")).to_have_text("1")  # retry_count is 2: it counts the first try too

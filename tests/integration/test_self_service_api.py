@@ -759,3 +759,78 @@ def test_the_stats_series_counts_pending_and_deferred_deliveries_too(me: Owner) 
     )
     [busy] = [b for b in stats.series if b.failed or b.pending or b.deferred]
     assert (busy.failed, busy.pending, busy.deferred, busy.delivered, busy.retrying) == (1, 1, 1, 0, 0)
+
+
+def test_each_attempt_keeps_its_own_answer_status_headers_and_body(me: Owner, receiver: Receiver) -> None:
+    """Every attempt's answer, not only the last one: what a 503 said (and its Retry-After) stays beside the 200
+    that followed, read back from the stored record."""
+    hook = subscribe(
+        me,
+        receiver.script(
+            "/answers",
+            Answer(503, b"maintenance until 10:00", headers={"Retry-After": "1", "X-Request-Id": "first"}),
+            Answer(200, b"thanks", headers={"X-Request-Id": "second", "Set-Cookie": "sid=s3cret"}),
+        ),
+        retry_countdown_config={"choice": "fixed", "kwargs": {"seconds": 3600}},
+    )
+    dispatcher().dispatch(OmsEvent(str(uuid.uuid4()), EVENT_TYPE, {"id": 5}))
+    receiver.wait_for("/answers", 1)
+    [shown] = me.call("GET", f"/whisperer/hook_events/?webhook={hook['id']}").json()["results"]
+    retried = me.call("POST", f"/whisperer/hook_events/{shown['uuid']}/retry/", {"force": True})
+    assert retried.status == 200, retried.body
+    delivery = me.call("GET", f"/whisperer/hook_events/{shown['uuid']}/").json()
+    assert_documented(delivery, "HookEventDetail")
+    first, second = delivery["attempts"]
+    assert (first["status_code"], first["response_content"]) == (503, "maintenance until 10:00")
+    assert first["response_headers"]["Retry-After"] == "1" and first["response_headers"]["X-Request-Id"] == "first"
+    assert (second["status_code"], second["response_content"]) == (200, "thanks")
+    assert second["response_headers"]["X-Request-Id"] == "second"
+    assert second["response_headers"]["Set-Cookie"] == "[redacted]" and "s3cret" not in json.dumps(delivery)
+    assert delivery["response_content"] == "thanks"  # the delivery's own: its last answer, as whisperer shows it
+
+
+def test_a_records_answers_cost_bytes_as_the_readme_says() -> None:
+    """The per-attempt answer's cost, in the stored item's compressed detail (the one attribute it adds to): a
+    typical answer's few headers and short body, for a delivery that failed once and then delivered."""
+    from oms_webhooks.adapters.delivery_items import delivery_item
+
+    def item_size(item: dict[str, Any]) -> int:
+        return len(item["detail"]["B"])
+
+    moment = datetime.now(UTC)
+
+    def delivery(answers: bool) -> Delivery:
+        made = Delivery(
+            uuid=delivery_id(uuid.uuid4().hex, 1),
+            owner="acme",
+            webhook=1,
+            event_id=str(uuid.uuid4()),
+            event_type=EVENT_TYPE,
+            request_payload=None,
+            payload_claim="claim",
+            target_url="https://erp.example.com/hooks/oms",
+            created_date=moment,
+            modified_date=moment,
+        )
+        for status, body in ((503, '{"error": "upstream unavailable", "request_id": "7f3c2a9e"}'), (200, "ok")):
+            headers = {
+                "Server": "nginx",
+                "Date": "Sat, 05 Dec 2026 02:00:00 GMT",
+                "Content-Type": "application/json",
+                "Content-Length": str(len(body)),
+                "Connection": "keep-alive",
+            }
+            made.record(
+                Attempt(
+                    at=moment,
+                    status_code=status,
+                    duration=0.041,
+                    response_headers=headers if answers else {},
+                    response_content=body if answers else None,
+                ),
+                body,
+            )
+        return made
+
+    before, after = item_size(delivery_item(delivery(False))), item_size(delivery_item(delivery(True)))
+    assert 0 < after - before < 300, (before, after)

@@ -215,3 +215,35 @@ def test_a_parked_deferral_replayed_keeps_the_park_and_counts_once() -> None:
     assert merged.parked and merged.status == "deferred" and merged.deferral_count == 1
     merged.mark_delivered()
     assert not merged.parked  # only a deferred delivery is parked
+
+
+def test_only_the_latest_attempts_keep_their_answers() -> None:
+    """However many manual retries a delivery gets, the answers it keeps stay bounded (about 5 KB an attempt)."""
+    from datetime import UTC, datetime
+
+    from oms_webhooks.domain.deliveries import KEPT_ANSWERS, Attempt, Delivery
+
+    moment = datetime.now(UTC)
+    delivery = Delivery(
+        uuid="0" * 32,
+        owner="o",
+        webhook=1,
+        event_id="e",
+        event_type="package.created",
+        request_payload={"id": 1},
+        target_url="https://r.test/",
+        created_date=moment,
+        modified_date=moment,
+    )
+    for n in range(KEPT_ANSWERS + 5):
+        answer = f"answer {n}"
+        delivery.record(
+            Attempt(
+                at=moment, status_code=500, duration=0.1, response_headers={"X-N": str(n)}, response_content=answer
+            ),
+            answer,
+        )
+    kept = [a for a in delivery.attempts if a.response_content is not None]
+    assert [a.response_content for a in kept] == [f"answer {n}" for n in range(5, KEPT_ANSWERS + 5)]
+    assert all(not a.response_headers for a in delivery.attempts[:5]) and delivery.attempts[0].status_code == 500
+    assert delivery.response_content == f"answer {KEPT_ANSWERS + 4}" and len(delivery.attempts) == KEPT_ANSWERS + 5

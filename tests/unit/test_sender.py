@@ -23,7 +23,15 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
 from oms_webhooks.adapters.address_guard import AddressPolicy
-from oms_webhooks.adapters.sender import RESPONSE_CONTENT_LIMIT, Sender, SendResult, _retry_after
+from oms_webhooks.adapters.sender import (
+    RESPONSE_CONTENT_LIMIT,
+    RESPONSE_HEADER_BYTES,
+    RESPONSE_HEADERS_LIMIT,
+    Sender,
+    SendResult,
+    _retry_after,
+    kept_headers,
+)
 
 LOCAL_DEV = AddressPolicy(allow_loopback=True)
 CONNECT_TIMEOUT = 0.5
@@ -203,6 +211,35 @@ def test_a_200_answer_is_a_success_and_the_receiver_gets_exactly_what_was_sent(
     for name, value in HEADERS.items():
         assert request.headers.get(name) == value
     assert request.headers.get("Content-Length") == str(len(BODY))
+
+
+def test_an_answers_headers_are_kept_in_order_and_a_cookie_is_not(sender: Sender, receiver: HTTPServer) -> None:
+    answer = Response("down", status=503, headers=[("X-Request-Id", "abc-1"), ("Set-Cookie", "session=s3cret")])
+    answer.headers.add("Vary", "Accept")
+    answer.headers.add("Vary", "Origin")
+    receiver.expect_request("/hook", method="POST").respond_with_response(answer)
+
+    result, _elapsed = timed_post(sender, receiver.url_for("/hook"))
+
+    assert result.headers["X-Request-Id"] == "abc-1"
+    assert result.headers["Set-Cookie"] == "[redacted]"
+    assert result.headers["Vary"] == "Accept, Origin"
+    assert "s3cret" not in repr(result)
+    names = list(result.headers)
+    assert names.index("X-Request-Id") < names.index("Set-Cookie") < names.index("Vary")  # as they came
+
+
+def test_at_most_20_headers_and_4_kb_of_them_are_kept() -> None:
+    many = [(f"X-H{n:02d}", "v") for n in range(30)]
+    assert list(kept_headers(many)) == [f"X-H{n:02d}" for n in range(RESPONSE_HEADERS_LIMIT)]
+    big = [("X-Small", "a"), ("X-Big", "b" * 5000), ("X-After", "c")]
+    assert kept_headers(big) == {"X-Small": "a"}  # the first that would pass the bound ends the list
+    under = [(f"X-{n}", "v" * 1000) for n in range(10)]
+    kept = kept_headers(under)
+    assert sum(len(name) + len(value) for name, value in kept.items()) <= RESPONSE_HEADER_BYTES
+    assert len(kept) == 4  # 4 of about 1,003 bytes each fit; the fifth would pass 4,096
+    repeated = kept_headers([("Vary", "a")] * 3000)["Vary"]  # one name: its values joined, within the bytes
+    assert RESPONSE_HEADER_BYTES - 3 < len("Vary") + len(repeated) <= RESPONSE_HEADER_BYTES
 
 
 @pytest.mark.parametrize("status", [500, 404, 410, 400])

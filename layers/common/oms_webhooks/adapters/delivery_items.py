@@ -45,6 +45,8 @@ class StoredAttempt(BaseModel):
     duration: int
     manual: bool = False
     request_headers: dict[str, str] = {}
+    response_headers: dict[str, str] = {}
+    response_content: str | None = None
 
 
 class StoredDeferral(BaseModel):
@@ -59,7 +61,7 @@ class Detail(BaseModel):
     target_url: str
     modified_date: int
     attempts: list[StoredAttempt] = []
-    response_content: str | None = None
+    response_content: str | None = None  # absent: the last attempt's
     response_time: int | None = None  # absent: the last attempt's duration
     retry_count: int | None = None  # absent: one per attempt
     deferrals: list[StoredDeferral] = []
@@ -130,7 +132,9 @@ def delivery_item(delivery: Delivery, version: int | None = None) -> dict[str, A
         target_url=delivery.target_url,
         modified_date=_moment_us(delivery.modified_date),
         attempts=[_stored_attempt(a) for a in delivery.attempts],
-        response_content=delivery.response_content,
+        response_content=None
+        if last is not None and delivery.response_content == last.response_content
+        else delivery.response_content,
         response_time=None if last is not None and response_time == _us(last.duration) else response_time,
         retry_count=None if delivery.retry_count == len(delivery.attempts) else delivery.retry_count,
         deferrals=[
@@ -187,7 +191,7 @@ def delivery_from_item(item: dict[str, Any]) -> Delivery:
         status=record.status,
         retry_count=detail.retry_count if detail.retry_count is not None else len(attempts),
         response_http_status=record.response_http_status,
-        response_content=detail.response_content,
+        response_content=_response_content(detail, attempts),
         response_time=response_time / 1e6 if response_time is not None else None,
         next_attempt_at=record.next_attempt_at,
         attempts=attempts,
@@ -243,7 +247,17 @@ def _stored_attempt(attempt: Attempt) -> StoredAttempt:
         duration=_us(attempt.duration),
         manual=attempt.manual,
         request_headers=attempt.request_headers,
+        response_headers=attempt.response_headers,
+        response_content=attempt.response_content,
     )
+
+
+def _response_content(detail: Detail, attempts: list[Attempt]) -> str | None:
+    """The delivery's latest answer: kept apart only where it is not the last attempt's own (an error, or a record
+    written before attempts kept their answers)."""
+    if "response_content" in detail.model_fields_set or not attempts:
+        return detail.response_content
+    return attempts[-1].response_content
 
 
 def _attempt(stored: StoredAttempt) -> Attempt:
@@ -254,6 +268,8 @@ def _attempt(stored: StoredAttempt) -> Attempt:
         duration=stored.duration / 1e6,
         manual=stored.manual,
         request_headers=stored.request_headers,
+        response_headers=stored.response_headers,
+        response_content=stored.response_content,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import socket
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -19,6 +20,11 @@ from oms_webhooks.clock import now
 
 USER_AGENT = "OMS-Webhooks/1.0 (whisperer-compatible)"
 RESPONSE_CONTENT_LIMIT = 1024  # bytes of a subscriber's answer kept with the attempt
+# An answer's headers kept with the attempt, in the order they came: at most this many, and this many bytes of names
+# and values in all (the first that would pass either bound ends the list). Set-Cookie keeps its name only.
+RESPONSE_HEADERS_LIMIT = 20
+RESPONSE_HEADER_BYTES = 4096
+REDACTED_ANSWER_HEADERS = frozenset({"set-cookie"})
 
 
 @dataclass(frozen=True)
@@ -29,6 +35,7 @@ class SendResult:
     content: str | None = None
     error: str | None = None
     retry_after: float | None = None  # seconds, when a 429/503 said when to come back
+    headers: dict[str, str] = dataclasses.field(default_factory=dict)  # the answer's, bounded (kept_headers)
 
     @property
     def succeeded(self) -> bool:
@@ -93,6 +100,7 @@ class Sender:
             return SendResult(started, time.perf_counter() - clock, error=_describe(failed))
         raw = bytearray()
         retry_after = _retry_after(response.status, response.headers.get("Retry-After"))
+        answer_headers = kept_headers(response.headers.items())
         try:
             _read_capped(response, clock + self.total_timeout, raw)
         except (HTTPError, OSError) as failed:  # the answer's status stands; keep what came of its body
@@ -105,6 +113,7 @@ class Sender:
                 content=_text(raw) if raw else None,
                 error=_describe(failed),
                 retry_after=retry_after,
+                headers=answer_headers,
             )
         if len(raw) > RESPONSE_CONTENT_LIMIT:  # the rest is not read: this connection cannot be reused
             response.close()
@@ -115,7 +124,23 @@ class Sender:
             status_code=response.status,
             content=_text(raw),
             retry_after=retry_after,
+            headers=answer_headers,
         )
+
+
+def kept_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """What an attempt keeps of its answer's headers: the first RESPONSE_HEADERS_LIMIT, within RESPONSE_HEADER_BYTES
+    (a name repeated is one entry, its values joined by ", "), a cookie's value redacted."""
+    kept: dict[str, str] = {}
+    size = 0
+    for name, value in headers:
+        value = "[redacted]" if name.lower() in REDACTED_ANSWER_HEADERS else value
+        joined = f"{kept[name]}, {value}" if name in kept else value
+        grown = size + len(joined.encode()) - len(kept.get(name, "").encode()) + (0 if name in kept else len(name))
+        if grown > RESPONSE_HEADER_BYTES or (name not in kept and len(kept) == RESPONSE_HEADERS_LIMIT):
+            break
+        kept[name], size = joined, grown
+    return kept
 
 
 def _read_capped(response: urllib3.BaseHTTPResponse, deadline: float, raw: bytearray) -> None:

@@ -18,6 +18,7 @@ Status = Literal["pending", "retrying", "deferred", "delivered", "failed"]
 UNFINISHED: tuple[Status, ...] = ("pending", "retrying", "deferred")  # attempts may still come
 
 KEPT_DEFERRALS = 10  # the latest deferrals a delivery shows; `deferral_count` counts them all
+KEPT_ANSWERS = 10  # the latest attempts that keep their answer's headers and body (about 5 KB each at most)
 
 # What whisperer records as a delivery's response_http_status when no answer came (refused, timed out, not sent).
 NOT_ANSWERED_STATUS = 500
@@ -89,6 +90,8 @@ class Attempt(BaseModel):
     duration: float  # seconds
     manual: bool = False
     request_headers: dict[str, str] = Field(default_factory=dict)  # as sent, signatures included
+    response_headers: dict[str, str] = Field(default_factory=dict)  # the answer's, bounded (sender.kept_headers)
+    response_content: str | None = None  # the answer's first 1 KiB
 
     @property
     def succeeded(self) -> bool:
@@ -102,6 +105,8 @@ class Attempt(BaseModel):
             "duration": round(self.duration, 6),
             "manual": self.manual,
             "request_headers": self.request_headers,
+            "response_headers": self.response_headers,
+            "response_content": self.response_content,
         }
 
 
@@ -173,6 +178,8 @@ class Delivery(BaseModel):
         as its content; the attempt itself keeps the truth (no status code, the error).
         """
         self.attempts.append(attempt)
+        for older in self.attempts[:-KEPT_ANSWERS]:  # bounded however many manual retries a delivery gets
+            older.response_headers, older.response_content = {}, None
         self.retry_count = max(self.retry_count + 1, len(self.attempts))
         self.response_http_status = attempt.status_code if attempt.status_code is not None else NOT_ANSWERED_STATUS
         self.response_content = response_content if response_content is not None else attempt.error

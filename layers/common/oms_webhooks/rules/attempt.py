@@ -88,6 +88,8 @@ def attempt_delivery(
             duration=result.duration,
             manual=manual,
             request_headers=recorded_headers(headers),
+            response_headers=result.headers,
+            response_content=result.content,
         ),
         result.content,
     )

@@ -32,11 +32,14 @@ function attemptKind(attempt, delivery) {
   return attempt.manual ? "manual retry" : "automatic";
 }
 
-/** The answer body of an attempt: its own where the API keeps one, else the delivery's (the latest answer). */
+/** The answer body of an attempt: its own, or (for an attempt recorded before answers were kept per attempt) the
+ * delivery's latest answer for the latest attempt. */
 function answerOf(attempt, index, delivery) {
   if (typeof attempt.response_content === "string") return attempt.response_content;
+  if (attempt.status_code === null || attempt.status_code === undefined) return null; // no answer came
   const latest = index === (delivery.attempts || []).length - 1;
-  return latest ? delivery.response_content : null;
+  const ownHeaders = attempt.response_headers && Object.keys(attempt.response_headers).length;
+  return latest && !ownHeaders ? delivery.response_content : null;
 }
 
 function timeline(delivery, highlightFrom) {
@@ -69,7 +72,12 @@ function timeline(delivery, highlightFrom) {
         ),
         answer !== null && answer !== undefined
           ? h("div", { class: "answer" }, h("h4", {}, "Answer body (first 1 KiB)"), h("pre", { class: "body" }, answer === "" ? "(empty)" : answer))
-          : h("p", { class: "help" }, "The API keeps the answer body of a delivery's latest attempt only."),
+          : attempt.status_code === null || attempt.status_code === undefined
+            ? null
+            : h("p", { class: "help" }, "This attempt's answer body was not kept (recorded before answers were kept per attempt)."),
+        attempt.response_headers && Object.keys(attempt.response_headers).length
+          ? h("details", {}, h("summary", {}, "Answer headers"), h("div", { class: "table-scroll" }, headersTable(attempt.response_headers, `Headers of the answer to attempt ${i + 1} (at most 20, 4 KB)`)))
+          : null,
         attempt.request_headers && typeof attempt.request_headers === "object"
           ? h("details", {}, h("summary", {}, "Headers sent with this attempt"), h("div", { class: "table-scroll" }, headersTable(attempt.request_headers, `Headers of attempt ${i + 1}`)))
           : null,
