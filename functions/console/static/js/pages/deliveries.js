@@ -15,9 +15,9 @@ import {
   statusBadge,
   tableRegion,
   time,
-  utcInputValue,
   waitingNote,
 } from "../dom.js";
+import { recoverForm } from "../recover_form.js";
 import { allHooks } from "./hooks.js";
 
 const FOLLOW_EVERY_MS = 3000;
@@ -179,37 +179,15 @@ function bulkRetry(shown, signal, reload) {
 
 /** Every hook's failed deliveries in a window, queued again (POST hook_events/recover/), with the log's event type. */
 function recoverPanel(filters, eventTypes, signal) {
-  const since = h("input", { id: "recover-all-since", type: "datetime-local", value: filters.get("since") || utcInputValue(new Date(Date.now() - 24 * 3600 * 1000)) });
-  const until = h("input", { id: "recover-all-until", type: "datetime-local", value: filters.get("until") || "" });
   const type = select("recover-all-event_type", "event_type", [["", "Every event type"], ...eventTypes.map((name) => [String(name), String(name)])], filters.get("event_type"));
-  const retrying = h("input", { id: "recover-all-retrying", type: "checkbox" });
-  const result = h("div", { class: "result", "aria-live": "polite" });
-  const submit = h("button", { type: "submit", class: "button" }, "Re-send failed deliveries of every hook");
-  const form = h(
-    "form",
-    { novalidate: true, class: "recover-all", "aria-label": "Recover failed deliveries of every hook" },
-    h("div", { class: "field" }, h("label", { for: "recover-all-since" }, "Created from (UTC)"), since),
-    h("div", { class: "field" }, h("label", { for: "recover-all-until" }, "Created until (UTC; empty: now)"), until),
-    h("div", { class: "field" }, h("label", { for: "recover-all-event_type" }, "Only deliveries of"), type),
-    h("div", { class: "field check" }, retrying, h("label", { for: "recover-all-retrying" }, "Include deliveries still being retried")),
-    submit,
-    result,
-  );
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    busy(submit, async () => {
-      const body = { since: isoFromUtcInput(since.value) };
-      if (until.value) body.until = isoFromUtcInput(until.value);
-      if (type.value) body.event_type = type.value;
-      if (retrying.checked) body.include_retrying = true;
-      const answer = await call("POST", "hook_events/recover/", { body, signal });
-      if (answer.ok && answer.data) {
-        const queued = Number(answer.data.queued) || 0;
-        result.replaceChildren(notice("success", `Queued ${queued} deliver${queued === 1 ? "y" : "ies"} of every active hook to be sent again, from `, time(answer.data.since), " to ", time(answer.data.until), "."));
-      } else {
-        result.replaceChildren(notice("error", `Nothing was queued: ${describeError(answer)}`));
-      }
-    });
+  const form = recoverForm({
+    prefix: "recover-all",
+    path: "hook_events/recover/",
+    labels: { since: "Created from (UTC)", until: "Created until (UTC; empty: now)", submit: "Re-send failed deliveries of every hook", queued: " of every active hook" },
+    formAttributes: { class: "recover-all", "aria-label": "Recover failed deliveries of every hook" },
+    values: { since: filters.get("since"), until: filters.get("until") },
+    extra: [["event_type", "Only deliveries of", type]],
+    signal,
   });
   return h(
     "details",

@@ -12,16 +12,15 @@ import {
   hidden,
   hookState,
   httpStatus,
-  isoFromUtcInput,
   milliseconds,
   notice,
   percent,
   statusBadge,
   tableRegion,
   time,
-  utcInputValue,
   waitingNote,
 } from "../dom.js";
+import { recoverForm } from "../recover_form.js";
 import { deleteHook, setActive } from "./hooks.js";
 
 const PERIODS = [
@@ -200,36 +199,12 @@ function testEventPanel(hook, signal) {
 }
 
 function recoverPanel(hook, signal) {
-  const since = h("input", { id: "recover-since", type: "datetime-local", value: utcInputValue(new Date(Date.now() - 24 * 3600 * 1000)) });
-  const until = h("input", { id: "recover-until", type: "datetime-local" });
-  const retrying = h("input", { id: "recover-retrying", type: "checkbox" });
-  const result = h("div", { class: "result", "aria-live": "polite" });
-  const submit = h("button", { type: "submit", class: "button" }, "Re-send failed deliveries");
-  const form = h(
-    "form",
-    { novalidate: true, "aria-labelledby": "recover-title" },
-    h("div", { class: "field" }, h("label", { for: "recover-since" }, "Since (UTC)"), since),
-    h("div", { class: "field" }, h("label", { for: "recover-until" }, "Until (UTC; optional, default now)"), until),
-    h("div", { class: "field check" }, retrying, h("label", { for: "recover-retrying" }, "Include deliveries still being retried")),
-    submit,
-    result,
-  );
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    busy(submit, async () => {
-      const body = { since: isoFromUtcInput(since.value) };
-      if (until.value) body.until = isoFromUtcInput(until.value);
-      if (retrying.checked) body.include_retrying = true;
-      const answer = await call("POST", `hooks/${hook.id}/recover/`, { body, signal });
-      if (answer.ok && answer.data) {
-        const queued = Number(answer.data.queued) || 0;
-        result.replaceChildren(
-          notice("success", `Queued ${queued} deliver${queued === 1 ? "y" : "ies"} to be sent again, from `, time(answer.data.since), " to ", time(answer.data.until), "."),
-        );
-      } else {
-        result.replaceChildren(notice("error", `Nothing was queued: ${describeError(answer)}`));
-      }
-    });
+  const form = recoverForm({
+    prefix: "recover",
+    path: `hooks/${hook.id}/recover/`,
+    labels: { since: "Since (UTC)", until: "Until (UTC; optional, default now)", submit: "Re-send failed deliveries", queued: "" },
+    formAttributes: { "aria-labelledby": "recover-title" },
+    signal,
   });
   return h(
     "section",
