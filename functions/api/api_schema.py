@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from oms_webhooks.domain.deliveries import Status
-from oms_webhooks.domain.event_catalog import EVENT_TYPES, TEST_EVENT_TYPE
+from oms_webhooks.domain.event_catalog import EVENT_TYPES, SUBSCRIBABLE_EVENT_TYPES, TEST_EVENT_TYPE
 from oms_webhooks.domain.hooks import EVENT_TYPE_NAMES as EVENT_TYPE_NAMES  # what app.py offers as event types
 from oms_webhooks.domain.hooks import Hook
 from oms_webhooks.domain.moment import MomentText
@@ -41,9 +41,11 @@ TRANSPORT_HEADERS = {"Strict-Transport-Security": "max-age=31536000"}
 JSON = "application/json"
 
 DateTime = MomentText
-EventType = Annotated[str, Field(json_schema_extra={"enum": list(EVENT_TYPES)})]
-# A delivery's type: a catalog type, or the test event's (`POST /whisperer/hooks/{id}/test/`).
-DeliveryEventType = Annotated[str, Field(json_schema_extra={"enum": [*EVENT_TYPES, TEST_EVENT_TYPE]})]
+EventType = Annotated[str, Field(json_schema_extra={"enum": list(EVENT_TYPES)})]  # the OMS's: whisperer's registry
+# What a hook may subscribe to and the catalog describes: the OMS's types and this service's operational ones.
+SubscribableEventType = Annotated[str, Field(json_schema_extra={"enum": list(SUBSCRIBABLE_EVENT_TYPES)})]
+# A delivery's type: a subscribable type, or the test event's (`POST /whisperer/hooks/{id}/test/`).
+DeliveryEventType = Annotated[str, Field(json_schema_extra={"enum": [*SUBSCRIBABLE_EVENT_TYPES, TEST_EVENT_TYPE]})]
 DeliveryUuid = Annotated[str, Field(pattern="^[0-9a-f]{32}$")]
 NextPage = Annotated[
     str | None,

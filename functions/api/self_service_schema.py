@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api_schema import DateTime, EventType, Hook, HookEventDetail
+from api_schema import DateTime, Hook, HookEventDetail, SubscribableEventType
 
 
 class _Answer(BaseModel):
@@ -99,7 +99,7 @@ class HookStats(_Answer):
 
 
 class EventTypeDescription(_Answer):
-    event_type: EventType
+    event_type: SubscribableEventType
     description: str
     schema_: dict[str, Any] = Field(alias="schema", description="A JSON Schema (2020-12) of the payload.")
     example: dict[str, Any] = Field(description="An example payload, as the OMS sends it.")
