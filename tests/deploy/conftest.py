@@ -221,6 +221,13 @@ def sam_deploy(emulator: Emulator, stack_name: str, parameters: dict[str, str]) 
     return Deployed(stack_name, took, done.stdout + done.stderr)
 
 
+def deploy_beside(emulator: Emulator, first: Deployed, suffix: str, parameters: dict[str, str]) -> Deployed:
+    """Another stack in the first one's account, as staging beside prod: it leaves API Gateway's account-wide
+    CloudWatch role to the first (SetApiGatewayAccountRole off) and has a bus of its own; `parameters` add to those."""
+    beside = {**PARAMETERS, "SetApiGatewayAccountRole": "false", "EventBusName": f"oms-events-{suffix}"}
+    return sam_deploy(emulator, f"{first.stack_name}-{suffix}", {**beside, **parameters})
+
+
 @pytest.fixture(scope="module")
 def deployed(emulator: Emulator) -> Iterator[Deployed]:
     """The stack deployed, with this process's AWS SDK pointed at the emulator while the module runs."""

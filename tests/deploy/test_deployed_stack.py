@@ -28,7 +28,7 @@ from standardwebhooks.webhooks import Webhook
 from oms_webhooks_cli.api_client import ApiClient, client_for
 from oms_webhooks_cli.endpoint import find_target
 from oms_webhooks_cli.template import Template
-from tests.deploy.conftest import BUILT_TEMPLATE, PARAMETERS, Deployed, Emulator, sam_deploy
+from tests.deploy.conftest import BUILT_TEMPLATE, PARAMETERS, Deployed, Emulator, deploy_beside
 from tests.receiver import Answer, Received, Receiver
 from tests.route_walk import Walk
 
@@ -348,15 +348,11 @@ def test_a_second_stack_deploys_beside_the_first_and_leaves_the_account_setting_
     first_role = apigateway.get_account()["cloudwatchRoleArn"]
     assert first_role.endswith("/" + physical(deployed)["ApiGatewayCloudWatchRole"]), first_role
 
-    staging = sam_deploy(
+    staging = deploy_beside(
         emulator,
-        f"{deployed.stack_name}-staging",
-        {
-            **PARAMETERS,
-            "SetApiGatewayAccountRole": "false",
-            "EventBusName": "oms-events-staging",
-            "PortalFrameAncestors": '"https://oms.example.com https://*.example.net:8443"',  # quoted, as for sam
-        },
+        deployed,
+        "staging",
+        {"PortalFrameAncestors": '"https://oms.example.com https://*.example.net:8443"'},  # quoted, as for sam
     )
     [stack] = boto3.client("cloudformation").describe_stacks(StackName=staging.stack_name)["Stacks"]
     assert stack["StackStatus"] == "CREATE_COMPLETE"
@@ -385,3 +381,79 @@ def test_a_second_stack_deploys_beside_the_first_and_leaves_the_account_setting_
     # ...and apart from the first: its token is unknown there.
     answer = requests.get(f"{api_url}whisperer/hooks/", headers={"Authorization": f"Token {token}"}, timeout=30)
     assert answer.status_code == 401
+
+
+OPERATORS_TOPIC = {"OperationalEventsSnsTopic", "OperationalEventsTopicPolicy", "OperationalEventsToTopic"}
+
+
+def sns_targets(bus: str) -> list[str]:
+    """The SNS topics that the rules of `bus` publish to."""
+    events = boto3.client("events")
+    rules = [r["Name"] for r in events.list_rules(EventBusName=bus)["Rules"]]
+    targets = [t for rule in rules for t in events.list_targets_by_rule(Rule=rule, EventBusName=bus)["Targets"]]
+    return [t["Arn"] for t in targets if t["Arn"].split(":")[2] == "sns"]
+
+
+def subscribed_queue(topic_arn: str, name: str) -> str:
+    """An SQS queue subscribed to the topic, as an operator's consumer would be: its policy lets the topic send."""
+    sqs = boto3.client("sqs")
+    queue_url: str = sqs.create_queue(QueueName=name)["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    statement = {
+        "Effect": "Allow",
+        "Principal": {"Service": "sns.amazonaws.com"},
+        "Action": "sqs:SendMessage",
+        "Resource": queue_arn,
+        "Condition": {"ArnEquals": {"aws:SourceArn": topic_arn}},
+    }
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+    sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": policy})
+    boto3.client("sns").subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+    return queue_url
+
+
+def test_the_operators_topic_is_off_by_default_and_when_on_gets_a_hook_disabled_by_a_410(
+    emulator: Emulator, deployed: Deployed, receiver: Receiver
+) -> None:
+    """OperationalEventsTopic "true": a 410 disables a hook, the dispatcher puts `whisperer.hook.disabled` on the
+    bus, the rule CloudFormation made publishes it to the topic, and an SQS queue subscribed there gets the event with
+    its detail. The default stack has no topic and no rule to one."""
+    default = find_target(deployed.stack_name)
+    assert not OPERATORS_TOPIC & set(physical(deployed))
+    assert "OperationalEventsTopicArn" not in default.outputs
+    assert sns_targets(default.output("EventBusName")) == []
+
+    ops = deploy_beside(emulator, deployed, "ops-topic", {"OperationalEventsTopic": "true"})
+    assert set(physical(ops)) >= OPERATORS_TOPIC
+    stack = find_target(ops.stack_name)
+    topic_arn, bus = stack.output("OperationalEventsTopicArn"), stack.output("EventBusName")
+    events = boto3.client("events")
+    [rule] = events.list_rule_names_by_target(TargetArn=topic_arn, EventBusName=bus)["RuleNames"]
+    assert json.loads(events.describe_rule(Name=rule, EventBusName=bus)["EventPattern"]) == {"source": ["oms.webhooks"]}
+    assert sns_targets(bus) == [topic_arn]
+    queue_url = subscribed_queue(topic_arn, f"{ops.stack_name}-operators")
+
+    operator = Operator(ops.stack_name)
+    owner = f"gone-{uuid.uuid4().hex[:6]}"
+    token = operator.run("token", "create", "--owner", owner).stdout.strip()
+    gone = receiver.script("/gone", Answer(410))
+    hook = operator.json("hooks", "create", "--event-type", "package.created", "--target-url", gone, token=token)
+    operator.run("publish", "package.created", "--payload", '{"id": 41}')
+    receiver.wait_for("/gone", 1, timeout=60)
+
+    sqs = boto3.client("sqs")
+
+    def received() -> list[dict[str, Any]] | None:
+        return sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages")
+
+    [message] = eventually(received, 90, "whisperer.hook.disabled on the queue subscribed to the operators' topic")
+    notification = json.loads(message["Body"])  # SNS's envelope; its Message is the event EventBridge matched
+    assert notification["Type"] == "Notification" and notification["TopicArn"] == topic_arn
+    event = json.loads(notification["Message"])
+    assert event["source"] == "oms.webhooks" and event["detail-type"] == "whisperer.hook.disabled"
+    detail = event["detail"]
+    assert detail["owner"] == owner
+    assert detail["payload"]["hook"] == {"id": hook["id"], "event_type": "package.created", "target_url": gone}
+    assert detail["payload"]["cause"] == "gone"
+    sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    assert "Messages" not in sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=3)  # once per occurrence
