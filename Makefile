@@ -101,7 +101,7 @@ deploy-local: $(STAMP) sam-check $(MINISTACK_STAMP)
 	OMS_WEBHOOKS_DEPLOY_TESTS=required $(BIN)/pytest -q -m deploy tests/deploy
 
 test: $(NODE_STAMP) lint typecheck template-lint template-scan sam-check $(MINISTACK_STAMP)
-	OMS_WEBHOOKS_DEPLOY_TESTS=required $(BIN)/pytest -q
+	OMS_WEBHOOKS_DEPLOY_TESTS=required $(BIN)/pytest -q --durations=20  # the slowest twenty, to keep the run under 20 minutes
 
 soak: $(STAMP)  ## load test: 50 events/s to 20 hooks for 60 s on a local stack, every delivery counted
 	$(BIN)/python -m tests.load.soak
