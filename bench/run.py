@@ -27,6 +27,7 @@ from bench import (
     host_cap,
     latency,
     noisy,
+    ordering,
     record_size,
     services,
     split,
@@ -74,7 +75,7 @@ def main() -> int:
     repeats = 2 if args.quick else args.repeats
     sizes = [100, 1000]
     call_sizes = [1, 10, 100, 1000] if args.quick else [1, 10, 100, 1000, 5000]
-    progress = Progress(len(sizes) * 2 + 8)
+    progress = Progress(len(sizes) * 2 + 9)
     results: dict[str, Any] = {"machine": machine(), "date": datetime.now(UTC).isoformat(timespec="seconds")}
 
     with (
@@ -112,6 +113,13 @@ def main() -> int:
     results["latency"] = latency.measure_latency(events=200)
     say = progress.step("noisy neighbour on the local stack")
     results["noisy"] = noisy.measure_noisy(noisy.Settings.quick() if args.quick else noisy.Settings(), say)
+    say = progress.step("ordered delivery on the local stack")
+    events, runs, samples = (200, 1, 10) if args.quick else (500, 2, 20)
+    results["ordering"] = {
+        **ordering.measure_ordering(events, runs, samples, say),
+        "machine": results["machine"],
+        "command": "make bench",
+    }
     print(file=sys.stderr)
 
     (HERE / "out").mkdir(exist_ok=True)
@@ -264,6 +272,8 @@ def render(r: dict[str, Any]) -> str:
         lines += capacity.section(capacity.from_bench(r["fanout"], record_size.median_row(r["record_sizes"])))
     if "noisy" in r:
         lines += noisy.render(r["noisy"])
+    if "ordering" in r:
+        lines += ordering.render(r["ordering"])
     lines += [
         "## Targets",
         "",

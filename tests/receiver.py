@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -31,6 +32,7 @@ class Receiver:
     def __init__(self, port: int = 0) -> None:
         self.received: dict[str, list[Received]] = defaultdict(list)
         self.scripts: dict[str, list[Answer]] = {}
+        self.deciders: dict[str, Callable[[bytes], Answer]] = {}
         self.changed = threading.Condition()
         self.stopping = threading.Event()
         self.server = _Server(("127.0.0.1", port), _handler(self))
@@ -50,6 +52,11 @@ class Receiver:
     def script(self, path: str, *answers: Answer) -> str:
         """Answers for `path`, in turn; the last one repeats. Returns the path's URL."""
         self.scripts[path] = list(answers)
+        return self.url(path)
+
+    def decide(self, path: str, decider: Callable[[bytes], Answer]) -> str:
+        """Answers for `path` chosen by `decider` from each request's body. Returns the path's URL."""
+        self.deciders[path] = decider
         return self.url(path)
 
     def answer_for(self, path: str) -> Answer:
@@ -122,7 +129,8 @@ def _handler(receiver: Receiver) -> Any:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             with receiver.changed:
                 receiver.received[self.path].append(Received(time.time(), self.path, dict(self.headers.items()), body))
-                answer = receiver.answer_for(self.path)
+                decider = receiver.deciders.get(self.path)
+                answer = decider(body) if decider else receiver.answer_for(self.path)
                 receiver.changed.notify_all()
             if answer.hang:
                 receiver.stopping.wait(60)

@@ -131,6 +131,13 @@ class Deferral(_Answer):
     reason: str
 
 
+class DeliveryOrdering(_Answer):
+    """Where an ordered hook's delivery stands in its object's order."""
+
+    object: str | None = Field(description="The OMS object: the event type's first segment and the payload's `id`.")
+    note: str | None = Field(description="Why it is not ordered (a payload without `id`); null when it is.")
+
+
 class HookEvent(_Answer):
     """One delivery: an OMS event sent to one hook, with every attempt it took (whisperer's `hook_events`)."""
 
@@ -167,6 +174,15 @@ class HookEvent(_Answer):
     parked: bool = Field(
         description="True while its hook's open circuit holds it: it waits for a probe to succeed, not for a time."
     )
+    held: bool = Field(
+        description="True while it waits behind an earlier delivery of its object (a hook with `ordering` "
+        '`"object"`): it is sent once that one has been delivered, failed after its last retry, or had its hook '
+        "disabled."
+    )
+    waits_for: DeliveryUuid | None = Field(description="While held: the uuid of the earlier delivery it waits for.")
+    ordering: DeliveryOrdering | None = Field(
+        description='For a delivery of a hook with `ordering` `"object"`: its object, or why it is not ordered.'
+    )
     created_date: DateTime
     modified_date: DateTime
     test: bool = Field(description="A test event (`POST /whisperer/hooks/{id}/test/`): never retried or recovered.")
@@ -202,6 +218,23 @@ class RetryOutcome(_Answer):
         pattern=r"^\d+(\.\d+)?(e-\d+)?$",
         description="Seconds, as text (`\"0.080303\"`): whisperer's timedelta as DRF's JSON encoder writes it.",
     )
+
+
+class QueuedInOrder(_Answer):
+    """A manual retry of an ordered hook's failed delivery: queued again behind what waits in its object's queue."""
+
+    detail: Literal["Queued behind the earlier deliveries of its object"]
+    queued: Literal[True]
+    delivered: Literal[False]
+    waits_for: DeliveryUuid | None = Field(description="The earlier delivery its object's queue waits for now.")
+
+
+class HeldInOrder(_Answer):
+    """A manual retry of an ordered hook's delivery that waits behind an earlier one of its object."""
+
+    code: Literal["ordered_100_1"]
+    en: str
+    waits_for: DeliveryUuid | None = Field(description="The earlier delivery it waits for (null: it is next).")
 
 
 class EventQueue(_Answer):
@@ -289,7 +322,7 @@ def responses(
     """
     answers: dict[int, Any] = {status: _answer(description, model)}
     for code in sorted({401, *errors}):
-        text, body = described.get(f"e{code}", _ERRORS[code])
+        text, body = described[f"e{code}"] if f"e{code}" in described else _ERRORS[code]
         answers[code] = _answer(text, body)
     return answers
 

@@ -17,6 +17,7 @@ from oms_webhooks.domain.errors import (
     AlreadyDelivered,
     AmbiguousNumber,
     DuplicateHook,
+    HeldInOrder,
     InvalidField,
     InvalidFields,
     NotFound,
@@ -70,6 +71,12 @@ def already_delivered(error: AlreadyDelivered) -> Response[Any]:
 @router.exception_handler(StillRetrying)
 def still_retrying(error: StillRetrying) -> Response[Any]:
     return answer(406, {"code": "event_100_6", "en": "Event is still in retry process"})
+
+
+@router.exception_handler(HeldInOrder)
+def held_in_order(error: HeldInOrder) -> Response[Any]:
+    text = "Event waits behind an earlier event of its object: retrying it now would overtake it"
+    return answer(406, {"code": "ordered_100_1", "en": text, "waits_for": error.waits_for})
 
 
 @router.exception_handler(DuplicateHook)

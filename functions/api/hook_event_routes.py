@@ -92,18 +92,29 @@ class RetryRequest(BaseModel):
         200,
         "Delivered by this attempt.",
         doc.RetryOutcome,
-        errors=(400, 404, 406, 409, 413, 415),
+        errors=(202, 400, 404, 406, 409, 413, 415),
+        e202=(
+            'A failed delivery of a hook with `ordering` `"object"`: queued again behind the earlier deliveries '
+            'of its object, not sent now (README, "Ordered delivery").',
+            doc.QueuedInOrder,
+        ),
         e406=(
-            "Already delivered (`event_100_3`); still being retried and not forced (`event_100_6`); "
-            "or this attempt failed too (the outcome).",
-            doc.ErrorCode | doc.RetryOutcome,
+            "Already delivered (`event_100_3`); still being retried and not forced (`event_100_6`); waiting behind "
+            "an earlier delivery of its object (`ordered_100_1`); or this attempt failed too (the outcome).",
+            doc.ErrorCode | doc.HeldInOrder | doc.RetryOutcome,
         ),
     ),
 )
 def retry_delivery(
     id: DeliveryKey, request: Annotated[RetryRequest | None, Body()] = None
-) -> Response[doc.RetryOutcome]:
-    delivery, result = delivery_log().retry(owner(), id, force=bool(request and request.force))
+) -> Response[doc.RetryOutcome | doc.QueuedInOrder]:
+    log = delivery_log()
+    delivery, result = log.retry(owner(), id, force=bool(request and request.force))
+    if result is None:
+        [shown] = log.public(owner(), [delivery])
+        logger.info("Manual retry queued in order", extra={"delivery_uuid": delivery.uuid, "hook_id": delivery.webhook})
+        queued = {"detail": "Queued behind the earlier deliveries of its object", "queued": True, "delivered": False}
+        return answer(202, {**queued, "waits_for": shown["waits_for"]})
     telemetry.record_attempt(delivery.attempts[-1])
     logger.info(
         "Manual retry attempted",

@@ -10,7 +10,7 @@ from oms_webhooks.rules.delivery_log import DeliveryLog
 from oms_webhooks.rules.recovery import Recovery
 from oms_webhooks.rules.subscriptions import Subscriptions
 from oms_webhooks.settings import settings
-from oms_webhooks.wiring import address_policy, breaker, event_bus, sender
+from oms_webhooks.wiring import address_policy, breaker, event_bus, ordered_deliveries, sender
 
 
 def subscriptions() -> Subscriptions:
@@ -19,12 +19,20 @@ def subscriptions() -> Subscriptions:
 
 def delivery_log() -> DeliveryLog:
     return DeliveryLog(
-        DeliveryStore(settings().deliveries_table), HookStore(settings().hooks_table), sender(), breaker(), event_bus()
+        DeliveryStore(settings().deliveries_table),
+        HookStore(settings().hooks_table),
+        sender(),
+        breaker(),
+        event_bus(),
+        ordered_deliveries(),
     )
 
 
 def recovery() -> Recovery:
     config = settings()
     return Recovery(
-        DeliveryIndex(config.deliveries_table), HookStore(config.hooks_table), RetryQueue(config.retry_queue_url)
+        DeliveryIndex(config.deliveries_table),
+        HookStore(config.hooks_table),
+        RetryQueue(config.retry_queue_url),
+        ordering=ordered_deliveries(),
     )

@@ -101,7 +101,8 @@ class Template:
         for key in ("Name", "TableName", "QueueName", "FunctionName", "DashboardName", "LogGroupName", "AlarmName"):
             if key in props:
                 return str(self.resolve(props[key]))
-        return f"{self.stack_name}-{logical_id}"
+        fifo = props.get("FifoQueue") is True  # CloudFormation ends a FIFO queue's generated name with `.fifo`
+        return f"{self.stack_name}-{logical_id}" + (".fifo" if fifo else "")
 
     def _ref(self, logical_id: str) -> str:
         if self.resources[logical_id].get("Type") == "AWS::SQS::Queue":

@@ -290,3 +290,53 @@ def test_the_log_follows_new_deliveries_without_a_reload(console: Console, recei
     expect(rows.first).to_contain_text(f"Hook {hook['id']}")
     expect(rows.first).to_contain_text("Delivered")
     assert page.evaluate("window.__sameDocument") is True
+
+
+def test_a_held_delivery_shows_what_it_waits_for_and_cannot_jump_ahead(console: Console, receiver: Receiver) -> None:
+    """An ordered hook's later event waits behind the earlier one of its object: the log and the delivery say so,
+    link to the one it waits for, and a retry by hand is refused with the API's reason."""
+    page, owner = console.page, console.owner
+    path = unique_path("/ordered")
+    receiver.script(path, Answer(500, b"not yet"), Answer(200))
+    hook_id = owner.subscribe(
+        receiver.url(path),
+        "package.status.transitioned",
+        ordering="object",
+        retry_countdown_config={"choice": "fixed", "kwargs": {"seconds": 3600}},
+    )["id"]
+    owner.publish("package.status.transitioned", {"id": 815, "state": "packed"})
+    receiver.wait_for(path, 1, timeout=20)
+    owner.publish("package.status.transitioned", {"id": 815, "state": "shipped"})
+    deadline = time.monotonic() + 20
+    while not any(d["held"] for d in owner.deliveries(webhook=hook_id)):
+        assert time.monotonic() < deadline, "the later delivery never showed as held"
+        time.sleep(0.2)
+    first = next(d for d in owner.deliveries(webhook=hook_id) if not d["held"])
+
+    console.sign_in()
+    console.nav("Delivery log")
+    held_row = page.get_by_role("row").filter(has_text=f"held behind {first['uuid'][:8]}")
+    expect(held_row).to_have_count(1)
+    expect(held_row).to_contain_text("Pending")
+    console.shot("delivery-log-held")
+    held_row.get_by_role("link").first.click()
+    expect(fact(page, "Object")).to_have_text("package:815")
+    expect(fact(page, "Waits for")).to_contain_text(f"held: waits for {first['uuid']} to end")
+    page.get_by_label("Force (retry even while automatic retries are scheduled)").check()
+    page.get_by_role("button", name="Retry now").click()
+    expect(console.main.get_by_role("alert")).to_contain_text("(ordered_100_1)")
+    assert len(receiver.received[path]) == 1  # nothing jumped ahead of the waiting delivery
+    console.shot("delivery-held")
+    fact(page, "Waits for").get_by_role("link").click()
+    expect(fact(page, "Waits for")).to_have_text("not waiting for an earlier delivery")
+    expect(fact(page, "Status")).to_contain_text("Retrying")
+
+    # The hook's form offers the choice, and its page says which it has.
+    console.go(f"hooks/{hook_id}")
+    expect(fact(page, "Ordering")).to_have_text("each object's deliveries in the order of its events")
+    page.get_by_role("link", name="Edit").click()
+    expect(page.get_by_label("Ordering")).to_have_value("object")
+    page.get_by_label("Ordering").select_option("none")
+    page.get_by_role("button", name="Save changes").click()
+    expect(fact(page, "Ordering")).to_have_text("none (as they come)")
+    assert owner.http.get(owner.url(f"hooks/{hook_id}/")).json()["ordering"] == "none"

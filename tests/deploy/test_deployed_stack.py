@@ -122,7 +122,8 @@ def test_the_template_deploys_unchanged_and_whole(deployed: Deployed) -> None:
     retrier = aws_lambda.get_function_configuration(FunctionName=names["RetrierFunction"])
     assert retrier["Environment"]["Variables"]["RETRY_RESEND_AFTER_RECEIVES"] == "15"
 
-    for function, queue, batch in (("RetrierFunction", "RetryQueue", 10), ("FanoutFunction", "FanoutQueue", 1)):
+    mappings = (("RetrierFunction", "RetryQueue", 10), ("FanoutFunction", "FanoutQueue", 1))
+    for function, queue, batch in (*mappings, ("SequencerFunction", "OrderedQueue", 10)):
         [mapping] = aws_lambda.list_event_source_mappings(FunctionName=names[function])["EventSourceMappings"]
         assert mapping["EventSourceArn"].endswith(":" + names[queue].rsplit("/", 1)[-1]), mapping
         assert mapping["State"] == "Enabled" and mapping["BatchSize"] == batch
@@ -284,6 +285,47 @@ def test_a_fan_out_beyond_the_batch_size_goes_through_the_fan_out_queue(
     group = f"/aws/lambda/{physical(deployed)['FanoutFunction']}"
     text = "\n".join(e["message"] for e in logs.filter_log_events(logGroupName=group, limit=10000)["events"])
     assert event_id in text
+
+
+def test_an_ordered_hooks_deliveries_go_through_the_fifo_queue_one_object_at_a_time(
+    deployed: Deployed, operator: Operator, receiver: Receiver
+) -> None:
+    """CloudFormation made the FIFO queue (high throughput) and the sequencer's event source mapping: one package's
+    events come in order through a refusal, each once, and another package's is not held back."""
+    token = operator.run("token", "create", "--owner", f"ordered-{uuid.uuid4().hex[:6]}").stdout.strip()
+    api: ApiClient = client_for(None, token, deployed.stack_name)
+    retries = {"choice": "fixed", "kwargs": {"seconds": 2}, "max_retries": 3}
+    refusals = {1: 1}
+
+    def decide(body: bytes) -> Answer:
+        payload = json.loads(body)["payload"]
+        if payload["id"] == 1 and refusals.get(payload["seq"], 0) > 0:
+            refusals[payload["seq"]] -= 1
+            return Answer(503)
+        return Answer(200)
+
+    url = receiver.decide("/ordered", decide)
+    api.create_hook(
+        {
+            "event_type": "transfer.status.created",
+            "target_url": url,
+            "ordering": "object",
+            "retry_countdown_config": retries,
+        }
+    )
+    for seq in (1, 2, 3):
+        operator.run("publish", "transfer.status.created", "--payload", json.dumps({"id": 1, "seq": seq}))
+        time.sleep(0.1)
+    operator.run("publish", "transfer.status.created", "--payload", '{"id": 2, "seq": 1}')
+    arrived = receiver.wait_for("/ordered", 5, timeout=120)
+    order = [(p["id"], p["seq"]) for p in (json.loads(r.body)["payload"] for r in arrived)]
+    assert [key for key in order if key[0] == 1] == [(1, 1), (1, 1), (1, 2), (1, 3)], order
+    assert order.index((2, 1)) < order.index((1, 2))
+    names = physical(deployed)
+    attributes = boto3.client("sqs").get_queue_attributes(QueueUrl=names["OrderedQueue"], AttributeNames=["All"])
+    assert attributes["Attributes"]["FifoQueue"] == "true"
+    time.sleep(2)
+    assert len(receiver.received["/ordered"]) == 5
 
 
 def test_every_documented_route_answers_as_on_the_local_stack(

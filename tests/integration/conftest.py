@@ -36,6 +36,21 @@ def retrier_running(deployed: dict[str, LocalFunction], template: Template) -> I
 
 
 @pytest.fixture
+def sequencer_running(deployed: dict[str, LocalFunction], template: Template) -> Iterator[None]:
+    """The ordered queue drained into the real sequencer handler, as Lambda's event source mapping does."""
+    stopping = threading.Event()
+    [props] = [props for function, _, props in template.triggers("SQS") if function == "SequencerFunction"]
+    pollers = sqs_event_source(deployed["SequencerFunction"], props, boto3.client, stopping, wait_seconds=1)
+    for poller in pollers:
+        poller.start()
+    yield
+    stopping.set()
+    for poller in pollers:
+        poller.join(timeout=60)
+        assert not poller.is_alive(), f"{poller.name} still running a minute after its test"
+
+
+@pytest.fixture
 def owner(deployed: dict[str, LocalFunction]) -> Iterator[str]:
     """An owner of this test alone; its hooks are removed after it."""
     name = f"owner-{uuid.uuid4().hex[:10]}"

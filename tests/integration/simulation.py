@@ -36,7 +36,7 @@ MAX_RECEIVES_PER_TICK = 200
 def rewire() -> None:
     """The functions' parts are built once per process from the environment: build them again."""
     settings.cache_clear()
-    for part in (wiring.dispatcher, wiring.retrier, wiring.breaker, wiring.sender):
+    for part in (wiring.dispatcher, wiring.retrier, wiring.breaker, wiring.sender, wiring.sequencer):
         part.cache_clear()
 
 

@@ -21,6 +21,7 @@ FUNCTION_FOR = {
     "authorizer": "AuthorizerFunction",
     "eventbridge": "DispatcherFunction",  # each sample goes through it in test_dispatch.py, with receivers
     "sqs": "RetrierFunction",
+    "sqs-fifo": "SequencerFunction",
 }
 
 API_STATUS = {
@@ -148,6 +149,14 @@ def test_every_retrier_event(deployed: dict[str, LocalFunction], caplog: pytest.
     answer = deployed["RetrierFunction"].invoke(load(EVENTS / "sqs" / "retry-batch.json"))
     assert answer == {"batchItemFailures": []}
     assert "No record for this retry (expired or never written)" in caplog.messages
+
+
+def test_every_sequencer_event(deployed: dict[str, LocalFunction], caplog: pytest.LogCaptureFixture) -> None:
+    """The sample's two messages of one object's queue name deliveries this stack never made: each is dropped (its
+    queue goes on, nothing waits forever) and logged."""
+    answer = deployed["SequencerFunction"].invoke(load(EVENTS / "sqs-fifo" / "ordered-batch.json"))
+    assert answer == {"batchItemFailures": []}
+    assert caplog.messages.count("Ordered delivery without a record: its object's queue goes on") == 2
 
 
 def test_every_self_service_api_event(deployed: dict[str, LocalFunction]) -> None:

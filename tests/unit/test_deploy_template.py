@@ -72,13 +72,28 @@ def test_every_queue_of_last_resort_alarms_as_soon_as_it_holds_a_message() -> No
     assert alarmed == last_resort
 
 
-def test_the_retry_queue_alarms_on_age_above_the_parameter() -> None:
-    [alarm] = [
-        a["Properties"] for a in ALARMS.values() if a["Properties"]["MetricName"] == "ApproximateAgeOfOldestMessage"
-    ]
-    assert refs(alarm["Dimensions"]) == {"RetryQueue"}
-    assert alarm["Threshold"] == {"Ref": "RetryQueueAgeAlarmSeconds"}
+def test_the_retry_and_ordered_queues_alarm_on_age() -> None:
+    ages = {
+        next(iter(refs(a["Properties"]["Dimensions"]))): a["Properties"]
+        for a in ALARMS.values()
+        if a["Properties"]["MetricName"] == "ApproximateAgeOfOldestMessage"
+    }
+    assert set(ages) == {"RetryQueue", "OrderedQueue"}
+    assert ages["RetryQueue"]["Threshold"] == {"Ref": "RetryQueueAgeAlarmSeconds"}
     assert TEMPLATE.parameters["RetryQueueAgeAlarmSeconds"] == "86400"
+    retention = TEMPLATE.resources["OrderedQueue"]["Properties"]["MessageRetentionPeriod"]
+    assert 7 * 86400 < ages["OrderedQueue"]["Threshold"] < retention  # before SQS would drop a message
+
+
+def test_the_ordered_queue_is_a_high_throughput_fifo_queue_without_a_dead_letter_queue() -> None:
+    """A dead-letter queue would take a message out of its object's queue and let those behind it go on."""
+    props = TEMPLATE.resources["OrderedQueue"]["Properties"]
+    assert props["FifoQueue"] is True and props["ContentBasedDeduplication"] is False
+    assert (props["DeduplicationScope"], props["FifoThroughputLimit"]) == ("messageGroup", "perMessageGroupId")
+    assert props["MessageRetentionPeriod"] == 1209600 and "RedrivePolicy" not in props
+    [event] = FUNCTIONS["SequencerFunction"]["Properties"]["Events"].values()
+    assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert props["VisibilityTimeout"] >= 6 * FUNCTIONS["SequencerFunction"]["Properties"]["Timeout"]
 
 
 def test_every_function_has_its_log_group_with_the_retention_and_an_errors_alarm() -> None:
@@ -241,10 +256,18 @@ TABLES = set(TEMPLATE.of_type("AWS::DynamoDB::Table"))
 QUEUES = set(TEMPLATE.of_type("AWS::SQS::Queue"))
 USES = {  # what each function's code reaches (wiring.py, settings.py): nothing else may be granted
     "AuthorizerFunction": {"TokensTable", "PortalSessionsTable"},
-    "ApiFunction": {"HooksTable", "DeliveriesTable", "PortalSessionsTable", "RetryQueue"},
-    "DispatcherFunction": {"HooksTable", "DeliveriesTable", "RetryQueue", "FanoutQueue", "DispatchFailedQueue"},
+    "ApiFunction": {"HooksTable", "DeliveriesTable", "PortalSessionsTable", "RetryQueue", "OrderedQueue"},
+    "DispatcherFunction": {
+        "HooksTable",
+        "DeliveriesTable",
+        "RetryQueue",
+        "FanoutQueue",
+        "OrderedQueue",
+        "DispatchFailedQueue",
+    },
     "RetrierFunction": {"HooksTable", "DeliveriesTable", "RetryQueue"},
-    "FanoutFunction": {"HooksTable", "DeliveriesTable", "RetryQueue", "FanoutQueue"},
+    "FanoutFunction": {"HooksTable", "DeliveriesTable", "RetryQueue", "FanoutQueue", "OrderedQueue"},
+    "SequencerFunction": {"HooksTable", "DeliveriesTable", "OrderedQueue", "RetryQueue"},
     "ConsoleFunction": set(),  # serves its own bundled files only
 }
 
@@ -277,7 +300,7 @@ def test_each_function_is_allowed_only_its_own_tables_and_queues(function: str) 
         assert statement["Resource"] != "*" and "*" not in statement["Resource"], statement
 
 
-@pytest.mark.parametrize("function", ["RetrierFunction", "FanoutFunction"])
+@pytest.mark.parametrize("function", ["RetrierFunction", "FanoutFunction", "SequencerFunction"])
 def test_functions_behind_sqs_have_roles_that_name_their_queue(function: str) -> None:
     """SAM would attach AWSLambdaSQSQueueExecutionRole (every queue, Resource "*") to their generated roles."""
     props = FUNCTIONS[function]["Properties"]
@@ -341,7 +364,7 @@ def test_queue_driven_functions_have_a_concurrency_bound_that_leaves_the_dispatc
             if event["Type"] == "SQS":
                 bound = event["Properties"]["ScalingConfig"]["MaximumConcurrency"]
                 bounds[name] = parameters[bound["Ref"]]
-    assert set(bounds) == {"RetrierFunction", "FanoutFunction"}
+    assert set(bounds) == {"RetrierFunction", "FanoutFunction", "SequencerFunction"}
     for parameter in bounds.values():
         assert 2 <= parameter["MinValue"] <= parameter["Default"] <= parameter["MaxValue"] <= 1000
     assert sum(p["Default"] for p in bounds.values()) <= 100  # at least 900 of the default 1,000 stay free

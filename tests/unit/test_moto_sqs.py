@@ -256,6 +256,128 @@ def test_fifo_queues_keep_motos_own_list_and_order(sqs: Any) -> None:
     sqs.delete_queue(QueueUrl=url)
 
 
+@pytest.fixture
+def fifo_url(sqs: Any) -> Iterator[str]:
+    """A FIFO queue as template.yaml's OrderedQueue: high throughput, deduplication ids given."""
+    attributes = {
+        "FifoQueue": "true",
+        "ContentBasedDeduplication": "false",
+        "DeduplicationScope": "messageGroup",
+        "FifoThroughputLimit": "perMessageGroupId",
+    }
+    url: str = sqs.create_queue(QueueName=f"ordered-{uuid.uuid4().hex[:8]}.fifo", Attributes=attributes)["QueueUrl"]
+    yield url
+    sqs.delete_queue(QueueUrl=url)
+
+
+def send_fifo(sqs: Any, url: str, group: str, *bodies: str, deduplication: str = "") -> None:
+    for body in bodies:
+        sqs.send_message(
+            QueueUrl=url, MessageBody=body, MessageGroupId=group, MessageDeduplicationId=deduplication or body
+        )
+
+
+def bodies(messages: list[dict[str, Any]]) -> list[str]:
+    return [m["Body"] for m in messages]
+
+
+def test_a_fifo_group_is_handed_out_in_order_and_held_while_one_of_it_is_in_flight(sqs: Any, fifo_url: str) -> None:
+    """What the sequencer builds on: a group's first message alone holds the group; other groups go on."""
+    send_fifo(sqs, fifo_url, "a", "a1", "a2")
+    send_fifo(sqs, fifo_url, "b", "b1")
+    send_fifo(sqs, fifo_url, "a", "a3")
+    [head] = receive(sqs, fifo_url, count=1)
+    assert head["Body"] == "a1" and group_of(head) == "a" and int(head["Attributes"]["SentTimestamp"]) > 0
+    assert bodies(receive(sqs, fifo_url)) == ["b1"]  # a1 in flight: nothing more of group a
+    sqs.change_message_visibility(QueueUrl=fifo_url, ReceiptHandle=head["ReceiptHandle"], VisibilityTimeout=2)
+    assert receive(sqs, fifo_url) == []  # hidden until due, it still holds its group
+    time.sleep(2.2)
+    assert bodies(receive(sqs, fifo_url)) == ["a1", "a2", "a3"]  # then the group again, from its first message
+
+
+def test_messages_shown_again_behind_a_hidden_first_one_wait_for_it(sqs: Any, fifo_url: str) -> None:
+    """A batch's messages after a waiting one are shown again at once; they do not overtake it."""
+    send_fifo(sqs, fifo_url, "a", "a1", "a2", "a3")
+    first, second, third = receive(sqs, fifo_url)
+    sqs.change_message_visibility_batch(
+        QueueUrl=fifo_url,
+        Entries=[
+            {"Id": "0", "ReceiptHandle": first["ReceiptHandle"], "VisibilityTimeout": 2},
+            {"Id": "1", "ReceiptHandle": second["ReceiptHandle"], "VisibilityTimeout": 0},
+            {"Id": "2", "ReceiptHandle": third["ReceiptHandle"], "VisibilityTimeout": 0},
+        ],
+    )
+    assert receive(sqs, fifo_url) == []
+    sqs.delete_message(QueueUrl=fifo_url, ReceiptHandle=receive_after(sqs, fifo_url, 3)[0]["ReceiptHandle"])
+    assert bodies(receive(sqs, fifo_url)) == ["a2", "a3"]
+
+
+def receive_after(sqs: Any, url: str, seconds: float) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = receive(sqs, url, count=1)
+        if found:
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"nothing visible within {seconds} s")
+
+
+def test_a_long_poll_on_a_fifo_queue_waits_behind_a_held_group_and_answers_when_it_goes_on(
+    sqs: Any, fifo_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The next of a group is visible but not receivable while the first is in flight: a poll waits (it spun, looking
+    again and again, and the local stack's pollers took a core between them) and answers as soon as the first is
+    deleted."""
+    send_fifo(sqs, fifo_url, "a", "a1", "a2")
+    [first] = receive(sqs, fifo_url, count=1)
+    answered: list[tuple[float, list[str]]] = []
+    looks = Counter[str]()
+    real = moto_sqs._earliest_visible_ms  # asked after each look that found nothing
+
+    def counted(queue: Any) -> float:
+        looks["empty"] += 1
+        return real(queue)
+
+    monkeypatch.setattr(moto_sqs, "_earliest_visible_ms", counted)
+
+    def poll() -> None:
+        started = time.monotonic()
+        found = sqs.receive_message(QueueUrl=fifo_url, WaitTimeSeconds=10).get("Messages", [])
+        answered.append((time.monotonic() - started, bodies(found)))
+
+    poller = threading.Thread(target=poll)
+    poller.start()
+    time.sleep(1.5)
+    assert not answered  # still waiting: nothing of group a may be handed out
+    assert looks["empty"] <= 5, looks  # once, and again at most every second
+    sqs.delete_message(QueueUrl=fifo_url, ReceiptHandle=first["ReceiptHandle"])
+    poller.join(15)
+    assert answered and answered[0][1] == ["a2"] and answered[0][0] < 5
+
+
+def test_a_fifo_deduplication_id_is_remembered_five_minutes_after_its_delete_per_group(sqs: Any, fifo_url: str) -> None:
+    """As AWS: moto forgot a deduplication id once its message was deleted, so a resend came twice."""
+    send_fifo(sqs, fifo_url, "a", "first", deduplication="same")
+    [message] = receive(sqs, fifo_url)
+    sqs.delete_message(QueueUrl=fifo_url, ReceiptHandle=message["ReceiptHandle"])
+    send_fifo(sqs, fifo_url, "a", "again", deduplication="same")
+    send_fifo(sqs, fifo_url, "a", "other", deduplication="new")
+    assert bodies(receive(sqs, fifo_url)) == ["other"]
+
+
+def test_a_fifo_message_may_be_hidden_twelve_hours_from_its_last_receive(sqs: Any, fifo_url: str) -> None:
+    from moto.sqs.models import sqs_backends
+
+    send_fifo(sqs, fifo_url, "a", "old")
+    [message] = list[Any](sqs_backends[ACCOUNT][REGION].get_queue(fifo_url.rsplit("/", 1)[1])._messages)
+    message.sent_timestamp -= 13 * 3600 * 1000  # sent 13 hours ago: moto refused any hide
+    [received] = receive(sqs, fifo_url)
+    handle = received["ReceiptHandle"]
+    sqs.change_message_visibility(QueueUrl=fifo_url, ReceiptHandle=handle, VisibilityTimeout=3600)
+    with pytest.raises(ClientError, match="beyond the limit"):
+        sqs.change_message_visibility(QueueUrl=fifo_url, ReceiptHandle=handle, VisibilityTimeout=43_200)
+
+
 def test_the_books_counts_match_a_scan_after_random_calls(aws_endpoint: str) -> None:
     """What the book keeps counted (states, in flight by tenant) against moto's own scan of every message."""
     from moto.sqs.models import sqs_backends

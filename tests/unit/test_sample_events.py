@@ -22,6 +22,7 @@ MODEL_FOR: dict[str, type[BaseModel]] = {
     "authorizer": ApiGatewayAuthorizerToken,  # a TOKEN authorizer
     "eventbridge": EventBridgeModel,
     "sqs": SqsModel,
+    "sqs-fifo": SqsModel,  # the ordered queue's: MessageGroupId and the rest of a FIFO message's attributes
 }
 FILES = sorted(EVENTS.glob("*/*.json"))
 

@@ -39,6 +39,7 @@ class Settings:
     deliveries_table: str = variable("DELIVERIES_TABLE")
     retry_queue_url: str = variable("RETRY_QUEUE_URL")
     fanout_queue_url: str = variable("FANOUT_QUEUE_URL")
+    ordered_queue_url: str = variable("ORDERED_QUEUE_URL")
     fanout_batch_size: int = variable("FANOUT_BATCH_SIZE", 1000, ge=25)
     allow_loopback_targets: bool = variable("ALLOW_LOOPBACK_TARGETS", False)
     connect_timeout: float = variable("DELIVERY_CONNECT_TIMEOUT", 5.0, gt=0)
@@ -54,6 +55,7 @@ class Settings:
     auto_disable_min_attempts: int = variable("AUTO_DISABLE_MIN_ATTEMPTS", 20, ge=1)
     max_connections_per_host: int = variable("MAX_CONNECTIONS_PER_HOST", 16, ge=1, le=64)
     event_bus_name: str = variable("EVENT_BUS_NAME", "")  # where operational events go; unset: only logged
+    ordering_window_seconds: float = variable("ORDERING_WINDOW_SECONDS", 1.0, ge=0, le=60)
 
     @classmethod
     def from_environment(cls, environment: Mapping[str, str]) -> Settings:

@@ -10,15 +10,19 @@ from oms_webhooks.adapters.delivery_index import DeliveryIndex
 from oms_webhooks.adapters.delivery_store import DeliveryStore
 from oms_webhooks.adapters.event_bus import EventBus
 from oms_webhooks.adapters.hook_store import HookStore
+from oms_webhooks.adapters.order_heads import OrderHeads
+from oms_webhooks.adapters.ordered_queue import OrderedQueue
 from oms_webhooks.adapters.queues import FanoutQueue, RetryQueue
 from oms_webhooks.adapters.rate_limit_store import RateLimitStore
 from oms_webhooks.adapters.sender import Sender
 from oms_webhooks.domain.circuit import CircuitRules
 from oms_webhooks.rules.circuit_breaker import Breaker
 from oms_webhooks.rules.dispatch import Dispatcher
+from oms_webhooks.rules.ordering import OrderedDeliveries
 from oms_webhooks.rules.parking import Parking
 from oms_webhooks.rules.rate_limiter import DISPATCH_HOLD_SECONDS, RETRY_HOLD_SECONDS, RateLimiter
 from oms_webhooks.rules.retrier import Retrier
+from oms_webhooks.rules.sequencer import Sequencer
 from oms_webhooks.settings import settings
 
 
@@ -85,6 +89,7 @@ def dispatcher() -> Dispatcher:
         breaker=breaker(),
         rate_limits=RateLimiter(rate_limit_buckets(), hold=DISPATCH_HOLD_SECONDS),
         bus=event_bus(),
+        ordering=ordered_deliveries(),
     )
 
 
@@ -100,4 +105,37 @@ def retrier() -> Retrier:
         breaker=breaker(),
         rate_limits=RateLimiter(rate_limit_buckets(), hold=RETRY_HOLD_SECONDS),
         bus=event_bus(),
+    )
+
+
+def ordered_deliveries() -> OrderedDeliveries:
+    config = settings()
+    return OrderedDeliveries(
+        DeliveryStore(config.deliveries_table),
+        DeliveryIndex(config.deliveries_table),
+        OrderedQueue(config.ordered_queue_url),
+        OrderHeads(config.deliveries_table),
+    )
+
+
+@cache
+def sequencer() -> Sequencer:
+    """Attempts as the retrier does, with a breaker that never parks: an ordered delivery keeps its place."""
+    config = settings()
+    health = CircuitStore(config.hooks_table)
+    attempts = Retrier(
+        hooks=HookStore(config.hooks_table),
+        deliveries=DeliveryStore(config.deliveries_table),
+        sender=sender(),
+        queue=RetryQueue(config.retry_queue_url),
+        breaker=Breaker(circuit_rules(), health, HookStore(config.hooks_table), parking=None),
+        rate_limits=RateLimiter(rate_limit_buckets(), hold=RETRY_HOLD_SECONDS),
+        bus=event_bus(),
+    )
+    return Sequencer(
+        attempts,
+        OrderedQueue(config.ordered_queue_url),
+        OrderHeads(config.deliveries_table),
+        RetryQueue(config.retry_queue_url),
+        window=config.ordering_window_seconds,
     )

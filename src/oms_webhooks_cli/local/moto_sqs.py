@@ -18,8 +18,12 @@ names the message's tenant (a message without one is a tenant of its own). A ten
 queue's in-flight messages and at least 30 of them is a noisy neighbour. A receive hands out quiet tenants' messages
 first, oldest first, then noisy tenants', the one with the fewest in flight first. AWS's second measure, a tenant's
 share of consumer processing time, is not emulated (moto does not see processing), nor its memory of a noisy tenant
-for five minutes: here a tenant is noisy while its messages in flight make it so. FIFO queues keep moto's list and
-order.
+for five minutes: here a tenant is noisy while its messages in flight make it so.
+
+FIFO queues keep moto's list, order and message groups (a group's messages in order, none of a group while one of
+them is in flight), with two of AWS's rules moto lacks: a deduplication id is remembered for five minutes after the
+send whether or not the message was deleted since (per group with `DeduplicationScope: messageGroup`; moto looked
+only at the messages still queued), and the twelve hours a message may stay hidden count from its last receive.
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ LONGEST_IDLE_WAIT = 1.0  # seconds a long poll sleeps before looking again, what
 NOISY_SHARE = 0.10  # AWS: a tenant with more than this share of the queue's in-flight messages ...
 NOISY_IN_FLIGHT = 30  # ... and at least this many of them in flight is a noisy neighbour
 LONGEST_VISIBILITY_MS = 43_200_000  # AWS: a message is hidden at most 12 hours after it was received
+DEDUPLICATION_MS = 300_000  # AWS: a FIFO queue drops a message whose deduplication id it saw this recently
 BATCH_ENTRIES = 10  # AWS: entries of a batch call
 
 # moto's own, replaced by apply(): a moto without one of them fails apply(), and tests/unit/test_moto_sqs.py, naming it.
@@ -77,8 +82,12 @@ RELIED_ON = (
     "Queue.redrive_policy",
     "Queue.message_retention_period",
     "Queue.deleted_messages",
+    "Queue.pending_messages",
+    "Queue.attributes",
     "Message.id",
     "Message.group_id",
+    "Message.deduplication_id",
+    "Message.had_receipt_handle",
     "Message.receipt_handle",
     "Message.all_receipt_handles",
     "Message.visible_at",
@@ -371,11 +380,15 @@ def _retained(backend: Any, queue_name: str, message: Any) -> bool:
 
 
 def _earliest_visible_ms(queue: Any) -> float:
-    """When the first of the queue's messages can be visible (epoch ms); infinity for an empty queue."""
+    """When the first of the queue's messages can be visible (epoch ms); infinity for an empty queue. Asked after a
+    receive found nothing: in a FIFO queue a visible message then waits behind its group's message in flight, so it
+    is the hidden and delayed ones that count (a delete or a visibility change wakes the polls sooner)."""
     book = _book(queue)
     if book is not None:
         return book.next_due_ms(_now_ms())
-    return min((max(m.visible_at, m.delayed_until) for m in queue._messages), default=math.inf)
+    now = _now_ms()
+    due = (max(m.visible_at, m.delayed_until) for m in queue._messages)
+    return min((moment for moment in due if moment > now), default=math.inf)
 
 
 def _wake(queue: Any, at_ms: float = 0.0) -> None:
@@ -384,17 +397,6 @@ def _wake(queue: Any, at_ms: float = 0.0) -> None:
     queue._oms_next_visible_ms = min(queue._oms_next_visible_ms, at_ms)
     with queue._messages_lock:
         queue._messages_lock.notify_all()
-
-
-def _locked(method: Callable[..., Any], wakes: bool = False) -> Callable[..., Any]:
-    @functools.wraps(method)
-    def call(queue: Any, *args: Any, **kwargs: Any) -> Any:
-        with _lock(queue):
-            if wakes:
-                queue._oms_next_visible_ms = 0.0  # before the append and its notify: no long poll can miss it
-            return method(queue, *args, **kwargs)
-
-    return call
 
 
 def _fair_receive(queue: Any, book: MessageBook, count: int, visibility_timeout: int, names: list[str]) -> list[Any]:
@@ -448,6 +450,7 @@ def _receive(original: Callable[..., list[Any]]) -> Callable[..., list[Any]]:
                         result = _fair_receive(queue, book, count, visibility_timeout, names)
                     else:
                         result = original(backend, queue_name, count, 0, visibility_timeout, message_attribute_names)
+                        _received_now(queue, result)
                     if not result:
                         queue._oms_next_visible_ms = _earliest_visible_ms(queue)
             left = deadline - time.monotonic()
@@ -466,8 +469,12 @@ def _delete(original: Callable[..., None]) -> Callable[..., None]:
     def delete_message(queue: Any, receipt_handle: str) -> None:
         with _lock(queue):
             book = _book(queue)
-            if book is None:
-                return original(queue, receipt_handle)
+            if book is None:  # a FIFO queue: the delete may let its group go on, so polls look again
+                original(queue, receipt_handle)
+                queue._oms_next_visible_ms = 0.0
+                with queue._messages_lock:
+                    queue._messages_lock.notify_all()
+                return None
             if receipt_handle in queue.deleted_messages:
                 return None  # already deleted: a no-op, as moto's
             slot = book.by_handle.get(receipt_handle)
@@ -488,21 +495,12 @@ def _change_visibility(original: Callable[..., None]) -> Callable[..., None]:
         with _lock(queue):
             book = _book(queue)
             if book is None:
-                original(backend, queue_name, receipt_handle, visibility_timeout)
+                visible_at = _change_fifo_visibility(queue, receipt_handle, visibility_timeout)
             else:
                 slot = book.by_handle.get(receipt_handle)
                 if slot is None:
                     raise ReceiptHandleIsInvalid()
-                now = _now_ms()
-                if int(visibility_timeout) < 0:
-                    raise InvalidParameterValue(
-                        f"Value {visibility_timeout} for parameter VisibilityTimeout is invalid. Reason: must be >= 0"
-                    )
-                if now + int(visibility_timeout) * 1000 - slot.received_ms > LONGEST_VISIBILITY_MS:
-                    raise InvalidParameterValue(  # AWS counts the 12 hours from the receive (moto: from the send)
-                        f"Value {visibility_timeout} for parameter VisibilityTimeout is invalid. Reason: Total "
-                        "VisibilityTimeout for the message is beyond the limit [43200 seconds]"
-                    )
+                _check_visibility(visibility_timeout, slot.received_ms)
                 slot.message.change_visibility(visibility_timeout)
                 book.place(slot, _now_ms())
                 visible_at = slot.message.visible_at
@@ -511,6 +509,71 @@ def _change_visibility(original: Callable[..., None]) -> Callable[..., None]:
         _wake(queue, visible_at)
 
     return change_message_visibility
+
+
+def _check_visibility(visibility_timeout: int, received_ms: float) -> None:
+    if int(visibility_timeout) < 0:
+        raise InvalidParameterValue(
+            f"Value {visibility_timeout} for parameter VisibilityTimeout is invalid. Reason: must be >= 0"
+        )
+    if _now_ms() + int(visibility_timeout) * 1000 - received_ms > LONGEST_VISIBILITY_MS:
+        raise InvalidParameterValue(  # AWS counts the 12 hours from the receive (moto: from the send)
+            f"Value {visibility_timeout} for parameter VisibilityTimeout is invalid. Reason: Total "
+            "VisibilityTimeout for the message is beyond the limit [43200 seconds]"
+        )
+
+
+def _received_now(queue: Any, handed: list[Any]) -> None:
+    """Notes when a FIFO queue's messages were received (what moto hands out are copies): the 12 hours count from it."""
+    if handed:
+        now = _now_ms()
+        ids = {message.id for message in handed}
+        for message in queue._messages:
+            if message.id in ids:
+                message._oms_received_ms = now
+
+
+def _change_fifo_visibility(queue: Any, receipt_handle: str, visibility_timeout: int) -> float:
+    """moto's, with the 12 hours counted from the last receive; returns when the message is visible again."""
+    message = next((m for m in queue._messages if m.had_receipt_handle(receipt_handle)), None)
+    if message is None:
+        raise ReceiptHandleIsInvalid()
+    _check_visibility(visibility_timeout, getattr(message, "_oms_received_ms", message.sent_timestamp))
+    message.change_visibility(visibility_timeout)
+    if message.visible and message in queue.pending_messages:
+        queue.pending_messages.remove(message)
+    elif int(visibility_timeout) > 0:  # hidden again (AWS refuses once it is visible): in flight, holding its group
+        queue.pending_messages.add(message)
+    return float(message.visible_at)
+
+
+def _add(original: Callable[..., None]) -> Callable[..., None]:
+    @functools.wraps(original)
+    def add_message(queue: Any, message: Any) -> None:
+        with _lock(queue):
+            queue._oms_next_visible_ms = 0.0  # before the append and its notify: no long poll can miss it
+            if queue.fifo_queue and _seen_lately(queue, message):
+                return None  # as AWS, which answers the send as if it were taken
+            return original(queue, message)
+
+    return add_message
+
+
+def _seen_lately(queue: Any, message: Any) -> bool:
+    """Whether a FIFO message's deduplication id was sent in the last five minutes (in its group, with the
+    messageGroup scope); remembers it if not."""
+    if message.deduplication_id is None:
+        return False
+    scope = message.group_id if queue.attributes.get("DeduplicationScope") == "messageGroup" else None
+    seen: OrderedDict[tuple[Any, str], float] = queue._oms_deduplication
+    now = float(message.sent_timestamp or _now_ms())
+    while seen and next(iter(seen.values())) <= now - DEDUPLICATION_MS:
+        seen.popitem(last=False)
+    key = (scope, message.deduplication_id)
+    if key in seen:
+        return True
+    seen[key] = now
+    return False
 
 
 def _change_visibility_batch(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -554,6 +617,7 @@ def _init(original: Callable[..., None]) -> Callable[..., None]:
     def __init__(queue: Any, *args: Any, **kwargs: Any) -> None:
         queue._oms_lock = threading.RLock()
         queue._oms_next_visible_ms = 0.0
+        queue._oms_deduplication = OrderedDict()  # FIFO: (group or None, deduplication id) -> sent, oldest first
         original(queue, *args, **kwargs)
         queue.deleted_messages = RecentHandles()
         if not queue.fifo_queue:
@@ -604,7 +668,7 @@ def apply() -> None:
     queue.approximate_number_of_messages_delayed = _counted(WAITING, lambda m, now: now < m.delayed_until)
     queue.approximate_number_of_messages_not_visible = _counted(IN_FLIGHT, lambda m, now: m.visible_at >= now)
     backend.is_message_valid_based_on_retention_period = _retained
-    queue.add_message = _locked(queue.add_message, wakes=True)
+    queue.add_message = _add(queue.add_message)
     queue.delete_message = _delete(queue.delete_message)
     backend.receive_message = _receive(backend.receive_message)
     backend.change_message_visibility = _change_visibility(backend.change_message_visibility)

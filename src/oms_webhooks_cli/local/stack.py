@@ -31,7 +31,16 @@ LOCAL_OVERRIDES = {"ALLOW_LOOPBACK_TARGETS": "true"}  # a receiver on 127.0.0.1 
 STOP_SECONDS = 4.0  # from a stop request to the end of every process of the stack, in-flight work abandoned
 POLLERS_STOP_SECONDS = 1.0  # of those, how long in-flight batches may take to finish
 MOTO_STOP_SECONDS = 1.5  # and how long moto may take before it is killed
-QUEUE_ATTRIBUTES = ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds", "ReceiveMessageWaitTimeSeconds")
+QUEUE_ATTRIBUTES = (
+    "VisibilityTimeout",
+    "MessageRetentionPeriod",
+    "DelaySeconds",
+    "ReceiveMessageWaitTimeSeconds",
+    "FifoQueue",
+    "ContentBasedDeduplication",
+    "DeduplicationScope",
+    "FifoThroughputLimit",
+)
 
 
 class LocalStack:
@@ -166,12 +175,17 @@ def create_resources(template: Template, aws: Callable[[str], Any]) -> None:
         if ttl and ttl.get("Enabled"):
             dynamodb.update_time_to_live(TableName=args["TableName"], TimeToLiveSpecification=ttl)
     for lid, props in template.queues().items():
-        attributes = {k: str(props[k]) for k in QUEUE_ATTRIBUTES if k in props}
+        attributes = {k: _attribute(props[k]) for k in QUEUE_ATTRIBUTES if k in props}
         if "RedrivePolicy" in props:
             attributes["RedrivePolicy"] = json.dumps(props["RedrivePolicy"])
         sqs.create_queue(QueueName=template.physical_name(lid), Attributes=attributes)
     for lid in template.of_type("AWS::Events::EventBus"):
         events.create_event_bus(Name=template.physical_name(lid))
+
+
+def _attribute(value: Any) -> str:
+    """A queue attribute as SQS takes it: text, booleans as `true`/`false`."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def local_functions(template: Template) -> dict[str, LocalFunction]:

@@ -215,6 +215,13 @@ export function hidden(text) {
   return h("span", { class: "visually-hidden" }, text);
 }
 
+/** For a delivery of an ordered hook held behind an earlier one of its object: "held", linked to that one. */
+export function heldTag(delivery) {
+  if (!delivery.held) return null;
+  const label = delivery.waits_for ? `held behind ${delivery.waits_for.slice(0, 8)}` : "held";
+  return h("span", { class: "tag held", title: "Waits until the earlier delivery of its object ends" }, label);
+}
+
 /** A hook's state: active, inactive, or disabled by the service with its reason. */
 export function hookState(hook) {
   if (hook.is_active) return h("span", { class: "badge badge-delivered" }, "Active");

@@ -30,6 +30,7 @@ from oms_webhooks.adapters.items import from_item, to_item
 from oms_webhooks.clock import iso
 from oms_webhooks.domain.attempt_log import attempt_log
 from oms_webhooks.domain.deliveries import Attempt, Deferral, Delivery, Status
+from oms_webhooks.domain.ordering import Ordering
 
 PARKED_KEY = "parked"  # the hook id, on a delivery parked by its hook's open circuit only
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -68,6 +69,7 @@ class Detail(BaseModel):
     deferral_count: int | None = None  # absent: as many as kept
     payload_claim: str | None = None  # absent, and no request_payload: the event's own claim
     request_payload: Any = None  # a delivery without a claim (a test delivery) holds its payload
+    ordering: Ordering | None = None  # an ordered hook's delivery: its object's queue, or why it is in none
 
 
 class DeliveryRecord(BaseModel):
@@ -144,6 +146,7 @@ def delivery_item(delivery: Delivery, version: int | None = None) -> dict[str, A
         deferral_count=None if delivery.deferral_count == len(delivery.deferrals) else delivery.deferral_count,
         payload_claim=delivery.payload_claim if delivery.payload_claim != delivery.event_id else None,
         request_payload=delivery.request_payload if delivery.payload_claim is None else None,
+        ordering=delivery.ordering,
     )
     record = DeliveryRecord.model_construct(
         uuid=delivery.uuid,
@@ -204,6 +207,7 @@ def delivery_from_item(item: dict[str, Any]) -> Delivery:
         parked=record.parked is not None,
         version=record.version,
         payload_claim=None if inline else (detail.payload_claim or record.event_id),
+        ordering=detail.ordering,
     )
 
 

@@ -86,6 +86,8 @@ class FanoutBatch(BaseModel):
     first_id: int
     last_id: int
     payload: Any = None
+    published: float | None = None  # the event's, for ordered hooks (OmsEvent)
+    received: float | None = None
 
 
 class FanoutQueueRecord(SqsRecordModel):
@@ -120,11 +122,6 @@ class Queue:
                     raise RuntimeError(f"SQS refused {len(again['Failed'])} messages: {again['Failed']}")
         return calls
 
-
-class RetryQueue(Queue):
-    def schedule(self, messages: Sequence[RetryMessage | ProbeMessage | ReleaseMessage]) -> int:
-        return self.send([_entry(m) for m in messages])
-
     def hide(self, receipt_handle: str, seconds: float) -> None:
         self.client.change_message_visibility(
             QueueUrl=self.url, ReceiptHandle=receipt_handle, VisibilityTimeout=_visibility(seconds)
@@ -143,6 +140,11 @@ class RetryQueue(Queue):
             answer = self.client.change_message_visibility_batch(QueueUrl=self.url, Entries=entries)
             refused.extend(chunk[int(failed["Id"])][0] for failed in answer.get("Failed", []))
         return refused
+
+
+class RetryQueue(Queue):
+    def schedule(self, messages: Sequence[RetryMessage | ProbeMessage | ReleaseMessage]) -> int:
+        return self.send([_entry(m) for m in messages])
 
 
 class FanoutQueue(Queue):

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from oms_webhooks.clock import iso
+from oms_webhooks.domain.ordering import Ordering
 
 # Fixed forever: delivery uuids derive from it, so a re-delivered event maps onto the same deliveries.
 _NAMESPACE = uuid.UUID("5b0f7c64-1d2e-4c4a-9a53-6f2b1f0e8d31")
@@ -143,6 +144,7 @@ class Delivery(BaseModel):
     expires_at: int = 0  # epoch seconds; DynamoDB's TTL removes the record after it
     test: bool = False  # sent by `POST .../test/` (trial.py): shown in the log, never retried or recovered
     parked: bool = False  # deferred by an open circuit: no message waits for it; the circuit's probe releases it
+    ordering: Ordering | None = None  # a delivery of an ordered hook: its object's queue, or why it is not in one
     version: int = 0  # bumped by every write of the record, so that two writers cannot overwrite each other
     # The event claim that holds `request_payload`, stored once per event (event_claims.py); None: the record holds it.
     payload_claim: str | None = None
@@ -243,9 +245,10 @@ class Delivery(BaseModel):
         merged.modified_date = max(merged.modified_date, self.modified_date)
         return merged
 
-    def public(self, webhook: dict[str, Any] | None = None) -> dict[str, Any]:
+    def public(self, webhook: dict[str, Any] | None = None, waits_for: str | None = None) -> dict[str, Any]:
         """Whisperer's fields (`webhook` nested: the hook's answer, or what the record knows of a hook since
-        deleted), and this service's: `event_type`, `event_id`, `status`, `next_attempt_at`, `attempts`."""
+        deleted), and this service's: `event_type`, `event_id`, `status`, `next_attempt_at`, `attempts`. `waits_for`:
+        the earlier delivery of its object this one is held behind (ordered hooks)."""
         return {
             "id": self.id,
             "uuid": self.uuid,
@@ -267,6 +270,9 @@ class Delivery(BaseModel):
             "deferrals": [d.public() for d in self.deferrals],
             "deferral_count": self.deferral_count,
             "parked": self.parked,
+            "held": waits_for is not None,
+            "waits_for": waits_for,
+            "ordering": self.ordering.public() if self.ordering else None,
             "created_date": iso(self.created_date),
             "modified_date": iso(self.modified_date),
             "test": self.test,

@@ -37,6 +37,16 @@ class StillRetrying(WebhookError):
     """A manual retry, unforced, of a delivery whose scheduled retries are still running (event_100_6)."""
 
 
+class HeldInOrder(WebhookError):
+    """A manual retry of an ordered hook's delivery that waits behind an earlier one of its object: sending it now
+    would overtake that one. `waits_for`: its uuid (None: the delivery is next, and about to be sent)."""
+
+    def __init__(self, uuid: str, waits_for: str | None) -> None:
+        super().__init__(f"{uuid} waits for {waits_for or 'its turn'}")
+        self.uuid = uuid
+        self.waits_for = waits_for
+
+
 class InvalidFields(WebhookError):
     """Several fields (or query parameters) refused at once, each with its messages, as DRF reports them."""
 

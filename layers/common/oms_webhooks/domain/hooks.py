@@ -209,6 +209,17 @@ class HookTarget(BaseModel):
             examples=[{"channel": ["web"], "total": [{"numeric": [">=", 100]}]}],
         ),
     ] = None
+    ordering: Annotated[
+        Literal["none", "object"],
+        Written(),
+        Field(
+            description="`object`: the deliveries of one OMS object (the event type's first segment and the "
+            "payload's `id`, e.g. `package:73`) reach this hook's target URL in the order the service queued their "
+            "events, across the owner's hooks with `object` on that URL: each waits until every earlier one has "
+            "been delivered, failed after its last retry, or had its hook disabled. Other objects and other URLs "
+            'are never held back. `none` (the default): as they come. README, "Ordered delivery".'
+        ),
+    ] = "none"
     # The secret before the last rotation, still signing until it expires (secret_rotation.py); never shown either.
     previous_secret_key: Annotated[str | None, Field(exclude=True)] = None
     previous_secret_expires_at: Annotated[datetime | None, Field(exclude=True)] = None

@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import AfterValidator, BaseModel, Field
 from pydantic_core import PydanticCustomError
 
+from oms_webhooks.clock import epoch
 from oms_webhooks.domain.errors import problems
 from oms_webhooks.domain.event_catalog import canonical_event_type
 from oms_webhooks.domain.operational_events import OPERATIONAL_SOURCE, is_operational
@@ -81,6 +82,10 @@ class OmsEvent:
     event_type: str
     payload: Any
     owner: str | None = None  # an operational event's: only this owner's hooks receive it
+    # When it was published (EventBridge's `time`, whole seconds) and when the dispatcher received it: what orders the
+    # deliveries of one object to an ordered hook (domain/ordering.py).
+    published: float | None = None
+    received: float | None = None
 
     @classmethod
     def from_eventbridge(cls, raw: Any) -> OmsEvent:
@@ -90,8 +95,9 @@ class OmsEvent:
             if isinstance(raw, dict) and raw.get("source") == OPERATIONAL_SOURCE:
                 operational = parse(event=raw, model=OperationalEventBridgeModel)
                 detail = operational.detail
-                return cls(operational.id, operational.detail_type, detail.payload, detail.owner)
+                published = operational.time.timestamp()
+                return cls(operational.id, operational.detail_type, detail.payload, detail.owner, published, epoch())
             envelope = parse(event=raw, model=OmsEventBridgeModel)
         except ValidationError as invalid:
             raise MalformedEvent(problems(invalid)) from None
-        return cls(envelope.id, envelope.detail_type, envelope.detail.payload)
+        return cls(envelope.id, envelope.detail_type, envelope.detail.payload, None, envelope.time.timestamp(), epoch())

@@ -20,16 +20,19 @@ from oms_webhooks.domain.deliveries import UNFINISHED, Delivery, delivery_id, uu
 from oms_webhooks.domain.errors import (
     AlreadyDelivered,
     AmbiguousNumber,
+    HeldInOrder,
     InvalidField,
     InvalidFields,
     NotFound,
     StillRetrying,
 )
 from oms_webhooks.domain.hooks import Hook
+from oms_webhooks.domain.ordering import Ordering
 from oms_webhooks.domain.pagination import Page, decode_cursor, encode_cursor, page_size
 from oms_webhooks.rules.circuit_breaker import Breaker
 from oms_webhooks.rules.delivery_step import take_step
 from oms_webhooks.rules.operational_outbox import OperationalOutbox
+from oms_webhooks.rules.ordering import OrderedDeliveries, ordering_of
 
 INVALID_CHOICE = "Select a valid choice. That choice is not one of the available choices."
 HOOKS_PER_QUERY = 1000  # an event's deliveries: the owner's hooks read this many a Query page
@@ -92,12 +95,14 @@ class DeliveryLog:
         sender: Sender | None = None,
         breaker: Breaker | None = None,
         bus: EventBus | None = None,
+        ordering: OrderedDeliveries | None = None,
     ) -> None:
         self.deliveries = deliveries
         self.hooks = hooks
         self.sender = sender
         self.breaker = breaker  # a manual retry that delivers ends its hook's failure streak
         self.bus = bus  # where what a manual retry changes (a 410, a circuit it closes) is told
+        self.ordering = ordering  # ordered hooks' deliveries: what each waits for, and retries that keep the order
         self.known_hooks: dict[int, Hook] = {}  # hooks read while answering this request
 
     def find(self, owner: str, filters: DeliveryFilters, limit: int | None, cursor: str | None) -> Page[Delivery]:
@@ -155,24 +160,55 @@ class DeliveryLog:
             raise NotFound(key) from None
 
     def public(self, owner: str, deliveries: Iterable[Delivery]) -> list[dict[str, Any]]:
-        """The answers, each with its hook nested: the page's hooks read in one BatchGetItem per 100."""
+        """The answers, each with its hook nested: the page's hooks read in one BatchGetItem per 100, and for the
+        unfinished ordered deliveries among them, what each waits for (a call or two)."""
         shown = list(deliveries)
         wanted = {d.webhook for d in shown} - set(self.known_hooks)
         if wanted:
             self.known_hooks.update(self.hooks.get_many(owner, wanted))
-        return [d.public(_hook_answer(self.known_hooks.get(d.webhook))) for d in shown]
+        held = self.ordering.waits_for(shown) if self.ordering else {}
+        return [d.public(_hook_answer(self.known_hooks.get(d.webhook)), held.get(d.uuid)) for d in shown]
 
-    def retry(self, owner: str, key: str, force: bool) -> tuple[Delivery, SendResult]:
-        """Whisperer's manual retry: one attempt now, recorded with the others; the schedule is left as it is."""
+    def retry(self, owner: str, key: str, force: bool) -> tuple[Delivery, SendResult | None]:
+        """Whisperer's manual retry: one attempt now, recorded with the others; the schedule is left as it is. An
+        ordered hook's delivery keeps its place (`_retry_in_order`): no result when it was queued instead."""
         delivery = self.get(owner, key)
         if delivery.delivered:
             raise AlreadyDelivered(delivery.uuid)
+        try:
+            hook: Hook | None = self.hooks.get(owner, delivery.webhook)
+        except NotFound:
+            hook = None
+        ordering = ordering_of(hook, delivery) if hook is not None and self.ordering is not None else None
+        if hook is not None and ordering is not None and ordering.group is not None:
+            return self._retry_in_order(delivery, hook, ordering, force)
         if delivery.status in UNFINISHED and not force:
             raise StillRetrying(delivery.uuid)
-        try:
-            hook = self.hooks.get(owner, delivery.webhook)
-        except NotFound:
-            raise NotFound(f"the hook of delivery {delivery.uuid} no longer exists") from None
+        if hook is None:
+            raise NotFound(f"the hook of delivery {delivery.uuid} no longer exists")
+        return self._attempt_now(delivery, hook)
+
+    def _retry_in_order(
+        self, delivery: Delivery, hook: Hook, ordering: Ordering, force: bool
+    ) -> tuple[Delivery, SendResult | None]:
+        """The delivery its object's queue waits for is tried now (forced, as any unfinished one), and the queue goes
+        on at once if it is delivered; one waiting behind another is refused, naming it (sending it would overtake
+        it); a failed one is queued again behind what waits in its object's queue."""
+        assert self.ordering is not None
+        if delivery.status not in UNFINISHED:
+            self.ordering.queue_ended([(delivery, ordering)])
+            return self.deliveries.get(delivery.uuid), None
+        head = self.ordering.head(delivery.model_copy(update={"ordering": ordering}))
+        if head is None or head.uuid != delivery.uuid:
+            raise HeldInOrder(delivery.uuid, head.uuid if head else None)
+        if not force:
+            raise StillRetrying(delivery.uuid)
+        delivery, result = self._attempt_now(delivery, hook)
+        if delivery.delivered:
+            self.ordering.let_go(head)
+        return delivery, result
+
+    def _attempt_now(self, delivery: Delivery, hook: Hook) -> tuple[Delivery, SendResult]:
         assert self.sender is not None, "a DeliveryLog that retries needs a Sender"
         outbox = OperationalOutbox()
         gate = self.breaker.for_hook(hook, outbox) if self.breaker and hook.is_active else None

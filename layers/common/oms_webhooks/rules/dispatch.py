@@ -38,6 +38,7 @@ from oms_webhooks.domain.oms_event import OmsEvent
 from oms_webhooks.rules.circuit_breaker import Breaker, CircuitGate, GateReport
 from oms_webhooks.rules.delivery_step import take_step, tell_if_given_up
 from oms_webhooks.rules.operational_outbox import OperationalOutbox
+from oms_webhooks.rules.ordering import OrderedDeliveries
 from oms_webhooks.rules.rate_limiter import RateLimiter
 
 WRITERS = 4  # record batches written at once, beside the sends
@@ -66,6 +67,7 @@ class DispatchReport:
     batches: int = 0  # fan-out batches queued for other invocations
     operational_sent: int = 0  # operational events this run put on the bus
     operational_failed: int = 0  # ... and those PutEvents did not take (logged)
+    ordered: int = 0  # queued in their object's order for the sequencer, not attempted here
     attempt_ms: list[float] = field(default_factory=list)  # each attempt's duration, for the metrics (not the log)
 
 
@@ -86,6 +88,7 @@ class Dispatcher:
     breaker: Breaker | None = None
     rate_limits: RateLimiter | None = None
     bus: EventBus | None = None  # where operational events go; without it they are only logged
+    ordering: OrderedDeliveries | None = None  # ordered hooks' deliveries go to their object's queue
 
     def __post_init__(self) -> None:
         self.pool = ThreadPoolExecutor(self.workers, thread_name_prefix="deliver")
@@ -106,7 +109,7 @@ class Dispatcher:
             if self.fanout is not None and len(hooks) > self.batch_size and event.owner is None:
                 self._split(event, hooks, report)  # again on a re-run: each batch has its own claim
             elif claim.first:
-                self.deliver(self._pending(event, claim, [hooks], report), report, gate, _bodies(event), outbox)
+                self.deliver(self._pending(event, claim, [hooks], report), report, gate, _bodies(event), outbox, event)
             else:
                 self._dispatch_again(claim, event, [hooks], report, gate, outbox)
 
@@ -115,13 +118,13 @@ class Dispatcher:
     def dispatch_batch(self, batch: FanoutBatch) -> DispatchReport:
         """One batch of a split fan-out, claimed apart from the event and from the other batches."""
         payload = batch.payload if batch.payload is not None else self.deliveries.event_payload(batch.event_id)
-        event = OmsEvent(batch.event_id, batch.event_type, payload)
+        event = OmsEvent(batch.event_id, batch.event_type, payload, published=batch.published, received=batch.received)
 
         def run(report: DispatchReport, claim: EventClaim, outbox: OperationalOutbox) -> None:
             pages = self.hooks.active_range(batch.event_type, batch.first_id, batch.last_id)
             gate = self.breaker.for_batch(batch.event_type, outbox) if self.breaker else None
             if claim.first:
-                self.deliver(self._pending(event, claim, pages, report), report, gate, _bodies(event), outbox)
+                self.deliver(self._pending(event, claim, pages, report), report, gate, _bodies(event), outbox, event)
             else:
                 self._dispatch_again(claim, event, pages, report, gate, outbox)
 
@@ -161,6 +164,8 @@ class Dispatcher:
         pending = list(self._pending(event, claim, pages, report))
         done = self.deliveries.existing([delivery.uuid for _, delivery in pending])
         report.skipped = len(done)
+        if self.ordering is not None:  # in case the run that recorded them died before queueing them
+            self.ordering.queue_again(((h, d) for h, d in pending if d.uuid in done), event)
         todo = [(hook, delivery) for hook, delivery in pending if delivery.uuid not in done]
         if not todo:
             report.duplicate = True
@@ -168,7 +173,7 @@ class Dispatcher:
         if not claim.stale(self.stale_after):
             raise DispatchInProgress(claim.key)
         claim.take_over()
-        self.deliver(todo, report, gate, _bodies(event), outbox)
+        self.deliver(todo, report, gate, _bodies(event), outbox, event)
 
     def _split(self, event: OmsEvent, hooks: list[HookTarget], report: DispatchReport) -> None:
         """Hooks come in id order from the index, so each batch is a contiguous range of ids."""
@@ -183,6 +188,8 @@ class Dispatcher:
                 first_id=chunk[0].id,
                 last_id=chunk[-1].id,
                 payload=payload,
+                published=event.published,
+                received=event.received,
             )
             for chunk in (hooks[i : i + self.batch_size] for i in range(0, len(hooks), self.batch_size))
         ]
@@ -208,14 +215,20 @@ class Dispatcher:
         gate: CircuitGate | None = None,
         body: EventBody | None = None,
         outbox: OperationalOutbox | None = None,
+        event: OmsEvent | None = None,
     ) -> None:
         """Sends as hooks arrive, at most the sender's per-host limit at once to one host; records (and retries) are
-        written in batches of 25 as answers come back. `body`: the event's, so its payload is serialized once."""
+        written in batches of 25 as answers come back. `body`: the event's, so its payload is serialized once.
+        Ordered hooks' deliveries of `event` are recorded and queued in their object's order instead."""
         writes: list[Future[None]] = []
         batch: list[tuple[HookTarget, Delivery, float | None]] = []
         limit = self.sender.hosts.limit
         outbox = OperationalOutbox() if outbox is None else outbox
         attempt = partial(self._attempt, gate=gate, body=body, outbox=outbox)
+        if self.ordering is not None and event is not None:  # recorded and queued at once, beside the sends
+            pending = self.ordering.divert(
+                pending, event, lambda held: writes.append(self.writers.submit(self._queue_in_order, held, report))
+            )
         for (hook, delivery), wait in per_host(self.pool, pending, attempt, _target_url, limit):
             batch.append((hook, delivery, wait))
             if len(batch) == BATCH_WRITE_SIZE:
@@ -225,6 +238,12 @@ class Dispatcher:
             writes.append(self.writers.submit(self._flush, batch, report, gate, outbox))
         for write in writes:
             write.result()  # a record that cannot be written fails the dispatch, to be resumed
+
+    def _queue_in_order(self, deliveries: list[Delivery], report: DispatchReport) -> None:
+        assert self.ordering is not None
+        self.ordering.queue_new(deliveries)
+        with self._lock:
+            report.ordered += len(deliveries)
 
     def _attempt(
         self, pending: Pending, gate: CircuitGate | None, body: EventBody | None, outbox: OperationalOutbox

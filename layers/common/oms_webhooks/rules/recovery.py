@@ -5,6 +5,10 @@ message on the retry queue; the retrier sends it as any retry. A delivery whose 
 one more attempt (and ends `failed` again if that fails); one still in its schedule (`include_retrying`) is tried
 now and then keeps its schedule. The mark lasts until the retrier saves the attempt, so a second identical call
 meanwhile queues nothing twice; after that, a delivery that failed again can be recovered again.
+
+An ordered hook's deliveries keep their order (ordering.py): failed ones are queued again in their object's queue,
+oldest first, behind whatever waits there; retrying ones are made due now where they wait, and the one its queue
+waits for shows again at once.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from oms_webhooks.adapters.queues import SEND_BATCH_SIZE, RetryMessage, RetryQue
 from oms_webhooks.clock import iso, now
 from oms_webhooks.domain.errors import InvalidField, NotFound
 from oms_webhooks.domain.event_catalog import subscribable_event_type
+from oms_webhooks.domain.hooks import Hook
+from oms_webhooks.rules.ordering import OrderedDeliveries, ordering_of
 
 MAX_PER_CALL = 1000  # deliveries one call queues (the API has 28 s); call again for the rest
 MARK_WORKERS = 8
@@ -91,11 +97,19 @@ class RecoveryReport:
 
 
 class Recovery:
-    def __init__(self, index: DeliveryIndex, hooks: HookStore, queue: RetryQueue, limit: int = MAX_PER_CALL) -> None:
+    def __init__(
+        self,
+        index: DeliveryIndex,
+        hooks: HookStore,
+        queue: RetryQueue,
+        limit: int = MAX_PER_CALL,
+        ordering: OrderedDeliveries | None = None,
+    ) -> None:
         self.index = index
         self.hooks = hooks
         self.queue = queue
         self.limit = limit
+        self.ordering = ordering
 
     def recover_hook(self, owner: str, hook_id: int, request: RecoverRequest) -> RecoveryReport:
         hook = self.hooks.get(owner, hook_id)  # another owner's hook is not found
@@ -103,7 +117,7 @@ class Recovery:
             raise InvalidField("is_active", "The hook is inactive: activate it before recovering its deliveries.")
         since, until = request.window()
         candidates = self.index.recoverable(since, until, request.statuses(), self.limit, hook_id=hook_id)
-        return RecoveryReport(self._queue(owner, candidates, request.statuses()), since, until)
+        return RecoveryReport(self._queue_each(owner, candidates, request.statuses(), {hook_id: hook}), since, until)
 
     def recover_owner(self, owner: str, request: OwnerRecoverRequest) -> RecoveryReport:
         """Deliveries of hooks since deleted or switched off are left alone: the retrier would not send them."""
@@ -111,14 +125,36 @@ class Recovery:
         candidates = self.index.recoverable(
             since, until, request.statuses(), self.limit, owner=owner, event_type=request.event_type
         )
-        active: dict[int, bool] = {}
+        hooks: dict[int, Hook] = {}
         for hook_id in {c.webhook for c in candidates}:
             try:
-                active[hook_id] = self.hooks.get(owner, hook_id).is_active
+                hooks[hook_id] = self.hooks.get(owner, hook_id)
             except NotFound:
-                active[hook_id] = False
-        sendable = [c for c in candidates if active[c.webhook]]
-        return RecoveryReport(self._queue(owner, sendable, request.statuses()), since, until)
+                continue
+        sendable = [c for c in candidates if c.webhook in hooks and hooks[c.webhook].is_active]
+        return RecoveryReport(self._queue_each(owner, sendable, request.statuses(), hooks), since, until)
+
+    def _queue_each(
+        self, owner: str, candidates: list[Candidate], statuses: tuple[str, ...], hooks: dict[int, Hook]
+    ) -> int:
+        """Ordered hooks' deliveries in their objects' queues, the others on the retry queue."""
+        ordered = [c for c in candidates if self.ordering is not None and hooks[c.webhook].ordering == "object"]
+        if not ordered:
+            return self._queue(owner, candidates, statuses)
+        assert self.ordering is not None
+        records = self.ordering.deliveries.get_many([c.uuid for c in ordered])
+        ended, waiting, unordered = [], [], [c for c in candidates if c not in ordered]
+        for candidate in ordered:
+            delivery = records.get(candidate.uuid)
+            place = ordering_of(hooks[candidate.webhook], delivery) if delivery else None
+            if delivery is None or place is None or place.group is None:  # no id: as an unordered hook's
+                unordered.append(candidate)
+            elif delivery.status == "failed":
+                ended.append((delivery, place))
+            else:
+                waiting.append(delivery.model_copy(update={"ordering": place}))
+        queued = self.ordering.queue_ended(ended) + self.ordering.hurry(waiting, statuses)
+        return queued + self._queue(owner, unordered, statuses)
 
     def _queue(self, owner: str, candidates: list[Candidate], statuses: tuple[str, ...]) -> int:
         """Mark, then send; a message that cannot be sent has its mark undone, so nothing is left marked unsent."""

@@ -154,9 +154,9 @@ class Retrier:
         def wait(delivery: Delivery, due: float) -> Outcome:
             return self._wait(_again(delivery), due, received, batch)
 
-        return self._attempt(delivery, due, received.claimant, wait, batch)
+        return self.attempt(delivery, due, received.claimant, wait, batch)
 
-    def _attempt(
+    def attempt(
         self,
         delivery: Delivery,
         due: float,
@@ -164,7 +164,8 @@ class Retrier:
         wait: Callable[[Delivery, float], Outcome],
         batch: RetryBatch | None = None,
     ) -> RetryReport:
-        """One scheduled attempt; `wait` carries the delivery to its next one."""
+        """One scheduled attempt; `wait` carries the delivery to its next one (the sequencer's holds its object's
+        queue)."""
         if not self.deliveries.claim_attempt(delivery, claimant):
             return RetryReport("done")  # another copy of this message took this attempt
         try:
@@ -172,11 +173,9 @@ class Retrier:
         except NotFound:
             hook = None
         except ValidationError as unreadable:  # stored before a rule it breaks: this delivery's end, not a crash
-            return self._end_unsent(
-                delivery, f"the hook's stored settings are no longer valid ({problems(unreadable)})"
-            )
+            return self.end_unsent(delivery, f"the hook's stored settings are no longer valid ({problems(unreadable)})")
         if hook is None or not hook.is_active:
-            return self._end_unsent(delivery, _why_not_active(hook))
+            return self.end_unsent(delivery, _why_not_active(hook))
         time.sleep(clock().real_seconds(max(0.0, due - epoch())))  # never before its time; the reads above are done
         outbox = batch.outbox if batch else OperationalOutbox()
         gate = self._gate(hook, batch, outbox)
@@ -233,7 +232,7 @@ class Retrier:
             self.queue.schedule([RetryMessage(uuid=delivery.uuid, due=due, owner=delivery.owner)])
             return "done"
 
-        report = self._attempt(delivery, 0.0, received.claimant, follow, batch)
+        report = self.attempt(delivery, 0.0, received.claimant, follow, batch)
         if batch and message.event_type in batch.gates:  # the probe's outcome moves the next probe: write it now
             report = replace(report, circuits=batch.gates[message.event_type].flush([message.hook]))
         after = self.breaker.health.read_hook(message.event_type, message.hook)
@@ -244,7 +243,10 @@ class Retrier:
     def prefetch(self, messages: list[QueueMessage]) -> RetryBatch:
         """Reads the batch's deliveries in one call, and their hooks in one call per owner. A hook that no longer
         reads as valid is left to its message, which ends that delivery with the reason."""
-        uuids = [m.uuid for m in messages if isinstance(m, RetryMessage)]
+        return self.prefetch_deliveries([m.uuid for m in messages if isinstance(m, RetryMessage)])
+
+    def prefetch_deliveries(self, uuids: list[str]) -> RetryBatch:
+        """These deliveries in one call, and their hooks in one call per owner."""
         deliveries = self.deliveries.get_many(uuids) if uuids else {}
         hooks: dict[int, Hook] = {}
         wanted: dict[str, set[int]] = {}
@@ -259,6 +261,14 @@ class Retrier:
         """Writes the batch's circuit streaks and hides its messages until their attempts are due; a message that
         cannot be hidden comes back after the queue's visibility timeout and waits again then. Returns what the
         streaks' writes changed (circuits opened, hooks disabled), for the metrics."""
+        report = self.settle_batch(batch)
+        refused = self.queue.hide_many(batch.hides)
+        if refused:
+            logger.warning("Not hidden: back after the queue's visibility timeout", extra={"messages": len(refused)})
+        return report
+
+    def settle_batch(self, batch: RetryBatch) -> GateReport:
+        """The batch's circuit streaks, written once per event type, and its operational events published."""
         report = GateReport()
         for gate in batch.gates.values():
             flushed = gate.flush()
@@ -266,9 +276,6 @@ class Retrier:
             report.closed.extend(flushed.closed)
             report.disabled.extend(flushed.disabled)
         batch.published = batch.outbox.publish(self.bus)
-        refused = self.queue.hide_many(batch.hides)
-        if refused:
-            logger.warning("Not hidden: back after the queue's visibility timeout", extra={"messages": len(refused)})
         return report
 
     def _gate(self, hook: Hook, batch: RetryBatch | None, outbox: OperationalOutbox) -> CircuitGate | None:
@@ -293,7 +300,7 @@ class Retrier:
             return None
         return delivery if delivery.status in UNFINISHED else None
 
-    def _end_unsent(self, delivery: Delivery, reason: str) -> RetryReport:
+    def end_unsent(self, delivery: Delivery, reason: str) -> RetryReport:
         seen = len(delivery.attempts), delivery.deferral_count
         delivery.end_unsent(Attempt(at=now(), error=f"{NOT_SENT}{reason}"[:RESPONSE_CONTENT_LIMIT], duration=0.0))
         mine = delivery

@@ -11,6 +11,7 @@ from oms_webhooks.adapters.hook_store import HookStore, hook_sk
 from oms_webhooks.domain.errors import InvalidField
 from oms_webhooks.domain.event_catalog import EVENT_TYPES, canonical_event_type
 from oms_webhooks.domain.hooks import Hook, HookIn, HookPatch, now
+from oms_webhooks.domain.ordering import schedule_refusal
 from oms_webhooks.domain.pagination import MAX_LIMIT, Page, decode_cursor, encode_cursor, page_size, previous_start
 from oms_webhooks.rules.secret_rotation import keyed
 
@@ -54,6 +55,14 @@ class Subscriptions:
         except ForbiddenAddress as refused:
             raise InvalidField("target_url", f"{refused.address} is not a public address.") from None
 
+    @staticmethod
+    def _check_ordering(hook: Hook, sent: set[str]) -> None:
+        """An ordered hook's whole retry schedule must fit in its queue's retention; the field the request set is
+        named (the countdown, else `ordering`)."""
+        refusal = schedule_refusal(hook.retry_countdown_config) if hook.ordering == "object" else None
+        if refusal:
+            raise InvalidField("retry_countdown_config" if "retry_countdown_config" in sent else "ordering", refusal)
+
     def create(self, owner: str, data: HookIn) -> Hook:
         moment = now()
         fields = {name: getattr(data, name) for name in data.model_fields_set if getattr(data, name) is not None}
@@ -63,6 +72,7 @@ class Subscriptions:
             fields["config"] = fields["config"].completed(None)  # a new hook has no stored password to keep
         hook = keyed(Hook(id=0, owner=owner, created_date=moment, modified_date=moment, **fields))
         self._check_target(hook)
+        self._check_ordering(hook, data.model_fields_set)
         hook = hook.model_copy(update={"id": self.store.next_id()})
         self.store.add(hook)
         return hook
@@ -105,6 +115,7 @@ class Subscriptions:
         old = self.store.get(owner, hook_id)
         new = keyed(old.changed(patch))
         self._check_target(new)
+        self._check_ordering(new, patch.model_fields_set)
         self.store.replace(old, new)
         return new
 

@@ -8,6 +8,7 @@ import {
   busy,
   cell,
   h,
+  heldTag,
   hidden,
   httpStatus,
   isoFromUtcInput,
@@ -129,7 +130,7 @@ function deliveryRow(delivery, hooksById, isNew) {
     cell("th", "Created", { scope: "row" }, h("a", { href: `#/deliveries/${delivery.uuid}` }, time(delivery.created_date), hidden(`, delivery ${delivery.uuid.slice(0, 8)}`))),
     eventCell(delivery),
     hookCell(delivery, hooksById),
-    cell("td", "Status", { class: "status-cell" }, statusBadge(delivery.status, delivery), waitingNote(delivery, { when: false })),
+    cell("td", "Status", { class: "status-cell" }, statusBadge(delivery.status, delivery), waitingNote(delivery, { when: false }), heldTag(delivery)),
     cell("td", "Last answer", {}, httpStatus(delivery.response_http_status)),
     cell("td", "Attempts", { class: "num" }, String(attempts.length)),
     cell("td", "Next attempt", {}, delivery.next_attempt_at ? time(delivery.next_attempt_at, { relative: true }) : h("span", { class: "muted" }, "—")),
@@ -236,7 +237,7 @@ export async function deliveriesPage({ view, query, signal, go }) {
     results = answer.data.results || [];
     nextCursor = cursorOf(answer.data.next);
     // While following, the rows are redrawn only when something changed, so focus and reading stay put.
-    const signature = results.map((d) => `${d.uuid}:${d.status}:${(d.attempts || []).length}`).join(" ");
+    const signature = results.map((d) => `${d.uuid}:${d.status}:${d.held}:${(d.attempts || []).length}`).join(" ");
     if (quiet && signature === shown) return;
     shown = signature;
     const fresh = quiet ? results.filter((d) => !seen.has(d.uuid)) : [];

@@ -3,7 +3,7 @@
 // While the service may still attempt it (pending, retrying, deferred), the page follows it.
 
 import { call, describeError, hookIdOf, need } from "../api.js";
-import { announce, busy, copyText, duration, h, httpStatus, indentJson, notice, statusBadge, time, unfinished, waitingNote } from "../dom.js";
+import { announce, busy, copyText, duration, h, heldTag, httpStatus, indentJson, notice, statusBadge, time, unfinished, waitingNote } from "../dom.js";
 
 const REFRESH_EVERY_MS = 3000;
 
@@ -110,11 +110,23 @@ function requestSection(delivery, hook) {
   );
 }
 
+/** Where a delivery of an ordered hook stands: its object, and the earlier delivery it waits for. */
+function orderRows(delivery) {
+  const ordering = delivery.ordering;
+  if (!ordering) return [];
+  if (!ordering.object) return [["Order", ordering.note || "not ordered"]];
+  const waits = delivery.waits_for
+    ? ["held: waits for ", h("a", { href: `#/deliveries/${delivery.waits_for}` }, h("code", {}, delivery.waits_for)), " to end"]
+    : "not waiting for an earlier delivery";
+  return [["Object", h("code", {}, ordering.object)], ["Waits for", waits]];
+}
+
 function summary(delivery, hook) {
   const id = hookIdOf(delivery.webhook);
   const rows = [
-    ["Status", [statusBadge(delivery.status, delivery), delivery.test ? h("span", { class: "tag" }, "test") : null]],
+    ["Status", [statusBadge(delivery.status, delivery), heldTag(delivery), delivery.test ? h("span", { class: "tag" }, "test") : null]],
     ...(delivery.status === "deferred" ? [["Waiting because", waitingNote(delivery)]] : []),
+    ...orderRows(delivery),
     ["Event type", delivery.event_type],
     ...(delivery.event_id
       ? [["Event", [h("code", { class: "wrap block" }, delivery.event_id), h("a", { href: `#/deliveries?event_id=${encodeURIComponent(delivery.event_id)}` }, "Its delivery to every hook")]]]
@@ -157,7 +169,13 @@ export async function deliveryPage({ view, params, signal }) {
       const before = (delivery.attempts || []).length;
       const answer = await call("POST", `hook_events/${delivery.uuid}/retry/`, { body: { force: force.checked }, signal });
       const data = answer.data || {};
-      if (answer.status === 200 || (answer.status === 406 && "delivered" in data)) {
+      if (answer.status === 202) {
+        const message = "Queued behind the earlier deliveries of its object: it is sent when they have ended.";
+        outcome.replaceChildren(notice("info", message));
+        delivery = await need("GET", `hook_events/${delivery.uuid}/`, { signal });
+        draw(before);
+        announce(message);
+      } else if (answer.status === 200 || (answer.status === 406 && "delivered" in data)) {
         const message = `${data.delivered ? "Delivered" : "Not delivered"}: ${httpStatus(data.response_status)} in ${duration(data.response_time)}.`;
         outcome.replaceChildren(notice(data.delivered ? "success" : "error", message));
         delivery = await need("GET", `hook_events/${delivery.uuid}/`, { signal });

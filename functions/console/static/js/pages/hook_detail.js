@@ -51,6 +51,7 @@ function facts(hook) {
       : []),
     ["Retries", retrySummary(hook.retry_countdown_config)],
     ["Rate limit", typeof hook.rate_limit === "number" ? `at most ${hook.rate_limit} deliveries a second (the rest wait, deferred)` : "none"],
+    ...("ordering" in hook ? [["Ordering", hook.ordering === "object" ? "each object's deliveries in the order of its events" : "none (as they come)"]] : []),
     [
       "Additional headers",
       headers.length ? h("ul", { class: "plain" }, headers.map(([name, value]) => h("li", {}, h("code", {}, `${name}: ${value}`)))) : "none",

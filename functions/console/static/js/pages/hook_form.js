@@ -215,6 +215,11 @@ export async function hookFormPage({ view, params, signal, go }) {
   const otherConfig = h("textarea", { id: "f-config", name: "config", rows: "2", spellcheck: "false", value: otherConfigText(current.config) });
   const filter = h("textarea", { id: "f-filter", name: "filter", rows: "4", spellcheck: "false", value: filterText(current.filter) });
   const callback = h("input", { id: "f-callback", name: "callback", type: "text", spellcheck: "false", value: current.callback ? String(current.callback) : "" });
+  const ordering = h(
+    "select",
+    { id: "f-ordering", name: "ordering" },
+    [["none", "None: as they come"], ["object", "Per object: in the order of its events"]].map(([value, label]) => h("option", { value, selected: value === (current.ordering || "none") }, label)),
+  );
   const configErrors = h("p", { id: "f-config-group-error", class: "field-error", hidden: true });
   slots.group("config.auth", configErrors, authUser);
 
@@ -278,6 +283,12 @@ export async function hookFormPage({ view, params, signal, go }) {
       "Rate limit (deliveries a second)",
       rateLimit,
       "Optional, from 0.01 (one every 100 s) to 1000; empty: unlimited. Deliveries beyond it wait for their turn (deferred), they do not fail.",
+    ),
+    slots.field(
+      "ordering",
+      "Ordering",
+      ordering,
+      "Per object: one package's (transfer's...) deliveries to this URL go one at a time, each after the earlier ones ended; other objects are never held back.",
     ),
     slots.field("additional_headers", "Additional headers", headers, 'Optional, one per line as "Name: value". Sent with every delivery.'),
     h(
@@ -356,6 +367,7 @@ export async function hookFormPage({ view, params, signal, go }) {
     // Sent where the API has these fields (its answers show them) or when the person filled them in.
     if ("config" in current || Object.keys(config).length) body.config = config;
     if ("callback" in current || callback.value.trim()) body.callback = callback.value.trim() || null;
+    if ("ordering" in current || ordering.value !== "none") body.ordering = ordering.value;
     submit.disabled = true;
     try {
       const answer = await call(editing ? "PATCH" : "POST", editing ? `hooks/${id}/` : "hooks/", { body, signal });
