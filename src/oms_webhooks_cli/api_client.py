@@ -124,8 +124,9 @@ class ApiClient:
         return dict(self.call("GET", path, not_found=f"no delivery {uuid} for this token's owner")[1])
 
     def retry_delivery(self, uuid: str, force: bool = False) -> dict[str, Any]:
-        """One attempt now. The outcome (delivered or not) is returned; a refusal (already delivered, still
-        retrying, unknown) raises ApiError."""
+        """One attempt now. The outcome (delivered or not, or for an ordered hook's failed delivery queued again) is
+        returned; a refusal (already delivered, still retrying, held behind an earlier one, unknown) raises
+        ApiError."""
         path = f"hook_events/{quote(uuid, safe='')}/retry/"
         not_found = f"no delivery {uuid} for this token's owner (or its hook was deleted)"
         _, outcome = self.call("POST", path, body={"force": force}, not_found=not_found, accept=(406,))

@@ -142,6 +142,11 @@ def _parser() -> argparse.ArgumentParser:
         "--header", action="append", nargs="+", metavar="NAME=VALUE", help="an additional header (repeatable)"
     )
     hook_create.add_argument("--inactive", action="store_true", help="create it switched off")
+    hook_create.add_argument(
+        "--ordering",
+        choices=("none", "object"),
+        help="object: each OMS object's deliveries one at a time, in the order of its events (default none)",
+    )
     hook_create.set_defaults(run=hooks.create)
     hook_delete = hook_commands.add_parser("delete", parents=[owner], help="unsubscribe (delete) a hook")
     hook_delete.add_argument("hook_id", type=int, metavar="ID")

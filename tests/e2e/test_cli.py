@@ -248,6 +248,20 @@ def test_retry_a_failed_delivery(owner: Owner, receiver: Receiver) -> None:
     assert again.returncode == 1 and "event_100_3" in again.stderr and again.stdout == ""
 
 
+def test_an_ordered_hooks_failed_delivery_retried_by_hand_is_queued_behind_its_object(
+    owner: Owner, receiver: Receiver
+) -> None:
+    url = receiver.script("/ordered-cli", Answer(500, b"down"), Answer(200, b"thanks"))
+    hook = owner.create_hook(url, "--retry-config", RETRY_NEVER, "--ordering", "object")
+    assert hook["ordering"] == "object"
+    owner.stack.cli("publish", "package.created", "--payload", '{"id": 6}')
+    uid = owner.wait_for_delivery(hook["id"], lambda d: d["status"] == "failed")["uuid"]
+    queued = owner.cli("deliveries", "retry", uid)
+    assert queued.returncode == 0 and queued.stdout.strip() == "queued behind the earlier deliveries of its object"
+    assert owner.wait_for_delivery(hook["id"], lambda d: d["status"] == "delivered")["uuid"] == uid
+    assert len(receiver.received["/ordered-cli"]) == 2
+
+
 def test_errors_are_one_line_on_stderr_with_exit_1(owner: Owner, tmp_path: Path) -> None:
     bad = owner.stack.cli("hooks", "list", "--token", "not-a-token", check=False)
     assert bad.returncode == 1 and bad.stdout == ""

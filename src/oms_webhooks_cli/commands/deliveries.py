@@ -92,6 +92,10 @@ def retry(args: argparse.Namespace) -> int:
     delivered = bool(outcome.get("delivered"))
     if args.json:
         emit_json(outcome)
+    elif outcome.get("queued"):  # an ordered hook's failed delivery: it goes after what waits in its object's queue
+        waits = f", which waits for {outcome['waits_for']}" if outcome.get("waits_for") else ""
+        print(f"queued behind the earlier deliveries of its object{waits}")
+        return 0
     else:
         status = outcome.get("response_status")
         result = f"HTTP {status}" if status is not None else "no answer"

@@ -54,6 +54,8 @@ def create(args: argparse.Namespace) -> int:
         body["retry_countdown_config"] = json_argument("--retry-config", args.retry_config)
     if args.header:
         body["additional_headers"] = parse_headers([h for group in args.header for h in group])
+    if args.ordering is not None:
+        body["ordering"] = args.ordering
     print_hook(api(args).create_hook(body), args.json)
     return 0
 
