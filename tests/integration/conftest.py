@@ -6,6 +6,7 @@ import threading
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import boto3
@@ -18,14 +19,14 @@ from oms_webhooks_cli.template import Template
 from tests.integration.support import unsubscribe_all
 
 
-@pytest.fixture
-def retrier_running(deployed: dict[str, LocalFunction], template: Template) -> Iterator[None]:
-    """The retry queue drained into the real retrier handler, as Lambda's event source mapping does."""
+@contextmanager
+def draining(function: str, deployed: dict[str, LocalFunction], template: Template) -> Iterator[None]:
+    """The function's SQS queue drained into its real handler, as Lambda's event source mapping does."""
     stopping = threading.Event()
-    [props] = [props for function, _, props in template.triggers("SQS") if function == "RetrierFunction"]
+    [props] = [props for name, _, props in template.triggers("SQS") if name == function]
     # Short polls, so the pollers are gone when the test is: one still handling a batch in the next test would
     # make its DynamoDB calls there (seen on a loaded machine as extra calls in a test that counts them).
-    pollers = sqs_event_source(deployed["RetrierFunction"], props, boto3.client, stopping, wait_seconds=1)
+    pollers = sqs_event_source(deployed[function], props, boto3.client, stopping, wait_seconds=1)
     for poller in pollers:
         poller.start()
     yield
@@ -33,21 +34,18 @@ def retrier_running(deployed: dict[str, LocalFunction], template: Template) -> I
     for poller in pollers:
         poller.join(timeout=60)
         assert not poller.is_alive(), f"{poller.name} still running a minute after its test"
+
+
+@pytest.fixture
+def retrier_running(deployed: dict[str, LocalFunction], template: Template) -> Iterator[None]:
+    with draining("RetrierFunction", deployed, template):
+        yield
 
 
 @pytest.fixture
 def sequencer_running(deployed: dict[str, LocalFunction], template: Template) -> Iterator[None]:
-    """The ordered queue drained into the real sequencer handler, as Lambda's event source mapping does."""
-    stopping = threading.Event()
-    [props] = [props for function, _, props in template.triggers("SQS") if function == "SequencerFunction"]
-    pollers = sqs_event_source(deployed["SequencerFunction"], props, boto3.client, stopping, wait_seconds=1)
-    for poller in pollers:
-        poller.start()
-    yield
-    stopping.set()
-    for poller in pollers:
-        poller.join(timeout=60)
-        assert not poller.is_alive(), f"{poller.name} still running a minute after its test"
+    with draining("SequencerFunction", deployed, template):
+        yield
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ import boto3
 import pytest
 
 from oms_webhooks.adapters.aws import sqs
+from oms_webhooks.adapters.circuit_store import CircuitStore
 from oms_webhooks.adapters.delivery_store import DeliveryStore
 from oms_webhooks.adapters.hook_store import HookStore
 from oms_webhooks.adapters.order_heads import OrderHeads
@@ -164,7 +165,7 @@ def test_the_deliveries_of_one_object_are_ordered_across_the_owners_hooks_on_one
     assert sent(receiver, "/erp") == [(7, "packed")] * 3 + [(7, "shipped")]
 
 
-def test_an_open_circuit_or_a_rate_limit_holds_the_objects_queue_without_parking_it(
+def test_a_rate_limit_paces_the_objects_queue_in_order(
     sequencer_running: None, deployed: dict[str, LocalFunction], receiver: Receiver, me: Owner
 ) -> None:
     url = receiver.decide("/paced", failing({}))
@@ -175,6 +176,31 @@ def test_an_open_circuit_or_a_rate_limit_holds_the_objects_queue_without_parking
     assert sent(receiver, "/paced") == [(3, seq) for seq in range(1, 6)]
     times = [r.at for r in receiver.received["/paced"]]
     assert all(later - earlier >= 0.4 for earlier, later in itertools.pairwise(times))
+
+
+def test_an_open_circuit_holds_the_objects_queue_until_its_probe_and_never_parks_it(
+    sequencer_running: None, deployed: dict[str, LocalFunction], receiver: Receiver, me: Owner
+) -> None:
+    """The hook's circuit is open, its probe due in 4 s: the object's first delivery waits for the probe in its queue
+    (deferred, not parked: parking would drop its message and its place), the others behind it; the probe delivers,
+    and the rest follow in order, each once."""
+    url = receiver.decide("/circuit", failing({}))
+    hook = me.subscribe(url, "package.status.packed", ordering="object", retry_countdown_config=FIXED)
+    probe_at = time.time() + 4
+    CircuitStore(settings().hooks_table).open("package.status.packed", {hook: probe_at}, {hook: 1})
+    events = [publish(deployed, "package.status.packed", {"id": 14, "seq": seq}) for seq in (1, 2, 3)]
+    first, *later = (delivery_id(event, hook) for event in events)
+    wait_until(lambda: me.deliveries(hook)[first]["status"] == "deferred", seconds=10)
+    shown = me.deliveries(hook)
+    assert not shown[first]["parked"] and not shown[first]["held"]
+    assert all(shown[u]["held"] and shown[u]["waits_for"] == first for u in later)
+    assert not receiver.received["/circuit"]  # nothing sent before the probe's time
+    receiver.wait_for("/circuit", 3, timeout=30)
+    assert receiver.received["/circuit"][0].at >= probe_at
+    assert sent(receiver, "/circuit") == [(14, 1), (14, 2), (14, 3)]
+    wait_until(lambda: all(d["status"] == "delivered" for d in me.deliveries(hook).values()))
+    time.sleep(1)  # anything sent twice would have come by now
+    assert len(receiver.received["/circuit"]) == 3
 
 
 def test_events_dispatched_out_of_order_within_the_window_go_in_the_order_they_were_published(

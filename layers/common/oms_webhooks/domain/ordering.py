@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from oms_webhooks.domain.retry_countdown import RandomCountdown
+from oms_webhooks.domain.retry_countdown import RandomCountdown, RetryCountdownConfig
 
 # SQS keeps a message 14 days at most. An ordered delivery's own retry schedule may take half of it; the other half
 # is room for Retry-After stretches, an open circuit's probes and the time it waits behind earlier deliveries.
@@ -69,7 +69,7 @@ def placed(event_type: str, object_id: str | None, owner: str, target_url: str) 
     return Ordering(object=key[:MAX_SHOWN_OBJECT], group=order_group(owner, target_url, key))
 
 
-def schedule_seconds(countdown: Any) -> float:
+def schedule_seconds(countdown: RetryCountdownConfig) -> float:
     """The longest a retry schedule waits in all, from the first attempt to the last (a random wait at its
     longest)."""
     if isinstance(countdown, RandomCountdown):
@@ -77,7 +77,7 @@ def schedule_seconds(countdown: Any) -> float:
     return float(sum(countdown.wait(n) for n in range(countdown.max_retries)))
 
 
-def schedule_refusal(countdown: Any) -> str | None:
+def schedule_refusal(countdown: RetryCountdownConfig) -> str | None:
     """Why an ordered hook cannot have this retry schedule, or None when it fits."""
     seconds = schedule_seconds(countdown)
     if seconds <= MAX_ORDERED_SCHEDULE_SECONDS:
