@@ -3,6 +3,7 @@ ones are what tests/events.py makes (tests/integration/test_event_files.py runs 
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,8 @@ from aws_lambda_powertools.utilities.parser.models import (
 )
 from pydantic import BaseModel
 
+from oms_webhooks.adapters.ordered_queue import OrderedMessage
+from oms_webhooks.adapters.queues import RetryMessage
 from tests.events import EVENTS, sample_files
 
 # Powertools' model of what AWS sends each folder's function; a new folder must be added here.
@@ -52,3 +55,16 @@ def test_api_events_say_when_the_request_came_as_api_gateway_does() -> None:
     for path in (EVENTS / "api").glob("*.json"):
         context = APIGatewayProxyEventModel.model_validate_json(path.read_text()).requestContext
         assert context.requestTime == context.requestTimeEpoch.strftime("%d/%b/%Y:%H:%M:%S +0000"), path.name
+
+
+# What each queue's messages are, as the code that sends them writes them.
+MESSAGE_FOR: dict[str, type[BaseModel]] = {"sqs": RetryMessage, "sqs-fifo": OrderedMessage}
+
+
+@pytest.mark.parametrize("path", sorted(EVENTS.glob("sqs*/*.json")), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_sqs_records_carry_the_md5_of_their_body_and_the_body_the_sender_writes(path: Path) -> None:
+    """SQS computes `md5OfBody` from the body it stores, and the body is what queues.py / ordered_queue.py send."""
+    message = MESSAGE_FOR[path.parent.name]
+    for record in SqsModel.model_validate_json(path.read_text()).Records:
+        assert record.md5OfBody == hashlib.md5(record.body.encode()).hexdigest(), record.messageId
+        assert record.body == message.model_validate_json(record.body).model_dump_json(exclude_none=True)
