@@ -28,6 +28,7 @@ from bench import (
     latency,
     noisy,
     ordering,
+    previous,
     record_size,
     services,
     split,
@@ -75,7 +76,7 @@ def main() -> int:
     repeats = 2 if args.quick else args.repeats
     sizes = [100, 1000]
     call_sizes = [1, 10, 100, 1000] if args.quick else [1, 10, 100, 1000, 5000]
-    progress = Progress(len(sizes) * 2 + 9)
+    progress = Progress(len(sizes) * 2 + 10)
     results: dict[str, Any] = {"machine": machine(), "date": datetime.now(UTC).isoformat(timespec="seconds")}
 
     with (
@@ -120,6 +121,8 @@ def main() -> int:
         "machine": results["machine"],
         "command": "make bench",
     }
+    progress.step(f"the previous release ({previous.PREVIOUS_RELEASE}), its own code and bench")
+    results["previous"] = previous.measure_previous(sizes, repeats)
     print(file=sys.stderr)
 
     (HERE / "out").mkdir(exist_ok=True)
@@ -274,6 +277,8 @@ def render(r: dict[str, Any]) -> str:
         lines += noisy.render(r["noisy"])
     if "ordering" in r:
         lines += ordering.render(r["ordering"])
+    if "previous" in r:
+        lines += previous.render(r["previous"], r)
     lines += [
         "## Targets",
         "",
