@@ -156,6 +156,32 @@ def load_average() -> float:
     return round(os.getloadavg()[0], 2)
 
 
+def moto_pid(stack_pid: int) -> int | None:
+    """The local AWS (moto) process the stack started: its child running `oms_webhooks_cli.local.moto_process`."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int((entry / "stat").read_text().rpartition(")")[2].split()[1])
+            command = (entry / "cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):
+            continue
+        if parent == stack_pid and b"moto_process" in command:
+            return int(entry.name)
+    return None
+
+
+def cpu_seconds(pid: int | None) -> float | None:
+    """A process's CPU time so far (user and system), from /proc: robust to the machine's load, unlike wall time."""
+    if pid is None:
+        return None
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def make_noise(stack: Stack, n: int, deadline: float, say: Say) -> dict[str, Any]:
     """N failing deliveries of a noisy owner, as its hooks and events come through the API and the bus; then
     waits (until `deadline`) for their first attempts, i.e. for the retry queue to hold them."""
@@ -305,7 +331,8 @@ def measure_throughput(backlog: int, seconds: float, budget: float, breaker: str
         deadline = time.monotonic() + budget
         load = [load_average()]
         noise = make_noise(stack, backlog, deadline - seconds, say)
-        before, started = stack.log.read(), time.monotonic()
+        moto = moto_pid(stack.state["pid"])
+        before, started, moto_before = stack.log.read(), time.monotonic(), cpu_seconds(moto)
         end = min(deadline, started + seconds)
         attempted = deferred = 0
         while attempted < backlog and time.monotonic() < end:
@@ -314,7 +341,9 @@ def measure_throughput(backlog: int, seconds: float, budget: float, breaker: str
             attempted, deferred = now[0] - before[0], now[1] - before[1]
             say(f"retrier: {attempted:,} attempts, {deferred:,} deferrals in {time.monotonic() - started:.0f} s")
         window = time.monotonic() - started
+        moto_after = cpu_seconds(moto)
         load.append(load_average())
+        moto_cpu = moto_after - moto_before if moto_before is not None and moto_after is not None else None
         return {
             **noise,
             "breaker": breaker,
@@ -325,6 +354,10 @@ def measure_throughput(backlog: int, seconds: float, budget: float, breaker: str
             "deferrals": deferred,
             "attempts_per_s": round(attempted / window, 2),
             "deferrals_per_s": round(deferred / window, 2),
+            # moto's CPU per retry handled (attempt or deferral): what the local AWS costs a retry, whatever the load
+            "moto_cpu_ms_per_retry": round(1000 * moto_cpu / (attempted + deferred), 2)
+            if moto_cpu is not None and attempted + deferred
+            else None,
             "load": load,
         }
 

@@ -14,7 +14,7 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from oms_webhooks_cli.local import moto_dynamodb, moto_memory, moto_sqs
+from oms_webhooks_cli.local import moto_dynamodb, moto_memory, moto_requests, moto_sqs
 from oms_webhooks_cli.local.gateway import Gateway
 from oms_webhooks_cli.local.lambdas import LocalFunction
 from oms_webhooks_cli.local.stack import LOCAL_CREDENTIALS, create_resources, local_functions
@@ -30,6 +30,7 @@ def aws_endpoint() -> Iterator[str]:
     moto_memory.apply(stop)  # else moto keeps every item copy it makes: 7.7 GB by the end of a full run
     moto_sqs.apply()
     moto_dynamodb.apply()
+    moto_requests.apply()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

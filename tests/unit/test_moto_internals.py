@@ -17,10 +17,11 @@ from typing import Any
 import jsonpath_ng.ext
 import pytest
 
-from oms_webhooks_cli.local import moto_dynamodb, moto_events, moto_memory
+from oms_webhooks_cli.local import moto_dynamodb, moto_events, moto_memory, moto_requests
 
 PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
-GUARDED: tuple[ModuleType, ...] = (moto_dynamodb, moto_events, moto_memory)  # moto_sqs carries its own guard
+# moto_sqs carries its own guard
+GUARDED: tuple[ModuleType, ...] = (moto_dynamodb, moto_events, moto_memory, moto_requests)
 
 
 def resolve(dotted: str) -> Any:
@@ -75,12 +76,36 @@ def base_model_new(found: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     assert isinstance(getattr(CloudFormationModel, "instances_tracked", None), list), "models have no instances_tracked"
 
 
+def json_structure_serializer(found: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A method of (serializer, serialized, value, shape, key), which the walk calls for each structure value."""
+    assert callable(found), "it is not callable"
+    parameters = list(inspect.signature(found).parameters)
+    assert parameters == ["self", "serialized", "value", "shape", "key"], f"its parameters are {parameters}"
+
+
+def moto_modules(found: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A function of nothing naming moto's service packages, looked up on its module by the server's dispatcher."""
+    assert "dynamodb" in list(found()), "it no longer names the service packages"
+    source = inspect.getsource(importlib.import_module("moto.moto_server.werkzeug_app"))
+    assert "backends.list_of_moto_modules()" in source, "the server no longer looks it up on moto.backends"
+
+
+def method_names(found: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A function of a handler class (hashable, so functools.cache can key on it) naming its methods."""
+    from moto.dynamodb.responses import DynamoHandler
+
+    assert "get_item" in found(DynamoHandler), "it no longer names a handler's actions"
+
+
 # How each patched name must look for its patch to work; a name added to a PATCHED tuple needs one here.
 SHAPES: dict[str, Callable[[Any, pytest.MonkeyPatch], None]] = {
     "moto.dynamodb.responses.DynamoHandler.call_action": dynamo_call_action,
     "jsonpath_ng.ext.parse": jsonpath_parse,
     "moto.events.utils.EventTemplateParser.parse": template_parser,
     "moto.core.common_models.BaseModel.__new__": base_model_new,
+    "moto.core.serialize.BaseJSONSerializer._serialize_type_structure": json_structure_serializer,
+    "moto.backends.list_of_moto_modules": moto_modules,
+    "moto.core.responses.method_names_from_class": method_names,
 }
 PATCHED = [(patch, name) for patch in GUARDED for name in patch.PATCHED]
 

@@ -1,9 +1,16 @@
-"""moto's DynamoDB one request at a time; applied in the moto process before it serves.
+"""moto's DynamoDB one request at a time, its answers' attribute values copied as they are; applied in the moto
+process before it serves.
 
 moto 5.2's DynamoDB is not thread-safe: `update_item` deep-copies an item while another request's thread
 changes it ("RuntimeError: dictionary changed size during iteration", a 500 that botocore retries quietly;
 seen once in eight minutes of a soak beside 5,000 pending retries), and answers are built from live items.
 Each request, from parsing to its answer, holds one lock; they shared one interpreter lock anyway.
+
+moto serializes each answer through botocore's model, member by member, with several attribute-name aliases tried
+for each: an attribute value `{"N": "3"}` costs ten lookups of the ten members AttributeValue has. That was a third
+of moto's CPU in a retry burst (the circuits item has an attribute per failing hook and streak field). A string or
+number value, which moto holds in its wire form already, is copied as it is: what the member-by-member walk makes of
+it, without the walk. Other values (binary, sets, maps, lists, booleans) still take moto's path.
 """
 
 from __future__ import annotations
@@ -13,10 +20,16 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from moto.core.serialize import BaseJSONSerializer
 from moto.dynamodb.responses import DynamoHandler
 
 # What this patch replaces in moto; tests/unit/test_moto_internals.py checks each still has the shape used here.
-PATCHED = ("moto.dynamodb.responses.DynamoHandler.call_action",)
+PATCHED = (
+    "moto.dynamodb.responses.DynamoHandler.call_action",
+    "moto.core.serialize.BaseJSONSerializer._serialize_type_structure",
+)
+ATTRIBUTE_VALUE = "AttributeValue"  # DynamoDB's shape of one typed value: {"S": ...}, {"N": ...}, {"M": ...}, ...
+WIRE_FORM = frozenset({"S", "N"})  # its members whose value moto holds as the text the wire carries
 
 _requests = threading.RLock()
 
@@ -30,9 +43,27 @@ def _serialized(call_action: Callable[..., Any]) -> Callable[..., Any]:
     return call
 
 
+def _copying_text_values(serialize_structure: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(serialize_structure)
+    def serialize(serializer: Any, serialized: Any, value: Any, shape: Any, key: str) -> None:
+        if key and shape.name == ATTRIBUTE_VALUE and type(value) is dict and len(value) == 1:
+            [(member, text)] = value.items()
+            if member in WIRE_FORM and type(text) is str and shape.members[member].type_name == "string":
+                serializer._default_serialize(serialized, {member: text}, shape, key)
+                return
+        serialize_structure(serializer, serialized, value, shape, key)
+
+    return serialize
+
+
 def apply() -> None:
-    """Patches moto's DynamoDB request handler in this process; call once, before the server handles a request."""
+    """Patches moto's DynamoDB request handler and its answers' serializer in this process; call once, before the
+    server handles a request."""
     handler: Any = DynamoHandler
     if not getattr(handler, "_oms_serialized", False):
         handler.call_action = _serialized(handler.call_action)
         handler._oms_serialized = True
+    serializer: Any = BaseJSONSerializer
+    if not getattr(serializer, "_oms_copies_text_values", False):
+        serializer._serialize_type_structure = _copying_text_values(serializer._serialize_type_structure)
+        serializer._oms_copies_text_values = True

@@ -68,13 +68,14 @@ def serve(host: str, port: int) -> None:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
     from waitress.server import create_server
 
-    from oms_webhooks_cli.local import moto_dynamodb, moto_events, moto_memory, moto_sqs
+    from oms_webhooks_cli.local import moto_dynamodb, moto_events, moto_memory, moto_requests, moto_sqs
 
     stop = threading.Event()
     moto_memory.apply(stop)
     moto_sqs.apply()
     moto_dynamodb.apply()
     moto_events.apply()
+    moto_requests.apply()
     server: Any = create_server(
         DomainDispatcherApplication(create_backend_app),
         host=host,
