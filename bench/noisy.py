@@ -331,8 +331,9 @@ def measure_throughput(backlog: int, seconds: float, budget: float, breaker: str
         deadline = time.monotonic() + budget
         load = [load_average()]
         noise = make_noise(stack, backlog, deadline - seconds, say)
-        moto = moto_pid(stack.state["pid"])
-        before, started, moto_before = stack.log.read(), time.monotonic(), cpu_seconds(moto)
+        processes = {"moto": moto_pid(stack.state["pid"]), "stack": stack.state["pid"]}
+        before, started = stack.log.read(), time.monotonic()
+        cpu_before = {name: cpu_seconds(pid) for name, pid in processes.items()}
         end = min(deadline, started + seconds)
         attempted = deferred = 0
         while attempted < backlog and time.monotonic() < end:
@@ -341,9 +342,12 @@ def measure_throughput(backlog: int, seconds: float, budget: float, breaker: str
             attempted, deferred = now[0] - before[0], now[1] - before[1]
             say(f"retrier: {attempted:,} attempts, {deferred:,} deferrals in {time.monotonic() - started:.0f} s")
         window = time.monotonic() - started
-        moto_after = cpu_seconds(moto)
+        cpu_after = {name: cpu_seconds(pid) for name, pid in processes.items()}
         load.append(load_average())
-        moto_cpu = moto_after - moto_before if moto_before is not None and moto_after is not None else None
+        handled = attempted + deferred
+        cpu_ms = {
+            f"{name}_cpu_ms_per_retry": _ms_each(cpu_before[name], cpu_after[name], handled) for name in processes
+        }
         return {
             **noise,
             "breaker": breaker,
@@ -354,12 +358,18 @@ def measure_throughput(backlog: int, seconds: float, budget: float, breaker: str
             "deferrals": deferred,
             "attempts_per_s": round(attempted / window, 2),
             "deferrals_per_s": round(deferred / window, 2),
-            # moto's CPU per retry handled (attempt or deferral): what the local AWS costs a retry, whatever the load
-            "moto_cpu_ms_per_retry": round(1000 * moto_cpu / (attempted + deferred), 2)
-            if moto_cpu is not None and attempted + deferred
-            else None,
+            # CPU per retry handled (attempt or deferral) of the local AWS (moto) and of the stack's process (the
+            # functions): what a retry costs each, whatever the machine's load
+            **cpu_ms,
             "load": load,
         }
+
+
+def _ms_each(before: float | None, after: float | None, count: int) -> float | None:
+    """CPU milliseconds per item between two readings of a process's CPU time (None if either is missing)."""
+    if before is None or after is None or not count:
+        return None
+    return round(1000 * (after - before) / count, 2)
 
 
 @dataclass
