@@ -56,3 +56,40 @@ def test_answers_with_text_values_copied_are_what_motos_serializer_makes(
     assert answer(operation, copying, monkeypatch) == answer(operation, original, monkeypatch)
     assert walked, "moto's serializer walked nothing"
     assert not [v for v in walked if isinstance(v, dict) and len(v) == 1 and {*v} <= {"S", "N"}], "a text value walked"
+
+
+def shape_of(node: Any, inside: dict[int, int]) -> Any:
+    """A node tree as data: each node's class and attributes, its parent as its place in the tree."""
+    if isinstance(node, list):
+        return [shape_of(item, inside) for item in node]
+    if not hasattr(node, "__dict__"):
+        return node
+    inside.setdefault(id(node), len(inside))
+    return (
+        type(node).__name__,
+        {
+            name: ("parent", inside.get(id(value))) if name == "parent" else shape_of(value, inside)
+            for name, value in vars(node).items()
+        },
+    )
+
+
+def test_a_parsed_update_expression_is_copied_as_copy_deepcopy_copies_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import copy
+
+    from moto.dynamodb.parsing.ast_nodes import Node
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    text = "SET #s1 = if_not_exists(#s1, :now), #o1 = :o1 ADD #f1 :f1, #k1 :one REMOVE #a.b[2], #c"
+    tree = UpdateExpressionParser.make(text)
+    monkeypatch.delattr(Node, "__deepcopy__", raising=False)
+    generic = copy.deepcopy(tree)
+    monkeypatch.setattr(Node, "__deepcopy__", moto_dynamodb._deepcopy_node, raising=False)
+    fast = copy.deepcopy(tree)
+    assert shape_of(fast, {}) == shape_of(generic, {}) == shape_of(tree, {})
+    copied, original = [fast], [tree]
+    while copied:  # no node of the copy is a node of the original
+        node, was = copied.pop(), original.pop()
+        assert node is not was
+        copied.extend(c for c in node.children or [] if isinstance(c, Node))
+        original.extend(c for c in was.children or [] if isinstance(c, Node))

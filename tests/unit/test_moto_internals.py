@@ -83,6 +83,26 @@ def json_structure_serializer(found: Any, monkeypatch: pytest.MonkeyPatch) -> No
     assert parameters == ["self", "serialized", "value", "shape", "key"], f"its parameters are {parameters}"
 
 
+def expression_node(found: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The base of every parsed expression's node: plain objects (a __dict__, no slots, no copy protocol of their
+    own), so that copying their attributes is what copy.deepcopy does."""
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    tree = UpdateExpressionParser.make("SET #s = if_not_exists(#s, :now) ADD #f :one")
+    nodes, stack = [], [tree]
+    while stack:
+        node = stack.pop()
+        nodes.append(node)
+        stack.extend(child for child in node.children or [] if isinstance(child, found))
+    assert all(isinstance(node, found) for node in nodes), "a parsed expression is not made of these nodes"
+    for cls in {type(node) for node in nodes}:
+        assert not any("__slots__" in vars(c) for c in cls.__mro__), f"{cls.__name__} has slots"
+        owners = [c.__name__ for c in cls.__mro__ if {"__reduce__", "__reduce_ex__", "__getstate__"} & set(vars(c))]
+        assert owners in ([], ["object"]), f"{cls.__name__} has a copy protocol of its own ({owners})"
+        copies = [c.__name__ for c in cls.__mro__ if "__deepcopy__" in vars(c) and c is not found]
+        assert not copies, f"{copies} copy themselves"
+
+
 def moto_modules(found: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """A function of nothing naming moto's service packages, looked up on its module by the server's dispatcher."""
     assert "dynamodb" in list(found()), "it no longer names the service packages"
@@ -104,6 +124,7 @@ SHAPES: dict[str, Callable[[Any, pytest.MonkeyPatch], None]] = {
     "moto.events.utils.EventTemplateParser.parse": template_parser,
     "moto.core.common_models.BaseModel.__new__": base_model_new,
     "moto.core.serialize.BaseJSONSerializer._serialize_type_structure": json_structure_serializer,
+    "moto.dynamodb.parsing.ast_nodes.Node": expression_node,
     "moto.backends.list_of_moto_modules": moto_modules,
     "moto.core.responses.method_names_from_class": method_names,
 }

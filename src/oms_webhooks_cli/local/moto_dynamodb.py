@@ -11,22 +11,30 @@ for each: an attribute value `{"N": "3"}` costs ten lookups of the ten members A
 of moto's CPU in a retry burst (the circuits item has an attribute per failing hook and streak field). A string or
 number value, which moto holds in its wire form already, is copied as it is: what the member-by-member walk makes of
 it, without the walk. Other values (binary, sets, maps, lists, booleans) still take moto's path.
+
+Every UpdateItem deep-copies its parsed expression before validating it, through `copy`'s generic reduce protocol,
+node by node: 8 % of moto's CPU in that burst (a streak write names two attributes per failing hook). A node is
+copied here as that protocol copies a plain object (a new instance of its class, its attributes deep-copied), without
+the protocol's detour.
 """
 
 from __future__ import annotations
 
+import copy
 import functools
 import threading
 from collections.abc import Callable
 from typing import Any
 
 from moto.core.serialize import BaseJSONSerializer
+from moto.dynamodb.parsing.ast_nodes import Node
 from moto.dynamodb.responses import DynamoHandler
 
 # What this patch replaces in moto; tests/unit/test_moto_internals.py checks each still has the shape used here.
 PATCHED = (
     "moto.dynamodb.responses.DynamoHandler.call_action",
     "moto.core.serialize.BaseJSONSerializer._serialize_type_structure",
+    "moto.dynamodb.parsing.ast_nodes.Node",
 )
 ATTRIBUTE_VALUE = "AttributeValue"  # DynamoDB's shape of one typed value: {"S": ...}, {"N": ...}, {"M": ...}, ...
 WIRE_FORM = frozenset({"S", "N"})  # its members whose value moto holds as the text the wire carries
@@ -56,6 +64,14 @@ def _copying_text_values(serialize_structure: Callable[..., Any]) -> Callable[..
     return serialize
 
 
+def _deepcopy_node(node: Any, memo: dict[int, Any]) -> Any:
+    """What copy.deepcopy makes of a plain object, as `copy._reconstruct` makes it, in fewer steps."""
+    copied = object.__new__(type(node))
+    memo[id(node)] = copied
+    copied.__dict__.update({name: copy.deepcopy(value, memo) for name, value in vars(node).items()})
+    return copied
+
+
 def apply() -> None:
     """Patches moto's DynamoDB request handler and its answers' serializer in this process; call once, before the
     server handles a request."""
@@ -67,3 +83,6 @@ def apply() -> None:
     if not getattr(serializer, "_oms_copies_text_values", False):
         serializer._serialize_type_structure = _copying_text_values(serializer._serialize_type_structure)
         serializer._oms_copies_text_values = True
+    node: Any = Node
+    if "__deepcopy__" not in vars(node):
+        node.__deepcopy__ = _deepcopy_node
