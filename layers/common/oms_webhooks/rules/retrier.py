@@ -147,8 +147,7 @@ class Retrier:
             return RetryReport("done")
         if delivery.status not in UNFINISHED:
             return RetryReport("done")  # delivered or failed meanwhile (a manual retry, a duplicate message)
-        # A parked delivery's message is its release (or its probe): due now, whatever its record said.
-        due = delivery.next_attempt_at.timestamp() if delivery.next_attempt_at and not delivery.parked else 0.0
+        due = _due(delivery)
         if due - epoch() > HOLD_SECONDS:
             return RetryReport(self._wait(_again(delivery), due, received, batch))
 
@@ -253,7 +252,13 @@ class Retrier:
         deliveries = self.deliveries.get_many(uuids) if uuids else {}
         batch = RetryBatch(deliveries)
         breaker = self.breaker
-        event_types = {delivery.event_type for delivery in deliveries.values()} if breaker else set()
+        now = epoch()
+        # The circuits of the deliveries this batch is about to attempt; one that waits longer reads none.
+        event_types = {
+            delivery.event_type
+            for delivery in deliveries.values()
+            if breaker and delivery.status in UNFINISHED and _due(delivery) - now <= HOLD_SECONDS
+        }
         wanted: dict[str, set[int]] = {}
         for delivery in deliveries.values():
             wanted.setdefault(delivery.owner, set()).add(delivery.webhook)
@@ -329,6 +334,12 @@ class Retrier:
             return "later"
         self.queue.schedule([message.model_copy(update={"due": due})])
         return "done"
+
+
+def _due(delivery: Delivery) -> float:
+    """When its next attempt is due. A parked delivery's message is its release (or its probe): due now, whatever its
+    record said."""
+    return delivery.next_attempt_at.timestamp() if delivery.next_attempt_at and not delivery.parked else 0.0
 
 
 def _batched_hook(batch: RetryBatch | None, delivery: Delivery) -> Hook | None:
