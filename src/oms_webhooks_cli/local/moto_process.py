@@ -10,9 +10,10 @@ from typing import Any
 
 STOP_SECONDS = 2.0  # how long moto has to end on SIGTERM before it is killed
 LISTEN_BACKLOG = 1024  # connections the kernel queues for moto while its threads are busy
-# Requests served at once. Long polls hold one each for up to 20 s (a rule's poller, three per SQS event source,
-# a CLI's `tail`), so there must be many more than those; the rest queue in waitress, not in the kernel.
-THREADS = 48
+# Requests served at once. Long polls hold one each for up to 20 s (a rule's poller, each SQS event source's
+# pollers: up to triggers.MOST_SQS_POLLERS each, 48 for the three of the template; a CLI's `tail`), so there must be
+# many more than those; the rest queue in waitress, not in the kernel.
+THREADS = 96
 CONNECTION_LIMIT = 1000  # kept-alive clients: every thread of every function keeps one
 
 
