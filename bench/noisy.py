@@ -480,17 +480,23 @@ def render_run(result: dict[str, Any]) -> list[str]:
         lines += [
             "",
             "| breaker | failing deliveries | hooks x events | on the retry queue | counted over | attempts/s "
-            "| deferrals/s | left on the queue | load avg |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+            "| deferrals/s | left on the queue | CPU per retry, moto + stack | load avg |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
     for t in result.get("throughput", []):
         lines.append(
             f"| {t['breaker']} | {t['deliveries']:,} | {t['hooks']} x {t['events']} | {t['queue_at_start']:,} "
             f"| {t['seconds']:g} s | **{t['attempts_per_s']:g}** ({t['attempts']:,}) "
-            f"| {t['deferrals_per_s']:g} ({t['deferrals']:,}) | {t['queue_at_end']:,} "
+            f"| {t['deferrals_per_s']:g} ({t['deferrals']:,}) | {t['queue_at_end']:,} | {_cpu(t)} "
             f"| {t['load'][0]:g} → {t['load'][-1]:g} |"
         )
     return [*lines, "", *_targets(result), ""]
+
+
+def _cpu(throughput: dict[str, Any]) -> str:
+    """moto's and the stack's CPU milliseconds per retry handled (runs before they were measured: -)."""
+    moto, stack = throughput.get("moto_cpu_ms_per_retry"), throughput.get("stack_cpu_ms_per_retry")
+    return f"{moto:g} + {stack:g} ms" if moto is not None and stack is not None else "-"
 
 
 def _targets(result: dict[str, Any]) -> list[str]:
