@@ -77,8 +77,8 @@ def shape_of(node: Any, inside: dict[int, int]) -> Any:
 def test_a_parsed_update_expression_is_copied_as_copy_deepcopy_copies_it(monkeypatch: pytest.MonkeyPatch) -> None:
     import copy
 
-    from moto.dynamodb.parsing.ast_nodes import Node
-    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+    from moto.dynamodb.parsing.ast_nodes import Node  # type: ignore[attr-defined]
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]
 
     text = "SET #s1 = if_not_exists(#s1, :now), #o1 = :o1 ADD #f1 :f1, #k1 :one REMOVE #a.b[2], #c"
     tree = UpdateExpressionParser.make(text)

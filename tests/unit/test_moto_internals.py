@@ -86,7 +86,7 @@ def json_structure_serializer(found: Any, monkeypatch: pytest.MonkeyPatch) -> No
 def expression_node(found: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """The base of every parsed expression's node: plain objects (a __dict__, no slots, no copy protocol of their
     own), so that copying their attributes is what copy.deepcopy does."""
-    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]
 
     tree = UpdateExpressionParser.make("SET #s = if_not_exists(#s, :now) ADD #f :one")
     nodes, stack = [], [tree]

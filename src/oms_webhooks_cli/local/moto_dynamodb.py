@@ -27,7 +27,7 @@ from collections.abc import Callable
 from typing import Any
 
 from moto.core.serialize import BaseJSONSerializer
-from moto.dynamodb.parsing.ast_nodes import Node
+from moto.dynamodb.parsing.ast_nodes import Node  # type: ignore[attr-defined]  # moto leaves it untyped
 from moto.dynamodb.responses import DynamoHandler
 
 # What this patch replaces in moto; tests/unit/test_moto_internals.py checks each still has the shape used here.
