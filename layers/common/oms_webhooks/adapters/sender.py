@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import dataclasses
+import errno
+import http.client
+import re
 import socket
+import ssl
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import cast
 
-import urllib3
-from urllib3.exceptions import HTTPError, LocationParseError
+from urllib3.connection import HTTPConnection
+from urllib3.connectionpool import HTTPConnectionPool
+from urllib3.exceptions import HTTPError, IncompleteRead, LocationParseError, ProtocolError, ReadTimeoutError, SSLError
+from urllib3.util.ssl_match_hostname import CertificateError
 
 from oms_webhooks.adapters.address_guard import AddressPolicy, ForbiddenAddress, Resolver, guarded_pool_manager
 from oms_webhooks.adapters.deadline import WATCHDOG
@@ -25,6 +32,7 @@ RESPONSE_CONTENT_LIMIT = 1024  # bytes of a subscriber's answer kept with the at
 RESPONSE_HEADERS_LIMIT = 20
 RESPONSE_HEADER_BYTES = 4096
 REDACTED_ANSWER_HEADERS = frozenset({"set-cookie"})
+_OBSOLETE_FOLD = re.compile(r"(?:(?<![ \t])[ \t]+)?\r\n[ \t]+")  # urllib3's reading of a header folded over lines
 
 
 @dataclass(frozen=True)
@@ -57,7 +65,7 @@ class Sender:
         connections_per_host: int = DEFAULT_CONNECTIONS_PER_HOST,
         resolver: Resolver = socket.getaddrinfo,
     ) -> None:
-        self.timeout = urllib3.Timeout(connect=connect_timeout, total=total_timeout)
+        self.connect_timeout = min(connect_timeout, total_timeout)
         self.total_timeout = total_timeout
         self.hosts = HostSlots(connections_per_host)
         self.pool = guarded_pool_manager(
@@ -79,53 +87,88 @@ class Sender:
     def _post(self, url: str, body: bytes, headers: dict[str, str]) -> SendResult:
         started = now()
         clock = time.perf_counter()
+        deadline = clock + self.total_timeout
         try:
-            # The host's pool straight away: PoolManager.request() would parse the URL and copy the headers again.
             target = parsed_url(url)
             pool = self.pool.connection_from_host(target.host, target.port, target.scheme)
-            response = pool.urlopen(
-                "POST",
-                target.request_uri,
-                body=body,
-                headers=headers,
-                timeout=self.timeout,
-                retries=False,
-                redirect=False,  # a 3xx is a failed attempt, never followed
-                assert_same_host=False,
-                preload_content=False,
-            )
+            connection, response = _exchange(pool, target.request_uri, body, headers, self.connect_timeout, deadline)
         except ForbiddenAddress as refused:
             return SendResult(started, time.perf_counter() - clock, error=f"Refused: {refused}")
         except (HTTPError, LocationParseError, OSError) as failed:
             return SendResult(started, time.perf_counter() - clock, error=_describe(failed))
+        answer = _answer_headers(response.msg)
+        retry_after = _retry_after(response.status, ", ".join(answer.get("retry-after", [])[1:]) or None)
+        answer_headers = kept_headers((values[0], value) for values in answer.values() for value in values[1:])
         raw = bytearray()
-        retry_after = _retry_after(response.status, response.headers.get("Retry-After"))
-        answer_headers = kept_headers(response.headers.items())
+        error = None
         try:
-            _read_capped(response, clock + self.total_timeout, raw)
+            _read_capped(pool, connection, response, deadline, raw)
         except (HTTPError, OSError) as failed:  # the answer's status stands; keep what came of its body
-            response.close()
-            response.release_conn()
-            return SendResult(
-                started,
-                time.perf_counter() - clock,
-                status_code=response.status,
-                content=_text(raw) if raw else None,
-                error=_describe(failed),
-                retry_after=retry_after,
-                headers=answer_headers,
-            )
-        if len(raw) > RESPONSE_CONTENT_LIMIT:  # the rest is not read: this connection cannot be reused
-            response.close()
-        response.release_conn()
+            error = _describe(failed)
+        if error or len(raw) > RESPONSE_CONTENT_LIMIT:  # the rest is not read: this connection cannot be reused
+            connection.close()
+        response.close()
+        pool._put_conn(connection)
         return SendResult(
             started,
             time.perf_counter() - clock,
             status_code=response.status,
-            content=_text(raw),
+            content=_text(raw) if raw or not error else None,
+            error=error,
             retry_after=retry_after,
             headers=answer_headers,
         )
+
+
+def _exchange(
+    pool: HTTPConnectionPool, uri: str, body: bytes, headers: dict[str, str], connect_timeout: float, deadline: float
+) -> tuple[HTTPConnection, http.client.HTTPResponse]:
+    """The request on one of the host's pooled connections and the answer's head, as urllib3's `urlopen` makes them
+    with retries and redirects off (its errors too), without the response object urllib3 wraps around http.client's,
+    which cost as much CPU as the whole exchange. On failure the connection is closed and its place given back."""
+    # A kept-alive connection, unless the host dropped it, or a new one (the guard checks what it dials).
+    connection = cast(HTTPConnection, pool._get_conn())
+    try:
+        connection.timeout = connect_timeout  # the dial, the TLS handshake and the send
+        pool._validate_conn(connection)  # HTTPS: connects and checks the certificate now
+        try:
+            connection.request("POST", uri, body=body, headers=headers)
+        except BrokenPipeError:
+            pass  # the receiver may have answered and hung up before the whole body went (a 413): read its answer
+        except OSError as failed:
+            if failed.errno not in (errno.EPROTOTYPE, errno.ECONNRESET):
+                raise
+        left = deadline - time.perf_counter()
+        if left <= 0:
+            raise ReadTimeoutError(pool, uri, "Read timed out. (read timeout=0)")
+        if connection.sock is not None:
+            connection.sock.settimeout(left)
+        try:  # http.client's own reading of the answer, as urllib3's connection makes it before wrapping it
+            response = http.client.HTTPConnection.getresponse(connection)
+        except OSError as failed:
+            if isinstance(failed, TimeoutError) or failed.errno in (errno.EAGAIN, errno.EWOULDBLOCK):
+                raise ReadTimeoutError(pool, uri, f"Read timed out. (read timeout={left})") from failed
+            raise
+    except BaseException as failed:
+        connection.close()
+        pool._put_conn(None)  # as urllib3 does: the place is free, the next request dials anew
+        if isinstance(failed, (ssl.SSLError, CertificateError)):
+            raise SSLError(failed) from failed
+        if isinstance(failed, (OSError, http.client.HTTPException)):
+            raise ProtocolError("Connection aborted.", failed) from failed
+        raise
+    return connection, response
+
+
+def _answer_headers(message: http.client.HTTPMessage) -> dict[str, list[str]]:
+    """The answer's headers as urllib3 gives them: by name, in the order each first came, spelled as it first came
+    ([spelling, value, value...]), an obsolete folded line joined by a space."""
+    found: dict[str, list[str]] = {}
+    for name, value in message.items():
+        if "\r\n" in value:
+            value = _OBSOLETE_FOLD.sub(" ", value)
+        found.setdefault(name.lower(), [name]).append(value)
+    return found
 
 
 def kept_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
@@ -143,24 +186,41 @@ def kept_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
     return kept
 
 
-def _read_capped(response: urllib3.BaseHTTPResponse, deadline: float, raw: bytearray) -> None:
+def _read_capped(
+    pool: HTTPConnectionPool,
+    connection: HTTPConnection,
+    response: http.client.HTTPResponse,
+    deadline: float,
+    raw: bytearray,
+) -> None:
     """Read into `raw` up to RESPONSE_CONTENT_LIMIT + 1 bytes of the body, by `deadline` (perf_counter()) at the latest.
 
     One read() of that size would wait for every byte, each within the read timeout: a body trickled
     a byte at a time would hold the attempt far beyond total_timeout. So read what has arrived, and
     give each wait only the time left. A body shorter than its Content-Length raises, as it should.
+    Errors are urllib3's, as its response would raise them.
     """
     while len(raw) <= RESPONSE_CONTENT_LIMIT:
         left = deadline - time.perf_counter()
         if left <= 0:
             raise TimeoutError("Read timed out. (total timeout reached while reading the answer)")
-        sock = getattr(response.connection, "sock", None)
-        if sock is not None:
-            sock.settimeout(left)
-        chunk = response.read1(RESPONSE_CONTENT_LIMIT + 1 - len(raw), decode_content=False)
+        if connection.sock is not None:
+            connection.sock.settimeout(left)
+        try:
+            chunk = response.read1(RESPONSE_CONTENT_LIMIT + 1 - len(raw))
+            if not chunk and response.length:  # http.client's read1() takes a body cut short for its end
+                raise IncompleteRead(len(raw), response.length)
+        except TimeoutError as failed:
+            raise ReadTimeoutError(pool, None, "Read timed out.") from failed
+        except ssl.SSLError as failed:
+            raise SSLError(failed) from failed
+        except (http.client.HTTPException, OSError) as failed:
+            raise ProtocolError(f"Connection broken: {failed!r}", failed) from failed
         if not chunk:
             return
         raw += chunk
+        if response.length == 0:  # all its Content-Length said: no need to ask for the end
+            return
 
 
 def _text(raw: bytearray) -> str:
