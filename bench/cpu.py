@@ -29,6 +29,8 @@ from botocore.serialize import JSONSerializer
 
 from bench import services
 from bench.fanout import Stack, breaker, cpu_seconds, make_stack, measure, seed_hooks, summary, use_endpoint
+from oms_webhooks.adapters import delivery_items as delivery_items_module
+from oms_webhooks.adapters import delivery_store as delivery_store_module
 from oms_webhooks.adapters import sender as sender_module
 from oms_webhooks.adapters.address_guard import AddressPolicy
 from oms_webhooks.adapters.delivery_store import DeliveryStore
@@ -123,6 +125,9 @@ def where_cpu_goes(dispatcher: Dispatcher, events: list[OmsEvent], rounds: int) 
     )
     account.wrap(DeliveryStore, "save_many", lambda *_: "records written (save_many: items built, BatchWriteItem)")
     account.wrap(attempt_module, "signature_headers", lambda *_, **__: "signing (signature_headers)")
+    account.wrap(delivery_store_module, "delivery_item", lambda *_, **__: "records: items built (delivery_item)")
+    account.wrap(delivery_items_module, "compress", lambda *_: "records: the detail compressed (zlib)")
+    account.wrap(Dispatcher, "_new_delivery", lambda *_: "Delivery made (Dispatcher._new_delivery)")
     try:
         cpu, threads, delivered = cpu_seconds(), cpu_by_thread(), 0
         for _ in range(rounds):
