@@ -39,6 +39,7 @@ from oms_webhooks.adapters.address_guard import (
     literal_address,
     resolve_checked,
 )
+from oms_webhooks.adapters.sender import Sender
 
 STRICT = AddressPolicy()
 LOCAL_DEV = AddressPolicy(allow_loopback=True)
@@ -615,3 +616,26 @@ def test_https_still_rejects_a_certificate_for_another_name(
 
     with guarded_pool_manager(LOCAL_DEV, resolver, ca_certs=str(other_cert)) as http, pytest.raises(SSLError):
         http.request("GET", f"https://other.test:{server.port}/hook", retries=False)
+
+
+def test_the_sender_posts_over_https_verifying_the_certificate_and_refuses_another_names(
+    tls_receiver: tuple[HTTPServer, Path, list[str | None]], tmp_path: Path
+) -> None:
+    """Sender.post drives the pool's connection itself (urllib3's `_validate_conn` does the handshake): the
+    certificate is still checked for the hook's host name, and a wrong one is a failed attempt naming it."""
+    server, cert_path, server_names = tls_receiver
+    server.expect_request("/hook", method="POST").respond_with_data("ok")
+    other_cert, _other_key = write_self_signed(tmp_path, "other.test")
+    resolver = StubResolver({"receiver.test": ["127.0.0.1"], "other.test": ["127.0.0.1"]})
+    trusting = Sender(LOCAL_DEV, resolver=resolver)
+    trusting.pool.connection_pool_kw["ca_certs"] = str(cert_path)
+    wrong = Sender(LOCAL_DEV, resolver=resolver)
+    wrong.pool.connection_pool_kw["ca_certs"] = str(other_cert)
+
+    sent = trusting.post(f"https://receiver.test:{server.port}/hook", b"{}", {"Content-Type": "application/json"})
+    refused = wrong.post(f"https://receiver.test:{server.port}/hook", b"{}", {"Content-Type": "application/json"})
+
+    assert (sent.status_code, sent.content, sent.error) == (200, "ok", None)
+    assert server_names[0] == "receiver.test"
+    assert refused.status_code is None and refused.error is not None and "certificate" in refused.error.lower()
+    assert len(server.log) == 1  # nothing was sent over the connection it could not verify
