@@ -11,12 +11,14 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
+from oms_webhooks.adapters.tokens import TokenStore
 from oms_webhooks_cli.endpoint import Target
 from tests.stack_log import faults_in_log
 
@@ -39,7 +41,14 @@ class LocalStackProcess:
         return subprocess.run([CLI, *args], env=self.env, capture_output=True, text=True, timeout=60, check=check)
 
     def token(self, owner: str) -> str:
-        return self.cli("token", "create", "--owner", owner).stdout.strip()
+        """A token for `owner`, written as `oms-webhooks token create` writes it but without a process of its own
+        (a second of CPU per test; tests/e2e/test_cli.py runs the command itself)."""
+        return self.tokens.create(owner)
+
+    @cached_property
+    def tokens(self) -> TokenStore:
+        target = Target(self.outputs, self.aws_endpoint)
+        return TokenStore(target.output("TokensTableName"), client=target.client("dynamodb"))
 
 
 # Short delivery timeouts, so tests of hanging receivers finish quickly (but long enough for a receiver on a
