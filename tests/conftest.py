@@ -19,6 +19,7 @@ from oms_webhooks_cli.local.gateway import Gateway
 from oms_webhooks_cli.local.lambdas import LocalFunction
 from oms_webhooks_cli.local.stack import LOCAL_CREDENTIALS, create_resources, local_functions
 from oms_webhooks_cli.template import Template
+from tests.erased_hooks import erase_hooks
 from tests.receiver import Receiver
 
 
@@ -85,15 +86,21 @@ def gateway(deployed: dict[str, LocalFunction], template: Template) -> Gateway:
 
 
 @pytest.fixture
-def new_token(deployed: dict[str, LocalFunction]) -> Callable[[], str]:
-    """A fresh owner with a token of its own, so tests never see each other's hooks."""
+def new_token(deployed: dict[str, LocalFunction]) -> Iterator[Callable[[], str]]:
+    """A fresh owner with a token of its own, so tests never see each other's hooks; they are erased after the test."""
+    from oms_webhooks.adapters.hook_store import HookStore
     from oms_webhooks.adapters.tokens import TokenStore
     from oms_webhooks.settings import settings
 
-    def make() -> str:
-        return TokenStore(settings().tokens_table).create(f"owner-{uuid.uuid4().hex[:12]}")
+    owners: list[str] = []
 
-    return make
+    def make() -> str:
+        owners.append(f"owner-{uuid.uuid4().hex[:12]}")
+        return TokenStore(settings().tokens_table).create(owners[-1])
+
+    yield make
+    for owner in owners:
+        erase_hooks(HookStore(settings().hooks_table), owner)
 
 
 @pytest.fixture

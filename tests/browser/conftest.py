@@ -75,7 +75,7 @@ def owner(console_stack: LocalStackProcess) -> Iterator[Client]:
     with requests.Session() as http:
         client = Client(console_stack, http)
         yield client
-        client.unsubscribe_all()
+        client.erase_hooks()
 
 
 @dataclass

@@ -18,8 +18,10 @@ from typing import Any
 import pytest
 import requests
 
+from oms_webhooks.adapters.hook_store import HookStore
 from oms_webhooks.adapters.tokens import TokenStore
 from oms_webhooks_cli.endpoint import Target
+from tests.erased_hooks import erase_hooks
 from tests.stack_log import faults_in_log
 
 CLI = str(Path(sys.executable).with_name("oms-webhooks"))
@@ -47,8 +49,15 @@ class LocalStackProcess:
 
     @cached_property
     def tokens(self) -> TokenStore:
-        target = Target(self.outputs, self.aws_endpoint)
-        return TokenStore(target.output("TokensTableName"), client=target.client("dynamodb"))
+        return TokenStore(self.outputs["TokensTableName"], client=self.dynamodb)
+
+    @cached_property
+    def hooks(self) -> HookStore:
+        return HookStore(self.outputs["HooksTableName"], client=self.dynamodb)
+
+    @cached_property
+    def dynamodb(self) -> Any:
+        return Target(self.outputs, self.aws_endpoint).client("dynamodb")
 
 
 # Short delivery timeouts, so tests of hanging receivers finish quickly (but long enough for a receiver on a
@@ -107,7 +116,8 @@ class Client:
     def __init__(self, stack: LocalStackProcess, http: requests.Session) -> None:
         self.stack = stack
         self.http = http
-        self.token = stack.token(f"owner-{uuid.uuid4().hex[:10]}")
+        self.owner = f"owner-{uuid.uuid4().hex[:10]}"
+        self.token = stack.token(self.owner)
         self.http.headers["Authorization"] = f"Token {self.token}"
         self.events = Target({}, stack.aws_endpoint).client("events")
 
@@ -122,6 +132,10 @@ class Client:
     def unsubscribe_all(self) -> None:
         for hook in self.http.get(self.url("hooks/"), params={"limit": 500}).json()["results"]:
             self.http.delete(self.url(f"hooks/{hook['id']}/"))
+
+    def erase_hooks(self) -> None:
+        """After the test: its hooks erased in the stack's table (tests/erased_hooks.py says why not via the API)."""
+        erase_hooks(self.stack.hooks, self.owner)
 
     def publish(self, event_type: str, payload: Any) -> str:
         answer = self.events.put_events(
@@ -163,4 +177,4 @@ def client(local_stack: LocalStackProcess, http: requests.Session) -> Iterator[C
     """An owner for one test; its hooks are deleted afterwards so later events don't reach dead receivers."""
     client = Client(local_stack, http)
     yield client
-    client.unsubscribe_all()
+    client.erase_hooks()
