@@ -104,8 +104,11 @@ test: $(NODE_STAMP) lint typecheck template-lint template-scan sam-check $(MINIS
 # Two pytest processes (pytest-xdist), each module's tests in one of them (--dist loadscope: a module's fixtures, and
 # the order its tests rely on, stay together); each process starts its own moto, local stack and browser, on free
 # ports. Much of a test's time is waiting (receivers, queues, polls), so two overlap well even on two busy cores.
+# Modules are handed out in collection order (--no-loadscope-reorder), not largest first: each process then runs a
+# suite's modules one after another, so the browser suite's stack and Chromium start once per process, and the
+# small unit modules come last, evening out the two processes' ends.
 # --durations lists the slowest twenty, to keep the run under 20 minutes.
-	OMS_WEBHOOKS_DEPLOY_TESTS=required $(BIN)/pytest -q -n 2 --dist loadscope --durations=20
+	OMS_WEBHOOKS_DEPLOY_TESTS=required $(BIN)/pytest -q -n 2 --dist loadscope --no-loadscope-reorder --durations=20
 
 soak: $(STAMP)  ## load test: 50 events/s to 20 hooks for 60 s on a local stack, every delivery counted
 	$(BIN)/python -m tests.load.soak

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import boto3
 import pytest
 import requests
 
@@ -234,4 +235,7 @@ def deployed(emulator: Emulator) -> Iterator[Deployed]:
     with pytest.MonkeyPatch.context() as patch:
         for name, value in emulator.env.items():
             patch.setenv(name, value)
+        # A default boto3 session of its own: one made earlier in this process (the in-process moto's tests, which
+        # may run first in a pytest-xdist worker) keeps the credentials it found then, which MiniStack refuses.
+        patch.setattr(boto3, "DEFAULT_SESSION", None)
         yield sam_deploy(emulator, STACK_NAME, PARAMETERS)
