@@ -294,7 +294,10 @@ def test_an_ordered_hooks_deliveries_go_through_the_fifo_queue_one_object_at_a_t
     events come in order through a refusal, each once, and another package's is not held back."""
     token = operator.run("token", "create", "--owner", f"ordered-{uuid.uuid4().hex[:6]}").stdout.strip()
     api: ApiClient = client_for(None, token, deployed.stack_name)
-    retries = {"choice": "fixed", "kwargs": {"seconds": 2}, "max_retries": 3}
+    # Package 1's first event is retried 10 s after its refusal: package 2's is published three CLI runs after it
+    # (each a second or more, so the events' whole-second times differ), which on a loaded machine took longer than
+    # the 2 s this was, and package 2 then came after package 1's retry as if held back.
+    retries = {"choice": "fixed", "kwargs": {"seconds": 10}, "max_retries": 3}
     refusals = {1: 1}
 
     def decide(body: bytes) -> Answer:
