@@ -32,6 +32,7 @@ from oms_webhooks.wiring import sequencer
 from oms_webhooks_cli.local.lambdas import LocalFunction
 from tests.conftest import Answer as ApiAnswer
 from tests.conftest import Caller
+from tests.integration.support import unsubscribe_all
 from tests.receiver import Answer, Receiver
 
 EVENTS = Path(__file__).resolve().parents[2] / "events" / "eventbridge"
@@ -68,13 +69,7 @@ def me(call: Caller) -> Iterator[Owner]:
     stays small (moto's TransactWriteItems copies the whole table, and later tests write hooks by the hundred)."""
     owner = Owner(call)
     yield owner
-    erase_hooks(owner.name)
-
-
-def erase_hooks(owner: str) -> None:
-    store = HookStore(settings().hooks_table)
-    for hook in store.query_owner(owner, {}, 500, None)[0]:
-        store.delete(hook)
+    unsubscribe_all(owner.name)
 
 
 def bridge_event(event_type: str, payload: Any, at: str | None = None) -> dict[str, Any]:

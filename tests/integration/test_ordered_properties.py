@@ -27,8 +27,8 @@ from oms_webhooks.domain.deliveries import UNFINISHED, Delivery
 from oms_webhooks.settings import settings as service_settings
 from oms_webhooks_cli.local.lambdas import LocalFunction
 from tests.integration.simulation import PARKED_SECONDS, _record, rewire
-from tests.integration.support import subscribe
-from tests.integration.test_ordered_delivery import bridge_event, erase_hooks
+from tests.integration.support import subscribe, unsubscribe_all
+from tests.integration.test_ordered_delivery import bridge_event
 from tests.receiver import Answer, Receiver
 
 EVENT_TYPE = "transfer.status.cancelled"
@@ -159,7 +159,7 @@ def test_each_objects_requests_come_in_publish_order_once_each_and_every_deliver
     finally:
         use_clock(previous)
         receiver.stop()
-        erase_hooks(owner)
+        unsubscribe_all(owner)
 
     by_object: defaultdict[int, list[int]] = defaultdict(list)
     for payload in requests:
