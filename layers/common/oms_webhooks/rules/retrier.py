@@ -13,7 +13,6 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -147,7 +146,8 @@ class Retrier:
             return RetryReport("done")
         if delivery.status not in UNFINISHED:
             return RetryReport("done")  # delivered or failed meanwhile (a manual retry, a duplicate message)
-        due = _due(delivery)
+        # A parked delivery's message is its release (or its probe): due now, whatever its record said.
+        due = delivery.next_attempt_at.timestamp() if delivery.next_attempt_at and not delivery.parked else 0.0
         if due - epoch() > HOLD_SECONDS:
             return RetryReport(self._wait(_again(delivery), due, received, batch))
 
@@ -246,38 +246,23 @@ class Retrier:
         return self.prefetch_deliveries([m.uuid for m in messages if isinstance(m, RetryMessage)])
 
     def prefetch_deliveries(self, uuids: list[str]) -> RetryBatch:
-        """These deliveries in one call; then, at once, their hooks in one call per owner and each of their event
-        types' circuits in one call (what the batch's gates read first), so that a batch waits for one round trip
-        where it waited for two."""
+        """These deliveries in one call, and their hooks in one call per owner."""
         deliveries = self.deliveries.get_many(uuids) if uuids else {}
-        batch = RetryBatch(deliveries)
-        breaker = self.breaker
-        now = epoch()
-        # The circuits of the deliveries this batch is about to attempt; one that waits longer reads none.
-        event_types = {
-            delivery.event_type
-            for delivery in deliveries.values()
-            if breaker and delivery.status in UNFINISHED and _due(delivery) - now <= HOLD_SECONDS
-        }
+        hooks: dict[int, Hook] = {}
         wanted: dict[str, set[int]] = {}
         for delivery in deliveries.values():
             wanted.setdefault(delivery.owner, set()).add(delivery.webhook)
-        with ThreadPoolExecutor(max(1, len(event_types)), thread_name_prefix="circuits") as pool:
-            gates = {t: pool.submit(breaker.for_batch, t, batch.outbox) for t in event_types} if breaker else {}
-            for owner, ids in wanted.items():
-                with contextlib.suppress(ValidationError):
-                    batch.hooks.update(self.hooks.get_many(owner, ids))
-            batch.gates.update({event_type: gate.result() for event_type, gate in gates.items()})
-        return batch
+        for owner, ids in wanted.items():
+            with contextlib.suppress(ValidationError):
+                hooks.update(self.hooks.get_many(owner, ids))
+        return RetryBatch(deliveries, hooks)
 
     def finish(self, batch: RetryBatch) -> GateReport:
         """Writes the batch's circuit streaks and hides its messages until their attempts are due; a message that
         cannot be hidden comes back after the queue's visibility timeout and waits again then. Returns what the
         streaks' writes changed (circuits opened, hooks disabled), for the metrics."""
-        with ThreadPoolExecutor(1, thread_name_prefix="hides") as pool:  # neither waits for the other
-            hidden = pool.submit(self.queue.hide_many, list(batch.hides))
-            report = self.settle_batch(batch)
-            refused = hidden.result()
+        report = self.settle_batch(batch)
+        refused = self.queue.hide_many(batch.hides)
         if refused:
             logger.warning("Not hidden: back after the queue's visibility timeout", extra={"messages": len(refused)})
         return report
@@ -334,12 +319,6 @@ class Retrier:
             return "later"
         self.queue.schedule([message.model_copy(update={"due": due})])
         return "done"
-
-
-def _due(delivery: Delivery) -> float:
-    """When its next attempt is due. A parked delivery's message is its release (or its probe): due now, whatever its
-    record said."""
-    return delivery.next_attempt_at.timestamp() if delivery.next_attempt_at and not delivery.parked else 0.0
 
 
 def _batched_hook(batch: RetryBatch | None, delivery: Delivery) -> Hook | None:
