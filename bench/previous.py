@@ -25,7 +25,7 @@ TIMEOUT_SECONDS = 1800
 # Runs in the release's folder, with its code and its bench. `service_rate` is wrapped to count the process's CPU around
 # each dispatch; the first (cold) run of each size is left out, as its bench leaves it out of the rate.
 _SCRIPT = """
-import json, resource, statistics, sys
+import json, resource, sys
 from bench import cost, fanout, record_size, services
 
 spent = []
