@@ -95,12 +95,15 @@ class CircuitGate:
         self.outbox = OperationalOutbox() if outbox is None else outbox  # the run's; without one, told to no one
         self._outcomes: dict[int, _Outcome] = {}
         self._probing: set[int] = set()
+        # Hooks whose probe this run delivered, until one of their attempts fails: their circuit is closing (the flush
+        # clears it), so this run's later deliveries to them go now instead of waiting out the probe's lease.
+        self._recovered: set[int] = set()
         self._unprobed: dict[int, tuple[HookTarget, float]] = {}  # parked here, and their circuit had no probe message
         self._lock = threading.Lock()
 
     def admit(self, hook: HookTarget, delivery: Delivery) -> Defer | None:
         health = self.seen.get(hook.id)
-        if health is None or health.probe_at is None:
+        if health is None or health.probe_at is None or hook.id in self._recovered:
             return None
         now = epoch()
         decision = self.rules.admission(health, now)
@@ -130,6 +133,10 @@ class CircuitGate:
             before = self._outcomes.get(hook.id)
             failures = before.failures if before and not result.succeeded else 0
             self._outcomes[hook.id] = _Outcome(hook, result.succeeded, failures + (not result.succeeded))
+            if result.succeeded and (hook.id in self._probing or hook.id in self._recovered):
+                self._recovered.add(hook.id)
+            else:
+                self._recovered.discard(hook.id)
 
     def flush(self, hook_ids: Iterable[int] | None = None) -> GateReport:
         """Writes the streaks of these hooks' settled attempts (all, without ids). Never raises: the breaker's
