@@ -3,9 +3,10 @@
 The release is a commit of this repository (`PREVIOUS_RELEASE`: the last one before issue 22's lean records, whose
 records tests/integration/test_previous_release_records.py reads). Its files are taken with `git archive` into a
 scratch folder, and its own `bench.fanout`, `bench.record_size` and `bench.cost` run there in a process of their own
-(its `layers/common` and `src` on the path, this virtualenv's packages): the fan-out at N = 100 and 1,000 to an
-instant and a 50 ms receiver, CPU per delivery counted around each warm dispatch (its bench did not count it), and
-its cost per million from its own record sizes and cost model. Nothing of this code runs in that process.
+(its `layers/common` and `src` on the path, this virtualenv's packages), against this code's moto: the fan-out at
+N = 100 and 1,000 to an instant and a 50 ms receiver, CPU per delivery counted around each warm dispatch (its bench
+did not count it), and its cost per million from its own record sizes and cost model. Nothing else of this code runs
+in that process.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import sys
 import tempfile
 from pathlib import Path
 from typing import Any
+
+from bench import services
 
 ROOT = Path(__file__).resolve().parents[1]
 PREVIOUS_RELEASE = "49fff1f"
@@ -39,9 +42,9 @@ def counted(dispatcher, event_type):
     return answer
 
 fanout.service_rate = counted
-sizes, delays, repeats = json.loads(sys.argv[1])
+sizes, delays, repeats, moto_port = json.loads(sys.argv[1])
 rows = []
-with services.moto() as moto_port, services.receiver(0) as instant, services.receiver(50) as slow:
+with services.receiver(0) as instant, services.receiver(50) as slow:
     endpoint = f"http://127.0.0.1:{moto_port}"
     fanout.use_endpoint(endpoint)
     for n in sizes:
@@ -79,15 +82,16 @@ def _measure(sizes: list[int], repeats: int, release: str, delays: tuple[int, ..
             ["git", "-C", str(ROOT), "rev-parse", "--short", release], check=True, capture_output=True, text=True
         ).stdout.strip()
         path = os.pathsep.join(str(folder / part) for part in ("layers/common", "src", "."))
-        answer = subprocess.run(
-            [sys.executable, "-c", _SCRIPT, json.dumps([sizes, list(delays), repeats])],
-            cwd=folder,
-            env={**os.environ, "PYTHONPATH": path},
-            check=True,
-            capture_output=True,
-            text=True,
-            timeout=TIMEOUT_SECONDS,
-        )
+        with services.moto() as moto_port:  # this code's moto, as this run's figures are measured against
+            answer = subprocess.run(
+                [sys.executable, "-c", _SCRIPT, json.dumps([sizes, list(delays), repeats, moto_port])],
+                cwd=folder,
+                env={**os.environ, "PYTHONPATH": path},
+                check=True,
+                capture_output=True,
+                text=True,
+                timeout=TIMEOUT_SECONDS,
+            )
     return {"release": commit, **json.loads(answer.stdout.strip().splitlines()[-1])}
 
 

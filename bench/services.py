@@ -14,17 +14,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 CLI = str(Path(sys.executable).with_name("oms-webhooks"))
 
-_MOTO = (
-    "import logging; logging.disable(logging.INFO); from moto.server import ThreadedMotoServer; import time; "
-    "s = ThreadedMotoServer('127.0.0.1', 0, False); s.start(); "
-    "print(s.get_host_and_port()[1], flush=True); time.sleep(10**6)"
-)
+# The local stack's moto (waitress, connections kept alive, its patches): moto's own werkzeug server closes the
+# connection after every answer, so each AWS call would pay a connect that neither DynamoDB nor the local stack asks.
+_MOTO = ["-m", "oms_webhooks_cli.local.moto_process", "127.0.0.1", "0"]
 
 
 @contextmanager
 def process_on_port(command: list[str]) -> Iterator[int]:
     """Starts a process that prints its port first; yields the port; always stops it."""
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    # Standard input is a pipe kept open: moto's process stops at its end, as it does when the local stack goes.
+    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)
     try:
         assert process.stdout is not None
         line = process.stdout.readline()
@@ -40,7 +39,7 @@ def process_on_port(command: list[str]) -> Iterator[int]:
 
 
 def moto() -> AbstractContextManager[int]:
-    return process_on_port([sys.executable, "-c", _MOTO])
+    return process_on_port([sys.executable, *_MOTO])
 
 
 def receiver(delay_ms: float) -> AbstractContextManager[int]:
