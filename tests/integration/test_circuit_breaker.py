@@ -303,7 +303,7 @@ def test_pointing_a_hook_elsewhere_or_turning_it_back_on_forgets_its_streak(
 
     def fail_five_times() -> None:
         for second in range(5):
-            health.record(event_type, Changes({hook_id: 1}, {}, []), 1_800_000_000.0 + second)
+            health.record(event_type, Changes({hook_id: 1}, {}), 1_800_000_000.0 + second)
         health.open(event_type, {hook_id: 1_800_000_100.0}, {hook_id: 1})
         assert health.read_hook(event_type, hook_id).is_open
 
@@ -329,8 +329,61 @@ def test_a_streak_written_by_another_run_comes_back_with_its_start(deployed: dic
     once, when moto left the unchanged start out of UPDATED_NEW)."""
     health = CircuitStore(settings().hooks_table)
     event_type, hook_id = f"streak.{uuid.uuid4().hex[:8]}", 7
-    first = health.record(event_type, Changes(failed={hook_id: 1}, failed_probes={}, cleared=[]), now=1000.0)
-    second = health.record(event_type, Changes(failed={hook_id: 1}, failed_probes={}, cleared=[]), now=1005.0)
+    first = health.record(event_type, Changes(failed={hook_id: 1}, failed_probes={}), now=1000.0)
+    second = health.record(event_type, Changes(failed={hook_id: 1}, failed_probes={}), now=1005.0)
     assert (first[hook_id].failures, first[hook_id].since) == (1, 1000.0)
     assert (second[hook_id].failures, second[hook_id].since) == (2, 1000.0)
     assert set(second) == {hook_id}
+
+
+def test_a_success_seen_through_a_stale_snapshot_closes_the_circuit_once_with_the_streaks_failures(
+    simulation: Simulation, receiver: Receiver, call: Caller, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A retry batch reads its type's circuits (a streak of one failure, closed); dispatches open the circuit and
+    park deliveries behind it; then the batch's retry succeeds. That success closes the circuit as a probe's would:
+    told once, with the streak's failures (a CI run saw `failures: 0` when the probe closed it later), and what was
+    parked is released at once and sent once."""
+    from oms_webhooks import wiring
+    from oms_webhooks.adapters.queues import RetryMessage
+    from oms_webhooks.rules.retrier import Received
+    from tests.integration.test_operational_events import FailingBus
+
+    event_type = "stock_location.created"  # no other test in this process subscribes to it or publishes it
+    owner, token = owner_with_token()
+    url = receiver.script("/flaky", Answer(503))
+    hook_id = subscribe(call, token, url, event_type, retry_countdown_config=FIXED_MINUTE)
+    bus = FailingBus()  # refuses nothing: records what the runs put on the bus
+    for part in (wiring.dispatcher(), wiring.retrier()):
+        monkeypatch.setattr(part, "bus", bus)
+    first = delivery_id(simulation.publish(event_type, {"n": 0})["event_id"], hook_id)
+
+    retrier = wiring.retrier()
+    batch = retrier.prefetch_deliveries([first])
+    gate = batch.gate(event_type, lambda: retrier.breaker.for_batch(event_type, batch.outbox))  # type: ignore[union-attr]
+    assert gate.seen[hook_id].failures == 1 and not gate.seen[hook_id].is_open
+
+    for step in range(1, 7):  # meanwhile, other runs: five more failures over a minute open the circuit
+        simulation.advance_to(simulation.start + timedelta(seconds=12 * step))
+        simulation.publish(event_type, {"n": step})
+    streak = simulation.health.read_hook(event_type, hook_id)
+    assert streak.is_open and streak.failures == 6
+    parked = [delivery_id(simulation.publish(event_type, {"parked": n})["event_id"], hook_id) for n in range(3)]
+
+    receiver.script("/flaky", Answer(200))
+    report = retrier.process(Received(RetryMessage(uuid=first, owner=owner), "run-a"), batch)
+    assert report.sent and report.delivery is not None and report.delivery.status == "delivered"
+    closed_by_it = retrier.finish(batch)
+    assert closed_by_it.closed == [hook_id]  # closed by that success, not left to the next probe
+    assert not simulation.health.read_hook(event_type, hook_id).streak
+
+    for _ in simulation.run_until_due_work_is_done(owner, ticks=20):
+        pass
+    told = [json.loads(entry["Detail"]) for entries in bus.calls for entry in entries]
+    kinds = Counter(entry["DetailType"] for entries in bus.calls for entry in entries)
+    assert kinds == {"whisperer.hook.circuit_opened": 1, "whisperer.hook.circuit_closed": 1}, kinds
+    [closed] = [t["payload"] for t in told if "next_probe_at" not in t["payload"]]
+    assert closed["hook"]["id"] == hook_id and closed["failures"] == streak.failures
+    arrived = Counter(uuids(receiver, "/flaky"))
+    assert all(arrived[u] == 1 for u in parked), arrived  # released and sent once each
+    assert {d.status for d in simulation.deliveries(owner)} == {"delivered"}
+    assert not simulation.health.read_hook(event_type, hook_id).streak

@@ -33,10 +33,9 @@ class Changes:
 
     failed: dict[int, int]  # hook id → failed attempts to add to its streak
     failed_probes: dict[int, float]  # hook id → its next probe time (the probe failed)
-    cleared: list[int]  # hooks whose streak ended (an attempt succeeded)
 
     def __bool__(self) -> bool:
-        return bool(self.failed or self.failed_probes or self.cleared)
+        return bool(self.failed or self.failed_probes)
 
 
 def circuits_key(event_type: str) -> dict[str, Any]:
@@ -89,7 +88,7 @@ class CircuitStore(DynamoDBTable):
         """Applies `changes`; returns the new streak of each hook that failed (failures and start, and the
         probe fields where a probe failed). The start of a streak in `starts_known` (the caller read it) may be left
         out: a write whose failing hooks all have one asks back for what it changed alone, not the whole item."""
-        hooks = sorted({*changes.failed, *changes.failed_probes, *changes.cleared})
+        hooks = sorted({*changes.failed, *changes.failed_probes})
         known = set(starts_known)
         found: dict[int, Health] = {}
         for start in range(0, len(hooks), HOOKS_PER_UPDATE):
@@ -101,18 +100,10 @@ class CircuitStore(DynamoDBTable):
     def _record(self, event_type: str, changes: Changes, hooks: set[int], now: float, whole: bool) -> dict[int, Health]:
         sets: list[str] = []
         adds: list[str] = []
-        removes: list[str] = []
         names: dict[str, str] = {}
         values: dict[str, Any] = {":now": {"N": repr(now)}, ":one": {"N": "1"}}
         for hook_id in sorted(hooks):
             f, s, o, k = (f"#{field}{hook_id}" for field in "fsok")
-            if hook_id in changes.cleared and hook_id not in changes.failed:
-                # The streak only: a circuit the caller did not see open was opened by another run meanwhile; its probe
-                # closes it (`clear`, which says it did).
-                streak = {f"#{field}{hook_id}": f"{field}{hook_id}" for field in "fs"}
-                names.update(streak)
-                removes += list(streak)
-                continue
             if hook_id in changes.failed:
                 names.update({f: f"f{hook_id}", s: f"s{hook_id}"})
                 values[f":f{hook_id}"] = {"N": str(changes.failed[hook_id])}
@@ -128,8 +119,6 @@ class CircuitStore(DynamoDBTable):
             clauses.append("SET " + ", ".join(sets))
         if adds:
             clauses.append("ADD " + ", ".join(adds))
-        if removes:
-            clauses.append("REMOVE " + ", ".join(removes))
         if not clauses:
             return {}
         used = {name for name in values if any(name in clause for clause in clauses)}
@@ -218,9 +207,10 @@ class CircuitStore(DynamoDBTable):
                 return False
             raise
 
-    def clear(self, event_type: str, hook_ids: Iterable[int]) -> set[int]:
-        """Forgets these hooks' streaks and circuits; returns those whose circuit was open until this call closed it."""
-        closed: set[int] = set()
+    def clear(self, event_type: str, hook_ids: Iterable[int]) -> dict[int, Health]:
+        """Forgets these hooks' streaks and circuits; returns those whose circuit was open until this call closed it,
+        each with the streak it removed (whatever the caller read: another run may have opened it meanwhile)."""
+        closed: dict[int, Health] = {}
         for chunk in _chunks(sorted(set(hook_ids)), HOOKS_PER_UPDATE):
             names = {f"#{field}{hook_id}": f"{field}{hook_id}" for hook_id in chunk for field in _FIELDS}
             answer = self.client.update_item(
@@ -231,7 +221,7 @@ class CircuitStore(DynamoDBTable):
                 ReturnValues="UPDATED_OLD",  # what the call removed: a probe time there means it closed that circuit
             )
             was = health_of(answer.get("Attributes"))
-            closed.update(hook_id for hook_id in chunk if was.get(hook_id, Health()).is_open)
+            closed.update({hook_id: health for hook_id, health in was.items() if hook_id in chunk and health.is_open})
         return closed
 
 

@@ -169,12 +169,10 @@ class CircuitGate:
     def _write(self, outcomes: list[_Outcome], probing: set[int]) -> GateReport:
         now = epoch()
         failed = [o.hook for o in outcomes if not o.succeeded]
+        # A success ends the streak this run saw and closes the hook's circuit, whether this run saw it open (or
+        # probed it) or another run opened it meanwhile: the endpoint answered. `clear` says which circuits it closed
+        # and the streaks it removed, so one run alone tells, with the failures of the streak that opened it.
         cleared = [o.hook for o in outcomes if o.succeeded and self._had_streak(o.hook.id, probing)]
-        # A success closes the circuits this run saw open (or probed): `clear` removes them and says which were still
-        # open, so one run alone tells. The other streaks end in `record`, which leaves a circuit that another run
-        # opened meanwhile to its probe.
-        closing = [hook for hook in cleared if self._seen(hook.id).is_open or hook.id in probing]
-        closing_ids = {hook.id for hook in closing}
         changes = Changes(
             failed={o.hook.id: o.failures for o in outcomes if not o.succeeded},
             failed_probes={
@@ -182,18 +180,17 @@ class CircuitGate:
                 for hook in failed
                 if hook.id in probing
             },
-            cleared=[hook.id for hook in cleared if hook.id not in closing_ids],
         )
-        if not changes and not closing:
+        if not changes and not cleared:
             return GateReport()
         report = GateReport()
         health = self.breaker.health
-        if closing:
-            closed = health.clear(self.event_type, [hook.id for hook in closing])
+        if cleared:
+            closed = health.clear(self.event_type, [hook.id for hook in cleared])
             report.closed = sorted(closed)
-            for hook in closing:
+            for hook in cleared:
                 if hook.id in closed:
-                    self.outbox.add(circuit_closed(hook, self._seen(hook.id).failures))
+                    self.outbox.add(circuit_closed(hook, closed[hook.id].failures))
         if not changes:
             return report
         known = [hook.id for hook in failed if self._seen(hook.id).since is not None]
