@@ -46,11 +46,15 @@ def operational_rule(deployed: dict[str, LocalFunction], template: Template) -> 
     """The template's rule for operational events, on moto's bus, invoking the real dispatcher as Lambda would."""
     stopping = threading.Event()
     [props] = [p for fn, name, p in template.triggers("EventBridgeRule") if name == "OperationalEvents"]
-    invocations = eventbridge_rule(deployed["DispatcherFunction"], "OperationalEvents", props, boto3.client, stopping)
+    # Short polls: the teardown waits for the receive in flight, and the next test's rule reuses this one's queue.
+    invocations = eventbridge_rule(
+        deployed["DispatcherFunction"], "OperationalEvents", props, boto3.client, stopping, long_poll_seconds=1
+    )
     invocations.start()
     yield
     stopping.set()
     invocations.join(timeout=30)
+    assert not invocations.is_alive()
 
 
 @pytest.fixture

@@ -89,12 +89,18 @@ class Poller(threading.Thread):
 
 
 def eventbridge_rule(
-    function: LocalFunction, rule: str, props: dict[str, Any], aws: Callable[[str], Any], stopping: threading.Event
+    function: LocalFunction,
+    rule: str,
+    props: dict[str, Any],
+    aws: Callable[[str], Any],
+    stopping: threading.Event,
+    long_poll_seconds: int = LONG_POLL_SECONDS,
 ) -> AsyncInvocations:
     """Creates the rule on its bus with a tap queue as target, and the poller that invokes the function.
 
     Invocations are asynchronous, as Lambda's: a failed one is tried again `MaximumRetryAttempts` times (from the
-    function's EventInvokeConfig, default 2), then a destination record goes to its OnFailure queue.
+    function's EventInvokeConfig, default 2), then a destination record goes to its OnFailure queue. A stop waits for
+    the receive in flight: `long_poll_seconds` at most.
     """
     events, sqs = aws("events"), aws("sqs")
     bus = props.get("EventBusName", "default")
@@ -132,7 +138,9 @@ def eventbridge_rule(
             return True
 
     running_for = function.spec.timeout + 30  # an event is not shown again while its invocation may still run
-    return AsyncInvocations(f"rule-{name}", sqs, tap_url, invoke, EVENT_CONCURRENCY, running_for, stopping)
+    return AsyncInvocations(
+        f"rule-{name}", sqs, tap_url, invoke, EVENT_CONCURRENCY, running_for, stopping, long_poll_seconds
+    )
 
 
 class AsyncInvocations(threading.Thread):
@@ -148,9 +156,11 @@ class AsyncInvocations(threading.Thread):
         concurrency: int,
         running_for: int,
         stopping: threading.Event,
+        long_poll_seconds: int = LONG_POLL_SECONDS,
     ) -> None:
         super().__init__(name=name, daemon=True)
         self.sqs, self.queue_url, self.invoke = sqs, queue_url, invoke
+        self.long_poll_seconds = long_poll_seconds
         self.concurrency, self.running_for, self.stopping = concurrency, running_for, stopping
         self.pool = ThreadPoolExecutor(concurrency, thread_name_prefix=f"invoke-{name}")
         self.running = 0
@@ -171,7 +181,7 @@ class AsyncInvocations(threading.Thread):
                 self.queue_url,
                 self.stopping,
                 MaxNumberOfMessages=min(10, room),
-                WaitTimeSeconds=LONG_POLL_SECONDS,
+                WaitTimeSeconds=self.long_poll_seconds,
                 VisibilityTimeout=self.running_for,
             )
             if messages is None:
