@@ -6,7 +6,6 @@ from typing import Any
 import portal_session_routes
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
-from aws_lambda_powertools.event_handler.openapi.models import APIKey, Server
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from portal_screening import session_refusal
@@ -32,18 +31,6 @@ app = APIGatewayRestResolver(
     enable_validation=True,
     response_validation_error_http_code=HTTPStatus.INTERNAL_SERVER_ERROR,
     json_body_deserializer=json_body,
-)
-app.configure_openapi(
-    title=doc.TITLE,
-    version=doc.VERSION,
-    description=doc.DESCRIPTION,
-    servers=[Server(url=doc.SERVER_URL)],
-    security_schemes={
-        doc.SECURITY_SCHEME: APIKey.model_validate(
-            {"in": "header", "name": "Authorization", "description": doc.SECURITY_SCHEME_DESCRIPTION}
-        )
-    },
-    security=[{doc.SECURITY_SCHEME: []}],
 )
 ROUTERS = [
     hook_routes.router,

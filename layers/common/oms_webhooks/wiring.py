@@ -1,8 +1,13 @@
-"""The core's parts assembled from settings, once per process, so warm invocations reuse pools and clients."""
+"""The core's parts assembled from settings, once per process, so warm invocations reuse pools and clients.
+
+Each function's own rules (the dispatcher's, the retrier's, the sequencer's, ordering's) are imported by the
+factory that makes them: a function's cold start then imports only what it runs.
+"""
 
 from __future__ import annotations
 
 from functools import cache
+from typing import TYPE_CHECKING
 
 from oms_webhooks.adapters.address_guard import AddressPolicy
 from oms_webhooks.adapters.circuit_store import CircuitStore
@@ -10,20 +15,20 @@ from oms_webhooks.adapters.delivery_index import DeliveryIndex
 from oms_webhooks.adapters.delivery_store import DeliveryStore
 from oms_webhooks.adapters.event_bus import EventBus
 from oms_webhooks.adapters.hook_store import HookStore
-from oms_webhooks.adapters.order_heads import OrderHeads
-from oms_webhooks.adapters.ordered_queue import OrderedQueue
 from oms_webhooks.adapters.queues import FanoutQueue, RetryQueue
 from oms_webhooks.adapters.rate_limit_store import RateLimitStore
 from oms_webhooks.adapters.sender import Sender
 from oms_webhooks.domain.circuit import CircuitRules
 from oms_webhooks.rules.circuit_breaker import Breaker
-from oms_webhooks.rules.dispatch import Dispatcher
-from oms_webhooks.rules.ordering import OrderedDeliveries
 from oms_webhooks.rules.parking import Parking
 from oms_webhooks.rules.rate_limiter import DISPATCH_HOLD_SECONDS, RETRY_HOLD_SECONDS, RateLimiter
-from oms_webhooks.rules.retrier import Retrier
-from oms_webhooks.rules.sequencer import Sequencer
 from oms_webhooks.settings import settings
+
+if TYPE_CHECKING:
+    from oms_webhooks.rules.dispatch import Dispatcher
+    from oms_webhooks.rules.ordering import OrderedDeliveries
+    from oms_webhooks.rules.retrier import Retrier
+    from oms_webhooks.rules.sequencer import Sequencer
 
 
 def address_policy() -> AddressPolicy:
@@ -76,6 +81,8 @@ def rate_limit_buckets() -> RateLimitStore:
 
 @cache
 def dispatcher() -> Dispatcher:
+    from oms_webhooks.rules.dispatch import Dispatcher
+
     config = settings()
     return Dispatcher(
         hooks=HookStore(config.hooks_table),
@@ -95,6 +102,8 @@ def dispatcher() -> Dispatcher:
 
 @cache
 def retrier() -> Retrier:
+    from oms_webhooks.rules.retrier import Retrier
+
     config = settings()
     return Retrier(
         hooks=HookStore(config.hooks_table),
@@ -109,6 +118,10 @@ def retrier() -> Retrier:
 
 
 def ordered_deliveries() -> OrderedDeliveries:
+    from oms_webhooks.adapters.order_heads import OrderHeads
+    from oms_webhooks.adapters.ordered_queue import OrderedQueue
+    from oms_webhooks.rules.ordering import OrderedDeliveries
+
     config = settings()
     return OrderedDeliveries(
         DeliveryStore(config.deliveries_table),
@@ -121,6 +134,11 @@ def ordered_deliveries() -> OrderedDeliveries:
 @cache
 def sequencer() -> Sequencer:
     """Attempts as the retrier does, with a breaker that never parks: an ordered delivery keeps its place."""
+    from oms_webhooks.adapters.order_heads import OrderHeads
+    from oms_webhooks.adapters.ordered_queue import OrderedQueue
+    from oms_webhooks.rules.retrier import Retrier
+    from oms_webhooks.rules.sequencer import Sequencer
+
     config = settings()
     health = CircuitStore(config.hooks_table)
     attempts = Retrier(
