@@ -150,3 +150,16 @@ def _install_dependencies(target: Path) -> None:
     for provided in ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six.py"):
         for found in target.glob(f"{provided}*"):
             shutil.rmtree(found) if found.is_dir() else found.unlink()
+
+
+if __name__ == "__main__":  # section 4 alone: `python -m bench.cold_start`, against a moto of its own
+    from bench import services
+    from bench.fanout import use_endpoint
+
+    with services.moto() as port:
+        use_endpoint(f"http://127.0.0.1:{port}")
+        found = {
+            "cold_start": measure_cold_starts(f"http://127.0.0.1:{port}", "bench-cold"),
+            "asymmetric": asymmetric_signing_cost(),
+        }
+    print(json.dumps(found, indent=2))

@@ -72,3 +72,7 @@ def _token(home: Path, state: dict[str, Any]) -> str:
 
     client = Target({}, state["aws_endpoint"]).client("dynamodb")
     return TokenStore(state["outputs"]["TokensTableName"], client=client).create(f"bench-{uuid.uuid4().hex[:6]}")
+
+
+if __name__ == "__main__":  # section 3 alone: `python -m bench.latency`
+    print(json.dumps(measure_latency(), indent=2))
