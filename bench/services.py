@@ -53,8 +53,8 @@ def local_stack(home: Path, parameters: dict[str, str] | None = None) -> Iterato
     env.pop("AWS_ENDPOINT_URL", None)
     log = (home / "stack.log").open("w")
     overrides = [f"{name}={value}" for name, value in (parameters or {}).items()]
-    command = [CLI, "local", *(["--parameter-overrides", *overrides] if overrides else [])]
-    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+    command = [CLI, "local", "--stop-with-parent", *(["--parameter-overrides", *overrides] if overrides else [])]
+    process = subprocess.Popen(command, env=env, stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
     try:
         state = home / "local.json"
         deadline = time.monotonic() + 60

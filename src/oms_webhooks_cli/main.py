@@ -66,6 +66,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="template parameters, as for sam deploy, e.g. DeliveryTotalTimeout=3",
     )
+    local.add_argument(
+        "--stop-with-parent",
+        action="store_true",
+        help="also stop when standard input ends: a pipe from the process that started this one, closed however "
+        "that process ends (tests and benchmarks use it, so a killed run leaves no stack behind)",
+    )
     local.set_defaults(run=_local)
 
     invoke = commands.add_parser(
@@ -197,6 +203,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _local(args: argparse.Namespace) -> int:
+    from oms_webhooks_cli.local.parent_watch import stop_at_end_of_input
     from oms_webhooks_cli.local.stack import LocalStack
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
@@ -208,6 +215,8 @@ def _local(args: argparse.Namespace) -> int:
     stopping = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):  # SIGINT too: a background launch may have it ignored
         signal.signal(signum, lambda *_: stopping.set())
+    if args.stop_with_parent:
+        stop_at_end_of_input(stopping)
     try:
         stack.start()
         print(f"AWS endpoint (moto): {stack.aws_endpoint}", file=sys.stderr)

@@ -72,9 +72,15 @@ def start_local_stack(home: Path, own_session: bool = False, parameters: Sequenc
     env.pop("AWS_ENDPOINT_URL", None)
     log = (home / "stack.log").open("w")
     overrides = dict(item.split("=", 1) for item in [*TEST_PARAMETERS, *parameters])  # later ones win
-    command = [CLI, "local", "--parameter-overrides", *(f"{k}={v}" for k, v in overrides.items())]
-    process = subprocess.Popen(
-        command, env=env, stdout=log, stderr=subprocess.STDOUT, text=True, start_new_session=own_session
+    command = [CLI, "local", "--stop-with-parent", "--parameter-overrides", *(f"{k}={v}" for k, v in overrides.items())]
+    process = subprocess.Popen(  # stdin: a pipe that ends with this process, however it ends (the stack stops then)
+        command,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=own_session,
     )
     state = home / "local.json"
     deadline = time.monotonic() + 180  # moto, the template's resources and every handler's imports, under load

@@ -31,7 +31,7 @@ QUICK_RETRIES = {"choice": "fixed", "kwargs": {"seconds": 1}, "max_retries": 30}
 def breaker_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStackProcess]:
     home = tmp_path_factory.mktemp("oms-breaker-home")
     env = {"OMS_WEBHOOKS_HOME": str(home), "OMS_WEBHOOKS_AWS_PORT": "0", "OMS_WEBHOOKS_API_PORT": "0"}
-    command = [CLI, "local", "--parameter-overrides", *TEST_PARAMETERS, *BREAKER_PARAMETERS]
+    command = [CLI, "local", "--stop-with-parent", "--parameter-overrides", *TEST_PARAMETERS, *BREAKER_PARAMETERS]
     stack = _start(command, home, env)
     yield stack
     if stack.process.poll() is None:
@@ -42,7 +42,7 @@ def _start(command: list[str], home: Path, extra_env: dict[str, str]) -> LocalSt
     env = {**os.environ, **extra_env}
     env.pop("AWS_ENDPOINT_URL", None)
     log = (home / "stack.log").open("w")
-    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(command, env=env, stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT, text=True)
     state = home / "local.json"
     deadline = time.monotonic() + 60
     while not state.exists():

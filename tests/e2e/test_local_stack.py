@@ -231,7 +231,7 @@ STOP_DEADLINE = 5.0
 QUICK_RETRIES = {"choice": "fixed", "kwargs": {"seconds": 1}, "max_retries": 50}
 
 
-@pytest.mark.parametrize("how", ["SIGINT to the process group", "SIGTERM to the stack"])
+@pytest.mark.parametrize("how", ["SIGINT to the process group", "SIGTERM to the stack", "the test run gone"])
 def test_the_stack_stops_every_process_in_time_with_retries_pending_and_deliveries_in_flight(
     tmp_path: Path, how: str
 ) -> None:
@@ -261,8 +261,11 @@ def test_the_stack_stops_every_process_in_time_with_retries_pending_and_deliveri
         signalled = time.monotonic()
         if how.startswith("SIGINT"):
             os.killpg(os.getpgid(stack.process.pid), signal.SIGINT)
-        else:
+        elif how.startswith("SIGTERM"):
             stack.process.send_signal(signal.SIGTERM)
+        else:  # a killed test run: the pipe it gave the stack as standard input ends with it
+            assert stack.process.stdin is not None
+            stack.process.stdin.close()
         while any(alive(pid) for pid in pids) and time.monotonic() - signalled < 30:
             time.sleep(0.05)
             stack.process.poll()  # reaps the stack's own process as soon as it ends

@@ -70,6 +70,7 @@ def serve(host: str, port: int) -> None:
     from waitress.server import create_server
 
     from oms_webhooks_cli.local import moto_dynamodb, moto_events, moto_memory, moto_requests, moto_sqs
+    from oms_webhooks_cli.local.parent_watch import stop_at_end_of_input
 
     stop = threading.Event()
     moto_memory.apply(stop)
@@ -90,14 +91,9 @@ def serve(host: str, port: int) -> None:
     print(server.effective_port, flush=True)
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    threading.Thread(target=_set_at_end_of_input, args=(stop,), name="parent-watch", daemon=True).start()
+    stop_at_end_of_input(stop)
     stop.wait()
     server.close()
-
-
-def _set_at_end_of_input(stop: threading.Event) -> None:
-    sys.stdin.read()
-    stop.set()
 
 
 if __name__ == "__main__":
