@@ -26,7 +26,7 @@ from bench.latency import percentile
 from bench.noisy import Owner, fresh_stack, load_average, revision
 from bench.noisy import _machine as machine_of
 from bench.services import ROOT
-from tests.receiver import Receiver
+from tests.receiver import Answer, Receiver
 
 RESULTS = ROOT / "bench" / "RESULTS.md"
 HEADING = "## 8. Ordered delivery"
@@ -109,6 +109,60 @@ def measure_ordering(events: int, repeats: int, samples: int, say: Say) -> dict[
     return result
 
 
+NEIGHBOUR_TYPES = ("shipment.created", "shipment.status.updated")  # the noisy owner's, the quiet owner's
+
+
+def measure_neighbour(noisy_hooks: int, noisy_objects: int, samples: int, say: Say) -> dict[str, Any]:
+    """A quiet owner's ordered deliveries, publish to arrival, alone and then beside a noisy owner whose ordered
+    hooks' receiver hangs: `noisy_hooks` hooks on one host, each sent `noisy_objects` objects' events at once (every
+    delivery held until the attempt's total timeout). The quiet owner's receiver, another host, answers at once."""
+    result: dict[str, Any] = {"label": revision(), "noisy_hooks": noisy_hooks, "noisy_objects": noisy_objects}
+    with fresh_stack() as stack:
+        quiet_receiver, noisy_receiver = Receiver(), Receiver()
+        try:
+            loads = [load_average()]
+            quiet = Owner(stack.state, stack.home)
+            quiet_type = NEIGHBOUR_TYPES[1]
+            body = {"event_type": quiet_type, "target_url": quiet_receiver.url("/quiet"), "ordering": "object"}
+            quiet.http.post(f"{quiet.api}/hooks/", json=body, timeout=30).raise_for_status()
+
+            def quiet_delays(first: int) -> list[float]:
+                delays = []
+                for n in range(first, first + samples):
+                    sent = time.time()
+                    quiet.publish(quiet_type, [{"id": f"quiet-{n}"}])
+                    arrived = quiet_receiver.wait_for("/quiet", n + 1, timeout=RUN_SECONDS)
+                    delays.append((arrived[-1].at - sent) if len(arrived) > n else float("inf"))
+                    time.sleep(0.5)
+                return delays
+
+            say("the quiet owner alone")
+            alone = quiet_delays(0)
+            noisy = Owner(stack.state, stack.home)
+            for hook in range(noisy_hooks):
+                url = noisy_receiver.script(f"/hang-{hook}", Answer(hang=True))
+                body = {"event_type": NEIGHBOUR_TYPES[0], "target_url": url, "ordering": "object"}
+                noisy.http.post(f"{noisy.api}/hooks/", json=body, timeout=30).raise_for_status()
+            noisy.publish(NEIGHBOUR_TYPES[0], [{"id": f"noisy-{n}"} for n in range(noisy_objects)])
+            say(f"the quiet owner beside {noisy_hooks * noisy_objects} hanging ordered deliveries")
+            time.sleep(2)  # the noisy deliveries' windows end and their attempts start
+            beside = quiet_delays(samples)
+            loads.append(load_average())
+            result["delays"] = {
+                name: {
+                    "p50_s": round(percentile(d, 50), 2),
+                    "max_s": round(max(d), 2),
+                    "each_s": [round(x, 2) for x in d],
+                }
+                for name, d in (("alone", alone), ("beside", beside))
+            }
+            result["load"] = [min(loads), max(loads)]
+        finally:
+            quiet_receiver.stop()
+            noisy_receiver.stop()
+    return result
+
+
 def render(result: dict[str, Any]) -> list[str]:
     lines = [
         HEADING,
@@ -161,7 +215,20 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=2, help="runs of each hook")
     parser.add_argument("--samples", type=int, default=20, help="single events for the latency")
     parser.add_argument("--no-write", dest="write", action="store_false", help="print; leave RESULTS.md as it is")
+    parser.add_argument(
+        "--neighbour",
+        nargs=2,
+        type=int,
+        metavar=("HOOKS", "OBJECTS"),
+        help="instead: a quiet owner's ordered deliveries beside a noisy owner's HOOKS x OBJECTS hanging ones (prints)",
+    )
     args = parser.parse_args()
+    if args.neighbour:
+        hooks, objects = args.neighbour
+        found = measure_neighbour(hooks, objects, args.samples, _progress)
+        print(file=sys.stderr)
+        print(json.dumps(found, indent=2))
+        return 0
     result = measure_ordering(args.events, args.repeats, args.samples, _progress)
     print(file=sys.stderr)
     result["machine"] = machine()
