@@ -8,6 +8,8 @@ tests' to check). Then single events, one at a time, to an unordered and to
 an ordered hook: publish to arrival. Every loop is bounded by count and by time.
 
 Run alone: `python -m bench.ordering [--events 500] [--repeats 2]`; it writes its section into bench/RESULTS.md.
+`--neighbour HOOKS OBJECTS` measures instead a quiet owner's ordered deliveries beside another owner's hanging ones
+(issue 23's fairness gap); it prints and writes nothing.
 """
 
 from __future__ import annotations
