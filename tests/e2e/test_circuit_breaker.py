@@ -4,18 +4,15 @@ after 3 failures and probes every 2 to 4 s (template parameters), a receiver tha
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import time
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
-from tests.e2e.conftest import CLI, TEST_PARAMETERS, Client, LocalStackProcess, stop_local_stack
+from tests.e2e.conftest import Client, LocalStackProcess, start_local_stack, stop_local_stack
 from tests.receiver import Answer, Receiver
 
 BREAKER_PARAMETERS = [
@@ -29,30 +26,10 @@ QUICK_RETRIES = {"choice": "fixed", "kwargs": {"seconds": 1}, "max_retries": 30}
 
 @pytest.fixture(scope="module")
 def breaker_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStackProcess]:
-    home = tmp_path_factory.mktemp("oms-breaker-home")
-    env = {"OMS_WEBHOOKS_HOME": str(home), "OMS_WEBHOOKS_AWS_PORT": "0", "OMS_WEBHOOKS_API_PORT": "0"}
-    command = [CLI, "local", "--stop-with-parent", "--parameter-overrides", *TEST_PARAMETERS, *BREAKER_PARAMETERS]
-    stack = _start(command, home, env)
+    stack = start_local_stack(tmp_path_factory.mktemp("oms-breaker-home"), parameters=BREAKER_PARAMETERS)
     yield stack
     if stack.process.poll() is None:
         stop_local_stack(stack)
-
-
-def _start(command: list[str], home: Path, extra_env: dict[str, str]) -> LocalStackProcess:
-    env = {**os.environ, **extra_env}
-    env.pop("AWS_ENDPOINT_URL", None)
-    log = (home / "stack.log").open("w")
-    process = subprocess.Popen(command, env=env, stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT, text=True)
-    state = home / "local.json"
-    deadline = time.monotonic() + 60
-    while not state.exists():
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            process.wait(timeout=10)
-            raise RuntimeError(f"local stack did not start:\n{(home / 'stack.log').read_text()}")
-        time.sleep(0.1)
-    data = json.loads(state.read_text())
-    return LocalStackProcess(process, home, data["api_url"], data["aws_endpoint"], data["outputs"])
 
 
 def wait_for(check: object, timeout: float, what: str) -> None:
