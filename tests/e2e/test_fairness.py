@@ -1,6 +1,7 @@
-"""Fairness between owners in the retry path (issue 20): beside another owner's 1,000 deliveries failing every
-second, a quiet owner's retry comes on its own schedule. On a stack of its own, so the noise (up to 10,000
-retries) never slows the other end-to-end tests."""
+"""Fairness between owners: in the retry path (issue 20), beside another owner's 1,000 deliveries failing every
+second, a quiet owner's retry comes on its own schedule; in ordered delivery (issue 23), another owner's hanging
+receivers never hold every sequencer invocation. On a stack of its own, so the noise (up to 10,000 retries, hanging
+attempts) never slows the other end-to-end tests."""
 
 from __future__ import annotations
 
@@ -25,9 +26,15 @@ COUNTDOWN = 2
 LATE_BY_AT_MOST = 15  # generous: what a loaded machine may add; the issue measured 80 s
 
 
+# Two sequencer invocations at once, one of them an owner's: an owner whose attempts hang can hold one. An attempt
+# may take a minute, so a hanging one outlasts the test unless the owners' share of invocations is kept.
+ORDERED_SHARES = ["SequencerMaxConcurrency=2", "SequencerMaxConcurrencyPerOwner=1", "DeliveryTotalTimeout=60"]
+NOISY_OBJECTS = 30  # three batches: one attempted, hanging; the other two shown again later, unattempted
+
+
 @pytest.fixture(scope="module")
 def noisy_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStackProcess]:
-    stack = start_local_stack(tmp_path_factory.mktemp("oms-fairness-home"))
+    stack = start_local_stack(tmp_path_factory.mktemp("oms-fairness-home"), parameters=ORDERED_SHARES)
     yield stack
     if stack.process.poll() is None:
         stop_local_stack(stack)
@@ -74,3 +81,29 @@ def test_a_quiet_owners_retry_keeps_its_schedule_beside_an_owner_with_1000_faili
             assert quiet.wait_for_delivery(hook["id"], lambda d: d["delivered"])["retry_count"] == 2
         finally:
             holder.close()
+
+
+def test_a_quiet_owners_ordered_delivery_goes_while_another_owners_ordered_receiver_hangs(
+    noisy_stack: LocalStackProcess, receiver: Receiver
+) -> None:
+    hanging = Receiver()
+    with requests.Session() as noisy_http, requests.Session() as quiet_http:
+        try:
+            noisy = Client(noisy_stack, noisy_http)
+            noisy.subscribe(hanging.script("/hang", Answer(hang=True)), event_type=NOISY_TYPE, ordering="object")
+            for i in range(NOISY_OBJECTS):
+                noisy.publish(NOISY_TYPE, {"id": i})
+            assert hanging.wait_for("/hang", 1, timeout=60), "the noisy owner's ordered deliveries never started"
+
+            quiet = Client(noisy_stack, quiet_http)
+            quiet.subscribe(receiver.script("/quiet-ordered"), event_type="package.created", ordering="object")
+            quiet.publish("package.created", {"id": 1})
+            arrived = receiver.wait_for("/quiet-ordered", 1, timeout=45)
+            still_hanging = len(hanging.received["/hang"])
+            assert arrived, (
+                f"the quiet owner's ordered delivery had not come 45 s later, while {still_hanging} of the noisy "
+                "owner's attempts hung"
+            )
+            assert still_hanging <= 10, f"{still_hanging} noisy attempts at once: more than its one invocation's"
+        finally:
+            hanging.stop()

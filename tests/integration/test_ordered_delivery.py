@@ -17,16 +17,18 @@ from typing import Any
 import boto3
 import pytest
 
+from oms_webhooks.adapters import owner_places
 from oms_webhooks.adapters.aws import sqs
 from oms_webhooks.adapters.circuit_store import CircuitStore
 from oms_webhooks.adapters.delivery_store import DeliveryStore
 from oms_webhooks.adapters.hook_store import HookStore
 from oms_webhooks.adapters.order_heads import OrderHeads
 from oms_webhooks.adapters.ordered_queue import OrderedMessage, OrderedQueue
+from oms_webhooks.adapters.owner_places import OwnerPlaces, place_name
 from oms_webhooks.adapters.tokens import TokenStore
 from oms_webhooks.domain.deliveries import delivery_id
 from oms_webhooks.domain.ordering import NO_ID, ORDERED_QUEUE_RETENTION_SECONDS
-from oms_webhooks.rules.sequencer import RETENTION_MARGIN_SECONDS, InOrder
+from oms_webhooks.rules.sequencer import OWNER_BUSY_SECONDS, RETENTION_MARGIN_SECONDS, InOrder
 from oms_webhooks.settings import settings
 from oms_webhooks.wiring import sequencer
 from oms_webhooks_cli.local.lambdas import LocalFunction
@@ -502,4 +504,80 @@ def test_a_batch_of_ten_objects_first_deliveries_costs_each_its_claim_and_record
     dynamodb_calls.clear()
     run = sequencer().run(turns, time_left=lambda: 100.0, budget=10.0)
     assert set(run.turns.values()) == {"done"} and len(receiver.received["/batch"]) == 10
-    assert dynamodb_calls == Counter({"PutItem": 20, "BatchGetItem": 3, "GetItem": 1}), dynamodb_calls
+    # The two UpdateItems: the owner's place in the sequencer's invocations, taken and given back.
+    assert dynamodb_calls == Counter({"PutItem": 20, "BatchGetItem": 3, "GetItem": 1, "UpdateItem": 2}), dynamodb_calls
+
+
+# --- each owner's share of the sequencer's invocations ------------------------------------------------------------
+
+
+def _in_flight(owner: Owner, hook: int, payload_id: int, functions: dict[str, LocalFunction]) -> InOrder:
+    """An event of the hook's published and its ordered message received, as past its object's window."""
+    uuid_ = delivery_id(publish(functions, EVENT_TYPE, {"id": payload_id}), hook)
+    message = _receive_message_of(boto3.client("sqs"), OrderedQueue(settings().ordered_queue_url).url, uuid_)
+    old = time.time() - 60
+    return InOrder(
+        OrderedMessage(uuid=uuid_, owner=owner.name),
+        message["ReceiptHandle"],
+        message["MessageId"],
+        _group_of(uuid_),
+        old,
+    )
+
+
+def _places() -> OwnerPlaces:
+    return OwnerPlaces(settings().deliveries_table, settings().sequencer_concurrency_per_owner)
+
+
+def _places_held(owner: Owner) -> list[str]:
+    key = {"uuid": {"S": owner_places.PREFIX + owner.name}}
+    item = boto3.client("dynamodb").get_item(TableName=settings().deliveries_table, Key=key, ConsistentRead=True)
+    return list(item.get("Item", {}).get("places", {}).get("SS", []))
+
+
+def test_an_owner_whose_places_are_all_held_elsewhere_waits_while_another_owners_delivery_goes(
+    deployed: dict[str, LocalFunction], receiver: Receiver, me: Owner, call: Caller
+) -> None:
+    """Other invocations hold every one of an owner's places (their attempts hang): a batch that also carries
+    another owner's delivery attempts that one, and shows the first owner's again a few seconds later, unattempted.
+    When a place frees, it goes."""
+    other = Owner(call)
+    try:
+        busy = me.subscribe(receiver.script("/busy"), ordering="object")
+        quiet = other.subscribe(receiver.script("/quiet"), ordering="object")
+        elsewhere = [place_name(f"elsewhere-{n}", time.time() + 600) for n in range(_places().limit)]
+        for place in elsewhere:
+            assert _places().take(me.name, place)
+        held, goes = _in_flight(me, busy, 1, deployed), _in_flight(other, quiet, 2, deployed)
+
+        run = sequencer().run([held, goes], time_left=lambda: 100.0, budget=10.0)
+        assert run.turns == {held.message_id: "later", goes.message_id: "done"}
+        assert len(receiver.received["/quiet"]) == 1 and not receiver.received["/busy"]
+        assert store().get(held.message.uuid).status == "pending"  # not attempted: nothing recorded of it
+        assert sorted(_places_held(me)) == sorted(elsewhere) and not _places_held(other)
+
+        _places().give_back(me.name, elsewhere[:1])
+        url = OrderedQueue(settings().ordered_queue_url).url
+        started = time.monotonic()
+        again = _receive_message_of(boto3.client("sqs"), url, held.message.uuid)  # back after OWNER_BUSY_SECONDS
+        assert time.monotonic() - started >= OWNER_BUSY_SECONDS - 2
+        back = InOrder(held.message, again["ReceiptHandle"], again["MessageId"], held.group, held.sent_at)
+        assert sequencer().run([back], time_left=lambda: 100.0, budget=10.0).turns == {back.message_id: "done"}
+        assert len(receiver.received["/busy"]) == 1
+    finally:
+        _places().give_back(me.name, _places_held(me))
+        unsubscribe_all(other.name)
+
+
+def test_a_place_its_invocation_never_gave_back_frees_itself_once_that_invocation_would_have_ended(
+    deployed: dict[str, LocalFunction], receiver: Receiver, me: Owner
+) -> None:
+    """Invocations that crashed or timed out left every place taken: once their time is over the places are free,
+    and the run gives back its own."""
+    hook = me.subscribe(receiver.script("/crashed"), ordering="object")
+    for n in range(_places().limit):
+        assert _places().take(me.name, place_name(f"crashed-{n}", time.time() - 1))
+    message = _in_flight(me, hook, 3, deployed)
+    assert sequencer().run([message], time_left=lambda: 100.0, budget=10.0).turns == {message.message_id: "done"}
+    assert len(receiver.received["/crashed"]) == 1
+    assert _places_held(me) == []  # the outlived ones freed, and the run's own given back

@@ -56,6 +56,7 @@ class Settings:
     max_connections_per_host: int = variable("MAX_CONNECTIONS_PER_HOST", 16, ge=1, le=64)
     event_bus_name: str = variable("EVENT_BUS_NAME", "")  # where operational events go; unset: only logged
     ordering_window_seconds: float = variable("ORDERING_WINDOW_SECONDS", 1.0, ge=0, le=60)
+    sequencer_concurrency_per_owner: int = variable("SEQUENCER_CONCURRENCY_PER_OWNER", 5, ge=1, le=1000)
 
     @classmethod
     def from_environment(cls, environment: Mapping[str, str]) -> Settings:

@@ -136,6 +136,7 @@ def sequencer() -> Sequencer:
     """Attempts as the retrier does, with a breaker that never parks: an ordered delivery keeps its place."""
     from oms_webhooks.adapters.order_heads import OrderHeads
     from oms_webhooks.adapters.ordered_queue import OrderedQueue
+    from oms_webhooks.adapters.owner_places import OwnerPlaces
     from oms_webhooks.rules.retrier import Retrier
     from oms_webhooks.rules.sequencer import Sequencer
 
@@ -156,4 +157,5 @@ def sequencer() -> Sequencer:
         OrderHeads(config.deliveries_table),
         RetryQueue(config.retry_queue_url),
         window=config.ordering_window_seconds,
+        places=OwnerPlaces(config.deliveries_table, config.sequencer_concurrency_per_owner),
     )

@@ -10,6 +10,10 @@ delivery is attempted as the retrier attempts a retry (the same claim, gates and
 An open circuit holds the group like a retry does: ordered deliveries are never parked, since parking drops messages.
 A delivery whose hook stopped ordering is handed to the retry queue, and the group goes on.
 
+An invocation lasts as long as its slowest attempt, so each owner's deliveries are attempted in at most a few of the
+sequencer's invocations at once (owner_places.py): beyond them, an owner's groups are shown again a few seconds later
+without an attempt, and an owner whose receivers hang holds its own share, not every other owner's.
+
 SQS keeps a message 14 days. A delivery whose next attempt would come after its message is gone cannot keep its place:
 it ends failed with that reason (its own schedule fits in 7 days, so this takes a long wait behind earlier ones).
 """
@@ -17,6 +21,7 @@ it ends failed with that reason (its own schedule fits in 7 days, so this takes 
 from __future__ import annotations
 
 import math
+import secrets
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +32,7 @@ from aws_lambda_powertools import Logger
 
 from oms_webhooks.adapters.order_heads import OrderHeads
 from oms_webhooks.adapters.ordered_queue import OrderedMessage, OrderedQueue
+from oms_webhooks.adapters.owner_places import OwnerPlaces, place_name
 from oms_webhooks.adapters.queues import RetryMessage, RetryQueue
 from oms_webhooks.clock import epoch
 from oms_webhooks.domain.deliveries import UNFINISHED, Delivery
@@ -47,6 +53,7 @@ logger = Logger(child=True)
 
 RETENTION_MARGIN_SECONDS = 3600  # a message is not kept waiting this close to the end of its retention
 GROUPS_AT_ONCE = 10  # a batch's groups run side by side; each group's messages one after another
+OWNER_BUSY_SECONDS = 5  # a group whose owner has all its places in other invocations comes back after this
 
 Turn = Literal["done", "later", "skipped"]
 
@@ -85,6 +92,7 @@ class Sequencer:
     heads: OrderHeads
     retries: RetryQueue  # where a delivery goes when its hook stopped ordering
     window: float = 1.0  # seconds a fresh group's first message waits for the rest of its events (README)
+    places: OwnerPlaces | None = None  # each owner's share of the sequencer's invocations; None: unbounded
 
     def run(self, batch: list[InOrder], time_left: Callable[[], float], budget: float) -> SequencerRun:
         """A batch: its groups at once, each group's messages in order until one must wait (the ones after it are
@@ -94,13 +102,16 @@ class Sequencer:
         groups: dict[str, list[InOrder]] = {}
         for message in batch:
             groups.setdefault(message.group, []).append(message)
-
-        def one_group(queued: list[InOrder]) -> None:
+        ready: list[list[InOrder]] = []
+        for queued in groups.values():
             # A moment for the events of this object published just before to be queued too.
             settling = queued[0].sent_at + self.window - epoch()
             if self.window and settling > 0:
-                self._wait_for_the_rest(queued, math.ceil(settling), run, reads)
-                return
+                self._hide_group(queued, math.ceil(settling), run, reads)
+            else:
+                ready.append(queued)
+
+        def one_group(queued: list[InOrder]) -> None:
             in_order = sorted(queued, key=lambda m: order_key(m.message.published, m.message.received))
             for position, message in enumerate(in_order):
                 if time_left() < budget:
@@ -124,17 +135,46 @@ class Sequencer:
                     reads.hide(message.receipt_handle, 0)
 
         with ThreadPoolExecutor(min(GROUPS_AT_ONCE, len(groups) or 1), thread_name_prefix="sequence") as pool:
-            list(pool.map(one_group, groups.values()))
+            owners = {queued[0].message.owner for queued in ready}
+            place = place_name(secrets.token_hex(8), epoch() + time_left())
+            taken = dict(zip(owners, pool.map(lambda owner: self._take_place(owner, place), owners), strict=True))
+            try:
+                for queued in ready:
+                    if not taken[queued[0].message.owner]:
+                        self._hide_group(queued, OWNER_BUSY_SECONDS, run, reads)
+                list(pool.map(one_group, [queued for queued in ready if taken[queued[0].message.owner]]))
+            finally:
+                list(pool.map(lambda owner: self._give_back(owner, place), [o for o, took in taken.items() if took]))
         run.circuits = self.retrier.settle_batch(reads)
         refused = self.queue.hide_many(reads.hides)
         if refused:
             logger.warning("Not hidden: back after the queue's visibility timeout", extra={"messages": len(refused)})
         return run
 
+    def _take_place(self, owner: str, place: str) -> bool:
+        """One of the owner's places across the sequencer's invocations; taken unchecked when none are kept, or when
+        they cannot be read (fairness is worth less than the deliveries)."""
+        if self.places is None:
+            return True
+        try:
+            return self.places.take(owner, place)
+        except Exception:
+            logger.exception("Owner's places not checked: its deliveries go on", extra={"owner": owner})
+            return True
+
+    def _give_back(self, owner: str, place: str) -> None:
+        if self.places is None:
+            return
+        try:
+            self.places.give_back(owner, [place])
+        except Exception:
+            logger.exception("Owner's place not given back: it frees itself when this invocation ends")
+
     @staticmethod
-    def _wait_for_the_rest(queued: list[InOrder], seconds: int, run: SequencerRun, reads: RetryBatch) -> None:
-        """The group's first message hides a moment, so that it and whatever joins its group meanwhile are handed
-        out together, and go in the order of their events."""
+    def _hide_group(queued: list[InOrder], seconds: int, run: SequencerRun, reads: RetryBatch) -> None:
+        """The group's first message hides `seconds`, and the rest of the group with it (SQS hands out nothing of a
+        group while one of its messages is in flight): they come back together, and go in the order of their
+        events."""
         first, *rest = queued
         reads.hide(first.receipt_handle, seconds)
         run.add(first.message_id, "later")
