@@ -486,7 +486,7 @@ def test_a_dispatch_with_ordered_hooks_keeps_its_call_budget(
     assert sqs_calls == Counter({"SendMessageBatch": math.ceil(12 / 10)})
 
 
-def test_a_batch_of_ten_objects_first_deliveries_costs_each_its_claim_and_record_and_the_batch_four_calls(
+def test_a_batch_of_ten_objects_first_deliveries_costs_each_its_claim_and_record_and_the_batch_six_calls(
     deployed: dict[str, LocalFunction], receiver: Receiver, me: Owner, dynamodb_calls: Counter[str]
 ) -> None:
     """What an ordered delivery costs the sequencer: as a retry does, its claim and its record rewritten, and a share
@@ -560,7 +560,7 @@ def test_an_owner_whose_places_are_all_held_elsewhere_waits_while_another_owners
         url = OrderedQueue(settings().ordered_queue_url).url
         started = time.monotonic()
         again = _receive_message_of(boto3.client("sqs"), url, held.message.uuid)  # back after OWNER_BUSY_SECONDS
-        assert time.monotonic() - started >= OWNER_BUSY_SECONDS - 2
+        assert time.monotonic() - started >= OWNER_BUSY_SECONDS / 2  # hidden, not shown again at once
         back = InOrder(held.message, again["ReceiptHandle"], again["MessageId"], held.group, held.sent_at)
         assert sequencer().run([back], time_left=lambda: 100.0, budget=10.0).turns == {back.message_id: "done"}
         assert len(receiver.received["/busy"]) == 1

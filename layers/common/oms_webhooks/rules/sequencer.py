@@ -53,7 +53,7 @@ logger = Logger(child=True)
 
 RETENTION_MARGIN_SECONDS = 3600  # a message is not kept waiting this close to the end of its retention
 GROUPS_AT_ONCE = 10  # a batch's groups run side by side; each group's messages one after another
-OWNER_BUSY_SECONDS = 5  # a group whose owner has all its places in other invocations comes back after this
+OWNER_BUSY_SECONDS = 2  # a group whose owner has all its places in other invocations comes back after this
 
 Turn = Literal["done", "later", "skipped"]
 
