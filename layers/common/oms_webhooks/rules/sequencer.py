@@ -26,6 +26,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Literal
 
 from aws_lambda_powertools import Logger
@@ -135,16 +136,17 @@ class Sequencer:
                     reads.hide(message.receipt_handle, 0)
 
         with ThreadPoolExecutor(min(GROUPS_AT_ONCE, len(groups) or 1), thread_name_prefix="sequence") as pool:
-            owners = {queued[0].message.owner for queued in ready}
             place = place_name(secrets.token_hex(8), epoch() + time_left())
-            taken = dict(zip(owners, pool.map(lambda owner: self._take_place(owner, place), owners), strict=True))
+            owners = list({queued[0].message.owner for queued in ready})
+            took = pool.map(self._take_place, owners, repeat(place))
+            placed = {owner for owner, taken in zip(owners, took, strict=True) if taken}
             try:
                 for queued in ready:
-                    if not taken[queued[0].message.owner]:
+                    if queued[0].message.owner not in placed:
                         self._hide_group(queued, OWNER_BUSY_SECONDS, run, reads)
-                list(pool.map(one_group, [queued for queued in ready if taken[queued[0].message.owner]]))
+                list(pool.map(one_group, [queued for queued in ready if queued[0].message.owner in placed]))
             finally:
-                list(pool.map(lambda owner: self._give_back(owner, place), [o for o, took in taken.items() if took]))
+                list(pool.map(self._give_back, placed, repeat(place)))
         run.circuits = self.retrier.settle_batch(reads)
         refused = self.queue.hide_many(reads.hides)
         if refused:
