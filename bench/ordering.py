@@ -7,9 +7,12 @@ first publish to the last request at the receiver; every delivery is checked to 
 tests' to check). Then single events, one at a time, to an unordered and to
 an ordered hook: publish to arrival. Every loop is bounded by count and by time.
 
+Last, on a stack of its own, a quiet owner's ordered deliveries alone and beside another owner's that hang
+(`measure_neighbour`): each owner's share of the sequencer's invocations is what keeps them apart.
+
 Run alone: `python -m bench.ordering [--events 500] [--repeats 2]`; it writes its section into bench/RESULTS.md.
-`--neighbour HOOKS OBJECTS` measures instead a quiet owner's ordered deliveries beside another owner's hanging ones
-(issue 23's fairness gap); it prints and writes nothing.
+`--neighbour HOOKS OBJECTS` measures only the quiet owner beside HOOKS x OBJECTS hanging deliveries; it prints and
+writes nothing.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ RUNS = (("unordered", "none", 1), ("ordered, 1 object", "object", 1), ("ordered,
 TYPES = ("transfer.status.created", "transfer.status.transitioned", "transfer.status.in_transit")  # one per run
 LATENCY_TYPES = {"none": "stock_location.created", "object": "stock_location.updated"}
 RUN_SECONDS = 240.0  # a run's budget, from its first publish
+NEIGHBOUR = (20, 20)  # the noisy owner's ordered hooks on one hanging host, and the objects sent to each
+BESIDE_AT_MOST = 5.0  # seconds a quiet owner's ordered delivery may take beyond its slowest alone: the target
 
 Say = Callable[[str], None]
 
@@ -80,6 +85,12 @@ def measure_latency(owner: Owner, receiver: Receiver, ordering: str, samples: in
 
 
 def measure_ordering(events: int, repeats: int, samples: int, say: Say) -> dict[str, Any]:
+    result = measure_throughput(events, repeats, samples, say)
+    result["neighbour"] = measure_neighbour(*NEIGHBOUR, samples=max(5, samples // 2), say=say)
+    return result
+
+
+def measure_throughput(events: int, repeats: int, samples: int, say: Say) -> dict[str, Any]:
     result: dict[str, Any] = {"label": revision(), "events": events, "repeats": repeats, "runs": {}, "latency": {}}
     with fresh_stack() as stack:
         receiver = Receiver()
@@ -191,7 +202,28 @@ def render(result: dict[str, Any]) -> list[str]:
     for ordering, figures in result["latency"].items():
         label = "unordered" if ordering == "none" else "ordered (an idle object: its queue's 1 s window first)"
         lines.append(f"| {label} ({figures['samples']} events) | {figures['p50_ms']} ms | {figures['p90_ms']} ms |")
+    if "neighbour" in result:
+        n = result["neighbour"]
+        lines += [
+            "",
+            f"A quiet owner's ordered delivery, publish to arrival, one event at a time: alone, then beside another "
+            f"owner's {n['noisy_hooks'] * n['noisy_objects']} ordered deliveries to a receiver that hangs "
+            f"({n['noisy_hooks']} hooks on one host, {n['noisy_objects']} objects each, every attempt held until "
+            f"`DeliveryTotalTimeout`), on a stack of its own, load average {n['load'][0]}-{n['load'][1]}:",
+            "",
+            "| quiet owner | p50 | at most | each |",
+            "|---|---:|---:|---|",
+        ]
+        for name, d in n["delays"].items():
+            lines.append(f"| {name} | {d['p50_s']} s | {d['max_s']} s | {', '.join(str(x) for x in d['each_s'])} |")
     return [*lines, ""]
+
+
+def neighbour_met(result: dict[str, Any]) -> bool:
+    """The noisy owner pays for its receivers, not the quiet one: beside them, no quiet delivery takes more than
+    `BESIDE_AT_MOST` seconds beyond the slowest alone."""
+    delays = result["delays"]
+    return bool(delays["beside"]["max_s"] <= delays["alone"]["max_s"] + BESIDE_AT_MOST)
 
 
 def write_section(result: dict[str, Any], path: Path = RESULTS) -> None:

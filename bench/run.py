@@ -318,6 +318,15 @@ def render(r: dict[str, Any]) -> str:
         f"| {_met(s['dynamodb_calls'] <= s['budget'])} |",
         f"| cold start < 300 ms per handler | worst {worst_cold:.0f} ms | {_met(worst_cold < 300)} |",
         f"| local end-to-end p99 < 500 ms | {lt['p99_ms']:.0f} ms | {_met(lt['p99_ms'] < 500)} |",
+        *(
+            [
+                "| a quiet owner's ordered delivery beside another owner's hanging ones: at most its slowest alone "
+                f"+ {ordering.BESIDE_AT_MOST:.0f} s | {n['delays']['beside']['max_s']} s (alone "
+                f"{n['delays']['alone']['max_s']} s) | {_met(ordering.neighbour_met(n))} |"
+            ]
+            if (n := r.get("ordering", {}).get("neighbour"))
+            else []
+        ),
         "",
         "## Where a target is not met, and why",
         "",
