@@ -63,6 +63,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
     for report in run.reports:
         telemetry.record_retry(report)
     telemetry.record_circuits(run.circuits)
+    telemetry.record_owner_busy(run.busy)
     # Every message waiting is normal here (heads hidden until due), not an error of the whole batch.
     processor = SqsFifoPartialProcessor(skip_group_on_error=True)  # per invocation: it holds the batch's state
     processor.raise_on_entire_batch_failure = False

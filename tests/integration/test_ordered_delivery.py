@@ -552,6 +552,7 @@ def test_an_owner_whose_places_are_all_held_elsewhere_waits_while_another_owners
 
         run = sequencer().run([held, goes], time_left=lambda: 100.0, budget=10.0)
         assert run.turns == {held.message_id: "later", goes.message_id: "done"}
+        assert run.busy == 1  # counted for the OrderedOwnerBusy metric
         assert len(receiver.received["/quiet"]) == 1 and not receiver.received["/busy"]
         assert store().get(held.message.uuid).status == "pending"  # not attempted: nothing recorded of it
         assert sorted(_places_held(me)) == sorted(elsewhere) and not _places_held(other)

@@ -196,3 +196,12 @@ def test_the_dispatch_summary_leaves_the_latencies_out() -> None:
     report = DispatchReport("e", "t", hooks=2, delivered=2, attempt_ms=[1.0, 2.0])
     summary = telemetry.dispatch_summary(report)
     assert "attempt_ms" not in summary and summary["delivered"] == 2 and summary["event_id"] == "e"
+
+
+def test_an_owners_busy_share_of_the_sequencer_is_counted_and_nothing_when_none(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    telemetry.record_owner_busy(0)
+    telemetry.record_owner_busy(3)
+    metrics.flush_metrics()
+    assert published(capsys.readouterr().out)["values"] == {"OrderedOwnerBusy": [3.0]}

@@ -44,6 +44,7 @@ HOOKS_DISABLED = "HooksDisabled"  # hooks turned off for failing every attempt f
 DELIVERIES_DEFERRED = "DeliveriesDeferred"  # queued, not attempted: their hook's circuit was open, or its rate limit
 OPERATIONAL_EVENTS_SENT = "OperationalEventsSent"  # operational events put on the bus
 OPERATIONAL_EVENTS_FAILED = "OperationalEventsFailed"  # operational events PutEvents did not take (logged, lost)
+ORDERED_OWNER_BUSY = "OrderedOwnerBusy"  # objects' queues shown again unattempted: their owner had no sequencer place
 METRIC_NAMES = (
     DELIVERIES_SUCCEEDED,
     DELIVERIES_FAILED,
@@ -57,6 +58,7 @@ METRIC_NAMES = (
     HOOKS_DISABLED,
     OPERATIONAL_EVENTS_SENT,
     OPERATIONAL_EVENTS_FAILED,
+    ORDERED_OWNER_BUSY,
 )
 
 
@@ -127,6 +129,11 @@ def record_operational(published: Published) -> None:
     """Operational events a retry batch or a manual retry put on the bus, and those it could not."""
     _count(OPERATIONAL_EVENTS_SENT, published.sent)
     _count(OPERATIONAL_EVENTS_FAILED, published.failed)
+
+
+def record_owner_busy(groups: int) -> None:
+    """Ordered objects' queues a sequencer run showed again unattempted, their owner's share of it being in use."""
+    _count(ORDERED_OWNER_BUSY, groups)
 
 
 def record_attempt(attempt: Attempt) -> None:

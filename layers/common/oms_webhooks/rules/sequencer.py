@@ -77,6 +77,7 @@ class SequencerRun:
     turns: dict[str, Turn] = field(default_factory=dict)  # by message id
     reports: list[RetryReport] = field(default_factory=list)
     circuits: GateReport = field(default_factory=GateReport)
+    busy: int = 0  # objects' queues shown again unattempted: their owner had no place left
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, message_id: str, turn: Turn, report: RetryReport | None = None) -> None:
@@ -141,9 +142,13 @@ class Sequencer:
             took = pool.map(self._take_place, owners, repeat(place))
             placed = {owner for owner, taken in zip(owners, took, strict=True) if taken}
             try:
-                for queued in ready:
-                    if queued[0].message.owner not in placed:
-                        self._hide_group(queued, OWNER_BUSY_SECONDS, run, reads)
+                busy = [queued for queued in ready if queued[0].message.owner not in placed]
+                for queued in busy:
+                    self._hide_group(queued, OWNER_BUSY_SECONDS, run, reads)
+                if busy:
+                    run.busy = len(busy)
+                    owners_busy = sorted({queued[0].message.owner for queued in busy})
+                    logger.info("Owners at their share of the sequencer: back shortly", extra={"owners": owners_busy})
                 list(pool.map(one_group, [queued for queued in ready if queued[0].message.owner in placed]))
             finally:
                 list(pool.map(self._give_back, placed, repeat(place)))
