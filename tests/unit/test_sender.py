@@ -22,7 +22,9 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
+from oms_webhooks.adapters import sender as sender_module
 from oms_webhooks.adapters.address_guard import AddressPolicy
+from oms_webhooks.adapters.deadline import Ticket
 from oms_webhooks.adapters.sender import (
     RESPONSE_CONTENT_LIMIT,
     RESPONSE_HEADER_BYTES,
@@ -644,6 +646,52 @@ def test_an_unreadable_retry_after_does_not_break_the_attempt(sender: Sender, re
     assert result.status_code == 503
     assert result.retry_after is None
     assert result.content == "busy"
+
+
+def test_a_kept_alive_connection_that_stops_answering_is_cut_at_the_total_timeout(
+    sender: Sender, listener: socket.socket
+) -> None:
+    """Its socket blocks with no timeout of Python's once connected: the attempt's deadline alone ends the wait."""
+
+    def answer_once_then_hang(conn: socket.socket, stop: threading.Event) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        read_request(conn)  # the second POST, on the same connection, never answered
+        stop.wait(10)
+
+    server = serve_once(listener, answer_once_then_hang)
+    try:
+        first, _elapsed = timed_post(sender, url_of(listener))
+        second, elapsed = timed_post(sender, url_of(listener))
+    finally:
+        server.finish()
+
+    assert first.status_code == 200 and first.content == "ok"
+    assert second.status_code is None and not second.succeeded
+    assert second.error is not None and "timed out" in second.error.lower()
+    assert elapsed < TOTAL_TIMEOUT + 2
+    assert pending_connections(listener) == 0  # one connection served both
+
+
+def test_the_kernel_ends_a_read_the_watchdog_does_not(listener: socket.socket, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A connection's kernel send and receive timeouts stand behind the watchdog, so no attempt waits for ever."""
+
+    class AsleepWatchdog:
+        def arm(self, seconds: float) -> Ticket:
+            return Ticket(time.monotonic() + seconds)  # never fired
+
+    monkeypatch.setattr(sender_module, "WATCHDOG", AsleepWatchdog())
+    sender = Sender(LOCAL_DEV, connect_timeout=CONNECT_TIMEOUT, total_timeout=TOTAL_TIMEOUT)
+
+    outcome: list[tuple[SendResult, float]] = []  # connected by the kernel, never answered
+    attempt = threading.Thread(target=lambda: outcome.append(timed_post(sender, url_of(listener))), daemon=True)
+    attempt.start()
+    attempt.join(timeout=TOTAL_TIMEOUT + 5)
+
+    assert outcome, "the attempt still waits"
+    result, elapsed = outcome[0]
+    assert result.status_code is None and not result.succeeded
+    assert result.error is not None
+    assert TOTAL_TIMEOUT - 0.1 <= elapsed < TOTAL_TIMEOUT + 2
 
 
 def test_a_receiver_trickling_its_headers_is_cut_off_at_the_total_timeout() -> None:

@@ -8,6 +8,7 @@ import http.client
 import re
 import socket
 import ssl
+import struct
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from urllib3.exceptions import HTTPError, IncompleteRead, LocationParseError, Pr
 from urllib3.util.ssl_match_hostname import CertificateError
 
 from oms_webhooks.adapters.address_guard import AddressPolicy, ForbiddenAddress, Resolver, guarded_pool_manager
-from oms_webhooks.adapters.deadline import WATCHDOG
+from oms_webhooks.adapters.deadline import WATCHDOG, attach
 from oms_webhooks.adapters.host_limits import DEFAULT_CONNECTIONS_PER_HOST, HostSlots, parsed_url
 from oms_webhooks.clock import now
 
@@ -91,7 +92,9 @@ class Sender:
         try:
             target = parsed_url(url)
             pool = self.pool.connection_from_host(target.host, target.port, target.scheme)
-            connection, response = _exchange(pool, target.request_uri, body, headers, self.connect_timeout, deadline)
+            connection, response = _exchange(
+                pool, target.request_uri, body, headers, self.connect_timeout, self.total_timeout, deadline
+            )
         except ForbiddenAddress as refused:
             return SendResult(started, time.perf_counter() - clock, error=f"Refused: {refused}")
         except (HTTPError, LocationParseError, OSError) as failed:
@@ -121,33 +124,46 @@ class Sender:
 
 
 def _exchange(
-    pool: HTTPConnectionPool, uri: str, body: bytes, headers: dict[str, str], connect_timeout: float, deadline: float
+    pool: HTTPConnectionPool,
+    uri: str,
+    body: bytes,
+    headers: dict[str, str],
+    connect_timeout: float,
+    total_timeout: float,
+    deadline: float,
 ) -> tuple[HTTPConnection, http.client.HTTPResponse]:
     """The request on one of the host's pooled connections and the answer's head, as urllib3's `urlopen` makes them
     with retries and redirects off (its errors too), without the response object urllib3 wraps around http.client's,
-    which cost as much CPU as the whole exchange. On failure the connection is closed and its place given back."""
+    which cost as much CPU as the whole exchange. On failure the connection is closed and its place given back.
+
+    Once connected, a connection's socket blocks, with no timeout of Python's: a socket with one makes each send and
+    read two system calls (a poll, then the call), and every system call is a moment when the other threads of the
+    process take the interpreter from this one. The attempt's deadline is the watchdog's (deadline.py: it shuts the
+    socket down), with the kernel's own send and receive timeouts behind it (`_blocking`)."""
     # A kept-alive connection, unless the host dropped it, or a new one (the guard checks what it dials).
     connection = cast(HTTPConnection, pool._get_conn())
     try:
-        connection.timeout = connect_timeout  # the dial, the TLS handshake and the send
-        pool._validate_conn(connection)  # HTTPS: connects and checks the certificate now
-        try:
-            connection.request("POST", uri, body=body, headers=headers)
+        if connection.sock is None:  # a new connection: the dial and the TLS handshake within the connect timeout
+            connection.timeout = connect_timeout
+            pool._validate_conn(connection)  # HTTPS: connects and checks the certificate now
+            if connection.sock is None:
+                connection.connect()
+            _blocking(connection.sock, total_timeout)
+        attach(connection)  # the attempt's deadline can now end this connection's sends and reads
+        if deadline - time.perf_counter() <= 0:
+            raise ReadTimeoutError(pool, uri, "Read timed out. (read timeout=0)")
+        try:  # http.client's own request: urllib3's sets the socket's timeout again, a system call
+            http.client.HTTPConnection.request(connection, "POST", uri, body, headers)
         except BrokenPipeError:
             pass  # the receiver may have answered and hung up before the whole body went (a 413): read its answer
         except OSError as failed:
             if failed.errno not in (errno.EPROTOTYPE, errno.ECONNRESET):
                 raise
-        left = deadline - time.perf_counter()
-        if left <= 0:
-            raise ReadTimeoutError(pool, uri, "Read timed out. (read timeout=0)")
-        if connection.sock is not None:
-            connection.sock.settimeout(left)
         try:  # http.client's own reading of the answer, as urllib3's connection makes it before wrapping it
             response = http.client.HTTPConnection.getresponse(connection)
         except OSError as failed:
             if isinstance(failed, TimeoutError) or failed.errno in (errno.EAGAIN, errno.EWOULDBLOCK):
-                raise ReadTimeoutError(pool, uri, f"Read timed out. (read timeout={left})") from failed
+                raise ReadTimeoutError(pool, uri, f"Read timed out. (read timeout={total_timeout})") from failed
             raise
     except BaseException as failed:
         connection.close()
@@ -158,6 +174,15 @@ def _exchange(
             raise ProtocolError("Connection aborted.", failed) from failed
         raise
     return connection, response
+
+
+def _blocking(sock: socket.socket, seconds: float) -> None:
+    """No timeout of Python's on `sock`; the kernel ends a send or a read that waits longer than `seconds` (EAGAIN),
+    in case the watchdog could not."""
+    sock.settimeout(None)
+    limit = struct.pack("ll", int(seconds), int(seconds % 1 * 1_000_000))  # a struct timeval
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, limit)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, limit)
 
 
 def _answer_headers(message: http.client.HTTPMessage) -> dict[str, list[str]]:
@@ -195,17 +220,14 @@ def _read_capped(
 ) -> None:
     """Read into `raw` up to RESPONSE_CONTENT_LIMIT + 1 bytes of the body, by `deadline` (perf_counter()) at the latest.
 
-    One read() of that size would wait for every byte, each within the read timeout: a body trickled
-    a byte at a time would hold the attempt far beyond total_timeout. So read what has arrived, and
-    give each wait only the time left. A body shorter than its Content-Length raises, as it should.
-    Errors are urllib3's, as its response would raise them.
+    One read() of that size would wait for every byte: a body trickled a byte at a time would hold the attempt until
+    the watchdog cut it. So read what has arrived, and stop at the deadline between reads; the watchdog ends a read
+    that waits past it. A body shorter than its Content-Length raises, as it should. Errors are urllib3's, as its
+    response would raise them.
     """
     while len(raw) <= RESPONSE_CONTENT_LIMIT:
-        left = deadline - time.perf_counter()
-        if left <= 0:
+        if deadline - time.perf_counter() <= 0:
             raise TimeoutError("Read timed out. (total timeout reached while reading the answer)")
-        if connection.sock is not None:
-            connection.sock.settimeout(left)
         try:
             chunk = response.read1(RESPONSE_CONTENT_LIMIT + 1 - len(raw))
             if not chunk and response.length:  # http.client's read1() takes a body cut short for its end
