@@ -158,7 +158,7 @@ def measure_cpu(
     progress("CPU per delivery: warm-up round")
     dispatch_round(dispatcher, events)  # cold: hook queries, connections, imports, botocore's caches
     profiler = _start_py_spy(profile_to) if profile_to else None
-    cpu_ms, system_ms, rates, loads = [], [], [], [load_average()]
+    cpu_ms, system_ms, switches, rates, loads = [], [], [], [], [load_average()]
     try:
         for run in range(rounds):
             progress(f"CPU per delivery: round {run + 1}/{rounds}")
@@ -168,6 +168,7 @@ def measure_cpu(
             user, system = after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime
             cpu_ms.append((user + system) * 1000 / delivered)
             system_ms.append(system * 1000 / delivered)
+            switches.append((after.ru_nvcsw - before.ru_nvcsw + after.ru_nivcsw - before.ru_nivcsw) / delivered)
             rates.append(delivered / took)
     finally:
         if profiler:
@@ -184,6 +185,7 @@ def measure_cpu(
         "workers": workers,
         "cpu_ms": summary(cpu_ms),
         "system_ms": summary(system_ms),
+        "switches": summary(switches),  # context switches of this process's threads per delivery: each a hand-off
         "rate": summary(rates),
         "load": loads,
         "breakdown_us": breakdown,
@@ -346,7 +348,8 @@ def summary_line(result: dict[str, Any]) -> str:
     cpu = result["cpu"]
     parts = [
         f"20 hooks/event, {cpu['workers']} workers: {cpu['cpu_ms']['median']:.3f} ms CPU "
-        f"({cpu['system_ms']['median']:.3f} system), {cpu['rate']['median']:,.0f}/s"
+        f"({cpu['system_ms']['median']:.3f} system, {cpu['switches']['median']:.1f} context switches), "
+        f"{cpu['rate']['median']:,.0f}/s"
     ]
     for row in result.get("throughput", []):
         parts.append(
