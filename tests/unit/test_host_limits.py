@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -98,6 +99,96 @@ def test_per_host_raises_what_the_work_raised() -> None:
 
     with ThreadPoolExecutor(4) as pool, pytest.raises(ValueError, match="three"):
         list(per_host(pool, range(6), work, lambda _: "http://a.test/", limit=2))
+
+
+def test_a_hosts_next_item_runs_on_the_thread_that_finished_its_last() -> None:
+    """No hand-off to a new thread per item: a host's two places are two threads, however many items it has."""
+    threads: set[str] = set()
+    all_read = threading.Event()
+
+    def items() -> Iterator[int]:
+        yield from range(30)
+        all_read.set()
+
+    def work(item: int) -> int:
+        threads.add(threading.current_thread().name)
+        all_read.wait(10)
+        return item
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(per_host(pool, items(), work, lambda _: "http://a.test/", limit=2))
+    assert sorted(item for item, _ in results) == list(range(30))
+    assert len(threads) == 2
+
+
+def test_finished_items_are_handed_back_a_group_at_a_time() -> None:
+    """The reader wakes once a group, not once an item: the dispatcher writes its records 25 at a time anyway."""
+    done = [threading.Event() for _ in range(10)]
+    all_read = threading.Event()
+    received: list[int] = []
+
+    def items() -> Iterator[int]:
+        yield from range(10)
+        all_read.set()  # from here the reader waits for a group
+
+    def work(item: int) -> int:
+        done[item].wait(10)
+        return item
+
+    with ThreadPoolExecutor(10) as pool:
+        stream = per_host(pool, items(), work, lambda _: "http://a.test/", limit=10, group=5)
+        reader = threading.Thread(target=lambda: received.extend(item for item, _ in stream))
+        reader.start()
+        assert all_read.wait(10)
+        for item in range(4):
+            done[item].set()
+        reader.join(timeout=0.3)  # four finished: not yet a group
+        assert received == []
+        done[4].set()
+        for _ in range(500):
+            if len(received) == 5:
+                break
+            threading.Event().wait(0.01)
+        assert sorted(received) == [0, 1, 2, 3, 4]
+        for event in done[5:]:
+            event.set()
+        reader.join(timeout=10)
+    assert sorted(received) == list(range(10))
+
+
+def test_no_waiting_item_starts_after_the_work_raised() -> None:
+    ran: list[int] = []
+
+    def work(item: int) -> int:
+        ran.append(item)
+        if item == 1:
+            raise ValueError("one")
+        return item
+
+    with ThreadPoolExecutor(4) as pool, pytest.raises(ValueError, match="one"):
+        list(per_host(pool, range(6), work, lambda _: "http://a.test/", limit=1))
+    assert ran == [0, 1]
+
+
+def test_a_reader_that_stops_starts_no_more() -> None:
+    ran: list[int] = []
+    all_read, hold = threading.Event(), threading.Event()
+
+    def items() -> Iterator[int]:
+        yield from range(6)
+        all_read.set()
+
+    def work(item: int) -> int:
+        ran.append(item)
+        (hold if item else all_read).wait(10)  # item 1, next on the thread that ran item 0, runs as the reader stops
+        return item
+
+    with ThreadPoolExecutor(4) as pool:
+        stream = per_host(pool, items(), work, lambda _: "http://a.test/", limit=1)
+        assert next(stream) == (0, 0)
+        stream.close()
+        hold.set()
+    assert ran == [0, 1]  # the one running when the reader stopped finishes; the host's others never start
 
 
 def test_the_sender_opens_no_more_connections_to_a_host_than_its_limit(receiver: Receiver) -> None:

@@ -12,12 +12,11 @@ from __future__ import annotations
 import threading
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import Executor, Future
+from concurrent.futures import Executor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
-from queue import SimpleQueue
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from urllib3.exceptions import LocationParseError
 from urllib3.util import Url, parse_url
@@ -94,38 +93,69 @@ def per_host(
     work: Callable[[Item], Result],
     url_of: Callable[[Item], str],
     limit: int,
+    group: int = 1,
 ) -> Iterator[tuple[Item, Result]]:
     """Runs `work` on every item in `pool`, at most `limit` at once per host, and yields each item with its result
-    as it completes. The items of a busy host wait in a queue here, not in the pool. A `work` that raises
-    raises here, as `Future.result()` does."""
-    finished: SimpleQueue[tuple[Future[Result], Item, HostKey]] = SimpleQueue()
+    once it completes. The items of a busy host wait in a queue here, not in the pool.
+
+    Hand-offs between threads cost more CPU than the scheduling itself: the thread that finishes one of a host's
+    items takes the host's next itself, and once every item is read the finished ones are handed back `group` at a
+    time (or all that are left). A `work` that raises raises here, and no waiting item starts after it."""
+    changed = threading.Condition()
     running: Counter[HostKey] = Counter()
     waiting: defaultdict[HostKey, deque[Item]] = defaultdict(deque)
-    outstanding = 0
+    finished: list[tuple[Item, Result | None, BaseException | None]] = []
+    unfinished = 0
+    failed = stopped = False
 
-    def start(item: Item, key: HostKey) -> None:
-        running[key] += 1
-        future = pool.submit(work, item)
-        future.add_done_callback(lambda done: finished.put((done, item, key)))
+    def run(item: Item, key: HostKey) -> None:
+        nonlocal failed
+        while True:
+            try:
+                outcome: tuple[Item, Result | None, BaseException | None] = (item, work(item), None)
+            except BaseException as error:
+                outcome = (item, None, error)
+            with changed:
+                finished.append(outcome)
+                failed = failed or outcome[2] is not None
+                if failed or len(finished) >= min(group, unfinished):
+                    changed.notify()
+                if waiting[key] and not (stopped or failed):
+                    item = waiting[key].popleft()
+                    continue
+                running[key] -= 1
+                if not running[key]:
+                    del running[key], waiting[key]
+                return
 
-    def finish(done: Future[Result], item: Item, key: HostKey) -> tuple[Item, Result]:
-        running[key] -= 1
-        if waiting[key]:
-            start(waiting[key].popleft(), key)
-        elif not running[key]:
-            del running[key], waiting[key]
-        return item, done.result()
+    def handed_back() -> Iterator[tuple[Item, Result]]:
+        nonlocal unfinished
+        with changed:
+            done = finished[:]
+            finished.clear()
+            unfinished -= len(done)
+        for item, result, error in done:
+            if error is not None:
+                raise error
+            yield item, cast(Result, result)
 
-    for item in items:
-        outstanding += 1
-        key = host_key(url_of(item))
-        if running[key] < limit:
-            start(item, key)
-        else:
-            waiting[key].append(item)
-        while not finished.empty():  # keep hosts busy while later items are still being read
-            outstanding -= 1
-            yield finish(*finished.get())
-    while outstanding:
-        outstanding -= 1
-        yield finish(*finished.get())
+    try:
+        for item in items:
+            key = host_key(url_of(item))
+            with changed:
+                unfinished += 1
+                start = running[key] < limit
+                if start:
+                    running[key] += 1
+                else:
+                    waiting[key].append(item)
+            if start:
+                pool.submit(run, item, key)
+            if finished:  # keep hosts busy while later items are still being read
+                yield from handed_back()
+        while unfinished:
+            with changed:
+                changed.wait_for(lambda: failed or len(finished) >= min(group, unfinished))
+            yield from handed_back()
+    finally:
+        stopped = True  # a caller that stops reading, or an error, starts no more

@@ -148,7 +148,7 @@ def _exchange(
             pool._validate_conn(connection)  # HTTPS: connects and checks the certificate now
             if connection.sock is None:
                 connection.connect()
-            _blocking(connection.sock, total_timeout)
+            _blocking(connection, total_timeout)
         attach(connection)  # the attempt's deadline can now end this connection's sends and reads
         if deadline - time.perf_counter() <= 0:
             raise ReadTimeoutError(pool, uri, "Read timed out. (read timeout=0)")
@@ -176,9 +176,12 @@ def _exchange(
     return connection, response
 
 
-def _blocking(sock: socket.socket, seconds: float) -> None:
-    """No timeout of Python's on `sock`; the kernel ends a send or a read that waits longer than `seconds` (EAGAIN),
-    in case the watchdog could not."""
+def _blocking(connection: HTTPConnection, seconds: float) -> None:
+    """No timeout of Python's on the connection's socket; the kernel ends a send or a read that waits longer than
+    `seconds` (EAGAIN), in case the watchdog could not."""
+    sock = connection.sock
+    if sock is None:
+        return
     sock.settimeout(None)
     limit = struct.pack("ll", int(seconds), int(seconds % 1 * 1_000_000))  # a struct timeval
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, limit)

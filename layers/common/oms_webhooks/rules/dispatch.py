@@ -229,7 +229,7 @@ class Dispatcher:
             pending = self.ordering.divert(
                 pending, event, lambda held: writes.append(self.writers.submit(self._queue_in_order, held, report))
             )
-        for (hook, delivery), wait in per_host(self.pool, pending, attempt, _target_url, limit):
+        for (hook, delivery), wait in per_host(self.pool, pending, attempt, _target_url, limit, BATCH_WRITE_SIZE):
             batch.append((hook, delivery, wait))
             if len(batch) == BATCH_WRITE_SIZE:
                 writes.append(self.writers.submit(self._flush, batch, report, gate, outbox))
