@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter, defaultdict, deque
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from concurrent.futures import Executor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -94,7 +94,7 @@ def per_host(
     url_of: Callable[[Item], str],
     limit: int,
     group: int = 1,
-) -> Iterator[tuple[Item, Result]]:
+) -> Generator[tuple[Item, Result], None, None]:
     """Runs `work` on every item in `pool`, at most `limit` at once per host, and yields each item with its result
     once it completes. The items of a busy host wait in a queue here, not in the pool.
 
