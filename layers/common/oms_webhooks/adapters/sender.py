@@ -105,7 +105,7 @@ class Sender:
         raw = bytearray()
         error = None
         try:
-            _read_capped(pool, connection, response, deadline, raw)
+            _read_capped(pool, response, deadline, raw)
         except (HTTPError, OSError) as failed:  # the answer's status stands; keep what came of its body
             error = _describe(failed)
         if error or len(raw) > RESPONSE_CONTENT_LIMIT:  # the rest is not read: this connection cannot be reused
@@ -214,13 +214,7 @@ def kept_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
     return kept
 
 
-def _read_capped(
-    pool: HTTPConnectionPool,
-    connection: HTTPConnection,
-    response: http.client.HTTPResponse,
-    deadline: float,
-    raw: bytearray,
-) -> None:
+def _read_capped(pool: HTTPConnectionPool, response: http.client.HTTPResponse, deadline: float, raw: bytearray) -> None:
     """Read into `raw` up to RESPONSE_CONTENT_LIMIT + 1 bytes of the body, by `deadline` (perf_counter()) at the latest.
 
     One read() of that size would wait for every byte: a body trickled a byte at a time would hold the attempt until
