@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from oms_webhooks.adapters import host_limits
 from oms_webhooks.adapters.address_guard import AddressPolicy
 from oms_webhooks.adapters.host_limits import HostSlots, host_key, per_host
 from oms_webhooks.adapters.sender import Sender
@@ -101,8 +102,9 @@ def test_per_host_raises_what_the_work_raised() -> None:
         list(per_host(pool, range(6), work, lambda _: "http://a.test/", limit=2))
 
 
-def test_a_hosts_next_item_runs_on_the_thread_that_finished_its_last() -> None:
+def test_a_hosts_next_item_runs_on_the_thread_that_finished_its_last(monkeypatch: pytest.MonkeyPatch) -> None:
     """No hand-off to a new thread per item: a host's two places are two threads, however many items it has."""
+    monkeypatch.setattr(host_limits, "KEEP_THREAD_SECONDS", 60.0)  # however slow this machine is now
     threads: set[str] = set()
     all_read = threading.Event()
 
@@ -119,6 +121,32 @@ def test_a_hosts_next_item_runs_on_the_thread_that_finished_its_last() -> None:
         results = list(per_host(pool, items(), work, lambda _: "http://a.test/", limit=2))
     assert sorted(item for item, _ in results) == list(range(30))
     assert len(threads) == 2
+
+
+def test_a_host_with_slow_answers_gives_its_thread_to_other_hosts_items_between_its_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One thread, a host's three slow items and another host's one: the other host's starts after the first slow one,
+    not after all three (as it would if the thread kept to its host)."""
+    monkeypatch.setattr(host_limits, "KEEP_THREAD_SECONDS", 0.05)
+    started: list[int] = []
+    all_read = threading.Event()
+
+    def items() -> Iterator[int]:
+        yield from range(4)
+        all_read.set()
+
+    def work(item: int) -> int:
+        started.append(item)
+        all_read.wait(10)  # every item queued before the first ends
+        threading.Event().wait(0.1 if item < 3 else 0)
+        return item
+
+    urls = {0: "http://slow.test/", 1: "http://slow.test/", 2: "http://slow.test/", 3: "http://other.test/"}
+    with ThreadPoolExecutor(1) as pool:
+        results = list(per_host(pool, items(), work, urls.__getitem__, limit=1))
+    assert sorted(item for item, _ in results) == [0, 1, 2, 3]
+    assert started == [0, 3, 1, 2]
 
 
 def test_finished_items_are_handed_back_a_group_at_a_time() -> None:

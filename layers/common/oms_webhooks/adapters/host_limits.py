@@ -10,6 +10,7 @@ thousand hooks waits its turn without holding the workers that serve every other
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from concurrent.futures import Executor
@@ -22,6 +23,7 @@ from urllib3.exceptions import LocationParseError
 from urllib3.util import Url, parse_url
 
 DEFAULT_CONNECTIONS_PER_HOST = 16
+KEEP_THREAD_SECONDS = 0.25  # how long a pool thread goes on with one host's items before it serves the others'
 _DEFAULT_PORTS: Mapping[str, int] = {"http": 80, "https": 443}
 
 HostKey = tuple[str, str, int | None]
@@ -99,8 +101,10 @@ def per_host(
     once it completes. The items of a busy host wait in a queue here, not in the pool.
 
     Hand-offs between threads cost more CPU than the scheduling itself: the thread that finishes one of a host's
-    items takes the host's next itself, and once every item is read the finished ones are handed back `group` at a
-    time (or all that are left). A `work` that raises raises here, and no waiting item starts after it."""
+    items takes the host's next itself, for `KEEP_THREAD_SECONDS`; after that the next goes to the back of the pool's
+    queue, so that a host whose answers are slow (or hang) holds a thread no longer than one item beyond that while
+    other hosts' items wait for one. Once every item is read the finished ones are handed back `group` at a time (or
+    all that are left). A `work` that raises raises here, and no waiting item starts after it."""
     changed = threading.Condition()
     running: Counter[HostKey] = Counter()
     waiting: defaultdict[HostKey, deque[Item]] = defaultdict(deque)
@@ -110,6 +114,7 @@ def per_host(
 
     def run(item: Item, key: HostKey) -> None:
         nonlocal failed
+        keep_until = time.monotonic() + KEEP_THREAD_SECONDS
         while True:
             try:
                 outcome: tuple[Item, Result | None, BaseException | None] = (item, work(item), None)
@@ -120,13 +125,16 @@ def per_host(
                 failed = failed or outcome[2] is not None
                 if failed or len(finished) >= min(group, unfinished):
                     changed.notify()
-                if waiting[key] and not (stopped or failed):
-                    item = waiting[key].popleft()
-                    continue
-                running[key] -= 1
-                if not running[key]:
-                    del running[key], waiting[key]
+                follows = waiting[key].popleft() if waiting[key] and not (stopped or failed) else None
+                if follows is None:
+                    running[key] -= 1
+                    if not running[key]:
+                        del running[key], waiting[key]
+                    return
+            if time.monotonic() >= keep_until:  # the pool's other hosts' items first, then this host's next
+                pool.submit(run, follows, key)
                 return
+            item = follows
 
     def handed_back() -> Iterator[tuple[Item, Result]]:
         nonlocal unfinished
