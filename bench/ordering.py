@@ -39,6 +39,7 @@ RUNS = (("unordered", "none", 1), ("ordered, 1 object", "object", 1), ("ordered,
 TYPES = ("transfer.status.created", "transfer.status.transitioned", "transfer.status.in_transit")  # one per run
 LATENCY_TYPES = {"none": "stock_location.created", "object": "stock_location.updated"}
 RUN_SECONDS = 240.0  # a run's budget, from its first publish
+NEIGHBOUR_TYPES = ("shipment.created", "shipment.status.updated")  # the noisy owner's, the quiet owner's
 NEIGHBOUR = (20, 20)  # the noisy owner's ordered hooks on one hanging host, and the objects sent to each
 BESIDE_AT_MOST = 5.0  # seconds a quiet owner's ordered delivery may take beyond its slowest alone: the target
 
@@ -120,9 +121,6 @@ def measure_throughput(events: int, repeats: int, samples: int, say: Say) -> dic
         finally:
             receiver.stop()
     return result
-
-
-NEIGHBOUR_TYPES = ("shipment.created", "shipment.status.updated")  # the noisy owner's, the quiet owner's
 
 
 def measure_neighbour(noisy_hooks: int, noisy_objects: int, samples: int, say: Say) -> dict[str, Any]:

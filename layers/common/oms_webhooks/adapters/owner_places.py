@@ -20,6 +20,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from oms_webhooks.adapters.aws import DynamoDBTable
+from oms_webhooks.clock import epoch
 
 PREFIX = "PLACES#"
 KEEP_SECONDS = 86400  # an owner's item outlives its last place by this much, then TTL removes it
@@ -42,7 +43,7 @@ class OwnerPlaces(DynamoDBTable):
                         ":place": {"SS": [place]},
                         ":p": {"S": place},
                         ":limit": {"N": str(self.limit)},
-                        ":expires": {"N": str(int(time.time()) + KEEP_SECONDS)},
+                        ":expires": {"N": str(int(time.time()) + KEEP_SECONDS)},  # TTL goes by DynamoDB's own clock
                     },
                     ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 )
@@ -51,7 +52,7 @@ class OwnerPlaces(DynamoDBTable):
                 if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                     raise
                 held = exc.response.get("Item", {}).get("places", {}).get("SS", [])
-                outlived = [member for member in held if _until(member) <= time.time()]
+                outlived = [member for member in held if _until(member) <= epoch()]  # `until` is on this clock
                 if not outlived:
                     return False
                 self.give_back(owner, outlived)
