@@ -336,6 +336,22 @@ def test_sequential_posts_reuse_one_connection(
     assert len(server.connections()) == 1
 
 
+def test_a_pool_the_manager_let_go_is_replaced_and_its_host_still_reached(
+    sender: Sender, keep_alive: Callable[[Callable[[str], Reply]], KeepAliveReceiver]
+) -> None:
+    server = keep_alive(lambda _path: (200, {}, b"ok"))
+
+    first = sender.post(f"{server.url}/hook", BODY, HEADERS)
+    sender.pool.clear()  # as the manager lets go of the least recently used pool of too many hosts
+    after = sender.post(f"{server.url}/hook", BODY, HEADERS)
+    again = sender.post(f"{server.url}/hook", BODY, HEADERS)
+
+    assert [first.status_code, after.status_code, again.status_code] == [200, 200, 200]
+    clients = [seen.client for seen in server.seen]
+    assert clients[1] != clients[0]  # a new pool, a new connection: the sender kept no pool of its own
+    assert clients[2] == clients[1]  # the new pool keeps its connection alive
+
+
 def test_a_capped_answer_costs_its_connection_but_the_next_post_works(
     sender: Sender, keep_alive: Callable[[Callable[[str], Reply]], KeepAliveReceiver]
 ) -> None:

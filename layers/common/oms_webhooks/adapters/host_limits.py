@@ -24,7 +24,7 @@ from urllib3.util import Url, parse_url
 
 DEFAULT_CONNECTIONS_PER_HOST = 16
 KEEP_THREAD_SECONDS = 0.25  # how long a pool thread goes on with one host's items before it serves the others'
-_DEFAULT_PORTS: Mapping[str, int] = {"http": 80, "https": 443}
+DEFAULT_PORTS: Mapping[str, int] = {"http": 80, "https": 443}
 
 HostKey = tuple[str, str, int | None]
 Item = TypeVar("Item")
@@ -45,7 +45,7 @@ def host_key(url: str) -> HostKey:
     except LocationParseError:
         return ("", url, None)
     scheme = (parts.scheme or "http").lower()
-    return scheme, (parts.host or "").lower(), parts.port or _DEFAULT_PORTS.get(scheme)
+    return scheme, (parts.host or "").lower(), parts.port or DEFAULT_PORTS.get(scheme)
 
 
 @dataclass

@@ -14,16 +14,25 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import cast
+from typing import Any, cast
 
 from urllib3.connection import HTTPConnection
 from urllib3.connectionpool import HTTPConnectionPool
-from urllib3.exceptions import HTTPError, IncompleteRead, LocationParseError, ProtocolError, ReadTimeoutError, SSLError
+from urllib3.exceptions import (
+    HTTPError,
+    IncompleteRead,
+    LocationParseError,
+    LocationValueError,
+    ProtocolError,
+    ReadTimeoutError,
+    SSLError,
+)
+from urllib3.util import Url
 from urllib3.util.ssl_match_hostname import CertificateError
 
 from oms_webhooks.adapters.address_guard import AddressPolicy, ForbiddenAddress, Resolver, guarded_pool_manager
 from oms_webhooks.adapters.deadline import WATCHDOG, attach
-from oms_webhooks.adapters.host_limits import DEFAULT_CONNECTIONS_PER_HOST, HostSlots, parsed_url
+from oms_webhooks.adapters.host_limits import DEFAULT_CONNECTIONS_PER_HOST, DEFAULT_PORTS, HostSlots, parsed_url
 from oms_webhooks.clock import now
 
 USER_AGENT = "OMS-Webhooks/1.0 (whisperer-compatible)"
@@ -33,6 +42,7 @@ RESPONSE_CONTENT_LIMIT = 1024  # bytes of a subscriber's answer kept with the at
 RESPONSE_HEADERS_LIMIT = 20
 RESPONSE_HEADER_BYTES = 4096
 REDACTED_ANSWER_HEADERS = frozenset({"set-cookie"})
+KEPT_POOLS = 256  # hosts whose pools (and kept-alive connections) a process keeps, the most recently used
 _OBSOLETE_FOLD = re.compile(r"(?:(?<![ \t])[ \t]+)?\r\n[ \t]+")  # urllib3's reading of a header folded over lines
 
 
@@ -70,8 +80,9 @@ class Sender:
         self.total_timeout = total_timeout
         self.hosts = HostSlots(connections_per_host)
         self.pool = guarded_pool_manager(
-            policy, resolver=resolver, num_pools=256, maxsize=connections_per_host, block=False
+            policy, resolver=resolver, num_pools=KEPT_POOLS, maxsize=connections_per_host, block=False
         )
+        self._pool_keys: dict[tuple[str | None, str | None, int | None], tuple[Any, dict[str, Any]]] = {}
 
     def post(self, url: str, body: bytes, headers: dict[str, str]) -> SendResult:
         with self.hosts.slot(url):
@@ -91,7 +102,7 @@ class Sender:
         deadline = clock + self.total_timeout
         try:
             target = parsed_url(url)
-            pool = self.pool.connection_from_host(target.host, target.port, target.scheme)
+            pool = self._pool_of(target)
             connection, response = _exchange(
                 pool, target.request_uri, body, headers, self.connect_timeout, self.total_timeout, deadline
             )
@@ -121,6 +132,23 @@ class Sender:
             retry_after=retry_after,
             headers=answer_headers,
         )
+
+    def _pool_of(self, target: Url) -> HTTPConnectionPool:
+        """The host's pool from the pool manager (which keeps the KEPT_POOLS most recently used), by the key it
+        would make of the host: made here once per host rather than on every request, settings copied and all."""
+        where = (target.scheme, target.host, target.port)
+        found = self._pool_keys.get(where)
+        if found is None:
+            if not target.host:
+                raise LocationValueError("No host specified.")
+            scheme = (target.scheme or "http").lower()
+            port = target.port or DEFAULT_PORTS.get(scheme, 80)
+            context = {**self.pool.connection_pool_kw, "scheme": scheme, "host": target.host, "port": port}
+            if len(self._pool_keys) >= 4 * KEPT_POOLS:
+                self._pool_keys.clear()  # forget the hosts of long ago
+            found = self._pool_keys[where] = (self.pool.key_fn_by_scheme[scheme](context), context)
+        key, context = found
+        return self.pool.connection_from_pool_key(key, request_context=dict(context))
 
 
 def _exchange(
