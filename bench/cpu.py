@@ -37,7 +37,7 @@ from oms_webhooks.adapters.delivery_store import DeliveryStore
 from oms_webhooks.adapters.sender import Sender
 from oms_webhooks.domain.oms_event import OmsEvent
 from oms_webhooks.rules import attempt as attempt_module
-from oms_webhooks.rules.dispatch import Dispatcher
+from oms_webhooks.rules.dispatch import DELIVERY_WORKERS, Dispatcher
 
 EVENTS = Path(__file__).resolve().parents[1] / "events" / "eventbridge"
 HOOKS_PER_EVENT = 20
@@ -51,9 +51,9 @@ def load_average() -> float:
     return os.getloadavg()[0]
 
 
-def dispatcher_for(stack: Stack, workers: int = 64) -> Dispatcher:
+def dispatcher_for(stack: Stack, workers: int = DELIVERY_WORKERS) -> Dispatcher:
     """The dispatcher as section 1 runs it: the breaker on, the per-host cap lifted to the workers."""
-    sender = Sender(AddressPolicy(allow_loopback=True), connections_per_host=64)
+    sender = Sender(AddressPolicy(allow_loopback=True), connections_per_host=workers)
     return Dispatcher(stack.hooks, stack.deliveries, sender, stack.retries, workers=workers, breaker=breaker(stack))
 
 
@@ -147,7 +147,7 @@ def measure_cpu(
     rounds: int = 5,
     progress: Callable[[str], None] = lambda _: None,
     profile_to: Path | None = None,
-    workers: int = 64,
+    workers: int = DELIVERY_WORKERS,
 ) -> dict[str, Any]:
     """Warm rounds over the sample events, each timed in CPU and wall time; CPU ms per delivery per round."""
     stack = make_stack(endpoint, f"cpu-{uuid.uuid4().hex[:6]}")
@@ -306,7 +306,9 @@ def main() -> int:
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=5, help="warm rounds over the sample events")
-    parser.add_argument("--workers", type=int, default=64, help="the dispatcher's delivery threads (CPU rounds)")
+    parser.add_argument(
+        "--workers", type=int, default=DELIVERY_WORKERS, help="the dispatcher's delivery threads (CPU rounds)"
+    )
     parser.add_argument("--throughput", action="store_true", help="also N = 200 and 1,000 at 0 and 50 ms")
     parser.add_argument("--repeats", type=int, default=3, help="warm runs of each throughput row")
     parser.add_argument("--profile", action="store_true", help="sample the rounds with py-spy and print the top")

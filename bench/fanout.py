@@ -33,7 +33,7 @@ from oms_webhooks.domain.hooks import Hook, now
 from oms_webhooks.domain.oms_event import OmsEvent
 from oms_webhooks.rules.attempt import delivery_headers
 from oms_webhooks.rules.circuit_breaker import Breaker
-from oms_webhooks.rules.dispatch import Dispatcher
+from oms_webhooks.rules.dispatch import DELIVERY_WORKERS, Dispatcher
 from oms_webhooks_cli.local.stack import LOCAL_CREDENTIALS, create_resources
 from oms_webhooks_cli.template import Template
 
@@ -165,8 +165,8 @@ def measure(
     event_type = "package.created"
     hooks = seed_hooks(stack, n, receiver_port, event_type)
     # One dispatcher for all runs, as a warm Lambda keeps one: the first run is the cold one.
-    sender = Sender(AddressPolicy(allow_loopback=True), connections_per_host=64)
-    dispatcher = Dispatcher(stack.hooks, stack.deliveries, sender, stack.retries, workers=64, breaker=breaker(stack))
+    sender = Sender(AddressPolicy(allow_loopback=True), connections_per_host=DELIVERY_WORKERS)  # the cap lifted
+    dispatcher = Dispatcher(stack.hooks, stack.deliveries, sender, stack.retries, breaker=breaker(stack))
     service, cpu_ms, calls = [], [], []
     operations: dict[str, int] = {}
     cold = 0.0

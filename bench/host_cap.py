@@ -1,8 +1,8 @@
 """Fan-out throughput with the per-host cap (MaxConnectionsPerHost), side by side with the cap lifted.
 
-One event to 1,000 hooks whose receivers answer after 50 ms, dispatched by one dispatcher (64 workers) as in
-section 1: spread over 8 subscriber hosts (8 ports of one receiver process), with the cap lifted (64, so the
-workers bind first) and at its default (16); and all on one host at the default, where the cap binds by design.
+One event to 1,000 hooks whose receivers answer after 50 ms, dispatched by one dispatcher (its default workers) as
+in section 1: spread over 8 subscriber hosts (8 ports of one receiver process), with the cap lifted (as many as the
+workers, so they bind first) and at its default (16); and all on one host at the default, where the cap binds by design.
 
 Run alone: `python -m bench.host_cap` (starts its own moto and receiver; prints the section for RESULTS.md).
 """
@@ -26,13 +26,13 @@ from oms_webhooks.adapters.aws import dynamodb
 from oms_webhooks.adapters.hook_store import _to_item
 from oms_webhooks.adapters.sender import Sender
 from oms_webhooks.domain.hooks import Hook, now
-from oms_webhooks.rules.dispatch import Dispatcher
+from oms_webhooks.rules.dispatch import DELIVERY_WORKERS, Dispatcher
 
 HOOKS = 1000
 DELAY_MS = 50
 HOSTS = 8
 CAP = 16  # the template's default
-LIFTED = 64  # the dispatcher's workers: a cap this high never binds
+LIFTED = DELIVERY_WORKERS  # a cap this high never binds
 
 
 @contextmanager
@@ -76,7 +76,7 @@ def measure_case(endpoint: str, ports: list[int], cap: int, repeats: int, say: C
     stack = make_stack(endpoint, f"cap-{cap}-{len(ports)}-{uuid.uuid4().hex[:6]}")
     seed(stack, ports, "package.created")
     sender = Sender(AddressPolicy(allow_loopback=True), connections_per_host=cap)
-    dispatcher = Dispatcher(stack.hooks, stack.deliveries, sender, stack.retries, workers=64)
+    dispatcher = Dispatcher(stack.hooks, stack.deliveries, sender, stack.retries)
     rates = []
     for run in range(repeats + 1):  # the first (cold) run opens connections and reads the hooks: not counted
         say(f"{label}: run {run + 1}/{repeats + 1}")
@@ -121,21 +121,22 @@ def render(result: dict[str, Any], previous: float | None = None) -> list[str]:
         "",
         f"Run {result.get('date', 'with the rest')} (`python -m bench.host_cap`, also part of `make bench`).",
         f"One event to {result['hooks']:,} hooks, receivers answering after {result['delay_ms']} ms, one dispatcher",
-        f"(64 workers), warm runs; load average {result['load']} (on 2 cores) when it ran. `MaxConnectionsPerHost`",
-        "(default 16) caps requests and pooled connections to one host (scheme, name, port) in a process; the",
-        "dispatcher starts at most that many deliveries per host at once, so a crowded host waits its turn without",
-        "holding the workers of the other hosts. Hooks spread over 8 hosts (8 ports), as a real fan-out's are:",
+        f"({DELIVERY_WORKERS} workers), warm runs; load average {result['load']} (on 2 cores) when it ran.",
+        "`MaxConnectionsPerHost` (default 16) caps requests and pooled connections to one host (scheme, name, port)",
+        "in a process; the dispatcher starts at most that many deliveries per host at once, so a crowded host waits",
+        "its turn without holding the workers of the other hosts. Hooks spread over 8 hosts (8 ports), as a real",
+        "fan-out's are:",
         "",
         "| hooks on | hosts | cap | deliveries/s, warm |",
         "|---|---:|---:|---:|",
-        row("8 hosts, cap lifted (64: the workers bind first)", lifted),
+        row(f"8 hosts, cap lifted ({LIFTED}: the workers bind first)", lifted),
         row("8 hosts, cap at its default", capped),
         row("one host, cap at its default", single),
         "",
         f"Capped against lifted, side by side: {ratio:.2f}x, {_verdict(ratio)}.",
         f"On one host the cap binds by design: {CAP} at a time at {DELAY_MS} ms is at most {ceiling:,.0f}/s. Section 1",
-        "runs with the cap lifted (64 at once to its one receiver, the flood the cap prevents), so that its figures",
-        "stay comparable with earlier runs.",
+        f"runs with the cap lifted ({LIFTED} at once to its one receiver, the flood the cap prevents), so that its",
+        "figures stay comparable with earlier runs.",
     ]
     if previous is not None:
         lines.append(f"Section 1's figure for the same N and receiver, one host, cap lifted: {previous:,.0f}/s.")

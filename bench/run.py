@@ -35,6 +35,7 @@ from bench import (
     storage,
     transport,
 )
+from oms_webhooks.rules.dispatch import DELIVERY_WORKERS
 
 HERE = Path(__file__).resolve().parent
 TARGETS = {
@@ -190,10 +191,11 @@ def render(r: dict[str, Any]) -> str:
         "",
         "## 1. Fan-out of one event to N hooks",
         "",
-        "Dispatcher: one invocation's code path (claim, hook lookup, concurrent signed POSTs on a 64-thread pool",
-        "with keep-alive, every attempt recorded in DynamoDB in batches of 25). Baseline: one at a time with",
-        "`requests.post` and a new connection per POST, as a Celery task per hook does, signing included and",
-        "recording nothing (which flatters it); its rate is measured on up to 200 deliveries.",
+        "Dispatcher: one invocation's code path (claim, hook lookup, concurrent signed POSTs on a",
+        f"{DELIVERY_WORKERS}-thread pool with keep-alive, every attempt recorded in DynamoDB in batches of 25).",
+        "Baseline: one at a time with `requests.post` and a new connection per POST, as a Celery task per hook",
+        "does, signing included and recording nothing (which flatters it); its rate is measured on up to 200",
+        "deliveries.",
         "The first (cold) dispatcher run of each row reads the hooks with a Query and opens its connections;",
         "later (warm) runs, as in a warm Lambda, find the hooks in the function's cache after one consistent",
         "GetItem of the type's version (see the README) and reuse connections. The ratio uses warm medians.",

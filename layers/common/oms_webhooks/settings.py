@@ -44,7 +44,7 @@ class Settings:
     allow_loopback_targets: bool = variable("ALLOW_LOOPBACK_TARGETS", False)
     connect_timeout: float = variable("DELIVERY_CONNECT_TIMEOUT", 5.0, gt=0)
     total_timeout: float = variable("DELIVERY_TOTAL_TIMEOUT", 15.0, gt=0)
-    dispatch_concurrency: int = variable("DISPATCH_CONCURRENCY", 64, ge=1)
+    dispatch_concurrency: int = variable("DISPATCH_CONCURRENCY", 128, ge=1)
     retention_days: int = variable("DELIVERY_RETENTION_DAYS", 90, ge=1)
     retry_resend_after_receives: int = variable("RETRY_RESEND_AFTER_RECEIVES", 15, ge=1)
     circuit_open_after_failures: int = variable("CIRCUIT_OPEN_AFTER_FAILURES", 5, ge=1)
@@ -53,7 +53,7 @@ class Settings:
     circuit_probe_max_seconds: float = variable("CIRCUIT_PROBE_MAX_SECONDS", 900.0, ge=1)
     auto_disable_after_seconds: float = variable("AUTO_DISABLE_AFTER", 5 * 86400.0, ge=60)
     auto_disable_min_attempts: int = variable("AUTO_DISABLE_MIN_ATTEMPTS", 20, ge=1)
-    max_connections_per_host: int = variable("MAX_CONNECTIONS_PER_HOST", 16, ge=1, le=64)
+    max_connections_per_host: int = variable("MAX_CONNECTIONS_PER_HOST", 16, ge=1, le=128)
     event_bus_name: str = variable("EVENT_BUS_NAME", "")  # where operational events go; unset: only logged
     ordering_window_seconds: float = variable("ORDERING_WINDOW_SECONDS", 1.0, ge=0, le=60)
     sequencer_concurrency_per_owner: int = variable("SEQUENCER_CONCURRENCY_PER_OWNER", 5, ge=1, le=1000)

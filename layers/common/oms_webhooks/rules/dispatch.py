@@ -41,6 +41,9 @@ from oms_webhooks.rules.operational_outbox import OperationalOutbox
 from oms_webhooks.rules.ordering import OrderedDeliveries
 from oms_webhooks.rules.rate_limiter import RateLimiter
 
+# Deliveries in flight at once in one invocation. Against receivers answering in 50 ms, 64 held a dispatch to under
+# 1,280/s (1,008-1,102/s measured); 128 reached 1,330-1,485/s, with instant receivers unchanged (bench/cpu.py).
+DELIVERY_WORKERS = 128
 WRITERS = 4  # record batches written at once, beside the sends
 MESSAGE_PAYLOAD_LIMIT = 200 * 1024  # a larger payload is not sent with every batch: each reads the event's claim
 
@@ -80,7 +83,7 @@ class Dispatcher:
     deliveries: DeliveryStore
     sender: Sender
     retries: RetryQueue
-    workers: int = 64
+    workers: int = DELIVERY_WORKERS
     retention_days: int = 90
     stale_after: float = 330.0  # seconds: longer than the function's timeout, so an older claim is a dead run
     fanout: FanoutQueue | None = None
