@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 from botocore.client import BaseClient
-from botocore.serialize import JSONSerializer
 
 from bench import services
 from bench.fanout import Stack, breaker, cpu_seconds, make_stack, measure, seed_hooks, summary, use_endpoint
@@ -34,6 +33,7 @@ from oms_webhooks.adapters import delivery_store as delivery_store_module
 from oms_webhooks.adapters import sender as sender_module
 from oms_webhooks.adapters.address_guard import AddressPolicy
 from oms_webhooks.adapters.delivery_store import DeliveryStore
+from oms_webhooks.adapters.dynamodb_json import ItemJsonSerializer
 from oms_webhooks.adapters.sender import Sender
 from oms_webhooks.domain.oms_event import OmsEvent
 from oms_webhooks.rules import attempt as attempt_module
@@ -113,15 +113,15 @@ def cpu_by_thread() -> Counter[str]:
 
 
 def where_cpu_goes(dispatcher: Dispatcher, events: list[OmsEvent], rounds: int) -> dict[str, float]:
-    """µs per delivery inside the HTTP POSTs, each DynamoDB operation (botocore's serializing of its request apart),
+    """µs per delivery inside the HTTP POSTs, each DynamoDB operation (the serializing of its request apart),
     the record writes as a whole, and signing; then by thread; `all` is getrusage's total over the same rounds."""
     account = CpuAccount()
     account.wrap(sender_module.Sender, "post", lambda *_: "HTTP POST (Sender.post)")
     account.wrap(BaseClient, "_make_api_call", lambda _, operation, *__: f"DynamoDB {operation} (botocore)")
     account.wrap(
-        JSONSerializer,
+        ItemJsonSerializer,
         "serialize_to_request",
-        lambda _, __, model: f"DynamoDB {model.name}: botocore serializing the request",
+        lambda _, __, model: f"DynamoDB {model.name}: serializing the request",
     )
     account.wrap(DeliveryStore, "save_many", lambda *_: "records written (save_many: items built, BatchWriteItem)")
     account.wrap(attempt_module, "signature_headers", lambda *_, **__: "signing (signature_headers)")

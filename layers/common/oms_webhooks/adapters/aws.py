@@ -11,6 +11,8 @@ from typing import Any
 from botocore.config import Config
 from botocore.session import get_session
 
+from oms_webhooks.adapters import dynamodb_json
+
 # Lambda's SDK retries with standard mode; a local endpoint (AWS_ENDPOINT_URL) is honoured by botocore itself.
 # Requests are built by this code and covered by its tests; botocore's re-validation of every parameter
 # costs milliseconds of CPU per batch call, which a fan-out pays forty times per thousand hooks.
@@ -24,7 +26,7 @@ def _session() -> Any:
 
 @cache
 def dynamodb() -> Any:
-    return _session().create_client("dynamodb", config=CONFIG)
+    return dynamodb_json.install(_session().create_client("dynamodb", config=CONFIG))
 
 
 @cache
