@@ -32,8 +32,9 @@ from typing import Any
 import requests
 
 from bench.latency import percentile
-from bench.services import CLI, ROOT, local_stack
+from bench.services import ROOT, local_stack
 from oms_webhooks_cli.endpoint import Target
+from oms_webhooks_cli.local.child import CLI
 from tests.load.backlog import refused_url
 from tests.receiver import Answer, Received, Receiver
 

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
+from oms_webhooks_cli.local import child
+
 ROOT = Path(__file__).resolve().parents[1]
-CLI = str(Path(sys.executable).with_name("oms-webhooks"))
 
 # The local stack's moto (waitress, connections kept alive, its patches): moto's own werkzeug server closes the
 # connection after every answer, so each AWS call would pay a connect that neither DynamoDB nor the local stack asks.
@@ -49,23 +47,8 @@ def receiver(delay_ms: float) -> AbstractContextManager[int]:
 @contextmanager
 def local_stack(home: Path, parameters: dict[str, str] | None = None) -> Iterator[dict]:
     """`oms-webhooks local` on free ports, with template `parameters` as `--parameter-overrides`."""
-    env = {**os.environ, "OMS_WEBHOOKS_HOME": str(home), "OMS_WEBHOOKS_AWS_PORT": "0", "OMS_WEBHOOKS_API_PORT": "0"}
-    env.pop("AWS_ENDPOINT_URL", None)
-    log = (home / "stack.log").open("w")
-    overrides = [f"{name}={value}" for name, value in (parameters or {}).items()]
-    command = [CLI, "local", "--stop-with-parent", *(["--parameter-overrides", *overrides] if overrides else [])]
-    process = subprocess.Popen(command, env=env, stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+    process, state = child.start(home, parameters)
     try:
-        state = home / "local.json"
-        deadline = time.monotonic() + 60
-        while not state.exists():
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"local stack did not start: {(home / 'stack.log').read_text()[-2000:]}")
-            time.sleep(0.1)
-        yield json.loads(state.read_text())
+        yield state
     finally:
-        process.send_signal(2)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        child.stop(process)

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -21,10 +19,11 @@ import requests
 from oms_webhooks.adapters.hook_store import HookStore
 from oms_webhooks.adapters.tokens import TokenStore
 from oms_webhooks_cli.endpoint import Target
+from oms_webhooks_cli.local import child
 from tests.erased_hooks import erase_hooks
 from tests.stack_log import faults_in_log
 
-CLI = str(Path(sys.executable).with_name("oms-webhooks"))
+CLI = child.CLI
 
 
 @dataclass
@@ -68,35 +67,13 @@ TEST_PARAMETERS = ["DeliveryConnectTimeout=1", "DeliveryTotalTimeout=5", "Fanout
 
 def start_local_stack(home: Path, own_session: bool = False, parameters: Sequence[str] = ()) -> LocalStackProcess:
     """`own_session`: in a process group of its own, as in a terminal of its own (for Ctrl-C to that group)."""
-    env = {**os.environ, "OMS_WEBHOOKS_HOME": str(home), "OMS_WEBHOOKS_AWS_PORT": "0", "OMS_WEBHOOKS_API_PORT": "0"}
-    env.pop("AWS_ENDPOINT_URL", None)
-    log = (home / "stack.log").open("w")
     overrides = dict(item.split("=", 1) for item in [*TEST_PARAMETERS, *parameters])  # later ones win
-    command = [CLI, "local", "--stop-with-parent", "--parameter-overrides", *(f"{k}={v}" for k, v in overrides.items())]
-    process = subprocess.Popen(  # stdin: a pipe that ends with this process, however it ends (the stack stops then)
-        command,
-        env=env,
-        stdin=subprocess.PIPE,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=own_session,
-    )
-    state = home / "local.json"
-    deadline = time.monotonic() + 180  # moto, the template's resources and every handler's imports, under load
-    while not state.exists():
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            process.wait(timeout=10)
-            raise RuntimeError(f"local stack did not start:\n{(home / 'stack.log').read_text()}")
-        time.sleep(0.1)
-    data = json.loads(state.read_text())
-    return LocalStackProcess(process, home, data["api_url"], data["aws_endpoint"], data["outputs"])
+    process, state = child.start(home, overrides, own_session=own_session)
+    return LocalStackProcess(process, home, state["api_url"], state["aws_endpoint"], state["outputs"])
 
 
 def stop_local_stack(stack: LocalStackProcess) -> int:
-    stack.process.send_signal(signal.SIGINT)
-    return stack.process.wait(timeout=30)
+    return child.stop(stack.process)
 
 
 @pytest.fixture(scope="session")
