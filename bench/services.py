@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
+from oms_webhooks.adapters.cpu_affinity import allow_cpus, keep_to_one_cpu
 from oms_webhooks_cli.local import child
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# As deployed, AWS and the subscribers are not on the dispatcher's CPU: with two CPUs or more, the processes here run
+# on all but the last, and a measured dispatcher keeps its threads to the last (`dispatcher_cpu`), as its Lambda
+# sandbox does (DELIVERY_THREADS_ON_ONE_CPU, oms_webhooks/adapters/cpu_affinity.py).
+_CPUS = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+DISPATCHER_CPU = _CPUS[-1] if len(_CPUS) >= 2 else None
 
 # The local stack's moto (waitress, connections kept alive, its patches): moto's own werkzeug server closes the
 # connection after every answer, so each AWS call would pay a connect that neither DynamoDB nor the local stack asks.
@@ -22,6 +30,7 @@ def process_on_port(command: list[str]) -> Iterator[int]:
     """Starts a process that prints its port first; yields the port; always stops it."""
     # Standard input is a pipe kept open: moto's process stops at its end, as it does when the local stack goes.
     process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    off_dispatcher_cpu(process.pid)
     try:
         assert process.stdout is not None
         line = process.stdout.readline()
@@ -42,6 +51,23 @@ def moto() -> AbstractContextManager[int]:
 
 def receiver(delay_ms: float) -> AbstractContextManager[int]:
     return process_on_port([sys.executable, "-m", "bench.receiver", "--delay-ms", str(delay_ms)])
+
+
+def off_dispatcher_cpu(pid: int) -> None:
+    """A process that plays AWS or a subscriber: on every CPU but the dispatcher's."""
+    if DISPATCHER_CPU is not None:
+        os.sched_setaffinity(pid, set(_CPUS) - {DISPATCHER_CPU})
+
+
+@contextmanager
+def dispatcher_cpu() -> Iterator[None]:
+    """This process's threads on the dispatcher's CPU while a dispatcher is measured, as deployed; every CPU after."""
+    had = keep_to_one_cpu(DISPATCHER_CPU) if DISPATCHER_CPU is not None else None
+    try:
+        yield
+    finally:
+        if had is not None:
+            allow_cpus(had)
 
 
 @contextmanager

@@ -61,6 +61,7 @@ def deployed(aws_endpoint: str, template: Template) -> dict[str, LocalFunction]:
     for function in functions.values():
         os.environ.update(function.spec.environment)
     os.environ["ALLOW_LOOPBACK_TARGETS"] = "true"
+    os.environ["DELIVERY_THREADS_ON_ONE_CPU"] = "false"  # test processes share the machine
     from oms_webhooks.settings import settings
 
     settings.cache_clear()

@@ -45,6 +45,7 @@ class Settings:
     connect_timeout: float = variable("DELIVERY_CONNECT_TIMEOUT", 5.0, gt=0)
     total_timeout: float = variable("DELIVERY_TOTAL_TIMEOUT", 15.0, gt=0)
     dispatch_concurrency: int = variable("DISPATCH_CONCURRENCY", 128, ge=1)
+    delivery_threads_on_one_cpu: bool = variable("DELIVERY_THREADS_ON_ONE_CPU", True)
     retention_days: int = variable("DELIVERY_RETENTION_DAYS", 90, ge=1)
     retry_resend_after_receives: int = variable("RETRY_RESEND_AFTER_RECEIVES", 15, ge=1)
     circuit_open_after_failures: int = variable("CIRCUIT_OPEN_AFTER_FAILURES", 5, ge=1)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from oms_webhooks.adapters.address_guard import AddressPolicy
 from oms_webhooks.adapters.circuit_store import CircuitStore
+from oms_webhooks.adapters.cpu_affinity import keep_to_one_cpu
 from oms_webhooks.adapters.delivery_index import DeliveryIndex
 from oms_webhooks.adapters.delivery_store import DeliveryStore
 from oms_webhooks.adapters.event_bus import EventBus
@@ -37,7 +38,11 @@ def address_policy() -> AddressPolicy:
 
 @cache
 def sender() -> Sender:
+    """The process's sender; a process that sends deliveries keeps its threads to one CPU from here on, unless
+    DELIVERY_THREADS_ON_ONE_CPU is off (cpu_affinity.py)."""
     config = settings()
+    if config.delivery_threads_on_one_cpu:
+        keep_to_one_cpu()
     return Sender(
         address_policy(),
         connect_timeout=config.connect_timeout,

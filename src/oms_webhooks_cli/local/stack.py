@@ -27,7 +27,8 @@ LOCAL_CREDENTIALS = {
     "AWS_SECRET_ACCESS_KEY": "local",
     "AWS_DEFAULT_REGION": REGION,
 }
-LOCAL_OVERRIDES = {"ALLOW_LOOPBACK_TARGETS": "true"}  # a receiver on 127.0.0.1 is the point of local runs
+# A receiver on 127.0.0.1 is the point of local runs; the machine is shared, so no process is fixed to one CPU.
+LOCAL_OVERRIDES = {"ALLOW_LOOPBACK_TARGETS": "true", "DELIVERY_THREADS_ON_ONE_CPU": "false"}
 STOP_SECONDS = 4.0  # from a stop request to the end of every process of the stack, in-flight work abandoned
 POLLERS_STOP_SECONDS = 1.0  # of those, how long in-flight batches may take to finish
 MOTO_STOP_SECONDS = 1.5  # and how long moto may take before it is killed
