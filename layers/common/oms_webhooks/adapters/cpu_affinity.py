@@ -3,12 +3,13 @@
 The delivery threads take turns at the interpreter (the GIL): only one runs Python at a time. On two CPUs a turn
 handed to a thread that waits on the other one costs a wake-up there (a futex call, a context switch, cold caches),
 on every send and every answer. On one CPU the next thread simply runs. Measured with moto and the receivers on the
-other CPU (bench/RESULTS.md §1c): context switches per delivery 9.6 → 2.8, system time 0.10 → 0.05 ms, CPU per
-delivery at 20 hooks per event 0.54-0.59 → 0.48-0.54 ms, and at a fan-out of 1,000 0.50-0.59 → 0.42-0.44 ms, with
-1,177-1,373 → 1,639-1,751 deliveries/s. Lambda bills and throttles CPU time, so that is what counts there.
+other CPU, alternating (README, "The HTTP client"): context switches per delivery 9.6 → 2.8, system time 0.10 →
+0.05 ms, CPU per delivery at 20 hooks per event 0.54-0.59 → 0.48-0.54 ms, and at a fan-out of 1,000 0.50-0.59 →
+0.42-0.44 ms, with 1,177-1,373 → 1,639-1,751 deliveries/s. Lambda bills and throttles CPU time: that is what counts.
 
 On a machine shared with other work (a laptop, CI) a process fixed to one CPU cannot move off a busy one: the local
-stack and the tests leave it off (`DELIVERY_THREADS_ON_ONE_CPU`).
+stack and the tests leave it off (`DELIVERY_THREADS_ON_ONE_CPU`). So might a large function whose deliveries are
+mostly HTTPS: TLS encrypts outside the GIL, and a second CPU could do that while the first runs Python.
 """
 
 from __future__ import annotations
