@@ -200,6 +200,7 @@ def _start_py_spy(path: Path) -> subprocess.Popen[bytes]:
     options = ["--gil", "--nonblocking", "--rate", "250", "--format", "raw"]
     command = [spy, "record", "--pid", pid, *options, "-o", str(path)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    services.off_dispatcher_cpu(process.pid)  # the sampler is not the measured dispatcher's
     time.sleep(1.0)  # attached before the first measured round
     return process
 

@@ -423,6 +423,14 @@ def test_concurrent_posts_share_the_pool(
 # --- failures below HTTP ---
 
 
+@pytest.mark.parametrize(("url", "named"), [("ftp://example.test/hook", "ftp"), ("http:///hook", "No host")])
+def test_a_url_no_pool_can_serve_is_a_failed_attempt_not_an_exception(sender: Sender, url: str, named: str) -> None:
+    result = sender.post(url, BODY, HEADERS)  # the API refuses these; a record written before its checks may hold one
+
+    assert result.status_code is None
+    assert result.error is not None and named in result.error
+
+
 def test_a_refused_connection_is_a_failed_attempt(sender: Sender) -> None:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))

@@ -24,7 +24,7 @@ from urllib3.util import Url, parse_url
 
 DEFAULT_CONNECTIONS_PER_HOST = 16
 KEEP_THREAD_SECONDS = 0.25  # how long a pool thread goes on with one host's items before it serves the others'
-DEFAULT_PORTS: Mapping[str, int] = {"http": 80, "https": 443}
+_DEFAULT_PORTS: Mapping[str, int] = {"http": 80, "https": 443}
 
 HostKey = tuple[str, str, int | None]
 Item = TypeVar("Item")
@@ -44,8 +44,14 @@ def host_key(url: str) -> HostKey:
         parts = parsed_url(url)
     except LocationParseError:
         return ("", url, None)
+    return url_host(parts)
+
+
+def url_host(parts: Url) -> HostKey:
+    """(scheme, host, port) of a parsed URL, as urllib3 keys its pools: scheme and host in lower case, the scheme's
+    port where the URL names none."""
     scheme = (parts.scheme or "http").lower()
-    return scheme, (parts.host or "").lower(), parts.port or DEFAULT_PORTS.get(scheme)
+    return scheme, (parts.host or "").lower(), parts.port or _DEFAULT_PORTS.get(scheme)
 
 
 @dataclass

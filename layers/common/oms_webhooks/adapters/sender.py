@@ -26,13 +26,14 @@ from urllib3.exceptions import (
     ProtocolError,
     ReadTimeoutError,
     SSLError,
+    URLSchemeUnknown,
 )
 from urllib3.util import Url
 from urllib3.util.ssl_match_hostname import CertificateError
 
 from oms_webhooks.adapters.address_guard import AddressPolicy, ForbiddenAddress, Resolver, guarded_pool_manager
 from oms_webhooks.adapters.deadline import WATCHDOG, attach
-from oms_webhooks.adapters.host_limits import DEFAULT_CONNECTIONS_PER_HOST, DEFAULT_PORTS, HostSlots, parsed_url
+from oms_webhooks.adapters.host_limits import DEFAULT_CONNECTIONS_PER_HOST, HostSlots, parsed_url, url_host
 from oms_webhooks.adapters.http_headers import install as read_headers_quickly
 from oms_webhooks.clock import now
 
@@ -141,11 +142,12 @@ class Sender:
         where = (target.scheme, target.host, target.port)
         found = self._pool_keys.get(where)
         if found is None:
-            if not target.host:
+            scheme, host, port = url_host(target)
+            if not host:
                 raise LocationValueError("No host specified.")
-            scheme = (target.scheme or "http").lower()
-            port = target.port or DEFAULT_PORTS.get(scheme, 80)
-            context = {**self.pool.connection_pool_kw, "scheme": scheme, "host": target.host, "port": port}
+            if scheme not in self.pool.key_fn_by_scheme:
+                raise URLSchemeUnknown(scheme)  # as connection_from_host does: an attempt's error, not a crash
+            context = {**self.pool.connection_pool_kw, "scheme": scheme, "host": host, "port": port}
             if len(self._pool_keys) >= 4 * KEPT_POOLS:
                 self._pool_keys.clear()  # forget the hosts of long ago
             found = self._pool_keys[where] = (self.pool.key_fn_by_scheme[scheme](context), context)
