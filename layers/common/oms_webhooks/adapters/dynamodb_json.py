@@ -36,8 +36,9 @@ class ItemJsonSerializer:
 
     def serialize_to_request(self, parameters: dict[str, Any], operation_model: Any) -> dict[str, Any]:
         if operation_model.name not in ITEM_OPERATIONS:
-            return dict(self.botocore.serialize_to_request(parameters, operation_model))
-        request = dict(self.botocore.serialize_to_request({}, operation_model))
+            found: dict[str, Any] = self.botocore.serialize_to_request(parameters, operation_model)
+            return found
+        request: dict[str, Any] = self.botocore.serialize_to_request({}, operation_model)  # a new dict each call
         request["body"] = json.dumps(parameters, default=_base64).encode("utf-8")
         return request
 
