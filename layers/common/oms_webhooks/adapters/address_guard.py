@@ -33,6 +33,7 @@ from urllib3.util.connection import allowed_gai_family
 from urllib3.util.timeout import _DEFAULT_TIMEOUT
 
 from oms_webhooks.adapters.deadline import attach
+from oms_webhooks.adapters.request_wire import OneSendRequest
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 # One getaddrinfo() entry: (family, type, proto, canonname, sockaddr).
@@ -292,11 +293,11 @@ class _Guarded:
         super().request(*args, **kwargs)  # type: ignore[misc]
 
 
-class GuardedHTTPConnection(_Guarded, HTTPConnection):
+class GuardedHTTPConnection(_Guarded, OneSendRequest, HTTPConnection):
     """An HTTP connection that dials only the addresses the policy allows."""
 
 
-class GuardedHTTPSConnection(_Guarded, HTTPSConnection):
+class GuardedHTTPSConnection(_Guarded, OneSendRequest, HTTPSConnection):
     """An HTTPS connection that dials only allowed addresses; SNI and certificate checks keep the hostname."""
 
 
