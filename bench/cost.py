@@ -48,11 +48,11 @@ def dispatch_seconds(fanout: list[dict[str, Any]]) -> tuple[float, float]:
     return small - 100 * per_delivery, per_delivery
 
 
-def kept_per_month(record: dict[str, Any], hooks: int) -> float:
+def kept_per_month(record: dict[str, Any], hooks: int, recovery: bool = True) -> float:
     """A million deliveries kept a month: their items and index entries stored, point-in-time recovery on the table's
-    share, each event's claim shared by its hooks."""
+    share (unless the stack turns it off: `DeliveryLogPointInTimeRecovery`), each event's claim shared by its hooks."""
     stored = record["record_stored_bytes"] + record["event_stored_bytes"] / hooks
-    table = record["record_table_bytes"] + record["event_stored_bytes"] / hooks
+    table = record["record_table_bytes"] + record["event_stored_bytes"] / hooks if recovery else 0
     return MILLION * (stored * PRICES["gb_month"] + table * PRICES["recovery_gb_month"]) / 1e9
 
 
@@ -93,6 +93,7 @@ def costs(fanout: list[dict[str, Any]], record: dict[str, Any]) -> list[dict[str
                 "total": total,
                 "records_share": lines["DynamoDB records"] / total,
                 "storage_per_month": kept_per_month(record, hooks),
+                "storage_per_month_unrecovered": kept_per_month(record, hooks, recovery=False),
             }
         )
     return shapes
@@ -118,6 +119,9 @@ def render(fanout: list[dict[str, Any]], record: dict[str, Any]) -> list[str]:
     lines += [
         "| **total, paid once** | " + " | ".join(f"**${s['total']:,.2f}**" for s in shapes) + " |",
         "| storage while kept, a month | " + " | ".join(f"${s['storage_per_month']:,.2f}" for s in shapes) + " |",
+        "| ... without the log's point-in-time recovery | "
+        + " | ".join(f"${s['storage_per_month_unrecovered']:,.2f}" for s in shapes)
+        + " |",
     ]
     retry = record.get("retry")
     if retry:

@@ -15,6 +15,7 @@ from bench.capacity import (
     row,
     table,
 )
+from bench.cost import kept_per_month
 
 MEASURED = Measured(
     seconds_per_event=0.02,
@@ -71,3 +72,10 @@ def test_the_rendered_table_has_a_row_per_rate_and_hook_count() -> None:
     assert len(lines) == 2 + len(table(MEASURED)) + 2 == 10
     assert "at most 1,000 records a second for one owner" in lines[-1]
     assert "| 100 | 20 | 2,000 | 4 |" in lines[2]
+
+
+def test_storage_kept_a_month_with_and_without_the_logs_point_in_time_recovery() -> None:
+    record = {"record_stored_bytes": 1_500, "record_table_bytes": 800, "event_stored_bytes": 2_000}
+    stored_gb, table_gb = (1_500 + 2_000 / 20) * 1e6 / 1e9, (800 + 2_000 / 20) * 1e6 / 1e9  # a million, 20 hooks
+    assert kept_per_month(record, 20) == pytest.approx(stored_gb * 0.25 + table_gb * 0.20)  # $0.40 + $0.18
+    assert kept_per_month(record, 20, recovery=False) == pytest.approx(stored_gb * 0.25)  # $0.40

@@ -136,3 +136,14 @@ def test_the_string_check_refuses_numbers_booleans_and_mixed_conditions() -> Non
     assert not _is_string_valued(True)
     assert not _is_string_valued({"Fn::If": ["C", "1", 2]})
     assert _is_string_valued({"Fn::If": ["C", "1", {"Ref": "P"}]})
+
+
+def test_the_delivery_logs_point_in_time_recovery_follows_its_parameter() -> None:
+    def recovery(parameters: dict[str, str], table: str) -> Any:
+        template = Template(stack_name="t", parameters=parameters)
+        properties = template.resolve(template.of_type("AWS::DynamoDB::Table")[table]["Properties"])
+        return properties["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"]
+
+    assert recovery({}, "DeliveriesTable") is True  # the default keeps backups
+    assert recovery({"DeliveryLogPointInTimeRecovery": "false"}, "DeliveriesTable") is False
+    assert recovery({"DeliveryLogPointInTimeRecovery": "false"}, "HooksTable") is True
