@@ -238,6 +238,7 @@ SKIPPED_CHECKS = {  # checkov findings stated as choices, with their reasons in 
     **{lid: {"CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117"} for lid in FUNCTIONS},  # concurrency cap, DLQ, VPC
     "WebhooksApi": {"CKV_AWS_120", "CKV_AWS_73"},  # caching, X-Ray (a parameter)
     "OperationalEventsSnsTopic": {"CKV_AWS_26"},  # KMS only with KmsKeyArn: EventBridge cannot use SNS's own key
+    "DeliveriesTable": {"CKV_AWS_28"},  # point-in-time recovery on by default, off by a parameter
 }
 
 
