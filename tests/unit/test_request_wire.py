@@ -57,8 +57,8 @@ def recorder() -> Iterator[Recorder]:
     server.close()
 
 
-class Counted(GuardedHTTPConnection):
-    """The sender's connection class, keeping what each of its sends carried."""
+class Recording:
+    """Keeps what each of a connection's sends carried."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -66,17 +66,15 @@ class Counted(GuardedHTTPConnection):
 
     def send(self, data: Any) -> None:
         self.sent.append(bytes(data))
-        super().send(data)
+        super().send(data)  # type: ignore[misc]
 
 
-class CountedPlain(http.client.HTTPConnection):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.sent: list[bytes] = []
+class Counted(Recording, GuardedHTTPConnection):
+    """The sender's connection class."""
 
-    def send(self, data: Any) -> None:
-        self.sent.append(bytes(data))
-        super().send(data)
+
+class CountedPlain(Recording, http.client.HTTPConnection):
+    """http.client's own."""
 
 
 def _request(connection: Any, recorder: Recorder, body: Any = BODY, headers: dict[str, str] = HEADERS) -> bytes:
