@@ -502,3 +502,48 @@ def test_the_operators_topic_is_off_by_default_and_when_on_gets_a_hook_disabled_
     assert detail["payload"]["cause"] == "gone"
     sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
     assert "Messages" not in sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=3)  # once per occurrence
+
+
+def test_an_upgrade_deploys_with_the_previous_owner_index_then_without_it_and_keeps_the_deliveries(
+    emulator: Emulator, deployed: Deployed, receiver: Receiver
+) -> None:
+    """README "Upgrading a deployed stack": with KeepPreviousOwnerIndex=true the deliveries table has the previous
+    release's ByOwner beside ByOwnerLog; deploying the same stack again with "false" deletes ByOwner alone, in place,
+    and the deliveries recorded before are still listed and read through ByOwnerLog and ByOwnerId."""
+    started = time.monotonic()
+    keeping = deploy_beside(emulator, deployed, "upgrade", {"KeepPreviousOwnerIndex": "true"})
+    table = physical(keeping)["DeliveriesTable"]
+    dynamodb = boto3.client("dynamodb")
+
+    def indexes() -> dict[str, str]:
+        described = dynamodb.describe_table(TableName=table)["Table"]
+        return {i["IndexName"]: i["Projection"]["ProjectionType"] for i in described["GlobalSecondaryIndexes"]}
+
+    current = {"ByOwnerLog": "INCLUDE", "ByHook": "INCLUDE", "ByOwnerId": "KEYS_ONLY", "Parked": "KEYS_ONLY"}
+    assert indexes() == {**current, "ByOwner": "ALL"}
+
+    operator = Operator(keeping.stack_name)
+    token = operator.run("token", "create", "--owner", f"upgrade-{uuid.uuid4().hex[:6]}").stdout.strip()
+    target = receiver.script("/upgrade", Answer(200))
+    operator.run("hooks", "create", "--event-type", "package.created", "--target-url", target, token=token)
+    operator.run("publish", "package.created", "--payload", '{"id": 17}')
+    recorded = delivery_uuid(receiver.wait_for("/upgrade", 1, timeout=60)[0])
+    api: ApiClient = client_for(None, token, keeping.stack_name)
+    eventually(lambda: api.get_delivery(recorded)["delivered"] or None, 60, "the delivery recorded as delivered")
+
+    # SAM deploys a parameter left out of --parameter-overrides with its previous value, so "false" is said outright.
+    upgraded = deploy_beside(emulator, deployed, "upgrade", {"KeepPreviousOwnerIndex": "false"})
+    [stack] = boto3.client("cloudformation").describe_stacks(StackName=upgraded.stack_name)["Stacks"]
+    assert stack["StackStatus"] == "UPDATE_COMPLETE"
+    assert physical(upgraded)["DeliveriesTable"] == table  # updated in place, not replaced
+    assert indexes() == current
+
+    [listed] = api.list_deliveries({}, 10)
+    assert listed["uuid"] == recorded and listed["delivered"] is True
+    by_id = api.get_delivery(str(listed["id"]))  # whisperer's integer id, found through ByOwnerId
+    assert by_id["uuid"] == recorded and by_id["request_payload"]["payload"] == {"id": 17}
+    assert api.get_delivery(recorded)["id"] == listed["id"]
+    print(
+        f"upgrade: deploy with ByOwner {keeping.seconds:.1f} s, without {upgraded.seconds:.1f} s, "
+        f"test {time.monotonic() - started:.1f} s"
+    )
