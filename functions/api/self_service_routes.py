@@ -14,8 +14,6 @@ import api_schema as doc
 import self_service_schema as self_service_doc
 from answers import answer
 from hook_event_routes import detail
-from oms_webhooks.adapters.delivery_index import DeliveryIndex
-from oms_webhooks.adapters.delivery_store import DeliveryStore
 from oms_webhooks.adapters.hook_store import HookStore
 from oms_webhooks.clock import iso
 from oms_webhooks.rules.hook_stats import HookStats, Period
@@ -23,7 +21,7 @@ from oms_webhooks.rules.recovery import OwnerRecoverRequest, RecoverRequest
 from oms_webhooks.rules.secret_rotation import RotateSecretRequest, SecretRotation
 from oms_webhooks.rules.trial import Trial, TrialRequest, outcome
 from oms_webhooks.settings import settings
-from oms_webhooks.wiring import sender
+from oms_webhooks.wiring import delivery_index, delivery_store, sender
 from parameters import HookId, hook_number, owner
 from services import recovery
 
@@ -81,9 +79,7 @@ def rotate_secret(hook_id: HookId, request: Annotated[RotateSecretRequest | None
 )
 def send_test_event(hook_id: HookId, request: Annotated[TrialRequest | None, Body()] = None) -> Response[Any]:
     config = settings()
-    trial = Trial(
-        HookStore(config.hooks_table), DeliveryStore(config.deliveries_table), sender(), config.retention_days
-    )
+    trial = Trial(HookStore(config.hooks_table), delivery_store(), sender(), config.retention_days)
     delivery, result = trial.send(owner(), hook_number(hook_id), request)
     logger.info(
         "Test event sent",
@@ -134,5 +130,5 @@ def hook_stats(
         Period | None, Query(description="24h (hourly series, the default), 7d (hourly) or 30d (daily).")
     ] = None,
 ) -> Response[self_service_doc.HookStats]:
-    stats = HookStats(DeliveryIndex(settings().deliveries_table), HookStore(settings().hooks_table))
+    stats = HookStats(delivery_index(), HookStore(settings().hooks_table))
     return answer(200, stats.stats(owner(), hook_number(hook_id), period or "24h"))

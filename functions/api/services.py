@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from oms_webhooks.adapters.delivery_index import DeliveryIndex
-from oms_webhooks.adapters.delivery_store import DeliveryStore
 from oms_webhooks.adapters.hook_store import HookStore
 from oms_webhooks.adapters.queues import RetryQueue
 from oms_webhooks.rules.delivery_log import DeliveryLog
 from oms_webhooks.rules.recovery import Recovery
 from oms_webhooks.rules.subscriptions import Subscriptions
 from oms_webhooks.settings import settings
-from oms_webhooks.wiring import address_policy, breaker, event_bus, ordered_deliveries, sender
+from oms_webhooks.wiring import (
+    address_policy,
+    breaker,
+    delivery_index,
+    delivery_store,
+    event_bus,
+    ordered_deliveries,
+    sender,
+)
 
 
 def subscriptions() -> Subscriptions:
@@ -19,7 +25,7 @@ def subscriptions() -> Subscriptions:
 
 def delivery_log() -> DeliveryLog:
     return DeliveryLog(
-        DeliveryStore(settings().deliveries_table),
+        delivery_store(),
         HookStore(settings().hooks_table),
         sender(),
         breaker(),
@@ -31,7 +37,7 @@ def delivery_log() -> DeliveryLog:
 def recovery() -> Recovery:
     config = settings()
     return Recovery(
-        DeliveryIndex(config.deliveries_table),
+        delivery_index(),
         HookStore(config.hooks_table),
         RetryQueue(config.retry_queue_url),
         ordering=ordered_deliveries(),

@@ -504,12 +504,20 @@ def test_the_operators_topic_is_off_by_default_and_when_on_gets_a_hook_disabled_
     assert "Messages" not in sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=3)  # once per occurrence
 
 
+def reads_previous_index(deployed: Deployed) -> str:
+    """The API function's OWNER_LOG_FROM_PREVIOUS_INDEX, as deployed."""
+    function = physical(deployed)["ApiFunction"]
+    configuration = boto3.client("lambda").get_function_configuration(FunctionName=function)
+    return str(configuration["Environment"]["Variables"]["OWNER_LOG_FROM_PREVIOUS_INDEX"])
+
+
 def test_an_upgrade_deploys_with_the_previous_owner_index_then_without_it_and_keeps_the_deliveries(
     emulator: Emulator, deployed: Deployed, receiver: Receiver
 ) -> None:
     """README "Upgrading a deployed stack": with KeepPreviousOwnerIndex=true the deliveries table has the previous
-    release's ByOwner beside ByOwnerLog; deploying the same stack again with "false" deletes ByOwner alone, in place,
-    and the deliveries recorded before are still listed and read through ByOwnerLog and ByOwnerId."""
+    release's ByOwner beside ByOwnerLog, and the functions read the owner's log from ByOwner; deploying the same stack
+    again with "false" deletes ByOwner alone, in place, and the deliveries recorded before are still listed and read
+    through ByOwnerLog and ByOwnerId."""
     started = time.monotonic()
     keeping = deploy_beside(emulator, deployed, "upgrade", {"KeepPreviousOwnerIndex": "true"})
     table = physical(keeping)["DeliveriesTable"]
@@ -530,6 +538,9 @@ def test_an_upgrade_deploys_with_the_previous_owner_index_then_without_it_and_ke
     recorded = delivery_uuid(receiver.wait_for("/upgrade", 1, timeout=60)[0])
     api: ApiClient = client_for(None, token, keeping.stack_name)
     eventually(lambda: api.get_delivery(recorded)["delivered"] or None, 60, "the delivery recorded as delivered")
+    # While ByOwnerLog is being filled (on AWS: DynamoDB refuses to read it), the functions read the log from ByOwner.
+    assert reads_previous_index(keeping) == "true"
+    assert [d["uuid"] for d in api.list_deliveries({}, 10)] == [recorded]
 
     # SAM deploys a parameter left out of --parameter-overrides with its previous value, so "false" is said outright.
     upgraded = deploy_beside(emulator, deployed, "upgrade", {"KeepPreviousOwnerIndex": "false"})
@@ -537,6 +548,7 @@ def test_an_upgrade_deploys_with_the_previous_owner_index_then_without_it_and_ke
     assert stack["StackStatus"] == "UPDATE_COMPLETE"
     assert physical(upgraded)["DeliveriesTable"] == table  # updated in place, not replaced
     assert indexes() == current
+    assert reads_previous_index(upgraded) == "false"
 
     [listed] = api.list_deliveries({}, 10)
     assert listed["uuid"] == recorded and listed["delivered"] is True

@@ -15,16 +15,17 @@ import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from oms_webhooks.adapters.aws import dynamodb
 from oms_webhooks.adapters.circuit_store import CircuitStore
 from oms_webhooks.adapters.delivery_index import DeliveryIndex
-from oms_webhooks.adapters.delivery_store import DeliveryStore
+from oms_webhooks.adapters.delivery_store import PREVIOUS_OWNER_INDEX, DeliveryStore
 from oms_webhooks.adapters.hook_store import HookStore
 from oms_webhooks.adapters.queues import RetryQueue
 from oms_webhooks.adapters.tokens import TokenStore
@@ -37,6 +38,7 @@ from oms_webhooks.settings import settings
 from oms_webhooks_cli.local.lambdas import LocalFunction
 from tests.conftest import Caller
 from tests.integration.support import unsubscribe_all
+from tests.previous_release import previous_template
 from tests.receiver import Answer, Receiver
 
 CAPTURED = json.loads((Path(__file__).with_name("previous_release_deliveries.json")).read_text())["items"]
@@ -175,3 +177,49 @@ def test_a_manual_retry_writes_one_anew_keeping_what_it_held(owner: Owner, recei
     assert [a[:3] for a in answered(after)["attempts"][:2]] == [a[:3] for a in before["attempts"]]
     assert [a["request_headers"] for a in after["attempts"][:2]] == [a[3] for a in before["attempts"]]
     assert after["attempts"][2]["manual"] is True and after["response_content"] == "welcome back"
+
+
+def test_during_the_upgrade_the_log_is_read_from_the_previous_releases_index(
+    deployed: dict[str, LocalFunction], tmp_path: Path
+) -> None:
+    """The upgrade's first deploy creates ByOwnerLog, which DynamoDB fills for as long as the table takes and refuses
+    to read meanwhile; CloudFormation does not wait. With KeepPreviousOwnerIndex the functions read the owner's log
+    from ByOwner instead (tests/unit/test_upgrade_steps.py). Here, a deliveries table made from the previous release's
+    own template, so no ByOwnerLog at all: its records, and one today's code writes there, are listed, filtered, paged
+    and found for recovery through ByOwner, and a store reading ByOwnerLog is refused."""
+    definition = previous_template(tmp_path).tables()["DeliveriesTable"]
+    definition.pop("_ttl", None)
+    table = f"previous-deliveries-{uuid.uuid4().hex[:8]}"
+    dynamodb().create_table(**{**definition, "TableName": table})
+    try:
+        name = f"owner-{uuid.uuid4().hex[:12]}"
+        for captured in CAPTURED:
+            dynamodb().put_item(TableName=table, Item={**captured, "owner": {"S": name}})
+        store = DeliveryStore(table, owner_index=PREVIOUS_OWNER_INDEX)
+        delivered, failed, deferred = (item["uuid"]["S"] for item in CAPTURED)
+        written = store.get(delivered).model_copy(
+            update={"uuid": uuid.uuid4().hex, "created_date": datetime.now(UTC), "event_id": "today"}
+        )
+        store.save_many([written])  # today's shape, as the new functions write during the fill
+        assert "detail" in dynamodb().get_item(TableName=table, Key={"uuid": {"S": written.uuid}})["Item"]
+
+        newest_first = [written.uuid, deferred, failed, delivered]
+        assert [d.uuid for d in store.query_owner(name, {}, None, None, 10).items] == newest_first
+        assert [d.uuid for d in store.query_owner(name, {"delivered": False}, None, None, 10).items] == [
+            deferred,
+            failed,
+        ]
+        first = store.query_owner(name, {}, None, None, 2)
+        assert [d.uuid for d in first.items] == newest_first[:2] and first.older is not None
+        rest = store.query_owner(name, {}, None, None, 2, after=first.older)
+        assert [d.uuid for d in rest.items] == newest_first[2:]
+        created = datetime.fromisoformat(CAPTURED[0]["created_date"]["S"])
+        recoverable = DeliveryIndex(table, owner_index=PREVIOUS_OWNER_INDEX).recoverable(
+            created - timedelta(minutes=1), datetime.now(UTC), ("failed", "retrying"), 10, owner=name
+        )
+        assert [c.uuid for c in recoverable] == [failed]
+
+        with pytest.raises(ClientError):  # as a store reading a ByOwnerLog still being filled would be
+            DeliveryStore(table).query_owner(name, {}, None, None, 10)
+    finally:
+        dynamodb().delete_table(TableName=table)

@@ -3,15 +3,16 @@ table update creates or deletes at most one global secondary index and changes n
 
 from __future__ import annotations
 
-import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from oms_webhooks_cli.template import PROJECT_ROOT, Template
-
-PREVIOUS_RELEASE = "49fff1f"  # the release whose deliveries table has ByOwner (Projection ALL) instead of ByOwnerLog
+from oms_webhooks import wiring
+from oms_webhooks.settings import settings, variables
+from oms_webhooks_cli.template import Template
+from tests.previous_release import previous_template
 
 Indexes = dict[str, tuple[Any, Any]]
 
@@ -24,19 +25,6 @@ def deliveries_indexes(template: Template) -> Indexes:
     }
 
 
-def previous_release(tmp_path: Path) -> Template:
-    """The previous release's template from git history. A clone without it fails here: skipping would hide that the
-    upgrade is no longer checked (CI's clone of main has the whole history)."""
-    shown = subprocess.run(
-        ["git", "show", f"{PREVIOUS_RELEASE}:template.yaml"], cwd=PROJECT_ROOT, capture_output=True, text=True
-    )
-    if shown.returncode != 0:
-        pytest.fail(f"`git show {PREVIOUS_RELEASE}:template.yaml` failed (a shallow clone?): {shown.stderr.strip()}")
-    path = tmp_path / "template.yaml"
-    path.write_text(shown.stdout)
-    return Template(path=path)
-
-
 def changes(before: Indexes, after: Indexes) -> tuple[set[str], set[str], set[str]]:
     """Indexes created, deleted, and kept under the same name with other keys or projection."""
     changed = {name for name in before.keys() & after.keys() if before[name] != after[name]}
@@ -44,7 +32,7 @@ def changes(before: Indexes, after: Indexes) -> tuple[set[str], set[str], set[st
 
 
 def test_the_upgrade_from_the_previous_release_is_two_deploys_of_one_index_each(tmp_path: Path) -> None:
-    previous = deliveries_indexes(previous_release(tmp_path))
+    previous = deliveries_indexes(previous_template(tmp_path))
     keeping = deliveries_indexes(Template(parameters={"KeepPreviousOwnerIndex": "true"}))
     current = deliveries_indexes(Template())
 
@@ -52,3 +40,34 @@ def test_the_upgrade_from_the_previous_release_is_two_deploys_of_one_index_each(
     assert changes(keeping, current) == (set(), {"ByOwner"}, set())
     # Without the parameter the update would create one index and delete another: CloudFormation refuses it.
     assert changes(previous, current) == ({"ByOwnerLog"}, {"ByOwner"}, set())
+
+
+@pytest.fixture
+def in_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Puts this process in a function's environment as the template gives it, and settings parsed from it."""
+
+    def enter(environment: dict[str, str]) -> None:
+        for name in variables():
+            monkeypatch.delenv(name, raising=False)
+        for name, value in environment.items():
+            monkeypatch.setenv(name, value)
+        settings.cache_clear()
+
+    yield enter
+    settings.cache_clear()  # parsed again, from the session's environment, when next needed
+
+
+@pytest.mark.parametrize(
+    ("keep", "read"),
+    [("true", "ByOwner"), ("false", "ByOwnerLog")],
+    ids=["the first deploy: ByOwnerLog is being filled", "the second"],
+)
+@pytest.mark.parametrize("function", ["ApiFunction", "DispatcherFunction", "RetrierFunction", "SequencerFunction"])
+def test_while_the_previous_index_is_kept_the_owners_log_is_read_from_it(
+    in_environment: Any, function: str, keep: str, read: str
+) -> None:
+    """DynamoDB refuses to read an index it is filling, and CloudFormation does not wait for the fill: during the
+    first deploy's fill the log must be read from ByOwner, which holds every attribute ByOwnerLog does."""
+    in_environment(Template(parameters={"KeepPreviousOwnerIndex": keep}).functions()[function].environment)
+    assert wiring.delivery_store().owner_index == read
+    assert wiring.delivery_index().owner_index == read

@@ -40,6 +40,9 @@ class Settings:
     retry_queue_url: str = variable("RETRY_QUEUE_URL")
     fanout_queue_url: str = variable("FANOUT_QUEUE_URL")
     ordered_queue_url: str = variable("ORDERED_QUEUE_URL")
+    # The template's KeepPreviousOwnerIndex: the owner's log is read from the previous release's index while the
+    # upgrade from it fills today's (README, "Upgrading a deployed stack").
+    owner_log_from_previous_index: bool = variable("OWNER_LOG_FROM_PREVIOUS_INDEX", False)
     fanout_batch_size: int = variable("FANOUT_BATCH_SIZE", 1000, ge=25)
     allow_loopback_targets: bool = variable("ALLOW_LOOPBACK_TARGETS", False)
     connect_timeout: float = variable("DELIVERY_CONNECT_TIMEOUT", 5.0, gt=0)

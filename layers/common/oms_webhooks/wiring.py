@@ -13,7 +13,7 @@ from oms_webhooks.adapters.address_guard import AddressPolicy
 from oms_webhooks.adapters.circuit_store import CircuitStore
 from oms_webhooks.adapters.cpu_affinity import keep_to_one_cpu
 from oms_webhooks.adapters.delivery_index import DeliveryIndex
-from oms_webhooks.adapters.delivery_store import DeliveryStore
+from oms_webhooks.adapters.delivery_store import OWNER_INDEX, PREVIOUS_OWNER_INDEX, DeliveryStore
 from oms_webhooks.adapters.event_bus import EventBus
 from oms_webhooks.adapters.hook_store import HookStore
 from oms_webhooks.adapters.queues import FanoutQueue, RetryQueue
@@ -30,6 +30,18 @@ if TYPE_CHECKING:
     from oms_webhooks.rules.ordering import OrderedDeliveries
     from oms_webhooks.rules.retrier import Retrier
     from oms_webhooks.rules.sequencer import Sequencer
+
+
+def delivery_store() -> DeliveryStore:
+    return DeliveryStore(settings().deliveries_table, owner_index=_owner_index())
+
+
+def delivery_index() -> DeliveryIndex:
+    return DeliveryIndex(settings().deliveries_table, owner_index=_owner_index())
+
+
+def _owner_index() -> str:
+    return PREVIOUS_OWNER_INDEX if settings().owner_log_from_previous_index else OWNER_INDEX
 
 
 def address_policy() -> AddressPolicy:
@@ -68,7 +80,7 @@ def circuit_rules() -> CircuitRules:
 def breaker() -> Breaker:
     config = settings()
     health = CircuitStore(config.hooks_table)
-    parking = Parking(DeliveryIndex(config.deliveries_table), RetryQueue(config.retry_queue_url), health)
+    parking = Parking(delivery_index(), RetryQueue(config.retry_queue_url), health)
     return Breaker(circuit_rules(), health, HookStore(config.hooks_table), parking)
 
 
@@ -91,7 +103,7 @@ def dispatcher() -> Dispatcher:
     config = settings()
     return Dispatcher(
         hooks=HookStore(config.hooks_table),
-        deliveries=DeliveryStore(config.deliveries_table),
+        deliveries=delivery_store(),
         sender=sender(),
         retries=RetryQueue(config.retry_queue_url),
         workers=config.dispatch_concurrency,
@@ -112,7 +124,7 @@ def retrier() -> Retrier:
     config = settings()
     return Retrier(
         hooks=HookStore(config.hooks_table),
-        deliveries=DeliveryStore(config.deliveries_table),
+        deliveries=delivery_store(),
         sender=sender(),
         queue=RetryQueue(config.retry_queue_url),
         resend_after_receives=config.retry_resend_after_receives,
@@ -129,8 +141,8 @@ def ordered_deliveries() -> OrderedDeliveries:
 
     config = settings()
     return OrderedDeliveries(
-        DeliveryStore(config.deliveries_table),
-        DeliveryIndex(config.deliveries_table),
+        delivery_store(),
+        delivery_index(),
         OrderedQueue(config.ordered_queue_url),
         OrderHeads(config.deliveries_table),
     )
@@ -149,7 +161,7 @@ def sequencer() -> Sequencer:
     health = CircuitStore(config.hooks_table)
     attempts = Retrier(
         hooks=HookStore(config.hooks_table),
-        deliveries=DeliveryStore(config.deliveries_table),
+        deliveries=delivery_store(),
         sender=sender(),
         queue=RetryQueue(config.retry_queue_url),
         breaker=Breaker(circuit_rules(), health, HookStore(config.hooks_table), parking=None),

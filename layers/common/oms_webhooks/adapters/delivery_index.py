@@ -1,5 +1,5 @@
 """DynamoDB access for the self-service reads and writes on deliveries: by hook (the `ByHook` index), the window
-of an owner's (the `ByOwner` index), and the conditional mark that queues a delivery for recovery once.
+of an owner's (its log's index, `ByOwnerLog`), and the conditional mark that queues a delivery for recovery once.
 
 `ByHook` is keyed by `webhook` (the hook's id; ids are unique across owners) and `created_sk`, and projects only
 `status`, `test` and `attempt_log` (a compact line per attempt, written beside `attempts`): a stats call reads
@@ -15,9 +15,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from oms_webhooks.adapters.aws import DynamoDBTable
 from oms_webhooks.adapters.delivery_items import PARKED_KEY
-from oms_webhooks.adapters.delivery_store import OWNER_INDEX, PARKED_INDEX
+from oms_webhooks.adapters.delivery_store import PARKED_INDEX, DeliveriesTable
 from oms_webhooks.clock import iso
 
 HOOK_INDEX = "ByHook"
@@ -41,7 +40,7 @@ class Candidate:
     webhook: int
 
 
-class DeliveryIndex(DynamoDBTable):
+class DeliveryIndex(DeliveriesTable):
     def hook_summaries(self, hook_id: int, since: datetime, until: datetime) -> Iterator[list[DeliverySummary]]:
         """The hook's deliveries created in [since, until], newest first, a Query page at a time; tests left out."""
         request = {
@@ -76,7 +75,7 @@ class DeliveryIndex(DynamoDBTable):
         event_type: str | None = None,
     ) -> list[Candidate]:
         """Up to `limit` deliveries in [since, until] with one of `statuses`, not tests and not queued already:
-        of one hook (`ByHook`) or of one owner (`ByOwner`), oldest first."""
+        of one hook (`ByHook`) or of one owner (its log's index), oldest first."""
         names = {"#s": "status", "#u": "uuid"}
         values: dict[str, Any] = {**_window(since, until), **{f":s{i}": {"S": s} for i, s in enumerate(statuses)}}
         conditions = [
@@ -89,7 +88,7 @@ class DeliveryIndex(DynamoDBTable):
             values[":k"] = {"N": str(hook_id)}
         else:
             assert owner is not None
-            index, key = OWNER_INDEX, "#o = :k AND created_sk BETWEEN :lo AND :hi"
+            index, key = self.owner_index, "#o = :k AND created_sk BETWEEN :lo AND :hi"
             names["#o"] = "owner"
             values[":k"] = {"S": owner}
             if event_type is not None:

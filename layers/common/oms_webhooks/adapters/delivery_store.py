@@ -25,6 +25,7 @@ from oms_webhooks.domain.deliveries import Delivery
 from oms_webhooks.domain.errors import NotFound
 
 OWNER_INDEX = "ByOwnerLog"  # projects what the log's filters read; a page's records are then read by key
+PREVIOUS_OWNER_INDEX = "ByOwner"  # the previous release's, same keys, every attribute: read while an upgrade fills
 NUMBER_INDEX = "ByOwnerId"
 PARKED_INDEX = "Parked"
 # Query calls one page may make: a filter that matches little of a long log gives a short (even empty) page and a
@@ -50,7 +51,17 @@ class OwnerPage:
     newer: str | None  # the sort key the previous page lies before (OLDEST_END: from the oldest on)
 
 
-class DeliveryStore(DynamoDBTable):
+class DeliveriesTable(DynamoDBTable):
+    """The deliveries table, and the index an owner's log is read from: `ByOwnerLog`, or while the upgrade from the
+    previous release fills it (DynamoDB refuses to read an index it fills), that release's `ByOwner` (README,
+    "Upgrading a deployed stack")."""
+
+    def __init__(self, table: str, client: Any = None, owner_index: str = OWNER_INDEX) -> None:
+        super().__init__(table, client)
+        self.owner_index = owner_index
+
+
+class DeliveryStore(DeliveriesTable):
     # --- event claims -------------------------------------------------------------------------
 
     def claim_event(self, key: str, expires_at: int, payload: Any) -> EventClaim:
@@ -257,7 +268,7 @@ class DeliveryStore(DynamoDBTable):
             conditions.append(f"#{name} = :{name}")
         request: dict[str, Any] = {
             "TableName": self.table,
-            "IndexName": OWNER_INDEX,
+            "IndexName": self.owner_index,
             "KeyConditionExpression": key,
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": values,
