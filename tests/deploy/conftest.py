@@ -20,6 +20,8 @@ import boto3
 import pytest
 import requests
 
+from tests.previous_release import PREVIOUS_RELEASE
+
 ROOT = Path(__file__).resolve().parents[2]
 BUILT_TEMPLATE = ROOT / ".aws-sam" / "build" / "template.yaml"
 SAM = ROOT / ".venv-sam" / "bin" / "sam"
@@ -186,7 +188,9 @@ class Deployed:
     output: str  # what it printed
 
 
-def sam_deploy(emulator: Emulator, stack_name: str, parameters: dict[str, str]) -> Deployed:
+def sam_deploy(
+    emulator: Emulator, stack_name: str, parameters: dict[str, str], template: Path = BUILT_TEMPLATE
+) -> Deployed:
     """`sam deploy` of the built template with the project's samconfig.toml (capabilities, resolve_s3), as an
     operator runs it after `sam build`, only without the changeset prompt."""
     env = {
@@ -200,7 +204,7 @@ def sam_deploy(emulator: Emulator, stack_name: str, parameters: dict[str, str]) 
         str(SAM),
         "deploy",
         "--template-file",
-        str(BUILT_TEMPLATE),
+        str(template),
         "--config-file",
         str(ROOT / "samconfig.toml"),
         "--stack-name",
@@ -222,11 +226,29 @@ def sam_deploy(emulator: Emulator, stack_name: str, parameters: dict[str, str]) 
     return Deployed(stack_name, took, done.stdout + done.stderr)
 
 
-def deploy_beside(emulator: Emulator, first: Deployed, suffix: str, parameters: dict[str, str]) -> Deployed:
+def deploy_beside(
+    emulator: Emulator, first: Deployed, suffix: str, parameters: dict[str, str], template: Path = BUILT_TEMPLATE
+) -> Deployed:
     """Another stack in the first one's account, as staging beside prod: it leaves API Gateway's account-wide
     CloudWatch role to the first (SetApiGatewayAccountRole off) and has a bus of its own; `parameters` add to those."""
     beside = {**PARAMETERS, "SetApiGatewayAccountRole": "false", "EventBusName": f"oms-events-{suffix}"}
-    return sam_deploy(emulator, f"{first.stack_name}-{suffix}", {**beside, **parameters})
+    return sam_deploy(emulator, f"{first.stack_name}-{suffix}", {**beside, **parameters}, template)
+
+
+def build_previous_release(workdir: Path) -> Path:
+    """The previous release's code and template from git history, built by `sam build` as its operators built it;
+    the built template's path."""
+    source = workdir / "previous-release"
+    source.mkdir()
+    archive = subprocess.run(["git", "archive", PREVIOUS_RELEASE], cwd=ROOT, capture_output=True, timeout=60)
+    assert archive.returncode == 0, f"git archive {PREVIOUS_RELEASE} failed (a shallow clone?): {archive.stderr!r}"
+    subprocess.run(["tar", "-x", "-C", str(source)], input=archive.stdout, check=True, timeout=60)
+    build = source / ".aws-sam" / "build"
+    env = {**os.environ, "SAM_CLI_TELEMETRY": "0"}
+    command = [str(SAM), "build", "--template", "template.yaml", "--build-dir", str(build)]
+    done = subprocess.run(command, cwd=source, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, f"sam build of {PREVIOUS_RELEASE}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    return build / "template.yaml"
 
 
 @pytest.fixture(scope="module")

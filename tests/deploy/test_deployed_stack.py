@@ -28,7 +28,14 @@ from standardwebhooks.webhooks import Webhook
 from oms_webhooks_cli.api_client import ApiClient, client_for
 from oms_webhooks_cli.endpoint import find_target
 from oms_webhooks_cli.template import Template
-from tests.deploy.conftest import BUILT_TEMPLATE, PARAMETERS, Deployed, Emulator, deploy_beside
+from tests.deploy.conftest import (
+    BUILT_TEMPLATE,
+    PARAMETERS,
+    Deployed,
+    Emulator,
+    build_previous_release,
+    deploy_beside,
+)
 from tests.receiver import Answer, Received, Receiver
 from tests.route_walk import Walk
 
@@ -511,16 +518,17 @@ def reads_previous_index(deployed: Deployed) -> str:
     return str(configuration["Environment"]["Variables"]["OWNER_LOG_FROM_PREVIOUS_INDEX"])
 
 
-def test_an_upgrade_deploys_with_the_previous_owner_index_then_without_it_and_keeps_the_deliveries(
-    emulator: Emulator, deployed: Deployed, receiver: Receiver
+def test_a_stack_of_the_previous_release_upgrades_in_two_deploys_and_keeps_its_deliveries(
+    emulator: Emulator, deployed: Deployed, receiver: Receiver, tmp_path: Path
 ) -> None:
-    """README "Upgrading a deployed stack": with KeepPreviousOwnerIndex=true the deliveries table has the previous
-    release's ByOwner beside ByOwnerLog, and the functions read the owner's log from ByOwner; deploying the same stack
-    again with "false" deletes ByOwner alone, in place, and the deliveries recorded before are still listed and read
-    through ByOwnerLog and ByOwnerId."""
+    """README "Upgrading a deployed stack", from the previous release's own stack: its code and template (git
+    history) built and deployed, a delivery recorded by its functions; then this template deployed over it with
+    KeepPreviousOwnerIndex=true (ByOwnerLog created beside ByOwner, the log read from ByOwner meanwhile), then with
+    "false" (ByOwner deleted, in place). The old delivery is listed and read by id and uuid after each step, and the
+    upgraded stack delivers."""
     started = time.monotonic()
-    keeping = deploy_beside(emulator, deployed, "upgrade", {"KeepPreviousOwnerIndex": "true"})
-    table = physical(keeping)["DeliveriesTable"]
+    previous = deploy_beside(emulator, deployed, "upgrade", {}, build_previous_release(tmp_path))
+    table = physical(previous)["DeliveriesTable"]
     dynamodb = boto3.client("dynamodb")
 
     def indexes() -> dict[str, str]:
@@ -528,34 +536,49 @@ def test_an_upgrade_deploys_with_the_previous_owner_index_then_without_it_and_ke
         return {i["IndexName"]: i["Projection"]["ProjectionType"] for i in described["GlobalSecondaryIndexes"]}
 
     current = {"ByOwnerLog": "INCLUDE", "ByHook": "INCLUDE", "ByOwnerId": "KEYS_ONLY", "Parked": "KEYS_ONLY"}
-    assert indexes() == {**current, "ByOwner": "ALL"}
+    assert indexes() == {"ByOwner": "ALL", "ByHook": "INCLUDE", "ByOwnerId": "KEYS_ONLY", "Parked": "KEYS_ONLY"}
 
-    operator = Operator(keeping.stack_name)
+    operator = Operator(previous.stack_name)
     token = operator.run("token", "create", "--owner", f"upgrade-{uuid.uuid4().hex[:6]}").stdout.strip()
     target = receiver.script("/upgrade", Answer(200))
     operator.run("hooks", "create", "--event-type", "package.created", "--target-url", target, token=token)
     operator.run("publish", "package.created", "--payload", '{"id": 17}')
     recorded = delivery_uuid(receiver.wait_for("/upgrade", 1, timeout=60)[0])
-    api: ApiClient = client_for(None, token, keeping.stack_name)
+    api: ApiClient = client_for(None, token, previous.stack_name)
     eventually(lambda: api.get_delivery(recorded)["delivered"] or None, 60, "the delivery recorded as delivered")
+    stored = dynamodb.get_item(TableName=table, Key={"uuid": {"S": recorded}})["Item"]
+    assert "detail" not in stored and "attempts" in stored  # the previous release's shape
+
+    def still_there() -> None:
+        [listed] = api.list_deliveries({}, 10)
+        assert listed["uuid"] == recorded and listed["delivered"] is True
+        by_id = api.get_delivery(str(listed["id"]))  # whisperer's integer id, found through ByOwnerId
+        assert by_id["uuid"] == recorded and by_id["request_payload"]["payload"] == {"id": 17}
+        assert api.get_delivery(recorded)["id"] == listed["id"]
+
     # While ByOwnerLog is being filled (on AWS: DynamoDB refuses to read it), the functions read the log from ByOwner.
+    keeping = deploy_beside(emulator, deployed, "upgrade", {"KeepPreviousOwnerIndex": "true"})
+    assert physical(keeping)["DeliveriesTable"] == table  # updated in place, not replaced
+    assert indexes() == {**current, "ByOwner": "ALL"}
     assert reads_previous_index(keeping) == "true"
-    assert [d["uuid"] for d in api.list_deliveries({}, 10)] == [recorded]
+    still_there()
 
     # SAM deploys a parameter left out of --parameter-overrides with its previous value, so "false" is said outright.
     upgraded = deploy_beside(emulator, deployed, "upgrade", {"KeepPreviousOwnerIndex": "false"})
     [stack] = boto3.client("cloudformation").describe_stacks(StackName=upgraded.stack_name)["Stacks"]
     assert stack["StackStatus"] == "UPDATE_COMPLETE"
-    assert physical(upgraded)["DeliveriesTable"] == table  # updated in place, not replaced
+    assert physical(upgraded)["DeliveriesTable"] == table
     assert indexes() == current
     assert reads_previous_index(upgraded) == "false"
+    still_there()
 
-    [listed] = api.list_deliveries({}, 10)
-    assert listed["uuid"] == recorded and listed["delivered"] is True
-    by_id = api.get_delivery(str(listed["id"]))  # whisperer's integer id, found through ByOwnerId
-    assert by_id["uuid"] == recorded and by_id["request_payload"]["payload"] == {"id": 17}
-    assert api.get_delivery(recorded)["id"] == listed["id"]
+    # The upgraded stack delivers, and records in today's shape beside the old record.
+    operator.run("publish", "package.created", "--payload", '{"id": 18}')
+    fresh = delivery_uuid(receiver.wait_for("/upgrade", 2, timeout=60)[1])
+    eventually(lambda: api.get_delivery(fresh)["delivered"] or None, 60, "the new delivery recorded as delivered")
+    assert "detail" in dynamodb.get_item(TableName=table, Key={"uuid": {"S": fresh}})["Item"]
+    assert [d["uuid"] for d in api.list_deliveries({}, 10)] == [fresh, recorded]
     print(
-        f"upgrade: deploy with ByOwner {keeping.seconds:.1f} s, without {upgraded.seconds:.1f} s, "
-        f"test {time.monotonic() - started:.1f} s"
+        f"upgrade: the previous release built and deployed, then two deploys ({previous.seconds:.1f}, "
+        f"{keeping.seconds:.1f}, {upgraded.seconds:.1f} s of sam deploy), test {time.monotonic() - started:.1f} s"
     )
