@@ -522,10 +522,11 @@ def test_a_stack_of_the_previous_release_upgrades_in_two_deploys_and_keeps_its_d
     emulator: Emulator, deployed: Deployed, receiver: Receiver, tmp_path: Path
 ) -> None:
     """README "Upgrading a deployed stack", from the previous release's own stack: its code and template (git
-    history) built and deployed, a delivery recorded by its functions; then this template deployed over it with
-    KeepPreviousOwnerIndex=true (ByOwnerLog created beside ByOwner, the log read from ByOwner meanwhile), then with
-    "false" (ByOwner deleted, in place). The old delivery is listed and read by id and uuid after each step, and the
-    upgraded stack delivers."""
+    history) built and deployed, a delivery to a receiver that is down recorded and retried by its functions; then
+    this template deployed over it with KeepPreviousOwnerIndex=true (ByOwnerLog created beside ByOwner, the log read
+    from ByOwner meanwhile), where the receiver comes back and this release's retrier delivers it, then with "false"
+    (ByOwner deleted, in place). The delivery is listed and read by id and uuid after each step, and the upgraded
+    stack delivers a new one."""
     started = time.monotonic()
     previous = deploy_beside(emulator, deployed, "upgrade", {}, build_previous_release(tmp_path))
     table = physical(previous)["DeliveriesTable"]
@@ -538,14 +539,22 @@ def test_a_stack_of_the_previous_release_upgrades_in_two_deploys_and_keeps_its_d
     current = {"ByOwnerLog": "INCLUDE", "ByHook": "INCLUDE", "ByOwnerId": "KEYS_ONLY", "Parked": "KEYS_ONLY"}
     assert indexes() == {"ByOwner": "ALL", "ByHook": "INCLUDE", "ByOwnerId": "KEYS_ONLY", "Parked": "KEYS_ONLY"}
 
+    # A receiver down across the upgrade: the previous release records the first attempt and queues its retry.
     operator = Operator(previous.stack_name)
     token = operator.run("token", "create", "--owner", f"upgrade-{uuid.uuid4().hex[:6]}").stdout.strip()
-    target = receiver.script("/upgrade", Answer(200))
-    operator.run("hooks", "create", "--event-type", "package.created", "--target-url", target, token=token)
+    target = receiver.script("/upgrade", Answer(500))
+    # Its retry falls due after the first deploy below: a retrier invocation while the functions' code is being
+    # replaced can end without an answer (MiniStack's worker exits), and its batch would come back only after the
+    # queue's visibility timeout, 12 minutes.
+    after_45_seconds = '{"choice": "fixed", "kwargs": {"seconds": 45}, "max_retries": 2}'
+    operator.run(
+        "hooks", "create", "--event-type", "package.created", "--target-url", target,
+        "--retry-config", after_45_seconds, token=token,
+    )  # fmt: skip
     operator.run("publish", "package.created", "--payload", '{"id": 17}')
     recorded = delivery_uuid(receiver.wait_for("/upgrade", 1, timeout=60)[0])
     api: ApiClient = client_for(None, token, previous.stack_name)
-    eventually(lambda: api.get_delivery(recorded)["delivered"] or None, 60, "the delivery recorded as delivered")
+    eventually(lambda: api.get_delivery(recorded)["attempts"] or None, 60, "the failed attempt recorded")
     stored = dynamodb.get_item(TableName=table, Key={"uuid": {"S": recorded}})["Item"]
     assert "detail" not in stored and "attempts" in stored  # the previous release's shape
 
@@ -561,6 +570,15 @@ def test_a_stack_of_the_previous_release_upgrades_in_two_deploys_and_keeps_its_d
     assert physical(keeping)["DeliveriesTable"] == table  # updated in place, not replaced
     assert indexes() == {**current, "ByOwner": "ALL"}
     assert reads_previous_index(keeping) == "true"
+    # The receiver is back: a retry queued by the previous release is made by this one, on its record.
+    receiver.script("/upgrade", Answer(200))
+    delivered = eventually(
+        lambda: api.get_delivery(recorded) if api.get_delivery(recorded)["delivered"] else None,
+        120,
+        "the delivery retried after the upgrade",
+    )
+    assert [a["status_code"] for a in delivered["attempts"]] == [500, 200]
+    assert "detail" in dynamodb.get_item(TableName=table, Key={"uuid": {"S": recorded}})["Item"]  # today's shape
     still_there()
 
     # SAM deploys a parameter left out of --parameter-overrides with its previous value, so "false" is said outright.
@@ -574,10 +592,12 @@ def test_a_stack_of_the_previous_release_upgrades_in_two_deploys_and_keeps_its_d
 
     # The upgraded stack delivers, and records in today's shape beside the old record.
     operator.run("publish", "package.created", "--payload", '{"id": 18}')
-    fresh = delivery_uuid(receiver.wait_for("/upgrade", 2, timeout=60)[1])
+    fresh = delivery_uuid(receiver.wait_for("/upgrade", 3, timeout=60)[2])  # after the first attempt and the retry
+    assert fresh != recorded
     eventually(lambda: api.get_delivery(fresh)["delivered"] or None, 60, "the new delivery recorded as delivered")
     assert "detail" in dynamodb.get_item(TableName=table, Key={"uuid": {"S": fresh}})["Item"]
-    assert [d["uuid"] for d in api.list_deliveries({}, 10)] == [fresh, recorded]
+    listed = api.list_deliveries({}, 10)
+    assert [d["uuid"] for d in listed] == [fresh, recorded], [(d["uuid"], d["created_date"]) for d in listed]
     print(
         f"upgrade: the previous release built and deployed, then two deploys ({previous.seconds:.1f}, "
         f"{keeping.seconds:.1f}, {upgraded.seconds:.1f} s of sam deploy), test {time.monotonic() - started:.1f} s"
