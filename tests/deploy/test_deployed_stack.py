@@ -25,7 +25,7 @@ import pytest
 import requests
 from standardwebhooks.webhooks import Webhook
 
-from oms_webhooks_cli.api_client import ApiClient, client_for
+from oms_webhooks_cli.api_client import ApiClient, ApiError, client_for
 from oms_webhooks_cli.endpoint import find_target
 from oms_webhooks_cli.template import Template
 from tests.deploy.conftest import (
@@ -554,7 +554,18 @@ def test_a_stack_of_the_previous_release_upgrades_in_two_deploys_and_keeps_its_d
     operator.run("publish", "package.created", "--payload", '{"id": 17}')
     recorded = delivery_uuid(receiver.wait_for("/upgrade", 1, timeout=60)[0])
     api: ApiClient = client_for(None, token, previous.stack_name)
-    eventually(lambda: api.get_delivery(recorded)["attempts"] or None, 60, "the failed attempt recorded")
+
+    def recorded_as(uuid_: str, done: Callable[[dict[str, Any]], bool]) -> dict[str, Any] | None:
+        """The delivery once `done` holds of it; None before (its record is written after its attempt is answered)."""
+        try:
+            shown = api.get_delivery(uuid_)
+        except ApiError as error:
+            if error.status != 404:
+                raise
+            return None
+        return shown if done(shown) else None
+
+    eventually(lambda: recorded_as(recorded, lambda d: bool(d["attempts"])), 60, "the failed attempt recorded")
     stored = dynamodb.get_item(TableName=table, Key={"uuid": {"S": recorded}})["Item"]
     assert "detail" not in stored and "attempts" in stored  # the previous release's shape
 
@@ -573,9 +584,7 @@ def test_a_stack_of_the_previous_release_upgrades_in_two_deploys_and_keeps_its_d
     # The receiver is back: a retry queued by the previous release is made by this one, on its record.
     receiver.script("/upgrade", Answer(200))
     delivered = eventually(
-        lambda: api.get_delivery(recorded) if api.get_delivery(recorded)["delivered"] else None,
-        120,
-        "the delivery retried after the upgrade",
+        lambda: recorded_as(recorded, lambda d: d["delivered"]), 120, "the delivery retried after the upgrade"
     )
     assert [a["status_code"] for a in delivered["attempts"]] == [500, 200]
     assert "detail" in dynamodb.get_item(TableName=table, Key={"uuid": {"S": recorded}})["Item"]  # today's shape
@@ -594,7 +603,7 @@ def test_a_stack_of_the_previous_release_upgrades_in_two_deploys_and_keeps_its_d
     operator.run("publish", "package.created", "--payload", '{"id": 18}')
     fresh = delivery_uuid(receiver.wait_for("/upgrade", 3, timeout=60)[2])  # after the first attempt and the retry
     assert fresh != recorded
-    eventually(lambda: api.get_delivery(fresh)["delivered"] or None, 60, "the new delivery recorded as delivered")
+    eventually(lambda: recorded_as(fresh, lambda d: d["delivered"]), 60, "the new delivery recorded as delivered")
     assert "detail" in dynamodb.get_item(TableName=table, Key={"uuid": {"S": fresh}})["Item"]
     listed = api.list_deliveries({}, 10)
     assert [d["uuid"] for d in listed] == [fresh, recorded], [(d["uuid"], d["created_date"]) for d in listed]
