@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from playwright.sync_api import (
     Page,
     Playwright,
     Request,
+    Route,
     ViewportSize,
     expect,
     sync_playwright,
@@ -79,6 +80,25 @@ def owner(console_stack: LocalStackProcess) -> Iterator[Client]:
 
 
 @dataclass
+class HeldAnswers:
+    """The API requests of the page whose URL `matches`, held unanswered until `release`: a slow answer on cue."""
+
+    page: Page
+    matches: Callable[[str], bool]
+    routes: list[Route] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.page.route(self.matches, lambda route: self.routes.append(route))
+
+    def release(self) -> None:
+        """Sends the held requests on to the API, and lets later ones through at once."""
+        for route in self.routes:
+            route.continue_()
+        self.routes.clear()
+        self.page.unroute(self.matches)
+
+
+@dataclass
 class Console:
     """One person at the console: the page, what the page did, and the owner whose token they paste."""
 
@@ -108,6 +128,10 @@ class Console:
     def go(self, route: str) -> None:
         """Follows a console link (same document, no reload)."""
         self.page.evaluate("route => { location.hash = '#/' + route; }", route)
+
+    def hold(self, matches: Callable[[str], bool]) -> HeldAnswers:
+        """Holds the page's API requests whose URL `matches` until the test releases them."""
+        return HeldAnswers(self.page, matches)
 
     def sign_in(self) -> None:
         self.open()

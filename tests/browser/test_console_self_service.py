@@ -35,6 +35,37 @@ def test_send_a_test_event_and_see_what_the_endpoint_answered(console: Console, 
     expect(page.locator("ol.timeline > li")).to_have_count(1)
 
 
+def test_a_press_on_send_test_event_is_not_lost_while_the_hook_page_loads(console: Console, receiver: Receiver) -> None:
+    """The hook's statistics and recent deliveries answer after the hook itself (a slow network, a busy machine).
+    If they land between the press and the release of "Send test event", the button must not have moved from
+    under the pointer (it did: 450 px down, the click went nowhere, and the panel never said "Sending…")."""
+    page, owner = console.page, console.owner
+    path = unique_path()
+    receiver.script(path, Answer(200, b"test received"))
+    hook = owner.subscribe(receiver.url(path), "shipment.created")
+    console.sign_in()
+    slow = console.hold(lambda url: f"/hooks/{hook['id']}/stats/" in url or "/hook_events/?" in url)
+    console.go(f"hooks/{hook['id']}")
+    console.heading(f"Hook {hook['id']}: shipment.created")
+    button = page.get_by_role("button", name="Send test event")
+    if button.is_visible():  # shown before the slow answers came: pressed while they arrive
+        button.scroll_into_view_if_needed()
+        box = button.bounding_box()
+        assert box is not None
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.mouse.down()
+        slow.release()
+        expect(page.locator(".figures")).to_be_visible()
+        expect(page.get_by_text("No deliveries yet.")).to_be_visible()
+        page.mouse.up()
+    else:  # the page waits for them before it shows the button: nothing moves it once shown
+        slow.release()
+        button.click()
+    result = page.get_by_role("region", name="Test event")
+    expect(result.get_by_role("status").filter(has_text="Test event delivered.")).to_be_visible()
+    assert len(receiver.wait_for(path, 1, timeout=20)) == 1
+
+
 def test_the_hook_page_charts_deliveries_by_outcome(console: Console, receiver: Receiver) -> None:
     page, owner = console.page, console.owner
     path = unique_path()
@@ -63,6 +94,40 @@ def test_the_hook_page_charts_deliveries_by_outcome(console: Console, receiver: 
     expect(page.get_by_role("img", name=re.compile("Deliveries per (hour|day) by status"))).to_have_attribute(
         "aria-label", re.compile(r": 2 in all")
     )
+
+
+# Marks each answer the page has read once the page's code awaiting it has run on to its end: Response.text()
+# settles, the awaits on it resume as microtasks, and only then does this timer's task note the answer's URL.
+NOTE_ANSWERS_READ = """
+const text = Response.prototype.text;
+Response.prototype.text = async function () {
+  const body = await text.call(this);
+  setTimeout(() => (window.answersRead = [...(window.answersRead || []), this.url]));
+  return body;
+};
+"""
+
+
+def test_the_period_chosen_last_is_charted_though_an_earlier_one_answers_after_it(
+    console: Console, receiver: Receiver
+) -> None:
+    """Choosing "7 days" then "30 days" while the 7 days' figures answer last (a slow network): the chart shows
+    the 30 days pressed (it showed the 7 days, drawn over the 30 by their late answer)."""
+    page, owner = console.page, console.owner
+    hook = owner.subscribe(receiver.url(unique_path()))
+    page.add_init_script(NOTE_ANSWERS_READ)
+    console.sign_in()
+    console.go(f"hooks/{hook['id']}")
+    chart = page.get_by_role("img", name=re.compile("Deliveries per (hour|day) by status"))
+    expect(chart).to_have_attribute("aria-label", re.compile(r" over 2[45] hours$"))
+    week = console.hold(lambda url: "period=7d" in url)
+    page.get_by_role("button", name="7 days").click()
+    page.get_by_role("button", name="30 days").click()
+    expect(chart).to_have_attribute("aria-label", re.compile(r" over 3[01] days$"))
+    week.release()
+    page.wait_for_function("() => (window.answersRead || []).some((url) => url.includes('period=7d'))")
+    expect(chart).to_have_attribute("aria-label", re.compile(r" over 3[01] days$"))
+    expect(page.get_by_role("button", name="30 days")).to_have_attribute("aria-pressed", "true")
 
 
 def test_rotate_the_secret_see_it_once_copy_it_and_verify_with_it(console: Console, receiver: Receiver) -> None:

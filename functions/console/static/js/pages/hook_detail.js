@@ -69,18 +69,14 @@ function facts(hook) {
 }
 
 /** Stats of one period: the chart and the figures around it, or why there are none. */
-async function drawStats(box, hook, period, signal) {
-  box.replaceChildren(h("p", { class: "muted" }, "Loading…"));
+async function statsOf(hook, period, signal) {
   const answer = await call("GET", `hooks/${hook.id}/stats/`, { query: { period }, signal });
-  if (!answer.ok) {
-    box.replaceChildren(notice("info", `Statistics are not available: ${describeError(answer)}`));
-    return;
-  }
+  if (!answer.ok) return [notice("info", `Statistics are not available: ${describeError(answer)}`)];
   const stats = answer.data;
   const latency = stats.latency_ms || {};
   const attempts = stats.attempts || {};
   const deliveries = stats.deliveries || {};
-  box.replaceChildren(
+  return [
     h(
       "dl",
       { class: "figures" },
@@ -94,7 +90,7 @@ async function drawStats(box, hook, period, signal) {
       ].map(([term, value]) => h("div", {}, h("dt", {}, term), h("dd", {}, value))),
     ),
     deliveriesChart(stats),
-  );
+  ];
 }
 
 function attemptSummary(delivery) {
@@ -334,16 +330,26 @@ export async function hookDetailPage({ view, params, signal, go }) {
   remove.addEventListener("click", async () => {
     if (await deleteHook(hook)) go("hooks", `Hook ${hook.id} deleted.`);
   });
-  const statsBox = h("div", { class: "stats" });
+  const statsBox = h("div", { class: "stats" }, h("p", { class: "muted" }, "Loading…"));
+  let periodShown = "24h"; // the period last chosen: an answer for an earlier choice that lands after it is dropped
+  const showStats = async (period) => {
+    periodShown = period;
+    statsBox.setAttribute("aria-busy", "true"); // the figures on screen stay until the new ones replace them
+    const shown = await statsOf(hook, period, signal).catch((failure) => [notice("error", failure.message)]);
+    if (period !== periodShown) return;
+    statsBox.replaceChildren(...shown);
+    statsBox.removeAttribute("aria-busy");
+  };
   const periodButtons = PERIODS.map(([period, label]) => {
     const button = h("button", { type: "button", class: "button small", "aria-pressed": period === "24h" ? "true" : "false" }, label);
     button.addEventListener("click", () => {
       for (const other of periodButtons) other.setAttribute("aria-pressed", other === button ? "true" : "false");
-      drawStats(statsBox, hook, period, signal).catch((failure) => statsBox.replaceChildren(notice("error", failure.message)));
+      showStats(period);
     });
     return button;
   });
-  const recentBox = h("div", {});
+  const recentBox = h("div", {}, h("p", { class: "muted" }, "Loading…"));
+  const panels = h("div", { class: "panels" }, testEventPanel(hook, signal), recoverPanel(hook, signal), rotatePanel(hook, signal, (changed) => factsBox.replaceChildren(facts(changed))));
   view.append(
     h("nav", { class: "breadcrumbs", "aria-label": "Breadcrumbs" }, h("a", { href: "#/hooks" }, "Hooks"), " / ", `Hook ${hook.id}`),
     h("div", { class: "page-head" }, heading),
@@ -363,8 +369,14 @@ export async function hookDetailPage({ view, params, signal, go }) {
       h("div", { class: "section-head" }, h("h2", { id: "stats-title" }, "Deliveries by status"), h("div", { class: "toggle", role: "group", "aria-label": "Period" }, periodButtons)),
       statsBox,
     ),
-    h("div", { class: "panels" }, testEventPanel(hook, signal), recoverPanel(hook, signal), rotatePanel(hook, signal, (changed) => factsBox.replaceChildren(facts(changed)))),
   );
-  await Promise.all([drawStats(statsBox, hook, "24h", signal), recentDeliveries(recentBox, hook, signal)]);
+  // The action panels come once the sections above them are filled in: were they shown before, the figures, the
+  // chart and the deliveries landing above would push them down, from under a pointer pressing one of their
+  // buttons (a click whose press and release fall on different elements does nothing).
+  await Promise.all([
+    showStats("24h"),
+    recentDeliveries(recentBox, hook, signal).catch((failure) => recentBox.replaceChildren(notice("error", failure.message))),
+  ]);
+  view.append(panels);
 }
 
