@@ -79,6 +79,19 @@ def owner(console_stack: LocalStackProcess) -> Iterator[Client]:
         client.erase_hooks()
 
 
+# Counts the answers the page has read, each once the page's code awaiting it has run on to its end:
+# Response.text() settles, the awaits on it resume as microtasks, and only then does this timer's task count it.
+COUNT_ANSWERS_READ = """
+const text = Response.prototype.text;
+window.answersRead = {};
+Response.prototype.text = async function () {
+  const body = await text.call(this);
+  setTimeout(() => (window.answersRead[this.url] = (window.answersRead[this.url] || 0) + 1));
+  return body;
+};
+"""
+
+
 @dataclass
 class HeldAnswers:
     """The API requests of the page whose URL `matches`, held unanswered until `release`: a slow answer on cue."""
@@ -90,12 +103,22 @@ class HeldAnswers:
     def __post_init__(self) -> None:
         self.page.route(self.matches, lambda route: self.routes.append(route))
 
-    def release(self) -> None:
-        """Sends the held requests on to the API, and lets later ones through at once."""
+    def release(self, *, until_read: bool = False) -> None:
+        """Sends the held requests on to the API, and lets later ones through at once. With `until_read`, returns
+        once the page has read their answers and acted on them (Console.count_answers_read before it loaded)."""
+        urls = [route.request.url for route in self.routes]
+        before = (
+            self.page.evaluate("urls => urls.map((url) => window.answersRead[url] || 0)", urls) if until_read else []
+        )
         for route in self.routes:
             route.continue_()
         self.routes.clear()
         self.page.unroute(self.matches)
+        if until_read:
+            self.page.wait_for_function(
+                "([urls, before]) => urls.every((url, i) => (window.answersRead[url] || 0) > before[i])",
+                arg=[urls, before],
+            )
 
 
 @dataclass
@@ -128,6 +151,10 @@ class Console:
     def go(self, route: str) -> None:
         """Follows a console link (same document, no reload)."""
         self.page.evaluate("route => { location.hash = '#/' + route; }", route)
+
+    def count_answers_read(self) -> None:
+        """From the next page load on, HeldAnswers.release(until_read=True) can wait for the page to act."""
+        self.page.add_init_script(COUNT_ANSWERS_READ)
 
     def hold(self, matches: Callable[[str], bool]) -> HeldAnswers:
         """Holds the page's API requests whose URL `matches` until the test releases them."""

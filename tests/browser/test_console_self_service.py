@@ -96,18 +96,6 @@ def test_the_hook_page_charts_deliveries_by_outcome(console: Console, receiver: 
     )
 
 
-# Marks each answer the page has read once the page's code awaiting it has run on to its end: Response.text()
-# settles, the awaits on it resume as microtasks, and only then does this timer's task note the answer's URL.
-NOTE_ANSWERS_READ = """
-const text = Response.prototype.text;
-Response.prototype.text = async function () {
-  const body = await text.call(this);
-  setTimeout(() => (window.answersRead = [...(window.answersRead || []), this.url]));
-  return body;
-};
-"""
-
-
 def test_the_period_chosen_last_is_charted_though_an_earlier_one_answers_after_it(
     console: Console, receiver: Receiver
 ) -> None:
@@ -115,7 +103,7 @@ def test_the_period_chosen_last_is_charted_though_an_earlier_one_answers_after_i
     the 30 days pressed (it showed the 7 days, drawn over the 30 by their late answer)."""
     page, owner = console.page, console.owner
     hook = owner.subscribe(receiver.url(unique_path()))
-    page.add_init_script(NOTE_ANSWERS_READ)
+    console.count_answers_read()
     console.sign_in()
     console.go(f"hooks/{hook['id']}")
     chart = page.get_by_role("img", name=re.compile("Deliveries per (hour|day) by status"))
@@ -124,8 +112,7 @@ def test_the_period_chosen_last_is_charted_though_an_earlier_one_answers_after_i
     page.get_by_role("button", name="7 days").click()
     page.get_by_role("button", name="30 days").click()
     expect(chart).to_have_attribute("aria-label", re.compile(r" over 3[01] days$"))
-    week.release()
-    page.wait_for_function("() => (window.answersRead || []).some((url) => url.includes('period=7d'))")
+    week.release(until_read=True)
     expect(chart).to_have_attribute("aria-label", re.compile(r" over 3[01] days$"))
     expect(page.get_by_role("button", name="30 days")).to_have_attribute("aria-pressed", "true")
 
