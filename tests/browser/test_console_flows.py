@@ -292,6 +292,33 @@ def test_the_log_follows_new_deliveries_without_a_reload(console: Console, recei
     assert page.evaluate("window.__sameDocument") is True
 
 
+def test_a_poll_answering_after_older_does_not_draw_over_the_older_page(console: Console, receiver: Receiver) -> None:
+    """Following live, a poll of the first page is on its way when "Older →" is pressed, and answers after the
+    older page (a slow network): page 2 stays page 2 (it showed the first page's rows under "Page 2")."""
+    page, owner = console.page, console.owner
+    path = unique_path()
+    hook = owner.subscribe(receiver.url(path), "stock_location.created")
+    owner.publish("stock_location.created", {"id": 1})
+    receiver.wait_for(path, 1, timeout=20)
+    owner.publish("stock_location.created", {"id": 2})
+    receiver.wait_for(path, 2, timeout=20)
+    newest, older = owner.deliveries(webhook=hook["id"])  # newest first
+    console.count_answers_read()
+    console.sign_in()
+    console.go("deliveries?limit=1")
+    first_link = page.locator("table.deliveries tbody tr").first.get_by_role("link").first
+    expect(first_link).to_have_attribute("href", f"#/deliveries/{newest['uuid']}")
+    poll = console.hold(lambda url: "/hook_events/?" in url and "cursor=" not in url)
+    with page.expect_request(lambda request: "/hook_events/?" in request.url):
+        page.get_by_label("Follow new deliveries live").check()  # polls the first page 3 s on
+    page.get_by_role("button", name="Older →").click()
+    expect(page.get_by_text("Page 2")).to_be_visible()
+    expect(first_link).to_have_attribute("href", f"#/deliveries/{older['uuid']}")
+    poll.release(until_read=True)
+    expect(page.get_by_text("Page 2")).to_be_visible()
+    expect(first_link).to_have_attribute("href", f"#/deliveries/{older['uuid']}")
+
+
 def test_a_held_delivery_shows_what_it_waits_for_and_cannot_jump_ahead(console: Console, receiver: Receiver) -> None:
     """An ordered hook's later event waits behind the earlier one of its object: the log and the delivery say so,
     link to the one it waits for, and a retry by hand is refused with the API's reason."""

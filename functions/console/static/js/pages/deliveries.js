@@ -226,9 +226,12 @@ export async function deliveriesPage({ view, query, signal, go }) {
   let seen = new Set();
   let shown = null;
   let results = [];
+  let loads = 0; // loads started: an answer that lands after a later load has started (a poll, then "Older") is dropped
 
   async function load({ quiet = false } = {}) {
+    const mine = (loads += 1);
     const answer = await call("GET", "hook_events/", { query: apiQuery(query, cursors[page]), signal });
+    if (mine !== loads) return;
     if (!answer.ok) {
       status.replaceChildren(notice("error", `The log could not be read: ${describeError(answer)}`));
       return;
