@@ -8,9 +8,9 @@ import re
 import time
 
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Locator, Page, ViewportSize, expect
 
-from tests.browser.conftest import Console, unique_path
+from tests.browser.conftest import NARROW, WIDE, Console, unique_path
 from tests.receiver import Answer, Receiver
 
 pytestmark = pytest.mark.e2e
@@ -141,6 +141,33 @@ def test_an_integrator_finds_and_fixes_a_failing_delivery(console: Console, rece
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     expect(page.get_by_role("navigation", name="Console")).to_be_hidden()
     assert console.dialogs == []
+
+
+@pytest.mark.parametrize("size", [WIDE, NARROW], ids=["1280px", "390px"])
+def test_retry_now_stays_put_while_the_delivery_page_refreshes(
+    console: Console, receiver: Receiver, size: ViewportSize
+) -> None:
+    """An unfinished delivery's page redraws its summary every 3 s; when the delivery ends, lines come and go
+    ("refreshes every 3 s", the next attempt, why it waits). "Retry now" must not move under a pointer meanwhile
+    (it moved up by the lines that went)."""
+    page, owner = console.page, console.owner
+    path = unique_path()
+    receiver.script(path, Answer(500, b"not yet"), Answer(200))
+    hook = owner.subscribe(receiver.url(path), retry_countdown_config={"choice": "fixed", "kwargs": {"seconds": 3600}})
+    owner.publish("package.created", {"id": 4711})
+    retrying = owner.wait_for_delivery(hook["id"], lambda d: d["status"] == "retrying", timeout=30)
+    page.set_viewport_size(size)
+    console.sign_in()
+    console.go(f"deliveries/{retrying['uuid']}")
+    expect(page.get_by_text("Unfinished: this page refreshes every 3 s.")).to_be_visible()
+    retry = page.get_by_role("button", name="Retry now")
+    before = retry.bounding_box()
+    # The delivery ends behind the page's back (another person's retry, the service's next attempt).
+    forced = owner.http.post(owner.url(f"hook_events/{retrying['uuid']}/retry/"), json={"force": True})
+    assert forced.ok, forced.text
+    expect(fact(page, "Status")).to_contain_text("Delivered")  # the page's refresh has drawn it
+    expect(page.get_by_text("Unfinished: this page refreshes every 3 s.")).to_have_count(0)
+    assert retry.bounding_box() == before
 
 
 def test_editing_shows_the_apis_messages_beside_each_field(console: Console, receiver: Receiver) -> None:

@@ -191,7 +191,9 @@ export async function deliveryPage({ view, params, signal }) {
   view.append(
     h("nav", { class: "breadcrumbs", "aria-label": "Breadcrumbs" }, h("a", { href: "#/deliveries" }, "Delivery log"), " / ", `Delivery ${uuid.slice(0, 8)}`),
     h("h1", {}, `Delivery of ${delivery.event_type}`),
-    summaryBox,
+    // Retry comes before the summary: the refresh below redraws the summary, whose rows come and go as the
+    // delivery moves on ("Waiting because", "refreshes every 3 s"); above it, they would move the button from
+    // under a pointer pressing it (a click whose press and release fall on different elements does nothing).
     h(
       "section",
       { class: "panel", "aria-labelledby": "retry-title", "data-write": true },
@@ -201,13 +203,14 @@ export async function deliveryPage({ view, params, signal }) {
       retry,
       outcome,
     ),
+    following,
+    summaryBox,
     h("section", { "aria-labelledby": "attempts-title" }, h("h2", { id: "attempts-title" }, "Attempts"), timelineBox),
     requestBox,
   );
   draw();
 
   // While the service still works on it (pending, retrying, deferred), new attempts show up here as they land.
-  summaryBox.after(following);
   const state = (d) => `${d.status}:${(d.attempts || []).length}:${d.deferral_count || 0}:${d.next_attempt_at}:${d.parked}`;
   const refresh = async () => {
     if (signal.aborted || !unfinished(delivery)) return;
