@@ -143,6 +143,39 @@ def test_an_integrator_finds_and_fixes_a_failing_delivery(console: Console, rece
     assert console.dialogs == []
 
 
+# Where each of the page's buttons and button-like links is, one box a control, in document order.
+CONTROL_BOXES = """selector => [...document.querySelectorAll(selector)].map((control) => {
+  const box = control.getBoundingClientRect();
+  return [control.textContent, Math.round(box.x), Math.round(box.y), Math.round(box.width)];
+})"""
+
+
+@pytest.mark.parametrize("size", [WIDE, NARROW], ids=["1280px", "390px"])
+def test_the_hooks_actions_stay_put_while_their_figures_arrive(
+    console: Console, receiver: Receiver, size: ViewportSize
+) -> None:
+    """Each hook's 24 h figures (its sparkline) answer after the list (a slow network, a busy machine). When they
+    land, no Edit, Deactivate or Delete moves: a press on one must not be released over another row's Deactivate,
+    which acts at once (they moved 23 px down and 35 px sideways at 1280 px, up to 140 px down at 390 px)."""
+    page, owner = console.page, console.owner
+    for event_type in ("package.created", "shipment.created", "package.created", "shipment.created"):
+        owner.subscribe(receiver.url(unique_path()), event_type)  # the package hooks get a delivery, the others none
+    owner.publish("package.created", {"id": 4711})
+    for hook in owner.http.get(owner.url("hooks/")).json()["results"]:
+        if hook["event_type"] == "package.created":
+            owner.wait_for_delivery(hook["id"], lambda d: d["status"] == "delivered", timeout=30)
+    page.set_viewport_size(size)
+    console.count_answers_read()
+    figures = console.hold(lambda url: "/stats/" in url)
+    console.sign_in()
+    expect(console.main.locator("tbody tr")).to_have_count(4)
+    before = page.evaluate(CONTROL_BOXES, "td.actions .button")
+    figures.release(until_read=True)
+    expect(console.main.locator("tbody")).not_to_contain_text("…")
+    expect(console.main.locator(".spark")).to_have_count(2)  # the hooks with a delivery chart their latency
+    assert page.evaluate(CONTROL_BOXES, "td.actions .button") == before
+
+
 @pytest.mark.parametrize("size", [WIDE, NARROW], ids=["1280px", "390px"])
 def test_retry_now_stays_put_while_the_delivery_page_refreshes(
     console: Console, receiver: Receiver, size: ViewportSize

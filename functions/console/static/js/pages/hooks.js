@@ -70,10 +70,12 @@ export async function deleteHook(hook) {
 }
 
 function row(hook, view, refresh) {
+  // These cells fill in later (the stats route answers after the list): class "late" gives them, from the start,
+  // the size of what comes (console.css), so its arrival moves nothing in the table, the actions included.
   const cells = {
-    rate: cell("td", "Success (24 h)", { class: "num" }, h("span", { class: "muted" }, "…")),
-    latency: cell("td", "Latency p95", {}, h("span", { class: "muted" }, "…")),
-    last: cell("td", "Last delivery", {}, h("span", { class: "muted" }, "…")),
+    rate: cell("td", "Success (24 h)", { class: "num late rate" }, h("span", { class: "muted" }, "…")),
+    latency: cell("td", "Latency p95", { class: "late latency" }, h("span", { class: "muted" }, "…")),
+    last: cell("td", "Last delivery", { class: "late last" }, h("span", { class: "muted" }, "…")),
   };
   const values = Object.fromEntries(Object.entries(cells).map(([name, td]) => [name, td.firstChild]));
   // Each action's name says which hook it acts on ("Edit hook 12 (https://...)"); the screen shows "Edit".
