@@ -379,6 +379,28 @@ def test_a_poll_answering_after_older_does_not_draw_over_the_older_page(console:
     expect(first_link).to_have_attribute("href", f"#/deliveries/{older['uuid']}")
 
 
+def test_a_double_press_on_older_goes_one_page_back(console: Console, receiver: Receiver) -> None:
+    """ "Older →" pressed twice before the older page answers (a double click, a slow network) goes one page back:
+    it took the same page again and called it "Page 3", since the next page's cursor comes with that answer."""
+    page, owner = console.page, console.owner
+    path = unique_path()
+    hook = owner.subscribe(receiver.url(path), "stock_location.created")
+    for number in (1, 2, 3):
+        owner.publish("stock_location.created", {"id": number})
+        receiver.wait_for(path, number, timeout=20)
+    newest, second, _ = owner.deliveries(webhook=hook["id"])  # newest first
+    console.sign_in()
+    console.go("deliveries?limit=1")
+    first_link = page.locator("table.deliveries tbody tr").first.get_by_role("link").first
+    expect(first_link).to_have_attribute("href", f"#/deliveries/{newest['uuid']}")
+    older_page = console.hold(lambda url: "/hook_events/?" in url and "cursor=" in url)
+    page.get_by_role("button", name="Older →").dblclick()
+    older_page.release()
+    expect(first_link).to_have_attribute("href", f"#/deliveries/{second['uuid']}")
+    expect(page.get_by_text("Page 2")).to_be_visible()
+    expect(page.get_by_text("Page 3")).to_have_count(0)
+
+
 def test_a_held_delivery_shows_what_it_waits_for_and_cannot_jump_ahead(console: Console, receiver: Receiver) -> None:
     """An ordered hook's later event waits behind the earlier one of its object: the log and the delivery say so,
     link to the one it waits for, and a retry by hand is refused with the API's reason."""

@@ -261,6 +261,9 @@ export async function deliveriesPage({ view, query, signal, go }) {
     if (!nextCursor) return;
     cursors[page + 1] = nextCursor;
     page += 1;
+    // The next page's cursor comes with this page's answer: a second press before it would take this page again.
+    nextCursor = null;
+    older.disabled = true;
     follow.checked = false;
     followState.textContent = "";
     await load();
