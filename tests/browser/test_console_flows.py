@@ -362,7 +362,7 @@ def test_a_poll_answering_after_older_does_not_draw_over_the_older_page(console:
     receiver.wait_for(path, 1, timeout=20)
     owner.publish("stock_location.created", {"id": 2})
     receiver.wait_for(path, 2, timeout=20)
-    newest, older = owner.deliveries(webhook=hook["id"])  # newest first
+    newest, older = owner.wait_for_deliveries(hook["id"], 2)  # newest first
     console.count_answers_read()
     console.sign_in()
     console.go("deliveries?limit=1")
@@ -388,7 +388,7 @@ def test_a_double_press_on_older_goes_one_page_back(console: Console, receiver: 
     for number in (1, 2, 3):
         owner.publish("stock_location.created", {"id": number})
         receiver.wait_for(path, number, timeout=20)
-    newest, second, _ = owner.deliveries(webhook=hook["id"])  # newest first
+    newest, second, _ = owner.wait_for_deliveries(hook["id"], 3)  # newest first
     console.sign_in()
     console.go("deliveries?limit=1")
     first_link = page.locator("table.deliveries tbody tr").first.get_by_role("link").first

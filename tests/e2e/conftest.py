@@ -154,6 +154,16 @@ class Client:
                 raise AssertionError(f"delivery of hook {hook_id} not done in {timeout} s: {found}")
             time.sleep(0.1)
 
+    def wait_for_deliveries(self, hook_id: int, count: int, timeout: float = 60.0) -> list[dict[str, Any]]:
+        """Polls the log until the hook has `count` deliveries recorded (a record is written after its attempt is
+        answered, so a receiver can have them first); newest first, bounded by time."""
+        deadline = time.monotonic() + timeout
+        while len(found := self.deliveries(webhook=hook_id)) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{count} deliveries of hook {hook_id} not recorded in {timeout} s: {found}")
+            time.sleep(0.1)
+        return found
+
 
 @pytest.fixture
 def client(local_stack: LocalStackProcess, http: requests.Session) -> Iterator[Client]:
