@@ -59,6 +59,14 @@ print(json.dumps({"fanout": rows, "record": record, "cost": [{k: s[k] for k in (
 """
 
 
+def extract(release: str, folder: Path) -> None:
+    """The release's files, from git history, into `folder` (CalledProcessError: a clone without it, a shallow one)."""
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", "--format=tar", release], check=True, capture_output=True, timeout=60
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True, timeout=60)
+
+
 def measure_previous(
     sizes: list[int], repeats: int, release: str = PREVIOUS_RELEASE, delays: tuple[int, ...] = (0, 50)
 ) -> dict[str, Any]:
@@ -74,10 +82,7 @@ def measure_previous(
 def _measure(sizes: list[int], repeats: int, release: str, delays: tuple[int, ...]) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="previous-release-") as scratch:
         folder = Path(scratch)
-        archive = subprocess.run(
-            ["git", "-C", str(ROOT), "archive", "--format=tar", release], check=True, capture_output=True
-        ).stdout
-        subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+        extract(release, folder)
         commit = subprocess.run(
             ["git", "-C", str(ROOT), "rev-parse", "--short", release], check=True, capture_output=True, text=True
         ).stdout.strip()

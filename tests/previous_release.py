@@ -1,5 +1,5 @@
-"""The previous release (49fff1f, whose deliveries table has `ByOwner`, projecting every attribute, instead of today's
-`ByOwnerLog`): its template from git history, for the tests of the upgrade from it."""
+"""The previous release (bench/previous.py's `PREVIOUS_RELEASE`, whose deliveries table has `ByOwner`, projecting
+every attribute, instead of today's `ByOwnerLog`): its template from git history, for the tests of the upgrade."""
 
 from __future__ import annotations
 
@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from bench.previous import PREVIOUS_RELEASE
 from oms_webhooks_cli.template import PROJECT_ROOT, Template
-
-PREVIOUS_RELEASE = "49fff1f"
 
 
 def previous_template(folder: Path) -> Template:

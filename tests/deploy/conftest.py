@@ -20,7 +20,7 @@ import boto3
 import pytest
 import requests
 
-from tests.previous_release import PREVIOUS_RELEASE
+from bench.previous import PREVIOUS_RELEASE, extract
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILT_TEMPLATE = ROOT / ".aws-sam" / "build" / "template.yaml"
@@ -240,9 +240,7 @@ def build_previous_release(workdir: Path) -> Path:
     the built template's path."""
     source = workdir / "previous-release"
     source.mkdir()
-    archive = subprocess.run(["git", "archive", PREVIOUS_RELEASE], cwd=ROOT, capture_output=True, timeout=60)
-    assert archive.returncode == 0, f"git archive {PREVIOUS_RELEASE} failed (a shallow clone?): {archive.stderr!r}"
-    subprocess.run(["tar", "-x", "-C", str(source)], input=archive.stdout, check=True, timeout=60)
+    extract(PREVIOUS_RELEASE, source)
     build = source / ".aws-sam" / "build"
     env = {**os.environ, "SAM_CLI_TELEMETRY": "0"}
     command = [str(SAM), "build", "--template", "template.yaml", "--build-dir", str(build)]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from types import ModuleType
 
 import pytest
@@ -11,6 +11,7 @@ import pytest
 from oms_webhooks.settings import SettingsError, settings, variables
 from oms_webhooks_cli.local.lambdas import LocalFunction
 from oms_webhooks_cli.template import Template
+from tests.unit.conftest import InEnvironment
 
 FUNCTIONS = Template(stack_name="t").functions()
 PARSING = sorted(set(FUNCTIONS) - {"ConsoleFunction"})  # the console serves its bundled files and reads none
@@ -20,18 +21,11 @@ Start = Callable[..., ModuleType]
 
 
 @pytest.fixture
-def start(monkeypatch: pytest.MonkeyPatch) -> Iterator[Start]:
+def start(in_environment: InEnvironment) -> Start:
     """Loads a function's module as Lambda's init does, in its template environment with `changes` (None: unset)."""
 
     def load(function: str, **changes: str | None) -> ModuleType:
-        for name in VARIABLES:
-            monkeypatch.delenv(name, raising=False)
-        for name, value in {**FUNCTIONS[function].environment, **changes}.items():
-            if value is None:
-                monkeypatch.delenv(name, raising=False)
-            else:
-                monkeypatch.setenv(name, value)
-        settings.cache_clear()
+        in_environment(FUNCTIONS[function].environment, **changes)
         loading = LocalFunction(FUNCTIONS[function])
         module_name = f"oms_local_fn_{function}"
         loaded = sys.modules.get(module_name)
@@ -43,8 +37,7 @@ def start(monkeypatch: pytest.MonkeyPatch) -> Iterator[Start]:
             else:
                 sys.modules[module_name] = loaded
 
-    yield load
-    settings.cache_clear()  # parsed again, from the session's environment, when next needed
+    return load
 
 
 @pytest.mark.parametrize("function", PARSING)

@@ -3,16 +3,15 @@ table update creates or deletes at most one global secondary index and changes n
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from oms_webhooks import wiring
-from oms_webhooks.settings import settings, variables
 from oms_webhooks_cli.template import Template
 from tests.previous_release import previous_template
+from tests.unit.conftest import InEnvironment
 
 Indexes = dict[str, tuple[Any, Any]]
 
@@ -42,21 +41,6 @@ def test_the_upgrade_from_the_previous_release_is_two_deploys_of_one_index_each(
     assert changes(previous, current) == ({"ByOwnerLog"}, {"ByOwner"}, set())
 
 
-@pytest.fixture
-def in_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """Puts this process in a function's environment as the template gives it, and settings parsed from it."""
-
-    def enter(environment: dict[str, str]) -> None:
-        for name in variables():
-            monkeypatch.delenv(name, raising=False)
-        for name, value in environment.items():
-            monkeypatch.setenv(name, value)
-        settings.cache_clear()
-
-    yield enter
-    settings.cache_clear()  # parsed again, from the session's environment, when next needed
-
-
 @pytest.mark.parametrize(
     ("keep", "read"),
     [("true", "ByOwner"), ("false", "ByOwnerLog")],
@@ -64,7 +48,7 @@ def in_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 )
 @pytest.mark.parametrize("function", ["ApiFunction", "DispatcherFunction", "RetrierFunction", "SequencerFunction"])
 def test_while_the_previous_index_is_kept_the_owners_log_is_read_from_it(
-    in_environment: Any, function: str, keep: str, read: str
+    in_environment: InEnvironment, function: str, keep: str, read: str
 ) -> None:
     """DynamoDB refuses to read an index it is filling, and CloudFormation does not wait for the fill: during the
     first deploy's fill the log must be read from ByOwner, which holds every attribute ByOwnerLog does."""
