@@ -90,10 +90,11 @@ class Index:
         return {k: v for k, v in item.items() if k in self.keys | self.projected}
 
 
-def indexes(table_resource: str = "DeliveriesTable") -> tuple[frozenset[str], list[Index]]:
-    """The deliveries table's key and its global secondary indexes, as template.yaml declares them."""
+def indexes(template: Template, table_resource: str = "DeliveriesTable") -> tuple[frozenset[str], list[Index]]:
+    """A table's key and its global secondary indexes, as `template` deploys them (its conditions decided by its
+    parameters: an index under `Fn::If` is there or not)."""
 
-    table = Template().resources[table_resource]["Properties"]
+    table = template.resolve(template.resources[table_resource]["Properties"])
     base = frozenset(key["AttributeName"] for key in table["KeySchema"])
     found = []
     for index in table.get("GlobalSecondaryIndexes", []):
@@ -140,12 +141,12 @@ class Table:
     places: list[Index]
 
 
-def tables(template: Any) -> dict[str, Table]:
+def tables(template: Template) -> dict[str, Table]:
     """Physical name -> Table, for every table of the stack: the deliveries table's writes are reported as `table`
     and its index names, another table's under its logical id."""
     found = {}
     for lid in template.of_type("AWS::DynamoDB::Table"):
-        key, places = indexes(lid)
+        key, places = indexes(template, lid)
         label = "table" if lid == "DeliveriesTable" else lid
         if lid != "DeliveriesTable":
             places = [Index(f"{lid}.{index.name}", index.keys, index.projected) for index in places]
