@@ -125,7 +125,7 @@ soak-profile: $(STAMP)  ## where a soak's time goes: CPU per process, and py-spy
 soak-backlog: $(STAMP)  ## a day of the local stack, compressed: dead hooks' retries pending, a fresh fan-out timed, memory and CPU of every process, then make soak's stream
 	$(BIN)/python -m tests.load.backlog --dead-hooks 200 --events 25 --soak-seconds 60
 
-bench: $(STAMP)  ## the benchmark suite: a table, bench/RESULTS.md and bench/fanout.png (several minutes)
+bench: $(STAMP) $(SAM_STAMP)  ## the benchmark suite: a table, bench/RESULTS.md and bench/fanout.png (several minutes)
 	$(BIN)/python -m bench.run
 
 clean:

@@ -1,4 +1,11 @@
-"""Cold start: a fresh process imports each function's module and serves its first event; and the layer's size."""
+"""Cold start: a fresh process imports each function's module, as `sam build` ships it, and serves its first event;
+and the layer's size.
+
+The artifacts are this tree's `sam build` (packaging/Makefile: bytecode compiled at build), the layer's folder on the
+path as Lambda's /opt/python; this venv's boto3 and botocore stand in for the runtime's. The baseline, run alongside
+in turn: the same artifacts without their bytecode, as SAM's Python builder ships them, which Lambda's read-only
+folders make each cold start compile.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -62,28 +70,50 @@ FANOUT_EVENT = {
 }
 
 
-def measure_cold_starts(endpoint: str, stack_name: str, runs: int = 3) -> dict[str, dict[str, float]]:
+SAM = ROOT / ".venv-sam" / "bin" / "sam"
+
+
+def build(workdir: Path) -> Path:
+    """This tree's `sam build`, into `workdir`: the folder of each function's and the layer's artifacts."""
+    target = workdir / "build"
+    command = [str(SAM), "build", "--template", str(ROOT / "template.yaml"), "--build-dir", str(target)]
+    env = {**os.environ, "SAM_CLI_TELEMETRY": "0", "AWS_DEFAULT_REGION": "us-east-1"}
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    if done.returncode != 0:
+        raise RuntimeError(f"sam build failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    return target
+
+
+def without_bytecode(built: Path, workdir: Path) -> Path:
+    """A copy of the artifacts with no bytecode: what each cold start compiled before packaging/Makefile."""
+    target = workdir / "without-bytecode"
+    shutil.copytree(built, target, ignore=shutil.ignore_patterns("__pycache__"))
+    return target
+
+
+def measure_cold_starts(endpoint: str, stack_name: str, built: Path, baseline: Path, runs: int = 3) -> dict[str, Any]:
+    """Per function, the median run (of `runs`) of the built artifacts and of the baseline's, taken in turn."""
     template = Template(stack_name=stack_name, aws_endpoint=endpoint)
     results: dict[str, dict[str, float]] = {}
     for name, spec in template.functions().items():
         path = FIRST_EVENT.get(name)
         event = FANOUT_EVENT if path is None else json.loads((ROOT / path).read_text())
         env = {**os.environ, **LOCAL_CREDENTIALS, "AWS_ENDPOINT_URL": endpoint, **spec.environment, **LOCAL_OVERRIDES}
-        samples = []
+        env["PYTHONDONTWRITEBYTECODE"] = "1"  # the baseline's runs must not leave bytecode for the next one
+        samples: dict[Path, list[dict[str, float]]] = {built: [], baseline: []}
         for _ in range(runs):
-            done = subprocess.run(
-                [sys.executable, "-c", _PROBE, str(spec.code_uri / "app.py"), json.dumps(event), name],
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=60,
-                check=True,
-            )
-            samples.append(json.loads(done.stdout.strip().splitlines()[-1]))
-        samples.sort(key=lambda s: s["import_ms"] + s["first_event_ms"])
-        middle = samples[len(samples) // 2]
-        results[name] = {**middle, "total_ms": middle["import_ms"] + middle["first_event_ms"]}
+            for artifacts in samples:
+                probe = [sys.executable, "-c", _PROBE, str(artifacts / name / "app.py"), json.dumps(event), name]
+                env["PYTHONPATH"] = str(artifacts / "CommonLayer" / "python")
+                done = subprocess.run(probe, env=env, capture_output=True, text=True, timeout=60, check=True)
+                samples[artifacts].append(json.loads(done.stdout.strip().splitlines()[-1]))
+        results[name] = {**_median(samples[built]), "baseline_total_ms": _median(samples[baseline])["total_ms"]}
     return results
+
+
+def _median(samples: list[dict[str, float]]) -> dict[str, float]:
+    totals = [{**s, "total_ms": s["import_ms"] + s["first_event_ms"]} for s in samples]
+    return sorted(totals, key=itemgetter("total_ms"))[len(totals) // 2]
 
 
 _FIRST_ASYMMETRIC = r"""
@@ -115,51 +145,27 @@ def asymmetric_signing_cost(runs: int = 5) -> dict[str, float]:
     return {name: sorted(s[name] for s in samples)[runs // 2] for name in samples[0]}
 
 
-def layer_size() -> dict[str, Any]:
-    """What `sam build` puts in the layer: the requirements plus the core package, as installed files and zipped."""
+def layer_size(built: Path) -> dict[str, Any]:
+    """The layer as `sam build` made it: its files installed, and zipped as `sam deploy` uploads it."""
     with tempfile.TemporaryDirectory() as tmp:
-        target = Path(tmp) / "python"
-        _install_dependencies(target)
-        shutil.copytree(
-            ROOT / "layers/common/oms_webhooks", target / "oms_webhooks", ignore=shutil.ignore_patterns("__pycache__")
-        )
-        size = sum(f.stat().st_size for f in target.rglob("*") if f.is_file())
-        archive = shutil.make_archive(str(Path(tmp) / "layer"), "zip", tmp, "python")
+        layer = built / "CommonLayer"
+        size = sum(f.stat().st_size for f in layer.rglob("*") if f.is_file())
+        archive = shutil.make_archive(str(Path(tmp) / "layer"), "zip", layer)
         return {"installed_mb": size / 1e6, "zipped_mb": Path(archive).stat().st_size / 1e6}
-
-
-def _install_dependencies(target: Path) -> None:
-    """The requirements and their dependencies, less what the Lambda runtime already has (boto3, botocore)."""
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "-r",
-            str(ROOT / "layers/common/requirements.txt"),
-            "--target",
-            str(target),
-            "--upgrade",
-        ],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
-    for provided in ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six.py"):
-        for found in target.glob(f"{provided}*"):
-            shutil.rmtree(found) if found.is_dir() else found.unlink()
 
 
 if __name__ == "__main__":  # section 4 alone: `python -m bench.cold_start`, against a moto of its own
     from bench import services
     from bench.fanout import use_endpoint
 
-    with services.moto() as port:
+    with services.moto() as port, tempfile.TemporaryDirectory() as work:
         use_endpoint(f"http://127.0.0.1:{port}")
+        artifacts = build(Path(work))
         found = {
-            "cold_start": measure_cold_starts(f"http://127.0.0.1:{port}", "bench-cold"),
+            "cold_start": measure_cold_starts(
+                f"http://127.0.0.1:{port}", "bench-cold", artifacts, without_bytecode(artifacts, Path(work))
+            ),
             "asymmetric": asymmetric_signing_cost(),
+            "layer": layer_size(artifacts),
         }
     print(json.dumps(found, indent=2))

@@ -20,11 +20,11 @@ import boto3
 import pytest
 import requests
 
+from bench.cold_start import SAM
 from bench.previous import PREVIOUS_RELEASE, extract
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILT_TEMPLATE = ROOT / ".aws-sam" / "build" / "template.yaml"
-SAM = ROOT / ".venv-sam" / "bin" / "sam"
 MINISTACK = ROOT / ".venv-ministack" / "bin" / "ministack"
 COMPAT = Path(__file__).with_name("ministack_compat.py")
 STACK_NAME = "oms-webhooks-deployed"
@@ -39,7 +39,7 @@ PARAMETERS = {
     "DeliveryConnectTimeout": "2",
     "DeliveryTotalTimeout": "5",
 }
-SOURCES = ("template.yaml", "functions", "layers/common")
+SOURCES = ("template.yaml", "functions", "layers/common", "packaging/Makefile")
 
 
 def pytest_configure(config: pytest.Config) -> None:
