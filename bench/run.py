@@ -355,6 +355,10 @@ def render(r: dict[str, Any]) -> str:
         "  (so a batch message delivered twice sends nothing twice) and the Query of its id range; the",
         "  coordinator adds its claim, version check and Query pages. That is about 5 % over the budget at",
         "  10,000 hooks, the price of batches that are idempotent and independent of one another.",
+        "- **Cold start.** Section 4 measures what `sam build` ships, now compiled to bytecode at build",
+        "  (packaging/Makefile). What is left: the imports, about 250 ms (pydantic's models, Powertools), and the",
+        "  first event's botocore clients and calls, about 90 ms. Provisioned concurrency (not in the template)",
+        "  would run both before a request arrives.",
         "",
     ]
     return "\n".join(lines)
