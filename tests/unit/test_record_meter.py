@@ -3,33 +3,11 @@ cost figures of `make bench` and docs/ARCHITECTURE.md's layout decision rest on 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from bench.record_size import indexes, stored_bytes, tables, write_units
-from oms_webhooks.adapters.delivery_items import delivery_item
-from oms_webhooks.domain.deliveries import Attempt, Delivery
 from oms_webhooks_cli.template import Template
+from tests.unit.test_dynamodb_json import RECORD
 
-NOW = datetime(2026, 12, 5, 19, 30, tzinfo=UTC)
-FIRST_ATTEMPT = delivery_item(
-    Delivery(
-        uuid="5" * 32,
-        owner="shop-0",
-        webhook=100000000000,
-        event_id="e" * 36,
-        event_type="package.created",
-        request_payload=None,
-        target_url="https://erp.example.com/hooks/oms",
-        status="delivered",
-        retry_count=1,
-        response_http_status=200,
-        attempts=[Attempt(at=NOW, status_code=200, duration=0.045, response_content="ok")],
-        created_date=NOW,
-        modified_date=NOW,
-        expires_at=1_800_000_000,
-        payload_claim="e" * 36,
-    )
-)
+FIRST_ATTEMPT = RECORD  # a delivery delivered at its first attempt, as the dispatcher stores it
 
 
 def projections(template: Template) -> dict[str, frozenset[str] | None]:
