@@ -19,7 +19,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from bench.services import ROOT
+from bench.services import ROOT, sam_build
 from oms_webhooks_cli.local.stack import LOCAL_CREDENTIALS, LOCAL_OVERRIDES
 from oms_webhooks_cli.template import Template
 
@@ -70,18 +70,9 @@ FANOUT_EVENT = {
 }
 
 
-SAM = ROOT / ".venv-sam" / "bin" / "sam"
-
-
 def build(workdir: Path) -> Path:
     """This tree's `sam build`, into `workdir`: the folder of each function's and the layer's artifacts."""
-    target = workdir / "build"
-    command = [str(SAM), "build", "--template", str(ROOT / "template.yaml"), "--build-dir", str(target)]
-    env = {**os.environ, "SAM_CLI_TELEMETRY": "0", "AWS_DEFAULT_REGION": "us-east-1"}
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
-    if done.returncode != 0:
-        raise RuntimeError(f"sam build failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
-    return target
+    return sam_build(ROOT, workdir / "build").parent
 
 
 def without_bytecode(built: Path, workdir: Path) -> Path:

@@ -91,10 +91,10 @@ class Index:
 
 
 def indexes(template: Template, table_resource: str = "DeliveriesTable") -> tuple[frozenset[str], list[Index]]:
-    """A table's key and its global secondary indexes, as `template` deploys them (its conditions decided by its
+    """A table's key and its global secondary indexes, as `template` creates them (its conditions decided by its
     parameters: an index under `Fn::If` is there or not)."""
 
-    table = template.resolve(template.resources[table_resource]["Properties"])
+    table = template.tables()[table_resource]
     base = frozenset(key["AttributeName"] for key in table["KeySchema"])
     found = []
     for index in table.get("GlobalSecondaryIndexes", []):

@@ -13,6 +13,7 @@ from oms_webhooks.adapters.cpu_affinity import allow_cpus, keep_to_one_cpu
 from oms_webhooks_cli.local import child
 
 ROOT = Path(__file__).resolve().parents[1]
+SAM = ROOT / ".venv-sam" / "bin" / "sam"  # aws-sam-cli, in a venv of its own (`make sam-check`)
 
 # As deployed, AWS and the subscribers are not on the dispatcher's CPU: with two CPUs or more, the processes here run
 # on all but the last, and a measured dispatcher keeps its threads to the last (`dispatcher_cpu`), as its Lambda
@@ -78,3 +79,13 @@ def local_stack(home: Path, parameters: dict[str, str] | None = None) -> Iterato
         yield state
     finally:
         child.stop(process)
+
+
+def sam_build(source: Path, target: Path) -> Path:
+    """`sam build` of the template in `source` into `target`, as an operator builds it; the built template's path."""
+    command = [str(SAM), "build", "--template", "template.yaml", "--build-dir", str(target)]
+    env = {**os.environ, "SAM_CLI_TELEMETRY": "0", "AWS_DEFAULT_REGION": "us-east-1"}
+    done = subprocess.run(command, cwd=source, env=env, capture_output=True, text=True, timeout=600)
+    if done.returncode != 0:
+        raise RuntimeError(f"sam build in {source} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    return target / "template.yaml"

@@ -20,8 +20,8 @@ import boto3
 import pytest
 import requests
 
-from bench.cold_start import SAM
 from bench.previous import PREVIOUS_RELEASE, extract
+from bench.services import SAM, sam_build
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILT_TEMPLATE = ROOT / ".aws-sam" / "build" / "template.yaml"
@@ -241,12 +241,7 @@ def build_previous_release(workdir: Path) -> Path:
     source = workdir / "previous-release"
     source.mkdir()
     extract(PREVIOUS_RELEASE, source)
-    build = source / ".aws-sam" / "build"
-    env = {**os.environ, "SAM_CLI_TELEMETRY": "0"}
-    command = [str(SAM), "build", "--template", "template.yaml", "--build-dir", str(build)]
-    done = subprocess.run(command, cwd=source, env=env, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, f"sam build of {PREVIOUS_RELEASE}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
-    return build / "template.yaml"
+    return sam_build(source, source / ".aws-sam" / "build")
 
 
 @pytest.fixture(scope="module")

@@ -18,10 +18,8 @@ Indexes = dict[str, tuple[Any, Any]]
 
 def deliveries_indexes(template: Template) -> Indexes:
     """DeliveriesTable's global secondary indexes as CloudFormation compares them: name -> (keys, projection)."""
-    properties = template.resolve(template.resources["DeliveriesTable"]["Properties"])
-    return {
-        index["IndexName"]: (index["KeySchema"], index["Projection"]) for index in properties["GlobalSecondaryIndexes"]
-    }
+    found = template.tables()["DeliveriesTable"]["GlobalSecondaryIndexes"]
+    return {index["IndexName"]: (index["KeySchema"], index["Projection"]) for index in found}
 
 
 def changes(before: Indexes, after: Indexes) -> tuple[set[str], set[str], set[str]]:
